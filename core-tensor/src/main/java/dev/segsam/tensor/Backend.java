@@ -1,0 +1,168 @@
+package dev.segsam.tensor;
+
+import java.util.List;
+
+/**
+ * The set of tensor ops that SAM and SEG-SAM need. Model code is written against this interface only, so a backend
+ * (the CPU reference {@link CpuBackend}, the CUDA backend of the {@code kernels} module, later a fast CPU backend)
+ * plugs in without touching the model.
+ *
+ * <p>Conventions: every op returns a new tensor on this backend's device and leaves its inputs untouched; shapes
+ * follow PyTorch (NCHW for images unless an op says otherwise); every op names the PyTorch function it mirrors. A
+ * {@code null} bias or affine parameter means "none". Inputs must be on this backend's device ({@link #upload}).
+ */
+public interface Backend {
+
+    /** Short name for logs, e.g. {@code cpu-reference}. */
+    String name();
+
+    /** The device this backend's tensors live on (CPU or CUDA, never AUTO). */
+    Device device();
+
+    /** A tensor on this device with the values of {@code host} (the same tensor when already here). */
+    Tensor upload(Tensor host);
+
+    /** A host tensor with the values of {@code t} (the same tensor when already on the host). */
+    Tensor download(Tensor t);
+
+    /** A zero-filled tensor on this device. */
+    Tensor zeros(int... shape);
+
+    // ------------------------------------------------------------------ linear algebra
+
+    /**
+     * Batched matrix product, {@code torch.matmul} for rank ≥ 2: {@code a [..., M, K] · b [..., K, N] → [..., M, N]}.
+     * The batch dimensions broadcast.
+     */
+    Tensor matmul(Tensor a, Tensor b);
+
+    /** {@code torch.nn.functional.linear}: {@code x [..., in], w [out, in], bias [out] → x·wᵀ + bias [..., out]}. */
+    Tensor linear(Tensor x, Tensor w, Tensor bias);
+
+    /**
+     * {@code torch.nn.functional.conv2d} (groups 1, dilation 1) computed as im2col + GEMM:
+     * {@code x [B, C, H, W], w [O, C, kh, kw], bias [O] → [B, O, Ho, Wo]},
+     * {@code Ho = (H + 2·padH − kh)/strideH + 1}.
+     */
+    Tensor conv2d(Tensor x, Tensor w, Tensor bias, int strideH, int strideW, int padH, int padW);
+
+    /**
+     * The im2col step of {@link #conv2d}: {@code x [B, C, H, W] → cols [B, C·kh·kw, Ho·Wo]}, row {@code c·kh·kw + i·kw + j}
+     * holding the input pixel under kernel tap {@code (i, j)} of channel {@code c} (zero outside the image), like
+     * {@code torch.nn.functional.unfold}.
+     */
+    Tensor im2col(Tensor x, int kh, int kw, int strideH, int strideW, int padH, int padW);
+
+    /**
+     * {@code torch.nn.functional.conv_transpose2d} with padding 0 and output padding 0:
+     * {@code x [B, C, H, W], w [C, O, kh, kw], bias [O] → [B, O, (H−1)·stride + kh, (W−1)·stride + kw]}.
+     */
+    Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, int stride);
+
+    // ------------------------------------------------------------------ normalisation and activations
+
+    /** {@code torch.nn.functional.layer_norm} over the last dimension (biased variance); {@code w, b [last]} or null. */
+    Tensor layerNorm(Tensor x, Tensor w, Tensor b, float eps);
+
+    /**
+     * SAM's {@code LayerNorm2d}: normalise over channels at each pixel, {@code x [B, C, H, W]},
+     * {@code y = w[c]·(x − u)/sqrt(s + eps) + b[c]} with {@code u, s} the channel mean and biased variance.
+     */
+    Tensor layerNorm2d(Tensor x, Tensor w, Tensor b, float eps);
+
+    /** {@code torch.nn.functional.gelu} (exact, erf form): {@code 0.5·x·(1 + erf(x/√2))}. */
+    Tensor gelu(Tensor x);
+
+    /** {@code torch.relu}. */
+    Tensor relu(Tensor x);
+
+    /** {@code torch.sigmoid}. */
+    Tensor sigmoid(Tensor x);
+
+    /** {@code torch.softmax(x, dim=-1)}, max-subtracted. */
+    Tensor softmax(Tensor x);
+
+    // ------------------------------------------------------------------ element-wise with broadcasting
+
+    /** {@code a + b} with NumPy/PyTorch broadcasting. */
+    Tensor add(Tensor a, Tensor b);
+
+    /** {@code a − b} with broadcasting. */
+    Tensor sub(Tensor a, Tensor b);
+
+    /** {@code a · b} (element-wise) with broadcasting. */
+    Tensor mul(Tensor a, Tensor b);
+
+    /** {@code a / b} (element-wise, true division) with broadcasting. */
+    Tensor div(Tensor a, Tensor b);
+
+    /** {@code x · s} for a scalar {@code s}. */
+    Tensor scale(Tensor x, float s);
+
+    // ------------------------------------------------------------------ layout
+
+    /** {@code x.permute(dims).contiguous()}. */
+    Tensor permute(Tensor x, int... dims);
+
+    /** {@code torch.cat(tensors, dim)}. */
+    Tensor concat(List<Tensor> tensors, int dim);
+
+    /** {@code x.narrow(dim, start, length).contiguous()}, i.e. {@code x[..., start:start+length, ...]}. */
+    Tensor slice(Tensor x, int dim, int start, int length);
+
+    /**
+     * SAM's {@code window_partition}: {@code x [B, H, W, C]} zero-padded at the bottom and right to multiples of
+     * {@code ws}, cut into windows {@code [B·nH·nW, ws, ws, C]}; window {@code n = b·nH·nW + wr·nW + wc}.
+     */
+    Windows windowPartition(Tensor x, int ws);
+
+    /**
+     * SAM's {@code window_unpartition}: the inverse of {@link #windowPartition}, cropping the padding:
+     * {@code windows [B·nH·nW, ws, ws, C] → [B, h, w, C]} for padded size {@code hp × wp}.
+     */
+    Tensor windowUnpartition(Tensor windows, int ws, int hp, int wp, int h, int w);
+
+    /** The result of {@link #windowPartition}: the windows and the padded height and width. */
+    record Windows(Tensor windows, int paddedH, int paddedW) {}
+
+    /**
+     * {@code torch.nn.functional.interpolate(x, size=(outH, outW), mode="bilinear", align_corners=False)} without
+     * antialiasing: {@code x [B, C, H, W] → [B, C, outH, outW]}.
+     */
+    Tensor interpolateBilinear(Tensor x, int outH, int outW);
+
+    // ------------------------------------------------------------------ attention and positional encodings
+
+    /**
+     * Scaled dot-product attention {@code softmax((q·scale)·kᵀ + bias)·v} for {@code q [B, Nq, d], k [B, Nk, d],
+     * v [B, Nk, dv] → [B, Nq, dv]}; B counts batch × heads. {@code relPos} (or null) adds SAM's decomposed
+     * relative-position bias (image encoder {@code add_decomposed_rel_pos}). Implementations must not materialise
+     * the whole {@code [B, Nq, Nk]} score tensor.
+     */
+    Tensor attention(Tensor q, Tensor k, Tensor v, float scale, RelPos relPos);
+
+    /**
+     * SAM's decomposed relative position for a query grid {@code qh × qw} and key grid {@code kh × kw}:
+     * {@code relH [qh, kh, d]} and {@code relW [qw, kw, d]} (from {@link #relPosLookup}). For query {@code (y, x)} and
+     * key {@code (ky, kx)} the bias is {@code q_unscaled·relH[y, ky] + q_unscaled·relW[x, kx]}, added to the score as
+     * {@code (score + biasH) + biasW}.
+     */
+    record RelPos(Tensor relH, Tensor relW, int qh, int qw, int kh, int kw) {}
+
+    /**
+     * SAM's {@code get_rel_pos}: {@code table [L, d] → [qSize, kSize, d]} with
+     * {@code out[i][j] = table[i·max(k/q,1) − j·max(q/k,1) + (k−1)·max(q/k,1)]}, the table first resized linearly to
+     * {@code 2·max(q,k)−1} rows if its length differs.
+     */
+    Tensor relPosLookup(Tensor table, int qSize, int kSize);
+
+    /**
+     * SAM's random Fourier position encoding ({@code PositionEmbeddingRandom._pe_encoding}):
+     * {@code coords [..., 2]} in [0, 1], {@code gaussian [2, F] → [..., 2F]}: {@code t = ((2·c − 1)·G)·2π},
+     * output {@code [sin t, cos t]}.
+     */
+    Tensor fourierPositionEncoding(Tensor coords, Tensor gaussian);
+
+    /** {@code torch.argmax(x, dim=-1)}: index of the first maximum along the last dimension, as a Java array. */
+    int[] argmax(Tensor x);
+}

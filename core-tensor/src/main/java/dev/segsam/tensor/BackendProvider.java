@@ -1,0 +1,20 @@
+package dev.segsam.tensor;
+
+/**
+ * A {@link java.util.ServiceLoader} service through which modules above core-tensor (e.g. {@code kernels} for CUDA)
+ * offer a backend without core-tensor depending on them. Register an implementation in
+ * {@code META-INF/services/dev.segsam.tensor.BackendProvider}.
+ */
+public interface BackendProvider {
+    /** The device the provided backend runs on. */
+    Device device();
+
+    /**
+     * Why the backend cannot be created on this machine (e.g. "no NVIDIA driver: libcuda.so.1 not found"), or
+     * {@code null} when it can. Must not throw, and should be cheap after the first call.
+     */
+    String unavailableReason();
+
+    /** Creates the backend; only called when {@link #unavailableReason()} is null. */
+    Backend create();
+}

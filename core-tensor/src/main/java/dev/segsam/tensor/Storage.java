@@ -1,0 +1,20 @@
+package dev.segsam.tensor;
+
+/**
+ * The memory behind one or more tensors. Host storage ({@link HostStorage}) wraps a {@link java.lang.foreign.MemorySegment};
+ * device storage is provided by a backend (e.g. the CUDA backend in the {@code kernels} module).
+ *
+ * <p>Closing a storage frees its memory at once (where the storage owns it) and invalidates every tensor that views it.
+ * Closing twice is harmless.
+ */
+public interface Storage extends AutoCloseable {
+    /** The device the bytes live on. Never {@link Device#AUTO}. */
+    Device device();
+
+    /** Size in bytes. */
+    long byteSize();
+
+    /** Frees the memory if this storage owns it; a no-op for borrowed memory and on the second call. */
+    @Override
+    void close();
+}

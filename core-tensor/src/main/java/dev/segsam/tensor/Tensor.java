@@ -1,0 +1,222 @@
+package dev.segsam.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * A float32 tensor: a shape and contiguous row-major (C-order) values in a {@link Storage}.
+ *
+ * <p>Host tensors keep their values off-heap in a {@link MemorySegment}, so weights can be memory-mapped straight from
+ * a file ({@link #wrap}) and handed to a GPU without passing through the Java heap. Tensors are values-plus-shape
+ * only: strides are always the contiguous ones. Ops live in a {@link Backend}, not here; this class offers
+ * construction, element access, and the zero-copy views {@link #reshape} and {@link #narrow0}.
+ *
+ * <p><b>Lifetime.</b> {@link #zeros} and {@link #of} allocate owned memory that {@link #close()} frees at once; a tensor
+ * that is never closed is freed by a cleaner after it becomes unreachable. Closing a tensor closes its storage, which
+ * invalidates every view of it. {@link #allocate(Arena, int...)} ties the memory to a caller's arena instead, and
+ * {@link #wrap} borrows memory owned elsewhere (closing such a tensor is a no-op).
+ *
+ * <p>Host values are stored in native byte order ({@link #LAYOUT}); memory-mapped little-endian files are used in
+ * place on little-endian machines (x86-64, aarch64).
+ */
+public final class Tensor implements AutoCloseable {
+    /** The layout of one element: float32, native order, no alignment requirement (mapped files may be unaligned). */
+    public static final ValueLayout.OfFloat LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private final Storage storage;
+    private final long offset; // in elements, from the start of the storage
+    private final int[] shape;
+    private final long numel;
+
+    private Tensor(Storage storage, long offset, int[] shape) {
+        this.storage = storage;
+        this.offset = offset;
+        this.shape = shape;
+        this.numel = Shapes.numel(shape);
+        if ((offset + numel) * Float.BYTES > storage.byteSize()) {
+            throw new IllegalArgumentException("shape " + Shapes.str(shape) + " at element offset " + offset
+                    + " needs " + (offset + numel) * Float.BYTES + " bytes, storage has " + storage.byteSize());
+        }
+    }
+
+    // ------------------------------------------------------------------ construction
+
+    /** A new zero-filled host tensor with owned memory. */
+    public static Tensor zeros(int... shape) {
+        int[] s = Shapes.check(shape);
+        return new Tensor(HostStorage.allocate(Shapes.numel(s) * Float.BYTES), 0, s);
+    }
+
+    /** A new host tensor whose memory lives exactly as long as {@code arena}. */
+    public static Tensor allocate(Arena arena, int... shape) {
+        int[] s = Shapes.check(shape);
+        return new Tensor(HostStorage.allocate(arena, Shapes.numel(s) * Float.BYTES), 0, s);
+    }
+
+    /** A new host tensor holding a copy of {@code values} (row-major) with the given shape. */
+    public static Tensor of(float[] values, int... shape) {
+        int[] s = Shapes.check(shape);
+        if (Shapes.numel(s) != values.length) {
+            throw new IllegalArgumentException("shape " + Shapes.str(s) + " has " + Shapes.numel(s)
+                    + " elements, got " + values.length + " values");
+        }
+        Tensor t = zeros(s);
+        MemorySegment.copy(values, 0, t.data(), LAYOUT, 0, values.length);
+        return t;
+    }
+
+    /** A rank-0 tensor (a scalar). */
+    public static Tensor scalar(float value) {
+        return of(new float[] {value});
+    }
+
+    /**
+     * Borrows {@code segment} (float32, native order, row-major) without copying, e.g. a slice of a memory-mapped
+     * file. The segment's owner controls the lifetime; {@link #close()} on the result does nothing.
+     */
+    public static Tensor wrap(MemorySegment segment, int... shape) {
+        return new Tensor(HostStorage.borrow(segment), 0, Shapes.check(shape));
+    }
+
+    /** A tensor over an existing storage (for backends that create device storage). */
+    public static Tensor onStorage(Storage storage, int... shape) {
+        return new Tensor(storage, 0, Shapes.check(shape));
+    }
+
+    // ------------------------------------------------------------------ shape
+
+    /** A copy of the shape. */
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    public int rank() {
+        return shape.length;
+    }
+
+    /** Size of dimension {@code d}; negative {@code d} counts from the end, as in PyTorch. */
+    public int size(int d) {
+        return shape[Shapes.axis(d, shape.length)];
+    }
+
+    public long numel() {
+        return numel;
+    }
+
+    /** True if the shape equals {@code dims}. */
+    public boolean hasShape(int... dims) {
+        return Arrays.equals(shape, dims);
+    }
+
+    // ------------------------------------------------------------------ storage
+
+    public Device device() {
+        return storage.device();
+    }
+
+    public Storage storage() {
+        return storage;
+    }
+
+    /** Offset of element 0 in the storage, in elements (non-zero only for {@link #narrow0} views). */
+    public long storageOffset() {
+        return offset;
+    }
+
+    public boolean isHost() {
+        return storage instanceof HostStorage;
+    }
+
+    /** The host values as a segment of exactly {@code numel * 4} bytes. Fails for device tensors. */
+    public MemorySegment data() {
+        if (!(storage instanceof HostStorage h)) {
+            throw new IllegalStateException("tensor " + Shapes.str(shape) + " lives on " + storage.device()
+                    + "; copy it to the host first (Backend.toHost)");
+        }
+        return h.segment().asSlice(offset * Float.BYTES, numel * Float.BYTES);
+    }
+
+    // ------------------------------------------------------------------ views (no copy)
+
+    /**
+     * The same values with another shape (one dimension may be -1, inferred), like {@code torch.reshape} on a
+     * contiguous tensor. The result shares the storage.
+     */
+    public Tensor reshape(int... newShape) {
+        int[] s = Shapes.inferReshape(newShape, numel, shape);
+        return new Tensor(storage, offset, s);
+    }
+
+    /** Rows {@code [start, start+length)} along dimension 0, sharing the storage ({@code x[start:start+length]}). */
+    public Tensor narrow0(int start, int length) {
+        if (rank() == 0) throw new IllegalArgumentException("cannot narrow a scalar");
+        if (start < 0 || length < 0 || start + length > shape[0]) {
+            throw new IndexOutOfBoundsException("narrow0(" + start + ", " + length + ") of shape " + Shapes.str(shape));
+        }
+        int[] s = shape.clone();
+        s[0] = length;
+        long row = numel / Math.max(shape[0], 1);
+        return new Tensor(storage, offset + start * row, s);
+    }
+
+    // ------------------------------------------------------------------ element access (host)
+
+    /** Element at flat (row-major) index {@code i}. */
+    public float get(long i) {
+        return data().getAtIndex(LAYOUT, Shapes.checkIndex(i, numel));
+    }
+
+    public void set(long i, float v) {
+        data().setAtIndex(LAYOUT, Shapes.checkIndex(i, numel), v);
+    }
+
+    /** Element at a multi-index, e.g. {@code at(b, c, y, x)}. */
+    public float at(int... idx) {
+        return get(Shapes.flatIndex(shape, idx));
+    }
+
+    /** Copies the values to a new Java array (at most 2^31-1 elements). */
+    public float[] toArray() {
+        if (numel > Integer.MAX_VALUE - 8) throw new IllegalStateException("too large for a Java array: " + numel);
+        float[] out = new float[(int) numel];
+        MemorySegment.copy(data(), LAYOUT, 0, out, 0, out.length);
+        return out;
+    }
+
+    /** Copies {@code n} values starting at flat index {@code from} into {@code dst[dstPos..]}. */
+    public void read(long from, float[] dst, int dstPos, int n) {
+        MemorySegment.copy(data(), LAYOUT, from * Float.BYTES, dst, dstPos, n);
+    }
+
+    /** Writes {@code n} values from {@code src[srcPos..]} starting at flat index {@code to}. */
+    public void write(long to, float[] src, int srcPos, int n) {
+        MemorySegment.copy(src, srcPos, data(), LAYOUT, to * Float.BYTES, n);
+    }
+
+    /** A new owned host tensor with the same shape and values. */
+    public Tensor copy() {
+        Tensor t = zeros(shape);
+        MemorySegment.copy(data(), 0, t.data(), 0, numel * Float.BYTES);
+        return t;
+    }
+
+    /** Sets every element to {@code v}. */
+    public Tensor fill(float v) {
+        MemorySegment d = data();
+        for (long i = 0; i < numel; i++) d.setAtIndex(LAYOUT, i, v);
+        return this;
+    }
+
+    /** Frees the storage (see the class comment); views of the same storage become invalid. */
+    @Override
+    public void close() {
+        storage.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor" + Shapes.str(shape) + "@" + storage.device();
+    }
+}

@@ -1,0 +1,24 @@
+package dev.segsam.tensor;
+
+import java.util.Set;
+
+/**
+ * Named tensors, e.g. a checkpoint: what model code reads its weights from. The {@code io} module implements it for
+ * safetensors files (zero-copy, memory-mapped); tests implement it with a map.
+ */
+public interface TensorSource {
+    /** All tensor names. */
+    Set<String> names();
+
+    /** Whether a tensor of that name exists. */
+    default boolean contains(String name) {
+        return names().contains(name);
+    }
+
+    /**
+     * The tensor as float32 (converted if stored otherwise).
+     *
+     * @throws IllegalArgumentException naming the tensor when it is missing or not numeric
+     */
+    Tensor get(String name);
+}
