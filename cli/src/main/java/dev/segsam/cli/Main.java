@@ -1,0 +1,55 @@
+package dev.segsam.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code segsam} command line. Run it through the repository's {@code ./segsam} launcher, which picks a JDK 25
+ * and builds this jar on first use.
+ */
+@Command(name = "segsam", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "SEG-SAM (semantic-guided SAM for medical image segmentation) in Java.",
+        subcommands = {SelfTestCommand.class, TensorsCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the CLI with the given streams and returns the exit code (0 success, 1 failure, 2 usage error). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
+        // Errors are one line ("segsam: ...") and a non-zero exit; -Dsegsam.debug=true adds the stack trace.
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            commandLine.getErr().println("segsam: " + oneLine(ex));
+            if (Boolean.getBoolean("segsam.debug")) ex.printStackTrace(commandLine.getErr());
+            return 1;
+        });
+        cl.setParameterExceptionHandler((ex, a) -> {
+            CommandLine c = ex.getCommandLine();
+            c.getErr().println("segsam: " + ex.getMessage());
+            c.getErr().println("Try 'segsam " + (c.getCommandName().equals("segsam") ? "" : c.getCommandName() + " ") + "--help'.");
+            return 2;
+        });
+        return cl.execute(args);
+    }
+
+    static String oneLine(Throwable e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) m = e.getClass().getSimpleName();
+        if (e instanceof java.nio.file.NoSuchFileException) m = "no such file: " + m;
+        if (e instanceof java.nio.file.AccessDeniedException) m = "permission denied: " + m;
+        return m.replace('\n', ' ');
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"segsam " + (v == null ? "0.1.0-SNAPSHOT" : v) + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}

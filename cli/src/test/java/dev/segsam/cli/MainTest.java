@@ -1,0 +1,61 @@
+package dev.segsam.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MainTest {
+    @TempDir
+    Path dir;
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter o = new StringWriter(), e = new StringWriter();
+        int code = Main.run(args, new PrintWriter(o, true), new PrintWriter(e, true));
+        return new Run(code, o.toString(), e.toString());
+    }
+
+    @Test
+    void selftestPasses() {
+        Run r = run("selftest");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("OK: all checks passed"), r.out());
+    }
+
+    @Test
+    void tensorsListsAFileAsJson() throws Exception {
+        Path f = dir.resolve("a.safetensors");
+        new dev.segsam.io.safetensors.SafeTensorsWriter().metadata("m", "x")
+                .add("w", dev.segsam.tensor.Tensor.zeros(2, 3)).write(f);
+        Run r = run("tensors", "--json", f.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("\"name\":\"w\",\"dtype\":\"F32\",\"shape\":[2,3],\"bytes\":24"), r.out());
+        assertTrue(r.out().contains("\"metadata\":{\"m\":\"x\"}"), r.out());
+    }
+
+    @Test
+    void errorsAreOneLineWithNonZeroExit() throws Exception {
+        Run missing = run("tensors", dir.resolve("none.safetensors").toString());
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().startsWith("segsam: no such file: "), missing.err());
+        assertEquals(1, missing.err().strip().lines().count(), missing.err());
+
+        Path notSt = dir.resolve("x.safetensors");
+        Files.writeString(notSt, "hello world, this is not a safetensors file");
+        Run bad = run("tensors", notSt.toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("header length"), bad.err());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+
+        Run usage = run("frobnicate");
+        assertEquals(2, usage.code());
+        assertTrue(usage.err().contains("Unmatched argument"), usage.err());
+    }
+}

@@ -1,0 +1,36 @@
+package dev.segsam.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.segsam.tensor.Backends;
+import dev.segsam.tensor.Device;
+import org.junit.jupiter.api.Test;
+
+class CudaProbeTest {
+    /** On any machine the probe answers (never throws) and is consistent with itself. */
+    @Test
+    void probeNeverThrowsAndIsCached() {
+        CudaProbe.Result r = CudaProbe.probe();
+        assertNotNull(r);
+        assertEquals(r, CudaProbe.probe());
+        if (r.available()) {
+            assertTrue(r.deviceCount() > 0 && r.major() >= 7, r.toString());
+        } else {
+            assertFalse(r.reason().isBlank());
+            assertFalse(r.reason().contains("\n"), "one line: " + r.reason());
+        }
+    }
+
+    /** With the provider on the class path: auto always yields a backend; cuda fails with one line naming the cause. */
+    @Test
+    void deviceSelectionUsesTheProvider() {
+        assertEquals(Device.CPU, Backends.select(Device.AUTO).device());
+        var e = assertThrows(Backends.BackendUnavailableException.class, () -> Backends.select(Device.CUDA));
+        assertTrue(e.getMessage().startsWith("device cuda requested, but CUDA is unavailable: "), e.getMessage());
+        assertTrue(Backends.describeProviders().stream().anyMatch(s -> s.startsWith("cuda: ")), Backends.describeProviders().toString());
+    }
+}
