@@ -21,4 +21,9 @@ public interface TensorSource {
      * @throws IllegalArgumentException naming the tensor when it is missing or not numeric
      */
     Tensor get(String name);
+
+    /** The shape of a tensor without reading (or converting) its values; override where that is cheaper. */
+    default int[] shape(String name) {
+        return get(name).shape();
+    }
 }

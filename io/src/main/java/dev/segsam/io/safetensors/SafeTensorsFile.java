@@ -249,6 +249,11 @@ public final class SafeTensorsFile implements TensorSource, AutoCloseable {
         return t;
     }
 
+    @Override
+    public int[] shape(String name) {
+        return info(name).intShape();
+    }
+
     /** The raw little-endian bytes of a tensor (a view of the mapping). */
     public MemorySegment bytes(String name) {
         TensorInfo t = info(name);

@@ -1,0 +1,93 @@
+package dev.segsam.model.sam;
+
+import dev.segsam.model.nn.LayerNorm;
+import dev.segsam.model.nn.Mlp;
+import dev.segsam.model.nn.Params;
+import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * SAM's mask decoder (sam.md §7.1) — in SEG-SAM, the semantic-agnostic decoder Dec_sag that produces M̂_b.
+ * <pre>
+ * tokens = [iou_token; mask_tokens (4); sparse t_p]          [1, 5 + Nt, C]
+ * hs, src = TwoWayTransformer(f_v + dense, dense_pe, tokens)
+ * up     = GELU(ConvT(64 → 32)(GELU(LN2d(ConvT(C → 64)(src)))))          [1, C/8, 4g, 4g]
+ * masks  = [HyperMLP_i(hs[1 + i])]_i · up                               [1, 4, 4g, 4g]  (low-res logits)
+ * iou    = IoUHead(hs[0])                                               [1, 4]
+ * </pre>
+ */
+public final class MaskDecoder {
+    private final SamConfig c;
+    private final Tensor iouToken, maskTokens, up0w, up0b, up3w, up3b;
+    private final LayerNorm up1;
+    private final TwoWayTransformer transformer;
+    private final Mlp[] hyper;
+    private final Mlp iouHead;
+
+    public MaskDecoder(Params p, SamConfig c) {
+        this.c = c;
+        int C = c.outChans(), nm = c.maskTokens();
+        this.transformer = new TwoWayTransformer(p.at("transformer."), c);
+        this.iouToken = p.get("iou_token.weight", 1, C);
+        this.maskTokens = p.get("mask_tokens.weight", nm, C);
+        this.up0w = p.get("output_upscaling.0.weight", C, C / 4, 2, 2);
+        this.up0b = p.get("output_upscaling.0.bias", C / 4);
+        this.up1 = LayerNorm.load(p, "output_upscaling.1", C / 4, 1e-6f);
+        this.up3w = p.get("output_upscaling.3.weight", C / 4, C / 8, 2, 2);
+        this.up3b = p.get("output_upscaling.3.bias", C / 8);
+        this.hyper = new Mlp[nm];
+        for (int i = 0; i < nm; i++) hyper[i] = Mlp.load(p, "output_hypernetworks_mlps." + i, C, C, C, C / 8);
+        this.iouHead = Mlp.load(p, "iou_prediction_head", C, c.iouHidden(), c.iouHidden(), nm);
+    }
+
+    /** Low-res logits of all mask tokens {@code [1, 4, 4g, 4g]} and their IoU predictions {@code [1, 4]}. */
+    public record Output(Tensor lowRes, Tensor iou) implements AutoCloseable {
+        @Override
+        public void close() {
+            lowRes.close();
+            iou.close();
+        }
+    }
+
+    /**
+     * @param embedding f_v {@code [1, C, g, g]}, shared by any number of prompts and never modified
+     * @param densePe   {@code [1, C, g, g]}
+     * @param sparse    {@code [1, Nt, C]}
+     * @param dense     {@code [1, C, g, g]}
+     */
+    public Output forward(Backend b, Tensor embedding, Tensor densePe, Tensor sparse, Tensor dense) {
+        int C = c.outChans(), nm = c.maskTokens(), g = c.grid();
+        TwoWayTransformer.Output t;
+        try (Tensor out = b.concat(List.of(iouToken, maskTokens), 0);
+             Tensor tokens = b.concat(List.of(out.reshape(1, 1 + nm, C), sparse), 1);
+             Tensor src = b.add(embedding, dense)) {
+            t = transformer.forward(b, src, densePe, tokens);
+        }
+        Tensor up;
+        try (Tensor keys = t.keys(); Tensor img = b.permute(keys, 0, 2, 1);
+             Tensor u0 = b.convTranspose2d(img.reshape(1, C, g, g), up0w, up0b, 2);
+             Tensor u1 = up1.forward2d(b, u0); Tensor u2 = b.gelu(u1); Tensor u3 = b.convTranspose2d(u2, up3w, up3b, 2)) {
+            up = b.gelu(u3);
+        }
+        try (Tensor hs = t.queries(); up) {
+            List<Tensor> rows = new ArrayList<>();
+            for (int i = 0; i < nm; i++) {
+                try (Tensor tok = b.slice(hs, 1, 1 + i, 1)) {
+                    rows.add(hyper[i].forward(b, tok.reshape(1, C)));
+                }
+            }
+            int s = 4 * g;
+            Tensor masks;
+            try (Tensor hyperIn = b.concat(rows, 0)) { // [nm, C/8]
+                masks = b.matmul(hyperIn, up.reshape(C / 8, s * s)).reshape(1, nm, s, s);
+            } finally {
+                rows.forEach(Tensor::close);
+            }
+            try (Tensor iouTok = b.slice(hs, 1, 0, 1)) {
+                return new Output(masks, iouHead.forward(b, iouTok.reshape(1, C)).reshape(1, nm));
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package dev.segsam.model.sam;
+
+import dev.segsam.model.nn.LayerNorm;
+import dev.segsam.model.nn.Params;
+import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * SAM's prompt encoder (sam.md §6): points and boxes become sparse tokens t_p, an optional low-resolution mask becomes
+ * the dense embedding; {@link #densePe} is the positional encoding of the image-embedding grid.
+ * <pre>
+ * pe(p) = [sin(2π·(2p − 1)·G), cos(2π·(2p − 1)·G)]      random Fourier features, G [2, C/2] from the checkpoint
+ * point (x, y) in the S×S input frame → pe(((x, y) + 0.5)/S) + point_embeddings[label]   (label −1: not_a_point only)
+ * without a box, a padding point (label −1) is appended
+ * box (x0, y0, x1, y1) → two corner tokens, + point_embeddings[2] / [3]
+ * mask [1, 1, 4g, 4g] → Conv(k2 s2) → LN2d → GELU → Conv(k2 s2) → LN2d → GELU → Conv1×1 → dense [1, C, g, g];
+ * no mask → no_mask_embed broadcast over the grid
+ * </pre>
+ */
+public final class PromptEncoder {
+    private final SamConfig c;
+    private final Tensor gaussian, notAPoint, noMask;
+    private final Tensor[] pointEmbeddings = new Tensor[4];
+    private final Tensor md0w, md0b, md3w, md3b, md6w, md6b;
+    private final LayerNorm md1, md4;
+
+    public PromptEncoder(Params p, SamConfig c) {
+        this.c = c;
+        int C = c.outChans(), m = c.maskInChans();
+        this.gaussian = p.get("pe_layer.positional_encoding_gaussian_matrix", 2, C / 2);
+        for (int i = 0; i < 4; i++) pointEmbeddings[i] = p.get("point_embeddings." + i + ".weight", 1, C);
+        this.notAPoint = p.get("not_a_point_embed.weight", 1, C);
+        this.md0w = p.get("mask_downscaling.0.weight", m / 4, 1, 2, 2);
+        this.md0b = p.get("mask_downscaling.0.bias", m / 4);
+        this.md1 = LayerNorm.load(p, "mask_downscaling.1", m / 4, 1e-6f);
+        this.md3w = p.get("mask_downscaling.3.weight", m, m / 4, 2, 2);
+        this.md3b = p.get("mask_downscaling.3.bias", m);
+        this.md4 = LayerNorm.load(p, "mask_downscaling.4", m, 1e-6f);
+        this.md6w = p.get("mask_downscaling.6.weight", C, m, 1, 1);
+        this.md6b = p.get("mask_downscaling.6.bias", C);
+        this.noMask = p.get("no_mask_embed.weight", 1, C);
+    }
+
+    /**
+     * Positional encoding of the embedding grid, {@code [1, C, g, g]}: cell (row i, column j) is encoded at
+     * {@code ((j + 0.5)/g, (i + 0.5)/g)}, ordered (x, y).
+     */
+    public Tensor densePe(Backend b) {
+        int g = c.grid();
+        float[] xy = new float[g * g * 2];
+        for (int i = 0; i < g; i++) {
+            for (int j = 0; j < g; j++) {
+                xy[(i * g + j) * 2] = ((j + 1) - 0.5f) / g;
+                xy[(i * g + j) * 2 + 1] = ((i + 1) - 0.5f) / g;
+            }
+        }
+        try (Tensor coords = b.upload(Tensor.of(xy, g, g, 2)); Tensor pe = b.fourierPositionEncoding(coords, gaussian)) {
+            return b.permute(pe, 2, 0, 1).reshape(1, c.outChans(), g, g);
+        }
+    }
+
+    /** Sparse and dense prompt embeddings for one prompt. */
+    public record Embeddings(Tensor sparse, Tensor dense) implements AutoCloseable {
+        @Override
+        public void close() {
+            sparse.close();
+            dense.close();
+        }
+    }
+
+    /**
+     * @param points   {@code [n][2]} coordinates in the S×S model input frame (already scaled from the original image),
+     *                 or null
+     * @param labels   one label per point: 1 foreground, 0 background, −1 ignored (padding)
+     * @param box      {@code {x0, y0, x1, y1}} in the input frame, or null
+     * @param mask     low-res mask logits {@code [1, 1, 4g, 4g]}, or null
+     * @return sparse {@code [1, Nt, C]} and dense {@code [1, C, g, g]}
+     */
+    public Embeddings embed(Backend b, float[][] points, int[] labels, float[] box, Tensor mask) {
+        int C = c.outChans(), S = c.imgSize();
+        List<Tensor> parts = new ArrayList<>();
+        if (points != null && points.length > 0) {
+            boolean pad = box == null;
+            int n = points.length + (pad ? 1 : 0);
+            float[] xy = new float[n * 2];
+            int[] lab = new int[n];
+            for (int i = 0; i < points.length; i++) {
+                xy[2 * i] = (points[i][0] + 0.5f) / S;
+                xy[2 * i + 1] = (points[i][1] + 0.5f) / S;
+                lab[i] = labels[i];
+            }
+            if (pad) lab[n - 1] = -1; // the padding point (0, 0): its encoding is discarded below
+            parts.add(labelled(b, xy, lab, n));
+        }
+        if (box != null) {
+            float[] xy = new float[4];
+            for (int i = 0; i < 4; i++) xy[i] = (box[i] + 0.5f) / S;
+            parts.add(labelled(b, xy, new int[] {2, 3}, 2));
+        }
+        Tensor sparse = parts.isEmpty() ? b.zeros(1, 0, C) : parts.size() == 1 ? parts.get(0) : b.concat(parts, 1);
+        if (parts.size() > 1) parts.forEach(Tensor::close);
+        return new Embeddings(sparse, mask == null ? noMaskDense(b) : downscale(b, mask));
+    }
+
+    /** Fourier encodings of {@code n} normalised points plus the embedding of each label (2, 3 = box corners). */
+    private Tensor labelled(Backend b, float[] xy, int[] lab, int n) {
+        int C = c.outChans();
+        float[] pe;
+        try (Tensor coords = b.upload(Tensor.of(xy, n, 2)); Tensor enc = b.fourierPositionEncoding(coords, gaussian)) {
+            pe = b.download(enc).toArray();
+        }
+        for (int i = 0; i < n; i++) {
+            Tensor add = lab[i] == -1 ? notAPoint : pointEmbeddings[lab[i]];
+            float[] e = b.download(add).toArray();
+            for (int j = 0; j < C; j++) pe[i * C + j] = lab[i] == -1 ? e[j] : pe[i * C + j] + e[j];
+        }
+        return b.upload(Tensor.of(pe, 1, n, C));
+    }
+
+    private Tensor noMaskDense(Backend b) {
+        int g = c.grid();
+        try (Tensor z = b.zeros(1, c.outChans(), g, g)) {
+            return b.add(z, noMask.reshape(1, c.outChans(), 1, 1));
+        }
+    }
+
+    /** The mask input path: {@code [1, 1, 4g, 4g] → [1, C, g, g]}. */
+    private Tensor downscale(Backend b, Tensor mask) {
+        int s = c.lowResSize();
+        if (!mask.hasShape(1, 1, s, s)) {
+            throw new IllegalArgumentException("mask input must be [1, 1, " + s + ", " + s + "], got " + java.util.Arrays.toString(mask.shape()));
+        }
+        try (Tensor a = b.conv2d(mask, md0w, md0b, 2, 2, 0, 0); Tensor a1 = md1.forward2d(b, a); Tensor a2 = b.gelu(a1);
+             Tensor a3 = b.conv2d(a2, md3w, md3b, 2, 2, 0, 0); Tensor a4 = md4.forward2d(b, a3); Tensor a5 = b.gelu(a4)) {
+            return b.conv2d(a5, md6w, md6b, 1, 1, 0, 0);
+        }
+    }
+}

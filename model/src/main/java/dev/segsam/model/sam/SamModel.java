@@ -1,0 +1,138 @@
+package dev.segsam.model.sam;
+
+import dev.segsam.model.nn.Params;
+import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Shapes;
+import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+
+/**
+ * SAM: image encoder, prompt encoder and mask decoder, loaded from a checkpoint with SAM's official tensor names
+ * (safetensors or {@code .pth}, any ViT size: the architecture is read off the shapes).
+ *
+ * <p>Immutable after loading and safe to share between threads: every call allocates its own tensors, and the
+ * weights and the dense positional encoding are only read.
+ *
+ * <p>Coordinates given to {@link #decode} are in the S×S model input frame; {@code SamPredictor} maps original-image
+ * pixels to that frame per preprocessing convention.
+ */
+public final class SamModel {
+    private final SamConfig config;
+    private final Backend backend;
+    private final ImageEncoderViT encoder;
+    private final PromptEncoder prompts;
+    private final MaskDecoder decoder;
+    private final Tensor densePe;
+
+    private SamModel(SamConfig config, Backend backend, TensorSource src) {
+        this.config = config;
+        this.backend = backend;
+        this.encoder = new ImageEncoderViT(new Params(src, backend, "image_encoder."), config);
+        this.prompts = new PromptEncoder(new Params(src, backend, "prompt_encoder."), config);
+        this.decoder = new MaskDecoder(new Params(src, backend, "mask_decoder."), config);
+        this.densePe = prompts.densePe(backend);
+    }
+
+    /**
+     * Loads SAM from {@code src}, inferring the architecture and checking every expected tensor first, so a wrong file
+     * fails with one message listing what is missing or misshapen. Tensors beyond SAM's (e.g. SEG-SAM's parts) are
+     * ignored here.
+     */
+    public static SamModel load(TensorSource src, Backend backend) {
+        SamConfig c = SamConfig.infer(src);
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, int[]> e : c.parameterShapes().entrySet()) {
+            if (!src.contains(e.getKey())) {
+                problems.add("missing " + e.getKey());
+            } else {
+                int[] s = src.shape(e.getKey());
+                if (!java.util.Arrays.equals(s, e.getValue())) {
+                    problems.add(e.getKey() + " is " + Shapes.str(s) + ", expected " + Shapes.str(e.getValue()));
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("not a usable SAM " + c.name() + " checkpoint: " + problems.size() + " problem(s): "
+                    + String.join("; ", problems.subList(0, Math.min(5, problems.size()))) + (problems.size() > 5 ? "; ..." : ""));
+        }
+        return new SamModel(c, backend, src);
+    }
+
+    public SamConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public ImageEncoderViT imageEncoder() {
+        return encoder;
+    }
+
+    public PromptEncoder promptEncoder() {
+        return prompts;
+    }
+
+    public MaskDecoder maskDecoder() {
+        return decoder;
+    }
+
+    /** The dense positional encoding of the embedding grid {@code [1, C, g, g]} (computed once at load). */
+    public Tensor densePe() {
+        return densePe;
+    }
+
+    /** f_v {@code [1, C, g, g]} for a preprocessed input {@code [1, 3, S, S]}; {@code progress} hears each block. */
+    public Tensor encode(Tensor input, IntConsumer progress) {
+        int S = config.imgSize();
+        if (!input.hasShape(1, 3, S, S)) {
+            throw new IllegalArgumentException("encoder input must be [1, 3, " + S + ", " + S + "], got " + Shapes.str(input.shape()));
+        }
+        return encoder.forward(backend, backend.upload(input), progress);
+    }
+
+    /** One prompt's decoder outputs, restricted to the returned masks: C = 3 with multimask, else 1 (token 0). */
+    public record Decoded(Tensor lowRes, Tensor iou, MaskDecoder.Output all) implements AutoCloseable {
+        @Override
+        public void close() {
+            lowRes.close();
+            iou.close();
+            all.close();
+        }
+    }
+
+    /**
+     * Runs the prompt encoder and the mask decoder for one prompt on an image embedding.
+     *
+     * @param points points in the input frame ({@code [n][2]}) or null; {@code labels} 1 foreground / 0 background
+     * @param box    {@code {x0, y0, x1, y1}} in the input frame or null
+     * @param mask   previous low-res logits {@code [1, 1, 4g, 4g]} or null
+     */
+    public Decoded decode(Tensor embedding, float[][] points, int[] labels, float[] box, Tensor mask, boolean multimask) {
+        Backend b = backend;
+        MaskDecoder.Output out;
+        try (PromptEncoder.Embeddings e = prompts.embed(b, points, labels, box, mask == null ? null : b.upload(mask))) {
+            out = decoder.forward(b, embedding, densePe, e.sparse(), e.dense());
+        }
+        int from = multimask ? 1 : 0, n = multimask ? config.numMultimask() : 1;
+        return new Decoded(b.slice(out.lowRes(), 1, from, n), b.slice(out.iou(), 1, from, n), out);
+    }
+
+    /**
+     * SAM's {@code postprocess_masks}: low-res logits {@code [1, C, 4g, 4g]} → bilinear to S×S → crop to the resized
+     * image {@code resizedH × resizedW} → bilinear to the original {@code origH × origW} (logits; threshold at 0).
+     */
+    public Tensor postprocess(Tensor lowRes, int resizedH, int resizedW, int origH, int origW) {
+        Backend b = backend;
+        int S = config.imgSize();
+        try (Tensor up = b.interpolateBilinear(lowRes, S, S); Tensor rows = b.slice(up, 2, 0, resizedH);
+             Tensor crop = b.slice(rows, 3, 0, resizedW)) {
+            return b.interpolateBilinear(crop, origH, origW);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package dev.segsam.model.sam;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.segsam.io.safetensors.SafeTensorsFile;
+import dev.segsam.tensor.Tensor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/** Opens a golden safetensors file from the test resources (written by tools/reference/sam_reference.py). */
+final class Goldens {
+    private Goldens() {}
+
+    static SafeTensorsFile open(String name) {
+        try {
+            Path tmp = Files.createTempFile("golden-", ".safetensors");
+            tmp.toFile().deleteOnExit();
+            try (InputStream in = Goldens.class.getResourceAsStream("/golden/" + name)) {
+                if (in == null) throw new IllegalStateException("missing golden " + name + ": run tools/reference/sam_reference.py");
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return SafeTensorsFile.open(tmp);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static JsonNode json(SafeTensorsFile f, String key) {
+        try {
+            return new ObjectMapper().readTree(f.metadata().get(key));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** ‖a − e‖₂ / ‖e‖₂ (shapes must match). */
+    static double relL2(Tensor expected, Tensor actual) {
+        if (!java.util.Arrays.equals(expected.shape(), actual.shape())) {
+            throw new AssertionError("shape " + java.util.Arrays.toString(actual.shape()) + ", expected " + java.util.Arrays.toString(expected.shape()));
+        }
+        float[] e = expected.toArray(), a = actual.toArray();
+        double num = 0, den = 0;
+        for (int i = 0; i < e.length; i++) {
+            double d = (double) a[i] - e[i];
+            num += d * d;
+            den += (double) e[i] * e[i];
+        }
+        return Math.sqrt(num / Math.max(den, 1e-300));
+    }
+
+    /** IoU of the masks {@code expected > 0} and {@code actual > 0}. */
+    static double maskIoU(Tensor expected, Tensor actual) {
+        float[] e = expected.toArray(), a = actual.toArray();
+        long inter = 0, union = 0;
+        for (int i = 0; i < e.length; i++) {
+            boolean x = e[i] > 0, y = a[i] > 0;
+            if (x && y) inter++;
+            if (x || y) union++;
+        }
+        return union == 0 ? 1.0 : (double) inter / union;
+    }
+}
