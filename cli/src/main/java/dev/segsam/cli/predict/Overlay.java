@@ -1,0 +1,78 @@
+package dev.segsam.cli.predict;
+
+import dev.segsam.tensor.image.RgbImage;
+import java.util.List;
+
+/**
+ * Draws masks in colour over the image (50 % blend, a brighter one-pixel outline) and the prompts on top: boxes as
+ * rectangles, foreground points as green discs and background points as red discs, each with a dark rim.
+ */
+public final class Overlay {
+    private Overlay() {}
+
+    /** Distinct colours for successive masks. */
+    static final int[][] PALETTE = {
+        {30, 144, 255}, {255, 165, 0}, {50, 205, 50}, {238, 130, 238}, {255, 215, 0}, {0, 206, 209}, {255, 99, 71}, {147, 112, 219},
+    };
+
+    /** A new image: {@code img} with {@code masks.get(i)} ({@code w·h} booleans, row-major) in colour i, and the prompts. */
+    public static RgbImage render(RgbImage img, List<boolean[]> masks, List<PromptSpec> prompts) {
+        int w = img.width(), h = img.height();
+        RgbImage out = new RgbImage(w, h, img.rgb().clone());
+        for (int m = 0; m < masks.size(); m++) {
+            boolean[] mask = masks.get(m);
+            int[] col = PALETTE[m % PALETTE.length];
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    if (!mask[y * w + x]) continue;
+                    boolean edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || !mask[y * w + x - 1] || !mask[y * w + x + 1]
+                            || !mask[(y - 1) * w + x] || !mask[(y + 1) * w + x];
+                    for (int c = 0; c < 3; c++) {
+                        int v = out.get(x, y, c);
+                        out.set(x, y, c, edge ? Math.min(255, col[c] + 40) : (v + col[c] + 1) / 2);
+                    }
+                }
+            }
+        }
+        int r = Math.max(3, Math.min(w, h) / 100);
+        for (PromptSpec p : prompts) {
+            if (p.box() != null) rectangle(out, p.box(), new int[] {255, 255, 0}, Math.max(1, r / 2));
+            if (p.points() != null) {
+                for (int i = 0; i < p.points().length; i++) {
+                    int[] col = p.labels()[i] == 1 ? new int[] {0, 230, 0} : new int[] {230, 0, 0};
+                    disc(out, Math.round(p.points()[i][0]), Math.round(p.points()[i][1]), r, col);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void rectangle(RgbImage img, float[] box, int[] col, int t) {
+        int x0 = Math.round(box[0]), y0 = Math.round(box[1]), x1 = Math.round(box[2]) - 1, y1 = Math.round(box[3]) - 1;
+        for (int k = 0; k < t; k++) {
+            for (int x = x0; x <= x1; x++) {
+                put(img, x, y0 + k, col);
+                put(img, x, y1 - k, col);
+            }
+            for (int y = y0; y <= y1; y++) {
+                put(img, x0 + k, y, col);
+                put(img, x1 - k, y, col);
+            }
+        }
+    }
+
+    private static void disc(RgbImage img, int cx, int cy, int r, int[] col) {
+        for (int dy = -r - 1; dy <= r + 1; dy++) {
+            for (int dx = -r - 1; dx <= r + 1; dx++) {
+                int d2 = dx * dx + dy * dy;
+                if (d2 <= r * r) put(img, cx + dx, cy + dy, col);
+                else if (d2 <= (r + 1) * (r + 1)) put(img, cx + dx, cy + dy, new int[] {20, 20, 20});
+            }
+        }
+    }
+
+    private static void put(RgbImage img, int x, int y, int[] col) {
+        if (x < 0 || y < 0 || x >= img.width() || y >= img.height()) return;
+        for (int c = 0; c < 3; c++) img.set(x, y, c, col[c]);
+    }
+}
