@@ -1,5 +1,6 @@
 package dev.segsam.tensor;
 
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -21,6 +22,11 @@ public interface TensorSource {
      * @throws IllegalArgumentException naming the tensor when it is missing or not numeric
      */
     Tensor get(String name);
+
+    /** String metadata stored with the tensors (safetensors {@code __metadata__}); empty by default. */
+    default Map<String, String> metadata() {
+        return Map.of();
+    }
 
     /** The shape of a tensor without reading (or converting) its values; override where that is cheaper. */
     default int[] shape(String name) {

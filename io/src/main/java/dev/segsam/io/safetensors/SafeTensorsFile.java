@@ -227,6 +227,7 @@ public final class SafeTensorsFile implements TensorSource, AutoCloseable {
     }
 
     /** The {@code __metadata__} map (string to string), empty when absent. */
+    @Override
     public Map<String, String> metadata() {
         return metadata;
     }

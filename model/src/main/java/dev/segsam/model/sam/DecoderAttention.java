@@ -10,11 +10,11 @@ import dev.segsam.tensor.Tensor;
  * (channel h·(c/heads) + d), {@code softmax(q·kᵀ/√(c/heads))·v}, merge heads, project back to C. No mask anywhere.
  * All inputs are {@code [B, n, C]}.
  */
-final class DecoderAttention {
+public final class DecoderAttention {
     private final Linear q, k, v, out;
     private final int heads;
 
-    DecoderAttention(Params p, int dim, int inner, int heads) {
+    public DecoderAttention(Params p, int dim, int inner, int heads) {
         this.heads = heads;
         this.q = Linear.load(p, "q_proj", dim, inner);
         this.k = Linear.load(p, "k_proj", dim, inner);
@@ -22,7 +22,7 @@ final class DecoderAttention {
         this.out = Linear.load(p, "out_proj", inner, dim);
     }
 
-    Tensor forward(Backend b, Tensor qIn, Tensor kIn, Tensor vIn) {
+    public Tensor forward(Backend b, Tensor qIn, Tensor kIn, Tensor vIn) {
         int B = qIn.size(0), nq = qIn.size(1), nk = kIn.size(1), inner = q.out(), dh = inner / heads;
         try (Tensor qh = split(b, q.forward(b, qIn), B, nq, dh);
              Tensor kh = split(b, k.forward(b, kIn), B, nk, dh);

@@ -1,6 +1,5 @@
 package dev.segsam.model.sam;
 
-import dev.segsam.model.nn.LayerNorm;
 import dev.segsam.model.nn.Mlp;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
@@ -20,8 +19,8 @@ import java.util.List;
  */
 public final class MaskDecoder {
     private final SamConfig c;
-    private final Tensor iouToken, maskTokens, up0w, up0b, up3w, up3b;
-    private final LayerNorm up1;
+    private final Tensor iouToken, maskTokens;
+    private final OutputUpscaling upscaling;
     private final TwoWayTransformer transformer;
     private final Mlp[] hyper;
     private final Mlp iouHead;
@@ -32,11 +31,7 @@ public final class MaskDecoder {
         this.transformer = new TwoWayTransformer(p.at("transformer."), c);
         this.iouToken = p.get("iou_token.weight", 1, C);
         this.maskTokens = p.get("mask_tokens.weight", nm, C);
-        this.up0w = p.get("output_upscaling.0.weight", C, C / 4, 2, 2);
-        this.up0b = p.get("output_upscaling.0.bias", C / 4);
-        this.up1 = LayerNorm.load(p, "output_upscaling.1", C / 4, 1e-6f);
-        this.up3w = p.get("output_upscaling.3.weight", C / 4, C / 8, 2, 2);
-        this.up3b = p.get("output_upscaling.3.bias", C / 8);
+        this.upscaling = new OutputUpscaling(p, C);
         this.hyper = new Mlp[nm];
         for (int i = 0; i < nm; i++) hyper[i] = Mlp.load(p, "output_hypernetworks_mlps." + i, C, C, C, C / 8);
         this.iouHead = Mlp.load(p, "iou_prediction_head", C, c.iouHidden(), c.iouHidden(), nm);
@@ -66,10 +61,8 @@ public final class MaskDecoder {
             t = transformer.forward(b, src, densePe, tokens);
         }
         Tensor up;
-        try (Tensor keys = t.keys(); Tensor img = b.permute(keys, 0, 2, 1);
-             Tensor u0 = b.convTranspose2d(img.reshape(1, C, g, g), up0w, up0b, 2);
-             Tensor u1 = up1.forward2d(b, u0); Tensor u2 = b.gelu(u1); Tensor u3 = b.convTranspose2d(u2, up3w, up3b, 2)) {
-            up = b.gelu(u3);
+        try (Tensor keys = t.keys(); Tensor img = b.permute(keys, 0, 2, 1)) {
+            up = upscaling.forward(b, img.reshape(1, C, g, g));
         }
         try (Tensor hs = t.queries(); up) {
             List<Tensor> rows = new ArrayList<>();

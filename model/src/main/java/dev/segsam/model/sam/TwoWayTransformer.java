@@ -17,12 +17,13 @@ import dev.segsam.tensor.Tensor;
  *         keys    = LN4(keys + CrossI2T(q = keys+kpe, k = queries+qpe, v = queries))
  * </pre>
  */
-final class TwoWayTransformer {
+public final class TwoWayTransformer {
     private final Block[] layers = new Block[2];
     private final DecoderAttention finalAttn;
     private final LayerNorm normFinal;
 
-    TwoWayTransformer(Params p, SamConfig c) {
+    /** Loads {@code layers.0/1}, {@code final_attn_token_to_image} and {@code norm_final_attn} under {@code p}, SAM sizes from {@code c}. */
+    public TwoWayTransformer(Params p, SamConfig c) {
         int C = c.outChans(), inner = C / c.attnDownsample();
         for (int i = 0; i < 2; i++) layers[i] = new Block(p.at("layers." + i + "."), c, i == 0);
         this.finalAttn = new DecoderAttention(p.at("final_attn_token_to_image."), C, inner, c.decoderHeads());
@@ -30,14 +31,14 @@ final class TwoWayTransformer {
     }
 
     /** The result: processed tokens {@code [B, Nt, C]} and image keys {@code [B, g², C]}. */
-    record Output(Tensor queries, Tensor keys) {}
+    public record Output(Tensor queries, Tensor keys) {}
 
     /**
      * @param image    {@code [B, C, g, g]} (embedding + dense prompt)
      * @param imagePe  {@code [B, C, g, g]}
      * @param tokens   {@code [B, Nt, C]}
      */
-    Output forward(Backend b, Tensor image, Tensor imagePe, Tensor tokens) {
+    public Output forward(Backend b, Tensor image, Tensor imagePe, Tensor tokens) {
         int B = image.size(0), C = image.size(1), n = image.size(2) * image.size(3);
         Tensor keys = b.permute(image.reshape(B, C, n), 0, 2, 1);
         Tensor keyPe = b.permute(imagePe.reshape(B, C, n), 0, 2, 1);

@@ -1,0 +1,138 @@
+package dev.segsam.model.segsam;
+
+import dev.segsam.model.nn.Params;
+import dev.segsam.model.sam.PromptEncoder;
+import dev.segsam.model.sam.SamConfig;
+import dev.segsam.model.sam.SamModel;
+import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Shapes;
+import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+
+/**
+ * SEG-SAM (segsam.md §2): SAM's image encoder (f_v), prompt encoder (t_p) and mask decoder (Dec_sag → M̂_b), plus T2VSE
+ * (t_p → t'_p using the class descriptions) and the semantic-aware decoder (Dec_saw → M̂_s, Ĉ_s).
+ *
+ * <p>A weights file without {@code t2vse.*} / {@code semantic_decoder.*} tensors and SEG-SAM metadata loads as plain
+ * SAM ({@link #hasSemantics()} false): binary outputs only. Immutable and thread-safe like {@link SamModel}.
+ */
+public final class SegSam {
+    private static final System.Logger LOG = System.getLogger("segsam");
+
+    private final SamModel sam;
+    private final SegSamConfig config; // null for plain SAM
+    private final TextToVisionSemanticEnhancement t2vse;
+    private final SemanticAwareDecoder decoder;
+
+    private SegSam(SamModel sam, SegSamConfig config, TextToVisionSemanticEnhancement t2vse, SemanticAwareDecoder decoder) {
+        this.sam = sam;
+        this.config = config;
+        this.t2vse = t2vse;
+        this.decoder = decoder;
+    }
+
+    /**
+     * Loads SAM and, when the file has them, the SEG-SAM parts, checking every tensor first: missing or misshapen
+     * tensors and a class count that does not match the tensors fail with one message naming them.
+     */
+    public static SegSam load(TensorSource src, Backend b) {
+        SamModel sam = SamModel.load(src, b);
+        SegSamConfig cfg = SegSamConfig.fromMetadata(src.metadata());
+        boolean hasParts = src.names().stream().anyMatch(n -> n.startsWith("t2vse.") || n.startsWith("semantic_decoder."));
+        if (cfg == null) {
+            if (hasParts) throw new IllegalArgumentException("the file has SEG-SAM tensors but no " + SegSamConfig.META_CONFIG + " metadata");
+            LOG.log(System.Logger.Level.INFO, "plain SAM " + sam.config().name() + " checkpoint: binary masks only (no semantic parts)");
+            return new SegSam(sam, null, null, null);
+        }
+        SamConfig s = sam.config();
+        if (src.contains("t2vse.text_embeddings")) {
+            int rows = src.shape("t2vse.text_embeddings")[0];
+            if (rows != cfg.numClasses()) {
+                throw new IllegalArgumentException("class count mismatch: the metadata lists " + cfg.numClasses()
+                        + " classes but t2vse.text_embeddings has " + rows + " rows");
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, int[]> e : cfg.parameterShapes(s).entrySet()) {
+            if (!src.contains(e.getKey())) problems.add("missing " + e.getKey());
+            else if (!java.util.Arrays.equals(src.shape(e.getKey()), e.getValue())) {
+                problems.add(e.getKey() + " is " + Shapes.str(src.shape(e.getKey())) + ", expected " + Shapes.str(e.getValue()));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("not a usable SEG-SAM checkpoint (" + cfg.numClasses() + " classes): " + problems.size()
+                    + " problem(s): " + String.join("; ", problems.subList(0, Math.min(5, problems.size()))) + (problems.size() > 5 ? "; ..." : ""));
+        }
+        var t2vse = new TextToVisionSemanticEnhancement(new Params(src, b, "t2vse."), s.outChans(), cfg.textDim(), cfg.numClasses(),
+                s.decoderMlp(), s.attnDownsample(), s.decoderHeads());
+        var dec = new SemanticAwareDecoder(new Params(src, b, "semantic_decoder."), s, cfg.numClasses());
+        return new SegSam(sam, cfg, t2vse, dec);
+    }
+
+    public SamModel sam() {
+        return sam;
+    }
+
+    public boolean hasSemantics() {
+        return config != null;
+    }
+
+    /** The SEG-SAM config, or null for a plain SAM checkpoint. */
+    public SegSamConfig config() {
+        return config;
+    }
+
+    public TextToVisionSemanticEnhancement t2vse() {
+        return t2vse;
+    }
+
+    public SemanticAwareDecoder semanticDecoder() {
+        return decoder;
+    }
+
+    /** Per-image features: f_v and (with semantics) t'_text. */
+    public record Features(Tensor fv, Tensor textSummary) implements AutoCloseable {
+        @Override
+        public void close() {
+            fv.close();
+            if (textSummary != null) textSummary.close();
+        }
+    }
+
+    /** Encodes a preprocessed input {@code [1, 3, S, S]}: f_v, and t'_text when the model has semantics. */
+    public Features encode(Tensor input, IntConsumer progress) {
+        return features(sam.encode(input, progress));
+    }
+
+    /** The per-image features for an already computed f_v (e.g. a cached embedding). */
+    public Features features(Tensor fv) {
+        return new Features(fv, config == null ? null : t2vse.summarize(sam.backend(), fv, sam.densePe()));
+    }
+
+    /** Outputs for one prompt: SAM's ({@code binary}) and, with semantics, the semantic decoder's. */
+    public record Decoded(SamModel.Decoded binary, SemanticAwareDecoder.Output semantic) implements AutoCloseable {
+        @Override
+        public void close() {
+            binary.close();
+            if (semantic != null) semantic.close();
+        }
+    }
+
+    /** Decodes one prompt given in the model input frame (see {@link SamModel#decode}). */
+    public Decoded decode(Features f, float[][] points, int[] labels, float[] box, Tensor mask, boolean multimask) {
+        if (config == null) return new Decoded(sam.decode(f.fv(), points, labels, box, mask, multimask), null);
+        Backend b = sam.backend();
+        try (PromptEncoder.Embeddings e = sam.promptEncoder().embed(b, points, labels, box, mask == null ? null : b.upload(mask));
+             Tensor enhanced = t2vse.enhance(b, e.sparse(), f.textSummary())) {
+            Tensor forBinary = config.enhanceBinary() ? enhanced : e.sparse();
+            var all = sam.maskDecoder().forward(b, f.fv(), sam.densePe(), forBinary, e.dense());
+            int from = multimask ? 1 : 0, n = multimask ? sam.config().numMultimask() : 1;
+            var binary = new SamModel.Decoded(b.slice(all.lowRes(), 1, from, n), b.slice(all.iou(), 1, from, n), all);
+            return new Decoded(binary, decoder.forward(b, f.fv(), sam.densePe(), enhanced, e.dense()));
+        }
+    }
+}

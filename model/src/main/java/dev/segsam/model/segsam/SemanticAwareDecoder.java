@@ -1,0 +1,88 @@
+package dev.segsam.model.segsam;
+
+import dev.segsam.model.nn.Mlp;
+import dev.segsam.model.nn.Params;
+import dev.segsam.model.sam.OutputUpscaling;
+import dev.segsam.model.sam.SamConfig;
+import dev.segsam.model.sam.TwoWayTransformer;
+import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Tensor;
+import java.util.List;
+
+/**
+ * Dec_saw, the semantic-aware decoder (paper §3.2; our choices in segsam.md §2.5). A segmentation token t_so segments
+ * the prompted object semantically; one classification token t_co per class says whether that class is present among
+ * the objects that were not prompted; the class predictions Ĉ_s are fused back into t_so as a semantic prior.
+ * <pre>
+ * tokens   = [t_so ; t_co (K) ; t'_p (Np)]                         [1, 1+K+Np, C]
+ * hs, src  = TwoWayTransformer_saw(f_v + dense, dense PE, tokens)   SAM's structure, its own weights
+ * Ĉ_s      = sigmoid(CO_head(hs[1..K]))                             CO_head: C → C → 1 (ReLU), shared by the classes
+ * t_so'    = hs[0] + MLP_prior(Ĉ_s)                                 MLP_prior: K → C → C (ReLU)
+ * U        = Upscaling_saw(src)                                     [1, C/8, 4g, 4g]
+ * W        = SO_hyper(t_so') as [K+1, C/8]                          SO_hyper: C → C → C → (K+1)·C/8 (ReLU)
+ * M̂_s      = W · U                                                  [1, K+1, 4g, 4g]; channel 0 background
+ * </pre>
+ * Weights under {@code semantic_decoder.}.
+ */
+public final class SemanticAwareDecoder {
+    private final Tensor soToken, coTokens;
+    private final TwoWayTransformer transformer;
+    private final OutputUpscaling upscaling;
+    private final Mlp coHead, priorMlp, soHyper;
+    private final int C, K, g;
+
+    public SemanticAwareDecoder(Params p, SamConfig s, int numClasses) {
+        this.C = s.outChans();
+        this.K = numClasses;
+        this.g = s.grid();
+        this.soToken = p.get("so_token.weight", 1, C);
+        this.coTokens = p.get("co_tokens.weight", K, C);
+        this.transformer = new TwoWayTransformer(p.at("transformer."), s);
+        this.upscaling = new OutputUpscaling(p, C);
+        this.coHead = Mlp.load(p, "co_head", C, C, 1);
+        this.priorMlp = Mlp.load(p, "prior_mlp", K, C, C);
+        this.soHyper = Mlp.load(p, "so_hypernetwork", C, C, C, (K + 1) * (C / 8));
+    }
+
+    /** M̂_s logits {@code [1, K+1, 4g, 4g]}, Ĉ_s probabilities {@code [1, K]} and their logits. */
+    public record Output(Tensor semanticLogits, Tensor classPresence, Tensor classLogits) implements AutoCloseable {
+        @Override
+        public void close() {
+            semanticLogits.close();
+            classPresence.close();
+            classLogits.close();
+        }
+    }
+
+    /**
+     * @param fv      f_v {@code [1, C, g, g]}
+     * @param densePe {@code [1, C, g, g]}
+     * @param prompts t'_p {@code [1, Np, C]}
+     * @param dense   the dense prompt embedding {@code [1, C, g, g]}
+     */
+    public Output forward(Backend b, Tensor fv, Tensor densePe, Tensor prompts, Tensor dense) {
+        TwoWayTransformer.Output t;
+        try (Tensor own = b.concat(List.of(soToken, coTokens), 0);
+             Tensor tokens = b.concat(List.of(own.reshape(1, 1 + K, C), prompts), 1);
+             Tensor src = b.add(fv, dense)) {
+            t = transformer.forward(b, src, densePe, tokens);
+        }
+        Tensor classLogits, presence, soPrime;
+        try (Tensor hs = t.queries(); Tensor so = b.slice(hs, 1, 0, 1); Tensor co = b.slice(hs, 1, 1, K)) {
+            classLogits = coHead.forward(b, co.reshape(K, C)).reshape(1, K);
+            presence = b.sigmoid(classLogits);
+            try (Tensor prior = priorMlp.forward(b, presence)) {
+                soPrime = b.add(so.reshape(1, C), prior);
+            }
+        }
+        Tensor up;
+        try (Tensor keys = t.keys(); Tensor img = b.permute(keys, 0, 2, 1)) {
+            up = upscaling.forward(b, img.reshape(1, C, g, g));
+        }
+        int s = 4 * g;
+        try (up; soPrime; Tensor w = soHyper.forward(b, soPrime)) {
+            Tensor masks = b.matmul(w.reshape(K + 1, C / 8), up.reshape(C / 8, s * s)).reshape(1, K + 1, s, s);
+            return new Output(masks, presence, classLogits);
+        }
+    }
+}
