@@ -12,10 +12,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /** Opens a golden safetensors file from the test resources (written by tools/reference/sam_reference.py). */
-final class Goldens {
+public final class Goldens {
     private Goldens() {}
 
-    static SafeTensorsFile open(String name) {
+    public static SafeTensorsFile open(String name) {
         try {
             Path tmp = Files.createTempFile("golden-", ".safetensors");
             tmp.toFile().deleteOnExit();
@@ -29,7 +29,7 @@ final class Goldens {
         }
     }
 
-    static JsonNode json(SafeTensorsFile f, String key) {
+    public static JsonNode json(SafeTensorsFile f, String key) {
         try {
             return new ObjectMapper().readTree(f.metadata().get(key));
         } catch (IOException e) {
@@ -38,7 +38,7 @@ final class Goldens {
     }
 
     /** ‖a − e‖₂ / ‖e‖₂ (shapes must match). */
-    static double relL2(Tensor expected, Tensor actual) {
+    public static double relL2(Tensor expected, Tensor actual) {
         if (!java.util.Arrays.equals(expected.shape(), actual.shape())) {
             throw new AssertionError("shape " + java.util.Arrays.toString(actual.shape()) + ", expected " + java.util.Arrays.toString(expected.shape()));
         }
@@ -53,7 +53,7 @@ final class Goldens {
     }
 
     /** IoU of the masks {@code expected > 0} and {@code actual > 0}. */
-    static double maskIoU(Tensor expected, Tensor actual) {
+    public static double maskIoU(Tensor expected, Tensor actual) {
         float[] e = expected.toArray(), a = actual.toArray();
         long inter = 0, union = 0;
         for (int i = 0; i < e.length; i++) {

@@ -89,7 +89,7 @@ class SegSamParityTest {
     }
 
     static void near(String what, Tensor expected, Tensor actual) {
-        double e = dev.segsam.tensor.Compare.relL2(expected, actual);
+        double e = dev.segsam.model.sam.Goldens.relL2(expected, actual);
         assertTrue(e <= BOUND, what + ": relative L2 " + e + " > " + BOUND);
     }
 
