@@ -1,0 +1,339 @@
+package dev.segsam.io.image;
+
+import dev.segsam.io.AtomicFiles;
+import dev.segsam.io.image.ImageReadException.Reason;
+import dev.segsam.tensor.image.RgbImage;
+import java.awt.Point;
+import java.awt.Transparency;
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.DataBufferByte;
+import java.awt.image.IndexColorModel;
+import java.awt.image.PixelInterleavedSampleModel;
+import java.awt.image.Raster;
+import java.awt.image.RenderedImage;
+import java.awt.image.SampleModel;
+import java.awt.image.WritableRaster;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import javax.imageio.IIOException;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageWriter;
+import javax.imageio.event.IIOReadWarningListener;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.metadata.IIOMetadataFormatImpl;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
+import org.w3c.dom.Node;
+
+/**
+ * Reads PNG, JPEG, TIFF (and BMP, GIF) images with the JDK's {@code javax.imageio} into the 8-bit RGB image SAM takes,
+ * and writes images and masks as PNG.
+ *
+ * <p><b>Mapping to 8-bit RGB</b>, as SAM users prepare images:
+ * <ul>
+ *   <li>8-bit RGB: unchanged. 8-bit grey: replicated to three channels (MedSAM's {@code np.repeat(img[..., None], 3)}).</li>
+ *   <li>Alpha (RGBA, grey + alpha): dropped, not composited — Pillow's {@code convert("RGB")}.</li>
+ *   <li>Palette images: expanded through the palette. Grey with 1, 2 or 4 bits: scaled to 0–255.</li>
+ *   <li>16-bit grey or RGB (and 9–15-bit samples): the min–max stretch of {@link IntensityMapping}, over the whole
+ *       image, then replicated if grey. This is the default; other windows (CT) can be applied by callers with the
+ *       raw values.</li>
+ * </ul>
+ * No colour management (ICC profiles are ignored, as Pillow's {@code np.array(img)} does) and no EXIF rotation.
+ * Other sample types (float, signed or 32-bit integers) and colour spaces (CMYK) are refused.
+ */
+public final class ImageFiles {
+    private static final Set<String> FORMATS = Set.of("PNG", "JPEG", "TIFF", "BMP", "GIF");
+
+    private ImageFiles() {}
+
+    // ------------------------------------------------------------------ reading
+
+    /**
+     * Reads the first image in {@code file}.
+     *
+     * @throws ImageReadException {@link Reason#MISSING} when there is no such regular file, {@link Reason#NOT_AN_IMAGE}
+     *     when no supported format recognises the content, {@link Reason#UNSUPPORTED} for image kinds listed above,
+     *     {@link Reason#CORRUPT} for damaged or truncated files; other {@link IOException}s for I/O failures
+     */
+    public static LoadedImage read(Path file) throws IOException {
+        if (!Files.exists(file)) throw new ImageReadException(file, Reason.MISSING, "no such file");
+        if (!Files.isRegularFile(file)) throw new ImageReadException(file, Reason.MISSING, "not a regular file");
+        if (!Files.isReadable(file)) throw new ImageReadException(file, Reason.MISSING, "not readable");
+        String format;
+        BufferedImage img;
+        boolean palette;
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) throw new ImageReadException(file, Reason.NOT_AN_IMAGE, "cannot be opened as an image");
+            ImageReader reader = readerFor(in);
+            if (reader == null) throw new ImageReadException(file, Reason.NOT_AN_IMAGE, "not a PNG, JPEG, TIFF, BMP or GIF image");
+            format = formatOf(reader);
+            List<String> warnings = new ArrayList<>();
+            try {
+                reader.setInput(in, true, false);
+                reader.addIIOReadWarningListener((IIOReadWarningListener) (source, warning) -> warnings.add(warning));
+                img = reader.read(0);
+                palette = hasPalette(reader);
+            } finally {
+                reader.dispose();
+            }
+            for (String w : warnings) {
+                // libjpeg reports a truncated JPEG only as a warning and fills the rest in grey; Pillow refuses it
+                if (w.toLowerCase(Locale.ROOT).contains("premature end")) {
+                    throw new ImageReadException(file, Reason.CORRUPT, "damaged " + format + ": " + w);
+                }
+            }
+        } catch (ImageReadException e) {
+            throw e;
+        } catch (IIOException e) {
+            String msg = oneLine(e);
+            boolean unsupported = msg.toLowerCase(Locale.ROOT).contains("unsupported");
+            throw new ImageReadException(file, unsupported ? Reason.UNSUPPORTED : Reason.CORRUPT,
+                    (unsupported ? "unsupported image: " : "damaged image: ") + msg, e);
+        } catch (RuntimeException e) {
+            // decoders signal some malformed input with unchecked exceptions
+            throw new ImageReadException(file, Reason.CORRUPT, "damaged image: " + oneLine(e), e);
+        }
+        return decode(file, format, img, palette);
+    }
+
+    /**
+     * Whether the file stores palette indices: the standard metadata has a {@code Chroma/Palette} node. (ImageIO also
+     * gives 1-, 2- and 4-bit grey images an {@link IndexColorModel}, though they have no palette.)
+     */
+    private static boolean hasPalette(ImageReader reader) {
+        try {
+            IIOMetadata meta = reader.getImageMetadata(0);
+            if (meta == null || !meta.isStandardMetadataFormatSupported()) return true;
+            Node root = meta.getAsTree(IIOMetadataFormatImpl.standardMetadataFormatName);
+            for (Node n = root.getFirstChild(); n != null; n = n.getNextSibling()) {
+                if (!"Chroma".equals(n.getNodeName())) continue;
+                for (Node c = n.getFirstChild(); c != null; c = c.getNextSibling()) {
+                    if ("Palette".equals(c.getNodeName())) return true;
+                }
+            }
+            return false;
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
+    }
+
+    private static ImageReader readerFor(ImageInputStream in) {
+        Iterator<ImageReader> it = ImageIO.getImageReaders(in);
+        while (it.hasNext()) {
+            ImageReader r = it.next();
+            if (FORMATS.contains(formatOf(r))) return r;
+            r.dispose();
+        }
+        return null;
+    }
+
+    private static String formatOf(ImageReader r) {
+        String name = r.getOriginatingProvider() != null ? r.getOriginatingProvider().getFormatNames()[0] : "";
+        try {
+            name = r.getFormatName();
+        } catch (IOException e) {
+            // keep the provider's name
+        }
+        String n = name.toLowerCase(Locale.ROOT);
+        if (n.contains("png")) return "PNG";
+        if (n.contains("jpeg") || n.contains("jpg")) return "JPEG";
+        if (n.contains("tif")) return "TIFF";
+        if (n.contains("bmp")) return "BMP";
+        if (n.contains("gif")) return "GIF";
+        return name.toUpperCase(Locale.ROOT);
+    }
+
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) m = e.getClass().getSimpleName();
+        if (e.getCause() != null && e.getCause().getMessage() != null && !m.contains(e.getCause().getMessage())) {
+            m += " (" + e.getCause().getMessage() + ")";
+        }
+        return m.replaceAll("\\s+", " ").strip();
+    }
+
+    private static LoadedImage decode(Path file, String format, BufferedImage img, boolean palette) throws ImageReadException {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        ColorModel cm = img.getColorModel();
+        Raster raster = img.getRaster();
+        SampleModel sm = raster.getSampleModel();
+        int bits = sm.getSampleSize(0);
+        if (cm instanceof IndexColorModel icm) return decodeIndexed(format, w, h, raster, icm, bits, palette);
+
+        switch (sm.getDataType()) {
+            case DataBuffer.TYPE_BYTE, DataBuffer.TYPE_USHORT, DataBuffer.TYPE_INT -> { }
+            case DataBuffer.TYPE_FLOAT, DataBuffer.TYPE_DOUBLE ->
+                    throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: floating-point samples");
+            case DataBuffer.TYPE_SHORT ->
+                    throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: signed 16-bit samples");
+            default -> throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: sample type " + sm.getDataType());
+        }
+        int csType = cm.getColorSpace().getType();
+        int colours = cm.getNumColorComponents();
+        Channels channels;
+        if (csType == ColorSpace.TYPE_GRAY && colours == 1) {
+            channels = cm.hasAlpha() ? Channels.GREY_ALPHA : Channels.GREY;
+        } else if (csType == ColorSpace.TYPE_RGB && colours == 3) {
+            channels = cm.hasAlpha() ? Channels.RGBA : Channels.RGB;
+        } else {
+            throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: " + colourSpaceName(csType)
+                    + " with " + raster.getNumBands() + " channels");
+        }
+        if (raster.getNumBands() != channels.count) {
+            throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: " + raster.getNumBands() + " channels for " + channels);
+        }
+        for (int b = 0; b < raster.getNumBands(); b++) {
+            if (sm.getSampleSize(b) != bits) throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: mixed sample sizes");
+        }
+        if (bits > 16) throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: " + bits + "-bit samples");
+
+        int n = w * h;
+        int colourBands = channels.grey() ? 1 : 3;
+        int[] samples = new int[n * colourBands]; // interleaved colour samples, alpha left out
+        int[] band = new int[n];
+        for (int b = 0; b < colourBands; b++) {
+            raster.getSamples(0, 0, w, h, b, band);
+            for (int i = 0; i < n; i++) samples[i * colourBands + b] = band[i];
+        }
+        int[] mm = IntensityMapping.minMax(samples);
+        byte[] eight;
+        if (bits == 8) {
+            eight = new byte[samples.length];
+            for (int i = 0; i < samples.length; i++) eight[i] = (byte) samples[i];
+        } else if (bits < 8) {
+            eight = scaleUp(samples, bits);
+        } else {
+            eight = IntensityMapping.minMaxTo8Bit(samples, mm[0], mm[1]);
+        }
+        byte[] rgb = channels.grey() ? replicate(eight) : eight;
+        return new LoadedImage(new RgbImage(w, h, rgb), format, w, h, bits, channels, false, mm[0], mm[1]);
+    }
+
+    private static LoadedImage decodeIndexed(String format, int w, int h, Raster raster, IndexColorModel icm, int bits,
+                                             boolean palette) {
+        boolean grey = true;
+        for (int i = 0; i < icm.getMapSize(); i++) {
+            if (icm.getRed(i) != icm.getGreen(i) || icm.getGreen(i) != icm.getBlue(i)) {
+                grey = false;
+                break;
+            }
+        }
+        boolean alpha = icm.hasAlpha();
+        Channels channels = grey ? (alpha ? Channels.GREY_ALPHA : Channels.GREY) : (alpha ? Channels.RGBA : Channels.RGB);
+        int n = w * h;
+        int[] idx = raster.getSamples(0, 0, w, h, 0, new int[n]);
+        byte[] rgb = new byte[n * 3];
+        int lo = 255;
+        int hi = 0;
+        for (int i = 0; i < n; i++) {
+            int k = idx[i];
+            int r = icm.getRed(k);
+            int g = icm.getGreen(k);
+            int b = icm.getBlue(k);
+            rgb[i * 3] = (byte) r;
+            rgb[i * 3 + 1] = (byte) g;
+            rgb[i * 3 + 2] = (byte) b;
+            lo = Math.min(lo, Math.min(r, Math.min(g, b)));
+            hi = Math.max(hi, Math.max(r, Math.max(g, b)));
+        }
+        return new LoadedImage(new RgbImage(w, h, rgb), format, w, h, bits, channels, palette, lo, hi);
+    }
+
+    /** Samples of fewer than 8 bits scaled to 0–255: {@code round(v · 255 / (2^bits − 1))}. */
+    private static byte[] scaleUp(int[] samples, int bits) {
+        int m = (1 << bits) - 1;
+        byte[] out = new byte[samples.length];
+        for (int i = 0; i < samples.length; i++) out[i] = (byte) ((2 * samples[i] * 255 + m) / (2 * m));
+        return out;
+    }
+
+    private static byte[] replicate(byte[] grey) {
+        byte[] rgb = new byte[grey.length * 3];
+        for (int i = 0; i < grey.length; i++) {
+            rgb[i * 3] = grey[i];
+            rgb[i * 3 + 1] = grey[i];
+            rgb[i * 3 + 2] = grey[i];
+        }
+        return rgb;
+    }
+
+    private static String colourSpaceName(int type) {
+        return switch (type) {
+            case ColorSpace.TYPE_CMYK -> "CMYK";
+            case ColorSpace.TYPE_CMY -> "CMY";
+            case ColorSpace.TYPE_YCbCr -> "YCbCr";
+            case ColorSpace.TYPE_Lab -> "Lab";
+            case ColorSpace.TYPE_GRAY -> "grey";
+            case ColorSpace.TYPE_RGB -> "RGB";
+            default -> "colour space type " + type;
+        };
+    }
+
+    // ------------------------------------------------------------------ writing
+
+    /** Writes {@code image} as an 8-bit RGB PNG, through a temporary file moved into place (replacing {@code target}). */
+    public static void writePng(RgbImage image, Path target) throws IOException {
+        writePng(interleaved(image.width(), image.height(), 3, image.rgb()), target);
+    }
+
+    /** Writes a binary mask as an 8-bit grey PNG: {@code true} → 255, {@code false} → 0; row-major, {@code w × h}. */
+    public static void writeMaskPng(boolean[] mask, int w, int h, Path target) throws IOException {
+        checkSize(mask.length, w, h);
+        byte[] grey = new byte[mask.length];
+        for (int i = 0; i < mask.length; i++) grey[i] = mask[i] ? (byte) 255 : 0;
+        writePng(interleaved(w, h, 1, grey), target);
+    }
+
+    /** Writes a grey image or label mask as an 8-bit grey PNG with the bytes as they are (0–255); row-major. */
+    public static void writeMaskPng(byte[] mask, int w, int h, Path target) throws IOException {
+        checkSize(mask.length, w, h);
+        writePng(interleaved(w, h, 1, mask.clone()), target);
+    }
+
+    private static void checkSize(int length, int w, int h) {
+        if (w <= 0 || h <= 0 || (long) w * h != length) {
+            throw new IllegalArgumentException("mask of " + length + " values is not " + w + "x" + h);
+        }
+    }
+
+    /** A BufferedImage over {@code data} (8-bit, {@code bands} interleaved: grey or RGB), without copying. */
+    private static BufferedImage interleaved(int w, int h, int bands, byte[] data) {
+        int[] offsets = bands == 1 ? new int[] {0} : new int[] {0, 1, 2};
+        ColorSpace cs = ColorSpace.getInstance(bands == 1 ? ColorSpace.CS_GRAY : ColorSpace.CS_sRGB);
+        ColorModel cm = new ComponentColorModel(cs, false, false, Transparency.OPAQUE, DataBuffer.TYPE_BYTE);
+        SampleModel sm = new PixelInterleavedSampleModel(DataBuffer.TYPE_BYTE, w, h, bands, w * bands, offsets);
+        WritableRaster raster = Raster.createWritableRaster(sm, new DataBufferByte(data, data.length), new Point(0, 0));
+        return new BufferedImage(cm, raster, false, null);
+    }
+
+    private static void writePng(RenderedImage img, Path target) throws IOException {
+        Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
+        if (!writers.hasNext()) throw new IOException(target + ": no PNG writer in this JDK");
+        ImageWriter writer = writers.next();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (MemoryCacheImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {
+            writer.setOutput(out);
+            writer.write(img);
+        } finally {
+            writer.dispose();
+        }
+        ByteBuffer data = ByteBuffer.wrap(bytes.toByteArray());
+        AtomicFiles.write(target, true, ch -> {
+            while (data.hasRemaining()) ch.write(data);
+        });
+    }
+}
