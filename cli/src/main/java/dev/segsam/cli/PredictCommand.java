@@ -1,0 +1,259 @@
+package dev.segsam.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.cli.predict.LabelMapImage;
+import dev.segsam.cli.predict.Overlay;
+import dev.segsam.cli.predict.Progress;
+import dev.segsam.cli.predict.PromptSpec;
+import dev.segsam.io.image.ImageFiles;
+import dev.segsam.io.image.LoadedImage;
+import dev.segsam.io.safetensors.SafeTensorsWriter;
+import dev.segsam.model.Predictor;
+import dev.segsam.model.preprocess.Preprocessor.Convention;
+import dev.segsam.model.segsam.SegSam;
+import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Backends;
+import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.image.RgbImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code segsam predict}: SAM or SEG-SAM on one image with one or more prompts. Writes binary masks, an overlay,
+ * {@code result.json} and {@code outputs.safetensors} (and, for SEG-SAM models, semantic label maps) into a folder.
+ */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Segment an image with box and/or point prompts using SAM, MedSAM or SEG-SAM weights.",
+            "Coordinates are original image pixels; a point label is 1 (foreground) or 0 (background)."})
+final class PredictCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "weights: .safetensors or .pth (SAM names)")
+    Path model;
+
+    @Option(names = "--image", required = true, paramLabel = "IMG", description = "PNG, JPEG or TIFF (8/16-bit, grey or RGB)")
+    Path image;
+
+    @Option(names = "--box", paramLabel = "x0,y0,x1,y1", description = "a box prompt")
+    String box;
+
+    @Option(names = "--point", paramLabel = "x,y,label", description = "a point prompt (repeatable)")
+    List<String> points = new ArrayList<>();
+
+    @Option(names = "--multimask", description = "return SAM's three masks per prompt (default: one)")
+    boolean multimask;
+
+    @Option(names = "--prompts", paramLabel = "prompts.json",
+            description = "a JSON array of {\"box\":[x0,y0,x1,y1], \"points\":[[x,y,label],...], \"multimask\":bool}")
+    Path promptsFile;
+
+    @Option(names = "--convention", paramLabel = "sam|medsam",
+            description = "preprocessing: sam (resize longest side, mean/std, pad) or medsam (resize to a square, [0,1]); default: the model's, else sam")
+    String convention;
+
+    @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "where to run (default: ${DEFAULT-VALUE})", defaultValue = "auto")
+    String device;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created; must be empty unless --force)")
+    Path out;
+
+    @Option(names = "--force", description = "write into a non-empty output folder, replacing files of the same names")
+    boolean force;
+
+    @Option(names = "--quiet", description = "no progress bar")
+    boolean quiet;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        // cheap checks first: nothing is loaded or written before the arguments are known to be usable
+        List<PromptSpec> prompts = prompts();
+        checkOutputFolder();
+        Device dev = Device.parse(device);
+        LoadedImage loaded = ImageFiles.read(image);
+        RgbImage img = loaded.image();
+        for (int i = 0; i < prompts.size(); i++) prompts.get(i).validate(img.width(), img.height(), "prompt " + i);
+
+        Backend backend = Backends.select(dev);
+        try (ModelFiles.Opened weights = ModelFiles.open(model)) {
+            SegSam segsam = SegSam.load(weights.source(), backend);
+            Convention conv = convention(segsam);
+            Predictor predictor = new Predictor(segsam, conv);
+            if (!quiet) {
+                err.println("segsam: " + segsam.sam().config().name() + (segsam.hasSemantics() ? " + SEG-SAM (" + segsam.config().numClasses() + " classes)" : "")
+                        + " on " + backend.name() + ", " + img.width() + "x" + img.height() + " image, " + prompts.size() + " prompt(s)");
+            }
+            Progress bar = new Progress(err, "encoding", predictor.encoderBlocks(), !quiet);
+            bar.update(0, "blocks");
+            try (Predictor.Encoded enc = predictor.encode(img, i -> bar.update(i + 1, "blocks"))) {
+                List<Predictor.Result> results = new ArrayList<>();
+                for (PromptSpec p : prompts) {
+                    results.add(predictor.predict(enc, new Predictor.Prompt(p.points(), p.labels(), p.box(), null, p.multimask())));
+                }
+                Files.createDirectories(out);
+                write(enc, segsam, conv, img, prompts, results);
+                summary(o, segsam, prompts, results, img);
+            }
+        }
+        return 0;
+    }
+
+    private List<PromptSpec> prompts() throws IOException {
+        List<PromptSpec> list = new ArrayList<>();
+        if (promptsFile != null) {
+            if (box != null || !points.isEmpty()) throw new PromptSpec.BadPromptException("use either --prompts or --box/--point, not both");
+            list.addAll(PromptSpec.readJson(promptsFile));
+        } else {
+            if (box == null && points.isEmpty()) throw new PromptSpec.BadPromptException("no prompt: give --box, --point or --prompts");
+            List<float[]> pts = new ArrayList<>();
+            for (String p : points) pts.add(PromptSpec.parsePoint(p));
+            list.add(PromptSpec.of(box == null ? null : PromptSpec.parseBox(box), pts, multimask));
+        }
+        return list;
+    }
+
+    private void checkOutputFolder() throws IOException {
+        if (Files.exists(out) && !Files.isDirectory(out)) throw new IOException(out + " exists and is not a folder");
+        if (Files.isDirectory(out) && !force) {
+            try (Stream<Path> s = Files.list(out)) {
+                if (s.findAny().isPresent()) {
+                    throw new DirectoryNotEmptyException(out + " is not empty (use --force to write into it)");
+                }
+            }
+        }
+    }
+
+    private Convention convention(SegSam m) {
+        String c = convention != null ? convention : m.hasSemantics() ? m.config().convention() : "sam";
+        return switch (c.toLowerCase(Locale.ROOT)) {
+            case "sam" -> Convention.SAM;
+            case "medsam" -> Convention.MEDSAM;
+            default -> throw new IllegalArgumentException("unknown convention '" + c + "': expected sam or medsam");
+        };
+    }
+
+    private void write(Predictor.Encoded enc, SegSam m, Convention conv, RgbImage img, List<PromptSpec> prompts,
+                       List<Predictor.Result> results) throws IOException {
+        int w = img.width(), h = img.height();
+        SafeTensorsWriter st = new SafeTensorsWriter();
+        st.metadata("model", model.getFileName().toString()).metadata("image", image.getFileName().toString())
+                .metadata("convention", conv.name().toLowerCase(Locale.ROOT));
+        st.add("image_embedding", m.sam().backend().download(enc.features().fv()));
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = json.createObjectNode();
+        root.put("model", model.toString());
+        root.put("model_config", m.sam().config().name());
+        root.put("image", image.toString());
+        root.put("width", w);
+        root.put("height", h);
+        root.put("convention", conv.name().toLowerCase(Locale.ROOT));
+        ArrayNode arr = root.putArray("prompts");
+        List<boolean[]> masks = new ArrayList<>();
+        float[] presenceSum = null;
+        for (int i = 0; i < results.size(); i++) {
+            Predictor.Result r = results.get(i);
+            PromptSpec p = prompts.get(i);
+            st.add("low_res_logits." + i, r.lowRes());
+            st.add("iou_predictions." + i, Tensor.of(r.iou(), 1, r.iou().length));
+            st.add("mask_logits." + i, r.maskLogits());
+            ImageFiles.writeMaskPng(r.mask(), w, h, out.resolve("mask_" + i + ".png"));
+            masks.add(r.mask());
+            ObjectNode e = arr.addObject();
+            e.put("index", i);
+            if (p.box() != null) {
+                ArrayNode b = e.putArray("box");
+                for (float v : p.box()) b.add(v);
+            }
+            if (p.hasPoints()) {
+                ArrayNode pts = e.putArray("points");
+                for (int j = 0; j < p.points().length; j++) pts.addArray().add(p.points()[j][0]).add(p.points()[j][1]).add(p.labels()[j]);
+            }
+            e.put("multimask", p.multimask());
+            ArrayNode iou = e.putArray("iou_predictions");
+            for (float v : r.iou()) iou.add(v);
+            e.put("chosen_mask", r.best());
+            e.put("mask_file", "mask_" + i + ".png");
+            int[] bb = bbox(r.mask(), w, h);
+            e.put("area", bb[4]);
+            if (bb[4] > 0) e.putArray("bbox").add(bb[0]).add(bb[1]).add(bb[2]).add(bb[3]);
+            else e.putNull("bbox");
+            if (r.semantic() != null) {
+                Predictor.Semantic s = r.semantic();
+                List<String> names = m.config().classNames();
+                st.add("semantic_logits." + i, s.logits());
+                ImageFiles.writePng(LabelMapImage.render(img, s.labelMap(), names), out.resolve("semantic_" + i + ".png"));
+                ObjectNode sem = e.putObject("semantic");
+                sem.put("label_map_file", "semantic_" + i + ".png");
+                if (s.predictedClass() > 0) sem.put("predicted_class", names.get(s.predictedClass() - 1));
+                else sem.putNull("predicted_class");
+                sem.put("probability", s.classProbability());
+                ObjectNode probs = sem.putObject("class_probabilities");
+                for (int k = 0; k < names.size(); k++) probs.put(names.get(k), s.classProbabilities()[k]);
+                if (presenceSum == null) presenceSum = new float[names.size()];
+                for (int k = 0; k < names.size(); k++) presenceSum[k] += s.classPresence()[k] / results.size();
+            }
+        }
+        if (presenceSum != null) {
+            st.add("class_presence", Tensor.of(presenceSum, 1, presenceSum.length));
+            ObjectNode cp = root.putObject("class_presence");
+            for (int k = 0; k < presenceSum.length; k++) cp.put(m.config().classNames().get(k), presenceSum[k]);
+        }
+        ImageFiles.writePng(Overlay.render(img, masks, prompts), out.resolve("overlay.png"));
+        st.write(out.resolve("outputs.safetensors"), true);
+        Path tmp = Files.createTempFile(out, ".result.", ".json");
+        try {
+            json.writeValue(tmp.toFile(), root);
+            Files.move(tmp, out.resolve("result.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** {x0, y0, x1, y1 (exclusive), area} of a mask. */
+    static int[] bbox(boolean[] m, int w, int h) {
+        int x0 = w, y0 = h, x1 = -1, y1 = -1, area = 0;
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                if (!m[y * w + x]) continue;
+                area++;
+                x0 = Math.min(x0, x);
+                y0 = Math.min(y0, y);
+                x1 = Math.max(x1, x);
+                y1 = Math.max(y1, y);
+            }
+        }
+        return new int[] {x0, y0, x1 + 1, y1 + 1, area};
+    }
+
+    private void summary(PrintWriter o, SegSam m, List<PromptSpec> prompts, List<Predictor.Result> results, RgbImage img) {
+        for (int i = 0; i < results.size(); i++) {
+            Predictor.Result r = results.get(i);
+            int[] bb = bbox(r.mask(), img.width(), img.height());
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "prompt %d: mask %d of %d, predicted IoU %.3f, area %d px",
+                    i, r.best(), r.iou().length, r.iou()[r.best()], bb[4]));
+            if (r.semantic() != null && r.semantic().predictedClass() > 0) {
+                sb.append(String.format(Locale.ROOT, ", class %s (p = %.2f)", m.config().classNames().get(r.semantic().predictedClass() - 1),
+                        r.semantic().classProbability()));
+            }
+            o.println(sb);
+        }
+        o.println("wrote " + out);
+    }
+}
