@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "segsam", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "SEG-SAM (semantic-guided SAM for medical image segmentation) in Java.",
-        subcommands = {SelfTestCommand.class, TensorsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SelfTestCommand.class, TensorsCommand.class, ConvertCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
