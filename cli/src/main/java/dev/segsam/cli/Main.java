@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "segsam", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "SEG-SAM (semantic-guided SAM for medical image segmentation) in Java.",
-        subcommands = {PredictCommand.class, SelfTestCommand.class, TensorsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {PredictCommand.class, ConvertCommand.class, TensorsCommand.class, SelfTestCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -1,13 +1,24 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.pth.PthFile;
+import dev.segsam.tensor.TensorSource;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** Placeholder until the .pth reader lands: refuses with a clear message. */
+/** Opens a PyTorch checkpoint with the restricted reader of {@code io}. */
 final class PthSupport {
     private PthSupport() {}
 
     static ModelFiles.Opened open(Path p) throws IOException {
-        throw new IOException(p + ": .pth loading is not available in this build; convert to .safetensors first");
+        PthFile f = PthFile.open(p);
+        return new ModelFiles.Opened() {
+            public TensorSource source() {
+                return f;
+            }
+
+            public void close() {
+                f.close();
+            }
+        };
     }
 }

@@ -332,7 +332,7 @@ public final class ImageFiles {
             writer.dispose();
         }
         ByteBuffer data = ByteBuffer.wrap(bytes.toByteArray());
-        AtomicFiles.write(target, true, ch -> {
+        AtomicFiles.writeChannel(target, true, ch -> {
             while (data.hasRemaining()) ch.write(data);
         });
     }

@@ -14,6 +14,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -100,12 +101,13 @@ public final class SafeTensorsWriter {
         List<Item> order = new ArrayList<>(items.values());
         order.sort(Comparator.comparing((Item i) -> i.dtype.ordinal()).reversed().thenComparing(i -> i.name));
         byte[] header = header(order);
-
-        AtomicFiles.write(target, replace, ch -> {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
-            writeFully(ch, len);
-            writeFully(ch, ByteBuffer.wrap(header));
-            for (Item it : order) writeData(ch, it);
+        AtomicFiles.write(target, replace, tmp -> {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
+                writeFully(ch, len);
+                writeFully(ch, ByteBuffer.wrap(header));
+                for (Item it : order) writeData(ch, it);
+            }
         });
     }
 
