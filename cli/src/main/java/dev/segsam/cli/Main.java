@@ -10,9 +10,15 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "segsam", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "SEG-SAM (semantic-guided SAM for medical image segmentation) in Java.",
-        subcommands = {PredictCommand.class, ConvertCommand.class, TensorsCommand.class, SelfTestCommand.class,
+        subcommands = {PredictCommand.class, InitSegSamCommand.class, ConvertCommand.class, TensorsCommand.class, SelfTestCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {
+    static {
+        // log records (System.Logger → java.util.logging) as one line each: "segsam: <message>"
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "segsam: %5$s%6$s%n");
+        }
+    }
 
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
