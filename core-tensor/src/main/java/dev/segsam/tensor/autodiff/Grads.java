@@ -1,0 +1,88 @@
+package dev.segsam.tensor.autodiff;
+
+import dev.segsam.tensor.Erf;
+import dev.segsam.tensor.Parallel;
+import dev.segsam.tensor.Shapes;
+
+/** The backward formulas, as plain loops over float arrays (row-major), one static method per op family. */
+final class Grads {
+    private Grads() {}
+
+    /**
+     * {@code c[M,N] += op(a)·op(b)}, where op(a) is {@code a [M,K]} or, with {@code ta}, {@code aᵀ} of {@code a [K,M]};
+     * likewise for b. Rows of c are computed in parallel.
+     */
+    static void gemm(float[] a, int ao, boolean ta, float[] b, int bo, boolean tb, float[] c, int co, int M, int K, int N) {
+        Parallel.forRange(M, i -> {
+            int ci = co + i * N;
+            for (int k = 0; k < K; k++) {
+                float aik = ta ? a[ao + k * M + i] : a[ao + i * K + k];
+                if (aik == 0f) continue;
+                if (tb) {
+                    for (int j = 0; j < N; j++) c[ci + j] += aik * b[bo + j * K + k];
+                } else {
+                    int bk = bo + k * N;
+                    for (int j = 0; j < N; j++) c[ci + j] += aik * b[bk + j];
+                }
+            }
+        });
+    }
+
+    /** Sums {@code g} (of the broadcast shape {@code out}) down to {@code in}'s shape. */
+    static float[] reduceTo(float[] g, int[] out, int[] in) {
+        if (java.util.Arrays.equals(out, in)) return g;
+        long[] s = Shapes.broadcastStrides(in, out);
+        float[] r = new float[Math.toIntExact(Shapes.numel(in))];
+        int rank = out.length;
+        int[] idx = new int[rank];
+        for (int i = 0; i < g.length; i++) {
+            long off = 0;
+            for (int d = 0; d < rank; d++) off += idx[d] * s[d];
+            r[(int) off] += g[i];
+            for (int d = rank - 1; d >= 0; d--) {
+                if (++idx[d] < out[d]) break;
+                idx[d] = 0;
+            }
+        }
+        return r;
+    }
+
+    /** d/dx of the exact GELU: {@code Φ(x) + x·φ(x)}. */
+    static double geluPrime(double x) {
+        double cdf = 0.5 * Erf.erfc(-x / Math.sqrt(2));
+        double pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+        return cdf + x * pdf;
+    }
+
+    /**
+     * Layer-norm backward for {@code n} values {@code x[start + i·stride]} of one normalisation group:
+     * {@code x̂ = (x − μ)·r}, {@code y = x̂·w + b};
+     * {@code dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))} with {@code dx̂ = dy·w}; accumulates dw, db.
+     */
+    static void layerNormGroup(float[] x, float[] gy, float[] gx, float[] w, float[] gw, float[] gb, int start, int stride, int n, float eps) {
+        double mean = 0;
+        for (int i = 0; i < n; i++) mean += x[start + i * stride];
+        mean /= n;
+        double var = 0;
+        for (int i = 0; i < n; i++) {
+            double d = x[start + i * stride] - mean;
+            var += d * d;
+        }
+        var /= n;
+        double r = 1.0 / Math.sqrt(var + eps);
+        double mg = 0, mgx = 0;
+        double[] xh = new double[n], gh = new double[n];
+        for (int i = 0; i < n; i++) {
+            int p = start + i * stride;
+            xh[i] = (x[p] - mean) * r;
+            gh[i] = gy[p] * (w == null ? 1.0 : w[i]);
+            mg += gh[i];
+            mgx += gh[i] * xh[i];
+            if (gw != null) gw[i] += (float) (gy[p] * xh[i]);
+            if (gb != null) gb[i] += gy[p];
+        }
+        mg /= n;
+        mgx /= n;
+        for (int i = 0; i < n; i++) gx[start + i * stride] = (float) (r * (gh[i] - mg - xh[i] * mgx));
+    }
+}
