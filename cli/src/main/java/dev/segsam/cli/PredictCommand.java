@@ -206,8 +206,10 @@ final class PredictCommand implements Callable<Integer> {
                 sem.put("probability", s.classProbability());
                 ObjectNode probs = sem.putObject("class_probabilities");
                 for (int k = 0; k < names.size(); k++) probs.put(names.get(k), s.classProbabilities()[k]);
-                if (presenceSum == null) presenceSum = new float[names.size()];
-                for (int k = 0; k < names.size(); k++) presenceSum[k] += s.classPresence()[k] / results.size();
+                if (s.classPresence() != null) {
+                    if (presenceSum == null) presenceSum = new float[names.size()];
+                    for (int k = 0; k < names.size(); k++) presenceSum[k] += s.classPresence()[k] / results.size();
+                }
             }
         }
         if (presenceSum != null) {

@@ -74,7 +74,7 @@ public final class Predictor {
      */
     public record Prompt(float[][] points, int[] labels, float[] box, Tensor maskInput, boolean multimask) {}
 
-    /** Semantic outputs for one prompt (SEG-SAM models only). */
+    /** Semantic outputs for one prompt (SEG-SAM models only); {@code classPresence} is null for a model without CO-tokens. */
     public record Semantic(Tensor logits, int[] labelMap, float[] foreground, int predictedClass, float classProbability,
                            float[] classProbabilities, float[] classPresence) {}
 
@@ -183,6 +183,7 @@ public final class Predictor {
                 }
             }
         }
-        return new Semantic(logits, label, fg, predicted, best, classProb, b.download(s.classPresence()).toArray());
+        float[] presence = s.classPresence() == null ? null : b.download(s.classPresence()).toArray();
+        return new Semantic(logits, label, fg, predicted, best, classProb, presence);
     }
 }

@@ -69,7 +69,7 @@ public final class SegSam {
         }
         var t2vse = new TextToVisionSemanticEnhancement(new Params(src, b, "t2vse."), s.outChans(), cfg.textDim(), cfg.numClasses(),
                 s.decoderMlp(), s.attnDownsample(), s.decoderHeads());
-        var dec = new SemanticAwareDecoder(new Params(src, b, "semantic_decoder."), s, cfg.numClasses());
+        var dec = new SemanticAwareDecoder(new Params(src, b, "semantic_decoder."), s, cfg.numClasses(), cfg.useCoTokens());
         return new SegSam(sam, cfg, t2vse, dec);
     }
 
@@ -110,7 +110,12 @@ public final class SegSam {
 
     /** The per-image features for an already computed f_v (e.g. a cached embedding). */
     public Features features(Tensor fv) {
-        return new Features(fv, config == null ? null : t2vse.summarize(sam.backend(), fv, sam.densePe()));
+        return features(sam.backend(), fv);
+    }
+
+    /** The per-image features computed on backend {@code b} (a training tape, say). */
+    public Features features(Backend b, Tensor fv) {
+        return new Features(fv, config == null || !config.useT2vse() ? null : t2vse.summarize(b, fv, sam.densePe()));
     }
 
     /** Outputs for one prompt: SAM's ({@code binary}) and, with semantics, the semantic decoder's. */
@@ -124,15 +129,19 @@ public final class SegSam {
 
     /** Decodes one prompt given in the model input frame (see {@link SamModel#decode}). */
     public Decoded decode(Features f, float[][] points, int[] labels, float[] box, Tensor mask, boolean multimask) {
-        if (config == null) return new Decoded(sam.decode(f.fv(), points, labels, box, mask, multimask), null);
-        Backend b = sam.backend();
+        return decode(sam.backend(), f, points, labels, box, mask, multimask);
+    }
+
+    /** {@link #decode} on backend {@code b} (the model's own, or a training tape over it). */
+    public Decoded decode(Backend b, Features f, float[][] points, int[] labels, float[] box, Tensor mask, boolean multimask) {
+        if (config == null && b == sam.backend()) return new Decoded(sam.decode(f.fv(), points, labels, box, mask, multimask), null);
         try (PromptEncoder.Embeddings e = sam.promptEncoder().embed(b, points, labels, box, mask == null ? null : b.upload(mask));
-             Tensor enhanced = t2vse.enhance(b, e.sparse(), f.textSummary())) {
-            Tensor forBinary = config.enhanceBinary() ? enhanced : e.sparse();
+             Tensor enhanced = config == null || !config.useT2vse() ? e.sparse() : t2vse.enhance(b, e.sparse(), f.textSummary())) {
+            Tensor forBinary = config != null && config.enhanceBinary() ? enhanced : e.sparse();
             var all = sam.maskDecoder().forward(b, f.fv(), sam.densePe(), forBinary, e.dense());
             int from = multimask ? 1 : 0, n = multimask ? sam.config().numMultimask() : 1;
             var binary = new SamModel.Decoded(b.slice(all.lowRes(), 1, from, n), b.slice(all.iou(), 1, from, n), all);
-            return new Decoded(binary, decoder.forward(b, f.fv(), sam.densePe(), enhanced, e.dense()));
+            return new Decoded(binary, config == null ? null : decoder.forward(b, f.fv(), sam.densePe(), enhanced, e.dense()));
         }
     }
 }

@@ -20,8 +20,16 @@ import java.util.Map;
  *                       {@code "external"} (precomputed by the user)
  * @param enhanceBinary  whether Dec_sag gets the enhanced prompt tokens t'_p (default) or the plain t_p
  * @param convention     image preprocessing the model was trained with: {@code "sam"} or {@code "medsam"}
+ * @param useT2vse       whether T2VSE enhances the prompt tokens (off: t'_p = t_p; the ablation without T2VSE)
+ * @param useCoTokens    whether the semantic-aware decoder has CO-tokens, Ĉ_s and the prior fusion (off: SO-token only)
  */
-public record SegSamConfig(List<ClassSpec> classes, int textDim, String textEncoder, boolean enhanceBinary, String convention) {
+public record SegSamConfig(List<ClassSpec> classes, int textDim, String textEncoder, boolean enhanceBinary, String convention,
+                           boolean useT2vse, boolean useCoTokens) {
+
+    /** All parts on (the full model of the paper). */
+    public SegSamConfig(List<ClassSpec> classes, int textDim, String textEncoder, boolean enhanceBinary, String convention) {
+        this(classes, textDim, textEncoder, enhanceBinary, convention, true, true);
+    }
     public static final String META_CONFIG = "segsam.config";
     public static final String META_CLASSES = "segsam.classes";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -53,6 +61,8 @@ public record SegSamConfig(List<ClassSpec> classes, int textDim, String textEnco
         c.put("text_encoder", textEncoder);
         c.put("enhance_binary", enhanceBinary);
         c.put("convention", convention);
+        c.put("use_t2vse", useT2vse);
+        c.put("use_co_tokens", useCoTokens);
         ArrayNode cl = JSON.createArrayNode();
         for (ClassSpec s : classes) cl.addObject().put("name", s.name()).put("description", s.description());
         Map<String, String> m = new LinkedHashMap<>();
@@ -73,7 +83,8 @@ public record SegSamConfig(List<ClassSpec> classes, int textDim, String textEnco
             List<ClassSpec> specs = new ArrayList<>();
             for (JsonNode n : classes) specs.add(new ClassSpec(n.get("name").asText(), n.path("description").asText(null)));
             SegSamConfig out = new SegSamConfig(specs, cfg.get("text_dim").asInt(), cfg.path("text_encoder").asText("external"),
-                    cfg.path("enhance_binary").asBoolean(true), cfg.path("convention").asText("sam"));
+                    cfg.path("enhance_binary").asBoolean(true), cfg.path("convention").asText("sam"),
+                    cfg.path("use_t2vse").asBoolean(true), cfg.path("use_co_tokens").asBoolean(true));
             if (cfg.has("num_classes") && cfg.get("num_classes").asInt() != specs.size()) {
                 throw new IllegalArgumentException("SEG-SAM metadata says " + cfg.get("num_classes").asInt() + " classes but lists " + specs.size());
             }
@@ -81,6 +92,11 @@ public record SegSamConfig(List<ClassSpec> classes, int textDim, String textEnco
         } catch (java.io.IOException | NullPointerException e) {
             throw new IllegalArgumentException("SEG-SAM metadata is not valid: " + e.getMessage());
         }
+    }
+
+    /** The same config with the ablation switches set. */
+    public SegSamConfig withParts(boolean t2vse, boolean coTokens) {
+        return new SegSamConfig(classes, textDim, textEncoder, enhanceBinary, convention, t2vse, coTokens);
     }
 
     /** Names and shapes of the SEG-SAM tensors ({@code t2vse.*}, {@code semantic_decoder.*}) for SAM sizes {@code s}. */

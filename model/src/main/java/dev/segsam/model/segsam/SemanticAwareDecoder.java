@@ -30,8 +30,15 @@ public final class SemanticAwareDecoder {
     private final OutputUpscaling upscaling;
     private final Mlp coHead, priorMlp, soHyper;
     private final int C, K, g;
+    private final boolean useCoTokens;
 
     public SemanticAwareDecoder(Params p, SamConfig s, int numClasses) {
+        this(p, s, numClasses, true);
+    }
+
+    /** With {@code useCoTokens} false the decoder runs SO-token only: no CO-tokens, no Ĉ_s, no prior (an ablation). */
+    public SemanticAwareDecoder(Params p, SamConfig s, int numClasses, boolean useCoTokens) {
+        this.useCoTokens = useCoTokens;
         this.C = s.outChans();
         this.K = numClasses;
         this.g = s.grid();
@@ -44,13 +51,13 @@ public final class SemanticAwareDecoder {
         this.soHyper = Mlp.load(p, "so_hypernetwork", C, C, C, (K + 1) * (C / 8));
     }
 
-    /** M̂_s logits {@code [1, K+1, 4g, 4g]}, Ĉ_s probabilities {@code [1, K]} and their logits. */
+    /** M̂_s logits {@code [1, K+1, 4g, 4g]}, Ĉ_s probabilities {@code [1, K]} and their logits (both null without CO-tokens). */
     public record Output(Tensor semanticLogits, Tensor classPresence, Tensor classLogits) implements AutoCloseable {
         @Override
         public void close() {
             semanticLogits.close();
-            classPresence.close();
-            classLogits.close();
+            if (classPresence != null) classPresence.close();
+            if (classLogits != null) classLogits.close();
         }
     }
 
@@ -61,18 +68,25 @@ public final class SemanticAwareDecoder {
      * @param dense   the dense prompt embedding {@code [1, C, g, g]}
      */
     public Output forward(Backend b, Tensor fv, Tensor densePe, Tensor prompts, Tensor dense) {
+        int own = useCoTokens ? 1 + K : 1;
         TwoWayTransformer.Output t;
-        try (Tensor own = b.concat(List.of(soToken, coTokens), 0);
-             Tensor tokens = b.concat(List.of(own.reshape(1, 1 + K, C), prompts), 1);
+        try (Tensor tok = useCoTokens ? b.concat(List.of(soToken, coTokens), 0) : b.slice(soToken, 0, 0, 1);
+             Tensor tokens = b.concat(List.of(tok.reshape(1, own, C), prompts), 1);
              Tensor src = b.add(fv, dense)) {
             t = transformer.forward(b, src, densePe, tokens);
         }
-        Tensor classLogits, presence, soPrime;
-        try (Tensor hs = t.queries(); Tensor so = b.slice(hs, 1, 0, 1); Tensor co = b.slice(hs, 1, 1, K)) {
-            classLogits = coHead.forward(b, co.reshape(K, C)).reshape(1, K);
-            presence = b.sigmoid(classLogits);
-            try (Tensor prior = priorMlp.forward(b, presence)) {
-                soPrime = b.add(so.reshape(1, C), prior);
+        Tensor classLogits = null, presence = null, soPrime;
+        try (Tensor hs = t.queries(); Tensor so = b.slice(hs, 1, 0, 1)) {
+            if (useCoTokens) {
+                try (Tensor co = b.slice(hs, 1, 1, K)) {
+                    classLogits = coHead.forward(b, co.reshape(K, C)).reshape(1, K);
+                }
+                presence = b.sigmoid(classLogits);
+                try (Tensor prior = priorMlp.forward(b, presence)) {
+                    soPrime = b.add(so.reshape(1, C), prior);
+                }
+            } else {
+                soPrime = b.add(so.reshape(1, C), b.zeros(1, C));
             }
         }
         Tensor up;
