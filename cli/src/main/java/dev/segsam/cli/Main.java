@@ -1,5 +1,8 @@
 package dev.segsam.cli;
 
+import dev.segsam.cli.medical.DatasetCommand;
+import dev.segsam.cli.medical.ExportSliceCommand;
+import dev.segsam.cli.medical.InspectCommand;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -10,7 +13,10 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "segsam", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "SEG-SAM (semantic-guided SAM for medical image segmentation) in Java.",
-        subcommands = {SelfTestCommand.class, TensorsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SelfTestCommand.class, TensorsCommand.class,
+                // medical images and data sets (dev.segsam.cli.medical)
+                InspectCommand.class, ExportSliceCommand.class, DatasetCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

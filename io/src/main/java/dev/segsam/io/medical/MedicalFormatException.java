@@ -20,8 +20,9 @@ public class MedicalFormatException extends IOException {
     }
 
     public MedicalFormatException(Path file, String field, String problem, Throwable cause) {
-        this(file, field, problem);
-        initCause(cause);
+        super(file + ": " + field + ": " + problem, cause);
+        this.file = file;
+        this.field = field;
     }
 
     /** The file (or series folder) at fault. */

@@ -185,7 +185,7 @@ public final class AbdomenPhantom {
             // kidneys beside the spine: 3 = left (image right), 4 = right (image left)
             for (int side = -1; side <= 1; side += 2) {
                 int id = side > 0 ? 3 : 4;
-                double kx = vx + side * rv * u(2.4, 2.9), ky = vy + rv * u(-0.3, 0.2), ka = S * u(0.04, 0.05), kb = S * u(0.06, 0.075);
+                double kx = vx + side * rv * u(2.5, 3.0), ky = vy + rv * u(-0.3, 0.2), ka = S * u(0.048, 0.058), kb = S * u(0.07, 0.085);
                 double ang = side * u(15, 35);
                 fill(new Blob(kx, ky, ka, kb, ang, 0.03), id, inCavity);
                 fill(new Blob(kx - side * ka * 0.15, ky, ka * 0.55, kb * 0.6, ang, 0.03), MEDULLA + id, l -> l == id);

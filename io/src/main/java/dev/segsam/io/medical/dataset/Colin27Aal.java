@@ -35,23 +35,24 @@ import java.util.Map;
  * first kept slice); block b goes to {@code train} if b mod 7 &lt; 5, {@code val} if b mod 7 = 5, {@code test} if
  * b mod 7 = 6 (≈ 71/14/14 %). The first {@code gap} slices of a block whose split differs from the previous block's
  * are dropped, so neighbouring (nearly identical) slices never straddle two splits. Deterministic; no slice is in two
- * splits.
+ * splits. {@code blockSize = 0} (the default) picks round(span / 21) clamped to 2..10, span = last − first kept
+ * slice + 1, so that even a small structure spans three cycles of the pattern and gets val and test slices.
  */
 public final class Colin27Aal {
     public static final int[] DEFAULT_CLASSES = {37, 38, 71, 72, 73, 74, 77, 78, 91, 92};
     private static final String[] PATTERN = {"train", "train", "train", "train", "train", "val", "test"};
 
-    /** Options; {@link #defaults()} = axis z, default classes, ≥ 20 pixels, blocks of 10 slices, gap 1. */
+    /** Options; {@link #defaults()} = axis z, default classes, ≥ 20 pixels, automatic block size, gap 1. */
     public record Options(Axis axis, int[] classIds, int minPixels, int blockSize, int gap) {
         public Options {
             if (classIds.length == 0) throw new IllegalArgumentException("no classes selected");
-            if (minPixels < 1 || blockSize < 1 || gap < 0 || gap >= blockSize) {
-                throw new IllegalArgumentException("minPixels ≥ 1, blockSize ≥ 1 and 0 ≤ gap < blockSize");
+            if (minPixels < 1 || blockSize < 0 || gap < 0 || gap >= Math.max(blockSize, 2)) {
+                throw new IllegalArgumentException("minPixels ≥ 1, blockSize ≥ 0 (0 = automatic) and 0 ≤ gap < blockSize (< 2 when automatic)");
             }
         }
 
         public static Options defaults() {
-            return new Options(Axis.Z, DEFAULT_CLASSES, 20, 10, 1);
+            return new Options(Axis.Z, DEFAULT_CLASSES, 20, 0, 1);
         }
 
         public Options withAxis(Axis a) {
@@ -147,13 +148,16 @@ public final class Colin27Aal {
         }
         List<SplitSample> out = new ArrayList<>();
         if (first < 0) return out;
+        int last = first;
+        for (int k = first; k < n; k++) if (!perSlice.get(k).isEmpty()) last = k;
+        int blockSize = o.blockSize() > 0 ? o.blockSize() : autoBlock(last - first + 1);
         String axisName = axis.name().toLowerCase(java.util.Locale.ROOT);
         for (int k = first; k < n; k++) {
             if (perSlice.get(k).isEmpty()) continue;
-            int block = (k - first) / o.blockSize();
+            int block = (k - first) / blockSize;
             String split = PATTERN[block % PATTERN.length];
             boolean boundary = block > 0 && !PATTERN[(block - 1) % PATTERN.length].equals(split);
-            if (boundary && (k - first) % o.blockSize() < o.gap()) continue;
+            if (boundary && (k - first) % blockSize < o.gap()) continue;
             Slice2D img = image.displaySlice(axis, k);
             String id = String.format("colin27_%s%03d", axisName, k);
             Sample s = new Sample(id, map.toRgb(img), perSlice.get(k), Map.of("axis", axisName, "index", Integer.toString(k), "source", "mricron-data ch2.nii.gz + aal.nii.gz"));
@@ -162,19 +166,28 @@ public final class Colin27Aal {
         return out;
     }
 
+    /** The automatic block size for {@code span} slice positions: round(span / 21) clamped to 2..10. */
+    public static int autoBlock(int span) {
+        return Math.max(2, Math.min(10, (int) Math.round(span / 21.0)));
+    }
+
     /** Builds the data set and writes it to {@code out} ({@link DatasetWriter} layout); returns the split counts. */
     public static Map<String, Integer> write(Path ch2, Path aal, Path aalTxt, Options o, Path out, boolean force) throws IOException {
         Map<Integer, String> names = readLabelNames(aalTxt);
+        List<ClassInfo> classes = new ArrayList<>();
+        for (int id : o.classIds()) {
+            if (!names.containsKey(id)) throw new IllegalArgumentException("class " + id + " is not in " + aalTxt.getFileName());
+            classes.add(new ClassInfo(id, names.get(id)));
+        }
+        DatasetWriter w = new DatasetWriter(out, "colin27-aal", classes, force); // refuses a non-empty folder before the work
         List<SplitSample> samples = samples(ch2, aal, aalTxt, o);
         if (samples.isEmpty()) throw new IllegalArgumentException("no slice along " + o.axis() + " contains the selected structures");
-        List<ClassInfo> classes = new ArrayList<>();
-        for (int id : o.classIds()) classes.add(new ClassInfo(id, names.get(id)));
-        DatasetWriter w = new DatasetWriter(out, "colin27-aal", classes, force)
-                .info("source", "Debian mricron-data 1.2.20211006+dfsg-4: ch2.nii.gz (Colin27 T1), aal.nii.gz + aal.nii.txt (AAL)")
+        w.info("source", "Debian mricron-data 1.2.20211006+dfsg-4: ch2.nii.gz (Colin27 T1), aal.nii.gz + aal.nii.txt (AAL)")
                 .info("axis", o.axis().name().toLowerCase(java.util.Locale.ROOT))
                 .info("normalisation", "MedSAM MR: clip to the 0.5-99.5 percentiles of the positive voxels of the volume, scale to 0-255, zeros kept")
                 .info("orientation", "radiological display (Volume.displaySlice)")
-                .info("split_rule", "blocks of " + o.blockSize() + " slices from the first labelled slice: block%7<5 train, =5 val, =6 test; first "
+                .info("split_rule", "blocks of " + (o.blockSize() > 0 ? o.blockSize() + " slices" : "round(span/21) in 2..10 slices")
+                        + " from the first labelled slice: block%7<5 train, =5 val, =6 test; first "
                         + o.gap() + " slice(s) of a block after a split change dropped");
         for (SplitSample s : samples) w.add(s.sample(), s.split());
         return w.finish();

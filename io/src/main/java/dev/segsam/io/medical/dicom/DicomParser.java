@@ -149,8 +149,8 @@ final class DicomParser {
 
     private void parseDataset(int pos) throws MedicalFormatException {
         while (pos < end) {
+            if (buf[pos] == 0 && allZero(pos)) break; // trailing zero padding after the data set (seen in real files)
             if (end - pos < 8) {
-                if (allZero(pos)) break;
                 throw new MedicalFormatException(file, "data set", "file is truncated: " + (end - pos) + " bytes left at offset " + pos + ", an element header needs 8");
             }
             header(pos, explicit, order);

@@ -60,6 +60,17 @@ class DicomBadFilesTest {
     }
 
     @Test
+    void trailingZeroPaddingAfterTheDataSetIsIgnored() throws Exception {
+        byte[] ok = DicomBuilder.image(TransferSyntax.EXPLICIT_LE, 2, 3, PIX).build();
+        try (Volume v = read("padded.dcm", Arrays.copyOf(ok, ok.length + 5000))) {
+            assertArrayEquals(floats(PIX), v.data().toArray());
+        }
+        byte[] junk = Arrays.copyOf(ok, ok.length + 5000);
+        junk[junk.length - 1] = 1;
+        bad("junk.dcm", junk, null, "");
+    }
+
+    @Test
     void rescaleAndBitsStoredAndSignExtension() throws Exception {
         // 12 bits stored in 16, high bits hold junk; signed: 0x0801 is -2047
         DicomBuilder b = DicomBuilder.explicitLe();

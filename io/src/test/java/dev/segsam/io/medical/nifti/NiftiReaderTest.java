@@ -98,6 +98,41 @@ class NiftiReaderTest {
         }
     }
 
+    /** Every readable datatype, little-endian, 1x1x3 voxels written byte by byte here. */
+    @Test
+    void everyDatatypeDecodes() throws Exception {
+        record Case(int code, int bitpix, java.util.function.Consumer<ByteBuffer> data, float[] want) {}
+        Case[] cases = {
+            new Case(2, 8, b -> b.put((byte) 0).put((byte) 128).put((byte) 255), new float[] {0, 128, 255}),
+            new Case(256, 8, b -> b.put((byte) -128).put((byte) -1).put((byte) 127), new float[] {-128, -1, 127}),
+            new Case(4, 16, b -> b.putShort((short) -32768).putShort((short) -1).putShort((short) 32767), new float[] {-32768, -1, 32767}),
+            new Case(512, 16, b -> b.putShort((short) 0).putShort((short) -1).putShort((short) 40000), new float[] {0, 65535, 40000}),
+            new Case(8, 32, b -> b.putInt(Integer.MIN_VALUE).putInt(-7).putInt(16777216), new float[] {-2147483648f, -7, 16777216}),
+            new Case(768, 32, b -> b.putInt(-1).putInt(7).putInt(0), new float[] {4294967295f, 7, 0}),
+            new Case(1024, 64, b -> b.putLong(-5).putLong(1L << 40).putLong(0), new float[] {-5, 1099511627776f, 0}),
+            new Case(1280, 64, b -> b.putLong(-1).putLong(3).putLong(1L << 63), new float[] {18446744073709551615f, 3, 9223372036854775808f}),
+            new Case(16, 32, b -> b.putFloat(-0.5f).putFloat(Float.NaN).putFloat(3e38f), new float[] {-0.5f, Float.NaN, 3e38f}),
+            new Case(64, 64, b -> b.putDouble(1e-3).putDouble(-2.5).putDouble(1e300), new float[] {1e-3f, -2.5f, Float.POSITIVE_INFINITY}),
+            // grey = 0.299 R + 0.587 G + 0.114 B
+            new Case(128, 24, b -> b.put(new byte[] {(byte) 255, 0, 0, 0, (byte) 255, 0, 10, 20, 30}), new float[] {76.245f, 149.685f, 18.15f}),
+            new Case(2304, 32, b -> b.put(new byte[] {0, 0, (byte) 255, 9, 1, 1, 1, 0, 0, 0, 0, 0}), new float[] {29.07f, 1f, 0}),
+        };
+        for (Case c : cases) {
+            ByteBuffer b = ByteBuffer.allocate(352 + 3 * c.bitpix() / 8).order(ByteOrder.LITTLE_ENDIAN);
+            b.put(NiftiBytes.valid(1, 1, 3), 0, 352);
+            b.putShort(46, (short) 3).putShort(42, (short) 1).putShort(44, (short) 1);
+            b.putShort(70, (short) c.code()).putShort(72, (short) c.bitpix());
+            b.position(352);
+            c.data().accept(b);
+            Path p = dir.resolve("t" + c.code() + ".nii");
+            Files.write(p, b.array());
+            try (Volume v = NiftiReader.read(p)) {
+                assertArrayEquals(c.want(), v.data().toArray(), 1e-4f, "datatype " + c.code());
+                assertEquals(NiftiDataType.of(c.code()).label(), v.dataType());
+            }
+        }
+    }
+
     @Test
     void nifti2IsRefusedByName() {
         Path p = Fixtures.copy(dir, "nifti/example_nifti2.nii.gz");
