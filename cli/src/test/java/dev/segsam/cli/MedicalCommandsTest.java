@@ -109,6 +109,11 @@ class MedicalCommandsTest {
         int want = (int) ((Math.min(Math.max(s.hu()[i], -160), 240) + 160) / 400.0 * 255);
         assertEquals(want, img.getRaster().getSample(40, 64, 0));
 
+        // NIfTI has no modality: auto recognises CT by its air (minimum ≤ −500 HU) and uses the abdomen window
+        MainTest.Run auto = run("export-slice", in.toString(), "--out", dir.resolve("auto.png").toString());
+        assertEquals(0, auto.code(), auto.err());
+        assertTrue(auto.out().contains("clip(v, -160, 240)"), auto.out());
+
         MainTest.Run again = run("export-slice", in.toString(), "--out", png.toString());
         assertEquals(1, again.code());
         assertTrue(again.err().contains("exists (use --force to overwrite)"), again.err());

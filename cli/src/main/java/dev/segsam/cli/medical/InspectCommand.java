@@ -47,8 +47,12 @@ public final class InspectCommand implements Callable<Integer> {
                 ArrayNode sp = root.putArray("spacing");
                 for (double s : v.spacing()) sp.add(s);
                 root.put("dtype", v.dataType());
-                root.put("min", range[0]);
-                root.put("max", range[1]);
+                if (Double.isNaN(range[0])) {
+                    root.putNull("min").putNull("max"); // every voxel is NaN
+                } else {
+                    root.put("min", range[0]);
+                    root.put("max", range[1]);
+                }
                 ArrayNode aff = root.putArray("affine");
                 for (double[] row : v.affine()) {
                     ArrayNode r = aff.addArray();

@@ -9,7 +9,9 @@ import java.util.Locale;
  *   <li>{@code abdomen | brain | bone | lung | mediastinum | W,L} → a fixed CT window ({@link CtWindow});</li>
  *   <li>{@code mr} → MedSAM's MR percentile normalisation over the whole volume ({@link MrNormalization});</li>
  *   <li>{@code dicom} → the file's own WindowCenter/WindowWidth (an error if it has none);</li>
- *   <li>{@code auto} (default) → CT: the file's window if present, else abdomen; anything else: {@code mr}.</li>
+ *   <li>{@code auto} (default) → CT: the file's window if present, else abdomen; anything else: {@code mr}. A volume
+ *       without a modality (NIfTI has none) counts as CT when its minimum is ≤ −500 (HU of air), as CT volumes'
+ *       are and MR volumes' are not.</li>
  * </ul>
  * The resolved map is inverted for DICOM MONOCHROME1 images.
  */
@@ -43,7 +45,8 @@ public sealed interface Windowing {
     record Auto() implements Windowing {
         @Override
         public IntensityMap resolve(Volume v) {
-            if (v.modality().filter("CT"::equals).isPresent()) {
+            boolean ct = v.modality().map("CT"::equals).orElseGet(() -> v.valueRange()[0] <= -500);
+            if (ct) {
                 CtWindow w = stored(v);
                 return (w != null ? w : CtWindow.ABDOMEN).fixed().inverted(v.monochrome1());
             }
