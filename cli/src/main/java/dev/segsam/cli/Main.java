@@ -1,5 +1,8 @@
 package dev.segsam.cli;
 
+import dev.segsam.cli.medical.DatasetCommand;
+import dev.segsam.cli.medical.ExportSliceCommand;
+import dev.segsam.cli.medical.InspectCommand;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,7 +14,9 @@ import picocli.CommandLine.Command;
 @Command(name = "segsam", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "SEG-SAM (semantic-guided SAM for medical image segmentation) in Java.",
         subcommands = {PredictCommand.class, InitSegSamCommand.class, ConvertCommand.class, TensorsCommand.class, SelfTestCommand.class,
-            CommandLine.HelpCommand.class})
+                // medical images and data sets (dev.segsam.cli.medical)
+                InspectCommand.class, ExportSliceCommand.class, DatasetCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
     static {
         // log records (System.Logger → java.util.logging) as one line each: "segsam: <message>"

@@ -1,0 +1,133 @@
+package dev.segsam.cli.medical;
+
+import dev.segsam.io.medical.Axis;
+import dev.segsam.io.medical.dataset.AbdomenPhantom;
+import dev.segsam.io.medical.dataset.Colin27Aal;
+import dev.segsam.io.medical.dataset.DatasetWriter;
+import dev.segsam.io.medical.dataset.SegmentationDataset;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Builds 2-D segmentation data sets (PNG images + instance mask PNGs + index.json). */
+@Command(name = "dataset", mixinStandardHelpOptions = true,
+        description = "Build a 2-D data set folder (images/, masks/, index.json); see docs/DATA.md.",
+        subcommands = {DatasetCommand.Colin27.class, DatasetCommand.Phantom.class})
+public final class DatasetCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "choose a data set: colin27 or phantom");
+    }
+
+    /** The options every data set command shares: where to write, and whether a non-empty folder may be used. */
+    static final class Output {
+        @Option(names = "--out", required = true, description = "output folder (absent or empty unless --force)")
+        Path out;
+
+        @Option(names = "--force", description = "write into a non-empty --out")
+        boolean force;
+
+        @Spec(Spec.Target.MIXEE)
+        CommandSpec spec;
+
+        void report(Map<String, Integer> counts) {
+            PrintWriter w = spec.commandLine().getOut();
+            w.printf("wrote %s: train %d, val %d, test %d samples (index.json, images/, masks/)%n", out,
+                    counts.getOrDefault("train", 0), counts.getOrDefault("val", 0), counts.getOrDefault("test", 0));
+        }
+
+        CommandLine.ParameterException usage(String message) {
+            return new CommandLine.ParameterException(spec.commandLine(), message);
+        }
+    }
+
+    @Command(name = "colin27", mixinStandardHelpOptions = true,
+            description = {"Colin27 T1 MRI + AAL atlas slices with per-structure masks (real data; fetch it first with",
+                    "scripts/fetch-data.sh mricron). Default structures: hippocampus, caudate, putamen, thalamus, cerebellum crus 1 (L/R)."})
+    static final class Colin27 implements Callable<Integer> {
+        @Mixin
+        Output output;
+
+        @Option(names = "--axis", defaultValue = "z", converter = ExportSliceCommand.AxisConverter.class, description = "slice axis x, y or z (default z: axial)")
+        Axis axis;
+
+        @Option(names = "--classes", split = ",", description = "AAL structures by index or name, e.g. 77,78 or Thalamus_L,Thalamus_R (default: 37,38,71,72,73,74,77,78,91,92)")
+        List<String> classes;
+
+        @Option(names = "--data", description = "folder with ch2.nii.gz, aal.nii.gz, aal.nii.txt (default: $SEGSAM_DATA or ~/.cache/segsam, then mricron-data/)")
+        Path data;
+
+        @Option(names = "--min-pixels", defaultValue = "20", description = "smallest structure cross-section kept as a mask (default 20)")
+        int minPixels;
+
+        @Option(names = "--block", defaultValue = "0", description = "split block size in slices; 0 = automatic, round(span/21) in 2..10 (default)")
+        int block;
+
+        @Option(names = "--gap", defaultValue = "1", description = "slices dropped where the split changes (default 1)")
+        int gap;
+
+        @Override
+        public Integer call() throws Exception {
+            Path dir = data != null ? data : defaultData();
+            Path ch2 = dir.resolve("ch2.nii.gz"), aal = dir.resolve("aal.nii.gz"), txt = dir.resolve("aal.nii.txt");
+            for (Path p : new Path[] {ch2, aal, txt}) {
+                if (!Files.isRegularFile(p)) {
+                    throw new IllegalArgumentException(p.getFileName() + " not found in " + dir
+                            + "; run scripts/fetch-data.sh mricron (Debian package mricron-data) or pass --data DIR");
+                }
+            }
+            int[] ids = classes == null ? Colin27Aal.DEFAULT_CLASSES : Colin27Aal.resolveClasses(classes, Colin27Aal.readLabelNames(txt));
+            Colin27Aal.Options o = new Colin27Aal.Options(axis, ids, minPixels, block, gap);
+            output.report(Colin27Aal.write(ch2, aal, txt, o, output.out, output.force));
+            return 0;
+        }
+
+        static Path defaultData() {
+            String env = System.getenv("SEGSAM_DATA");
+            Path base = env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "segsam");
+            return base.resolve("mricron-data");
+        }
+    }
+
+    @Command(name = "phantom", mixinStandardHelpOptions = true,
+            description = "Synthetic abdominal CT slices (abdomen window W400/L40) with liver, spleen, kidneys, stomach, aorta and vertebra masks.")
+    static final class Phantom implements Callable<Integer> {
+        @Mixin
+        Output output;
+
+        @Option(names = "--count", defaultValue = "20", description = "number of slices (default 20)")
+        int count;
+
+        @Option(names = "--seed", defaultValue = "0", description = "seed of the first slice; slice i uses seed + i (default 0)")
+        long seed;
+
+        @Option(names = "--size", defaultValue = "256", description = "image side in pixels, 64..4096 (default 256)")
+        int size;
+
+        @Override
+        public Integer call() throws Exception {
+            if (count < 1) throw output.usage("--count must be at least 1");
+            if (size < 64 || size > 4096) throw output.usage("--size must be 64..4096");
+            SegmentationDataset ds = AbdomenPhantom.dataset(seed, count, size);
+            DatasetWriter w = new DatasetWriter(output.out, "abdomen-phantom", ds.classes(), output.force)
+                    .info("source", "segsam AbdomenPhantom (synthetic), seeds " + seed + ".." + (seed + count - 1))
+                    .info("window", "abdomen W400/L40 -> [-160, 240] HU")
+                    .info("split_rule", "sample i: i % 10 < 8 train, 8 val, 9 test");
+            for (int i = 0; i < count; i++) w.add(ds.get(i), i % 10 < 8 ? "train" : i % 10 == 8 ? "val" : "test");
+            output.report(w.finish());
+            return 0;
+        }
+    }
+}
