@@ -4,12 +4,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.LabelMapImage;
 import dev.segsam.cli.predict.Overlay;
 import dev.segsam.cli.predict.Progress;
 import dev.segsam.cli.predict.PromptSpec;
 import dev.segsam.io.image.ImageFiles;
-import dev.segsam.io.image.LoadedImage;
+import dev.segsam.io.medical.Axis;
+import dev.segsam.io.medical.intensity.Windowing;
 import dev.segsam.io.safetensors.SafeTensorsWriter;
 import dev.segsam.model.Predictor;
 import dev.segsam.model.preprocess.Preprocessor.Convention;
@@ -45,8 +47,19 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "weights: .safetensors or .pth (SAM names)")
     Path model;
 
-    @Option(names = "--image", required = true, paramLabel = "IMG", description = "PNG, JPEG or TIFF (8/16-bit, grey or RGB)")
+    @Option(names = "--image", required = true, paramLabel = "IMG",
+            description = "PNG, JPEG or TIFF (8/16-bit, grey or RGB), or a NIfTI file, DICOM file or DICOM series folder (one slice, see --axis/--index)")
     Path image;
+
+    @Option(names = "--axis", paramLabel = "x|y|z", description = "for volumes: the voxel axis to slice along (default z)")
+    String axis;
+
+    @Option(names = "--index", paramLabel = "N", description = "for volumes: the slice index (default: the middle slice)")
+    Integer index;
+
+    @Option(names = "--window", paramLabel = "PRESET|W,L", defaultValue = "auto",
+            description = "for volumes: abdomen|brain|bone|lung|mediastinum, W,L in HU, mr, dicom or auto (default)")
+    String window;
 
     @Option(names = "--box", paramLabel = "x0,y0,x1,y1", description = "a box prompt")
     String box;
@@ -86,19 +99,19 @@ final class PredictCommand implements Callable<Integer> {
         // cheap checks first: nothing is loaded or written before the arguments are known to be usable
         List<PromptSpec> prompts = prompts();
         checkOutputFolder();
-        Device dev = Device.parse(device);
-        LoadedImage loaded = ImageFiles.read(image);
-        RgbImage img = loaded.image();
+        Device where = Device.parse(device);
+        InputImage input = InputImage.load(image, axis == null ? null : Axis.parse(axis), index, Windowing.parse(window));
+        RgbImage img = input.image();
         for (int i = 0; i < prompts.size(); i++) prompts.get(i).validate(img.width(), img.height(), "prompt " + i);
 
-        Backend backend = Backends.select(dev);
+        Backend backend = Backends.select(where);
         try (ModelFiles.Opened weights = ModelFiles.open(model)) {
             SegSam segsam = SegSam.load(weights.source(), backend);
             Convention conv = convention(segsam);
             Predictor predictor = new Predictor(segsam, conv);
             if (!quiet) {
                 err.println("segsam: " + segsam.sam().config().name() + (segsam.hasSemantics() ? " + SEG-SAM (" + segsam.config().numClasses() + " classes)" : "")
-                        + " on " + backend.name() + ", " + img.width() + "x" + img.height() + " image, " + prompts.size() + " prompt(s)");
+                        + " on " + backend.name() + ", " + input.description() + ", " + prompts.size() + " prompt(s)");
             }
             Progress bar = new Progress(err, "encoding", predictor.encoderBlocks(), !quiet);
             bar.update(0, "blocks");

@@ -13,6 +13,7 @@ public final class Progress {
     private final int total;
     private final boolean enabled;
     private final long start = System.nanoTime();
+    private long lastDraw;
 
     public Progress(PrintWriter err, String label, int total, boolean enabled) {
         this.err = err;
@@ -24,7 +25,10 @@ public final class Progress {
     /** Reports that {@code done} of {@code total} steps are finished. */
     public void update(int done, String unit) {
         if (!enabled) return;
-        double s = (System.nanoTime() - start) / 1e9;
+        long now = System.nanoTime();
+        if (done < total && done > 0 && now - lastDraw < 250_000_000L) return; // at most 4 redraws a second
+        lastDraw = now;
+        double s = (now - start) / 1e9;
         int width = 24, fill = total == 0 ? width : (int) ((long) width * done / total);
         String eta = done > 0 && done < total ? String.format(Locale.ROOT, ", ~%.1f s left", s / done * (total - done)) : "";
         err.print(String.format(Locale.ROOT, "\r%s [%s%s] %d/%d %s, %.1f s%s   ", label, "#".repeat(fill), "·".repeat(width - fill), done, total, unit, s, eta));

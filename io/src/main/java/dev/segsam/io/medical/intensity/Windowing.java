@@ -55,7 +55,7 @@ public sealed interface Windowing {
     }
 
     /** Parses a {@code --window} value (see the interface description). */
-    static Windowing parse(String spec) {
+    public static Windowing parse(String spec) {
         String s = spec == null ? "auto" : spec.strip().toLowerCase(Locale.ROOT);
         return switch (s) {
             case "auto", "" -> new Auto();

@@ -1,0 +1,236 @@
+package dev.segsam.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.cli.predict.InputImage;
+import dev.segsam.cli.predict.Overlay;
+import dev.segsam.cli.predict.Progress;
+import dev.segsam.cli.predict.PromptSpec;
+import dev.segsam.io.AtomicFiles;
+import dev.segsam.io.image.ImageFiles;
+import dev.segsam.io.medical.Axis;
+import dev.segsam.io.medical.MedicalImages;
+import dev.segsam.io.medical.Volume;
+import dev.segsam.io.medical.intensity.Windowing;
+import dev.segsam.io.medical.nifti.NiftiDataType;
+import dev.segsam.io.medical.nifti.NiftiWriter;
+import dev.segsam.model.Predictor;
+import dev.segsam.model.preprocess.Preprocessor.Convention;
+import dev.segsam.model.segsam.SegSam;
+import dev.segsam.tensor.Backends;
+import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.image.RgbImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code segsam predict-volume}: segment one object through a volume. The user prompts one slice; each neighbouring
+ * slice is then prompted with the bounding box of the previous slice's mask (grown by {@code --margin} pixels), in both
+ * directions, until the mask vanishes or the slice range ends. Writes a label-map NIfTI on the source grid (same affine),
+ * a montage PNG and {@code volume.json}.
+ */
+@Command(name = "predict-volume", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Segment an object through a NIfTI/DICOM volume from a prompt on one slice.",
+            "Prompt coordinates refer to the slice as 'segsam export-slice' shows it."})
+final class PredictVolumeCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "SAM/MedSAM/SEG-SAM weights (.safetensors or .pth)")
+    Path model;
+
+    @Option(names = "--volume", required = true, paramLabel = "FILE_OR_DIR", description = "NIfTI file, DICOM file or DICOM series folder")
+    Path volume;
+
+    @Option(names = "--axis", defaultValue = "z", paramLabel = "x|y|z", description = "slice axis (default ${DEFAULT-VALUE})")
+    String axis;
+
+    @Option(names = "--index", required = true, paramLabel = "N", description = "the slice the prompt is on")
+    int index;
+
+    @Option(names = "--box", paramLabel = "x0,y0,x1,y1", description = "a box prompt on that slice")
+    String box;
+
+    @Option(names = "--point", paramLabel = "x,y,label", description = "a point prompt on that slice (repeatable)")
+    List<String> points = new ArrayList<>();
+
+    @Option(names = "--range", paramLabel = "FIRST:LAST", description = "slices to consider (default: the whole axis)")
+    String range;
+
+    @Option(names = "--min-area", defaultValue = "10", description = "a slice's mask below this many pixels counts as vanished (default ${DEFAULT-VALUE})")
+    int minArea;
+
+    @Option(names = "--margin", defaultValue = "3", description = "pixels added around the previous mask's box (default ${DEFAULT-VALUE})")
+    int margin;
+
+    @Option(names = "--window", defaultValue = "auto", paramLabel = "PRESET|W,L", description = "intensity window (default ${DEFAULT-VALUE})")
+    String window;
+
+    @Option(names = "--convention", paramLabel = "sam|medsam", description = "preprocessing (default: the model's, else sam)")
+    String convention;
+
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "cpu|cuda|auto", description = "where to run (default ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (must be empty unless --force)")
+    Path out;
+
+    @Option(names = "--force", description = "write into a non-empty output folder")
+    boolean force;
+
+    @Option(names = "--quiet", description = "no progress")
+    boolean quiet;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        Axis ax = Axis.parse(axis);
+        Windowing win = Windowing.parse(window);
+        if (box == null && points.isEmpty()) throw new PromptSpec.BadPromptException("no prompt: give --box and/or --point");
+        List<float[]> pts = new ArrayList<>();
+        for (String p : points) pts.add(PromptSpec.parsePoint(p));
+        PromptSpec first = PromptSpec.of(box == null ? null : PromptSpec.parseBox(box), pts, false);
+        if (Files.exists(out) && !Files.isDirectory(out)) throw new IOException(out + " exists and is not a folder");
+        if (Files.isDirectory(out) && !force) {
+            try (Stream<Path> s = Files.list(out)) {
+                if (s.findAny().isPresent()) throw new DirectoryNotEmptyException(out + " is not empty (use --force to write into it)");
+            }
+        }
+        Device where = Device.parse(device);
+        Volume vol = MedicalImages.read(volume);
+        int n = vol.size(ax);
+        int lo = 0, hi = n - 1;
+        if (range != null) {
+            String[] r = range.split(":");
+            try {
+                lo = Integer.parseInt(r[0].trim());
+                hi = Integer.parseInt(r[1].trim());
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("--range " + range + ": expected FIRST:LAST slice indexes");
+            }
+            if (lo < 0 || hi >= n || lo > hi) throw new IllegalArgumentException("--range " + range + " is outside 0:" + (n - 1));
+        }
+        if (index < lo || index > hi) throw new IllegalArgumentException("--index " + index + " is outside the slice range " + lo + ":" + hi);
+        InputImage start = InputImage.slice(vol, ax, index, win);
+        first.validate(start.image().width(), start.image().height(), "prompt");
+
+        try (ModelFiles.Opened weights = ModelFiles.open(model)) {
+            SegSam segsam = SegSam.load(weights.source(), Backends.select(where));
+            String c = convention != null ? convention : segsam.hasSemantics() ? segsam.config().convention() : "sam";
+            Predictor predictor = new Predictor(segsam, c.equalsIgnoreCase("medsam") ? Convention.MEDSAM : Convention.SAM);
+            int w = start.image().width(), h = start.image().height();
+            TreeMap<Integer, boolean[]> masks = new TreeMap<>();
+            TreeMap<Integer, RgbImage> images = new TreeMap<>();
+            Progress bar = new Progress(err, "slices", hi - lo + 1, !quiet);
+            int[] done = {0};
+            boolean[] seed = segment(predictor, start.image(), first);
+            masks.put(index, seed);
+            images.put(index, start.image());
+            bar.update(++done[0], "slices (upper bound)");
+            for (int dir : new int[] {-1, 1}) {
+                boolean[] prev = seed;
+                for (int z = index + dir; z >= lo && z <= hi && area(prev) >= minArea; z += dir) {
+                    int[] bb = PredictCommand.bbox(prev, w, h);
+                    float[] b = {Math.max(0, bb[0] - margin), Math.max(0, bb[1] - margin), Math.min(w, bb[2] + margin), Math.min(h, bb[3] + margin)};
+                    RgbImage img = InputImage.slice(vol, ax, z, win).image();
+                    prev = segment(predictor, img, new PromptSpec(b, null, null, false));
+                    bar.update(++done[0], "slices (upper bound)");
+                    if (area(prev) < minArea) break;
+                    masks.put(z, prev);
+                    images.put(z, img);
+                }
+            }
+            if (!quiet) err.println();
+            Files.createDirectories(out);
+            write(vol, ax, masks, images, w, h, first);
+            long voxels = masks.values().stream().mapToLong(PredictVolumeCommand::area).sum();
+            o.printf(Locale.ROOT, "segmented slices %d..%d along %s (%d slices, %d voxels = %.1f ml)%n", masks.firstKey(), masks.lastKey(),
+                    ax, masks.size(), voxels, voxels * vol.spacing()[0] * vol.spacing()[1] * vol.spacing()[2] / 1000.0);
+            o.println("wrote " + out);
+        }
+        return 0;
+    }
+
+    private static boolean[] segment(Predictor p, RgbImage img, PromptSpec prompt) {
+        try (Predictor.Encoded e = p.encode(img, null)) {
+            return p.predict(e, new Predictor.Prompt(prompt.points(), prompt.labels(), prompt.box(), null, prompt.multimask())).mask();
+        }
+    }
+
+    static long area(boolean[] m) {
+        long a = 0;
+        for (boolean b : m) if (b) a++;
+        return a;
+    }
+
+    private void write(Volume vol, Axis ax, TreeMap<Integer, boolean[]> masks, TreeMap<Integer, RgbImage> images, int w, int h,
+                       PromptSpec first) throws IOException {
+        // label map on the source grid: undo the display layout of each slice
+        int nx = vol.nx(), ny = vol.ny(), nz = vol.nz();
+        float[] labels = new float[nx * ny * nz];
+        Volume.SliceLayout layout = vol.displayLayout(ax);
+        int sw = layout.transpose() ? h : w, sh = layout.transpose() ? w : h; // voxel-order slice size
+        for (var e : masks.entrySet()) {
+            int k = e.getKey();
+            boolean[] m = e.getValue();
+            for (int y = 0; y < h; y++) {
+                int sy = layout.flipY() ? h - 1 - y : y;
+                for (int x = 0; x < w; x++) {
+                    if (!m[y * w + x]) continue;
+                    int sx = layout.flipX() ? w - 1 - x : x;
+                    int u = layout.transpose() ? sy : sx, v = layout.transpose() ? sx : sy; // voxel-order slice (u, v)
+                    if (u >= sw || v >= sh) continue;
+                    int vx, vy, vz;
+                    switch (ax) {
+                        case Z -> { vx = u; vy = v; vz = k; }
+                        case Y -> { vx = u; vy = k; vz = v; }
+                        default -> { vx = k; vy = u; vz = v; }
+                    }
+                    labels[(vz * ny + vy) * nx + vx] = 1f;
+                }
+            }
+        }
+        try (Volume lab = vol.withData(Tensor.of(labels, nz, ny, nx), "uint8")) {
+            NiftiWriter.write(out.resolve("labels.nii.gz"), lab, NiftiDataType.UINT8, true);
+        }
+        // montage: up to 16 slices spread over the segmented range, masks overlaid
+        List<Integer> keys = new ArrayList<>(masks.keySet());
+        int tiles = Math.min(16, keys.size()), cols = (int) Math.ceil(Math.sqrt(tiles)), rows = (tiles + cols - 1) / cols;
+        RgbImage montage = RgbImage.black(cols * w, rows * h);
+        for (int t = 0; t < tiles; t++) {
+            int k = keys.get(tiles == 1 ? 0 : (int) Math.round((double) t * (keys.size() - 1) / (tiles - 1)));
+            RgbImage tile = Overlay.render(images.get(k), List.of(masks.get(k)), k == index ? List.of(first) : List.of());
+            int ox = (t % cols) * w, oy = (t / cols) * h;
+            for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) for (int c = 0; c < 3; c++) montage.set(ox + x, oy + y, c, tile.get(x, y, c));
+        }
+        ImageFiles.writePng(montage, out.resolve("montage.png"));
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = json.createObjectNode();
+        root.put("volume", volume.toString());
+        root.put("axis", ax.name().toLowerCase(Locale.ROOT));
+        root.put("prompt_slice", index);
+        root.put("first_slice", masks.firstKey());
+        root.put("last_slice", masks.lastKey());
+        ArrayNode per = root.putArray("slices");
+        for (var e : masks.entrySet()) per.addObject().put("index", e.getKey()).put("area", area(e.getValue()));
+        root.put("label_map", "labels.nii.gz");
+        root.put("montage", "montage.png");
+        AtomicFiles.write(out.resolve("volume.json"), true, tmp -> json.writeValue(tmp.toFile(), root));
+    }
+}
