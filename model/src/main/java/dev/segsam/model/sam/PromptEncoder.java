@@ -104,19 +104,27 @@ public final class PromptEncoder {
         return new Embeddings(sparse, mask == null ? noMaskDense(b) : downscale(b, mask));
     }
 
-    /** Fourier encodings of {@code n} normalised points plus the embedding of each label (2, 3 = box corners). */
+    /**
+     * Fourier encodings of {@code n} normalised points plus the embedding of each label (2, 3 = box corners); label −1
+     * gives not_a_point alone. Written with backend ops only, so the point embeddings get gradients when training.
+     */
     private Tensor labelled(Backend b, float[] xy, int[] lab, int n) {
         int C = c.outChans();
-        float[] pe;
+        List<Tensor> rows = new ArrayList<>();
         try (Tensor coords = b.upload(Tensor.of(xy, n, 2)); Tensor enc = b.fourierPositionEncoding(coords, gaussian)) {
-            pe = b.download(enc).toArray();
+            for (int i = 0; i < n; i++) {
+                if (lab[i] == -1) {
+                    rows.add(notAPoint);
+                } else {
+                    try (Tensor row = b.slice(enc, 0, i, 1)) {
+                        rows.add(b.add(row, pointEmbeddings[lab[i]]));
+                    }
+                }
+            }
+            return b.concat(rows, 0).reshape(1, n, C);
+        } finally {
+            for (Tensor r : rows) if (r != notAPoint) r.close();
         }
-        for (int i = 0; i < n; i++) {
-            Tensor add = lab[i] == -1 ? notAPoint : pointEmbeddings[lab[i]];
-            float[] e = b.download(add).toArray();
-            for (int j = 0; j < C; j++) pe[i * C + j] = lab[i] == -1 ? e[j] : pe[i * C + j] + e[j];
-        }
-        return b.upload(Tensor.of(pe, 1, n, C));
     }
 
     private Tensor noMaskDense(Backend b) {
