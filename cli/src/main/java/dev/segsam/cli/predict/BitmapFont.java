@@ -9,10 +9,10 @@ import java.util.Map;
  * A 5×7 pixel font for legends, so rendering needs no system fonts (headless servers often have none). Upper-case
  * letters, digits and a few symbols; lower case is drawn as upper case, anything else as a blank.
  */
-final class BitmapFont {
+public final class BitmapFont {
     private BitmapFont() {}
 
-    static final int W = 5, H = 7;
+    public static final int W = 5, H = 7;
     private static final Map<Character, int[]> GLYPHS = new HashMap<>();
 
     static {
@@ -49,12 +49,12 @@ final class BitmapFont {
     }
 
     /** Width in pixels of {@code s} at {@code scale}. */
-    static int width(String s, int scale) {
+    public static int width(String s, int scale) {
         return s.length() * (W + 1) * scale;
     }
 
     /** Draws {@code s} with its top-left corner at (x, y). */
-    static void draw(RgbImage img, String s, int x, int y, int scale, int[] rgb) {
+    public static void draw(RgbImage img, String s, int x, int y, int scale, int[] rgb) {
         String u = s.toUpperCase(Locale.ROOT);
         for (int i = 0; i < u.length(); i++) {
             int[] g = GLYPHS.get(u.charAt(i));

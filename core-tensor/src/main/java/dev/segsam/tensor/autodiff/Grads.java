@@ -13,6 +13,19 @@ final class Grads {
      * likewise for b. Rows of c are computed in parallel.
      */
     static void gemm(float[] a, int ao, boolean ta, float[] b, int bo, boolean tb, float[] c, int co, int M, int K, int N) {
+        if (tb) {
+            // transpose b [N,K] once so the inner loop streams contiguous rows (the JIT vectorises it)
+            float[] bt = new float[K * N];
+            for (int j = 0; j < N; j++) for (int k = 0; k < K; k++) bt[k * N + j] = b[bo + j * K + k];
+            gemm(a, ao, ta, bt, 0, false, c, co, M, K, N);
+            return;
+        }
+        if (ta) {
+            float[] at = new float[M * K];
+            for (int k = 0; k < K; k++) for (int i = 0; i < M; i++) at[i * K + k] = a[ao + k * M + i];
+            gemm(at, 0, false, b, bo, false, c, co, M, K, N);
+            return;
+        }
         Parallel.forRange(M, i -> {
             int ci = co + i * N;
             for (int k = 0; k < K; k++) {

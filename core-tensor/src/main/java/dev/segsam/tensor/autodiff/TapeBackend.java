@@ -501,14 +501,12 @@ final class TapeBackend implements Backend {
             float[] gq = new float[qv.length], gk = new float[kv.length], gv = new float[vv.length];
             float[] grh = rh == null ? null : new float[rh.length], grw = rw == null ? null : new float[rw.length];
             for (int bi = 0; bi < B; bi++) {
-                // recompute P for this batch entry (scores as in the forward, softmax in double)
+                // recompute P for this batch entry: (q·scale)·kᵀ (+ rel-pos), softmax in double, as the forward does
+                float[] qs = new float[Nq * d];
+                for (int i = 0; i < qs.length; i++) qs[i] = qv[bi * Nq * d + i] * scale;
                 float[] p = new float[Nq * Nk];
+                Grads.gemm(qs, 0, false, kv, bi * Nk * d, true, p, 0, Nq, d, Nk);
                 for (int i = 0; i < Nq; i++) {
-                    for (int j = 0; j < Nk; j++) {
-                        float s = 0f;
-                        for (int c = 0; c < d; c++) s += qv[(bi * Nq + i) * d + c] * scale * kv[(bi * Nk + j) * d + c];
-                        p[i * Nk + j] = s;
-                    }
                     if (rel != null) addRel(p, qv, (bi * Nq + i) * d, i, d, Nk, rh, rw, rel);
                     softmaxRow(p, i * Nk, Nk);
                 }
