@@ -4,6 +4,7 @@ import dev.segsam.tensor.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -11,28 +12,33 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The Vector API SGEMM behind {@link Sgemm} (loaded only when the {@code jdk.incubator.vector} module is present).
  *
- * <p><b>Blocking</b> (Goto/BLIS scheme; V = floats per vector, 16 with AVX-512):
+ * <p><b>Blocking</b> (Goto/BLIS scheme; V = floats per vector, 16 with AVX-512; per GEMM, i.e. per batch item):
  * <pre>
- *   pack op(B) once: panels of NR = 2V columns, k-major, grouped by K block     bp[K/KC][N/NR][KC][NR]
- *   tasks (ic, jc) over MC-row × (N or an N chunk) blocks of C, spread over the threads:
- *     for pc in K step KC:
- *       pack A[ic:ic+MC, pc:pc+KC] into MR-row panels, k-major                  ap[MC/MR][KC][MR]  (L2)
- *       for each B panel jr in the chunk:         B micro-panel KC×NR            (L1, reused MC/MR times)
- *         for ir in MC step MR:                   C[ir:ir+MR, jr:jr+NR] (+)= ap-panel · bp-panel   (registers)
+ *   K in equal blocks of kb ≤ KC, M in equal blocks of mb ≤ MC rows (mb a multiple of MR)
+ *   pack op(B) once, all threads: panels of NR = 2V columns, k-major       bp[K block][N/NR panel][kb][NR]
+ *   tasks = row blocks (× column chunks when rows are few), taken one at a time by the pool threads:
+ *     for each K block:
+ *       copy A[ic:ic+mb, K block] row by row                                ap[mb][kb]        (L2: 576 KiB)
+ *       for each B panel in the chunk:           micro-panel kb×NR          (L2: 128 KiB, reused mb/MR times)
+ *         for each MR-row panel of the A block:  tile = A panel · B panel   (registers), then C (+)= tile
  * </pre>
- * The micro-kernel keeps an MR×NR = 6×2V tile of C in 12 vector accumulators (6×32 floats with AVX-512); per k it
- * loads 2 B vectors, broadcasts 6 A values and issues 12 FMAs. 12 independent FMA chains cover the FMA latency
- * (4 cycles × up to 2 per cycle), and 12 + 2 + 1 registers fit the 16 AVX2 / 32 AVX-512 registers without spills.
- * KC = 256: the B micro-panel (256×32 floats = 32 KiB) is streamed through the 32 KiB L1 while the 6 KiB A panel
- * stays resident; MC = 144: the packed A block (144 KiB) sits in the 1 MiB L2. Measured choices and rejected
- * alternatives: docs/kernels-cpu.md.
+ * <b>Micro-kernel.</b> An MR×NR = 6×2V tile of C (6×32 floats with AVX-512) in 12 vector accumulators; per k it
+ * loads 2 B vectors, broadcasts 6 A values (one from each row of the A panel) and issues 12 FMAs. 12 independent
+ * FMA chains cover the FMA latency, and 12 + 2 + 1 registers fit without spills (16 with AVX2, 32 with AVX-512).
  *
- * <p>Edges: tiles with fewer than MR rows skip the missing rows, tiles with fewer than NR columns use masked loads
- * and stores; packed buffers are not cleared, since padding lanes are computed but never stored. No allocation in
- * the loops: pack buffers are per thread and grow only.
+ * <p><b>Block sizes</b> (Zen 4 here: 32 KiB L1d, 1 MiB L2 per core, measured in docs/kernels-cpu.md):
+ * KC = 1024 is larger than the textbook "B micro-panel in L1" choice (256: 32 KiB): the micro-panel streams from
+ * L2 at full speed, while every extra K block costs one more load/add/store pass over the C tile, which measured
+ * ~10 % at KC = 256. With K ≤ 1024 (all SAM shapes but the MLP down projection) C is written exactly once. MC = 144:
+ * the A block (144×1024 floats = 576 KiB) and a B micro-panel fit the 1 MiB L2, and packed B (shared by the
+ * threads, read once per A block from L3) is re-read M/144 times.
  *
- * <p>Determinism: the first K block writes {@code bias + acc} (or {@code acc}), later ones add into C; which thread
- * runs a task never changes the order of the sums, so results are bit-identical for any thread count.
+ * <p>Edges: rows beyond M in the last A panel and columns beyond N in the last B panel are computed from whatever the
+ * reused buffers hold and never stored (the tile is copied to C row by row, whole vectors, then scalars at the
+ * right edge). No allocation in the loops: buffers are per thread and grow only.
+ *
+ * <p>Determinism: the first K block writes {@code bias + tile}, later ones add into C; which thread runs a task never
+ * changes the order of the sums, so results are bit-identical for any thread count.
  */
 final class VectorSgemm {
     private VectorSgemm() {}
@@ -42,7 +48,7 @@ final class VectorSgemm {
     static final int MR = 6;
     static final int NR = 2 * V;
     /** Depth of a K block (tuning knob {@code segsam.sgemm.kc}). */
-    static final int KC = Math.max(1, Integer.getInteger("segsam.sgemm.kc", 256));
+    static final int KC = Math.max(1, Integer.getInteger("segsam.sgemm.kc", 1024));
     /** Rows of a packed A block (tuning knob {@code segsam.sgemm.mc}, rounded up to a multiple of MR). */
     static final int MC = (Math.max(1, Integer.getInteger("segsam.sgemm.mc", 144)) + MR - 1) / MR * MR;
 
@@ -50,7 +56,7 @@ final class VectorSgemm {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final long FB = Float.BYTES;
 
-    /** Per thread: [0] = packed A block, [1] = packed B, [2] = one C tile + one row of A (grown on demand, never shrunk). */
+    /** Per thread: [0] = packed A block, [1] = packed B, [2] = one C tile (grown on demand, never shrunk). */
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[3][0]);
 
     static String describe() {
@@ -63,12 +69,19 @@ final class VectorSgemm {
         return b[which];
     }
 
+    /**
+     * Runs {@code body(t)} for {@code t < n}; in parallel, each pool thread takes the next task index until none are
+     * left, so a thread that is slowed down (the machine is shared) takes fewer tasks.
+     */
     private static void forRange(boolean parallel, int n, IntConsumer body) {
-        if (parallel) {
-            Parallel.forRange(n, body);
-        } else {
+        if (!parallel || n == 1) {
             for (int i = 0; i < n; i++) body.accept(i);
+            return;
         }
+        AtomicInteger next = new AtomicInteger();
+        Parallel.forRange(Math.min(n, Parallel.THREADS), w -> {
+            for (int t; (t = next.getAndIncrement()) < n; ) body.accept(t);
+        });
     }
 
     static void gemm(int batch, int m, int n, int k, Sgemm.Mat a, Sgemm.Mat b, boolean bT, Sgemm.Mat c,
@@ -98,16 +111,21 @@ final class VectorSgemm {
         int kb = ceilDiv(k, ceilDiv(k, KC)), mb = roundUp(ceilDiv(m, ceilDiv(m, MC)), MR), mBlocks = ceilDiv(m, mb);
         int np = ceilDiv(n, NR); // B panels
         float[] bp = buffer(1, Math.multiplyExact(k, np * NR));
-        forRange(parallel, np, p -> {
-            for (int pc = 0; pc < k; pc += kb) {
-                int kc = Math.min(kb, k - pc), dst = pc * np * NR + p * kc * NR, cols = Math.min(NR, n - p * NR);
-                if (bT) {
-                    packBt(bp, dst, bs, bOff + (long) p * NR * ldb + pc, ldb, kc, cols);
-                } else {
-                    packB(bp, dst, bs, bOff + (long) pc * ldb + (long) p * NR, ldb, kc, cols);
+        if (bT) { // one panel per task: NR rows of W, read along K
+            forRange(parallel, np, p -> {
+                for (int pc = 0; pc < k; pc += kb) {
+                    int kc = Math.min(kb, k - pc);
+                    packBt(bp, pc * np * NR + p * kc * NR, bs, bOff + (long) p * NR * ldb + pc, ldb, kc, Math.min(NR, n - p * NR));
                 }
-            }
-        });
+            });
+        } else { // 16 rows of B per task, each read once from start to end (strided reads would defeat the prefetcher)
+            forRange(parallel, ceilDiv(k, 16), q -> {
+                for (int r = q * 16; r < Math.min(k, q * 16 + 16); r++) {
+                    int pc = r / kb * kb, kc = Math.min(kb, k - pc);
+                    packBRow(bp, pc * np * NR + (r - pc) * NR, kc * NR, bs, bOff + (long) r * ldb, n);
+                }
+            });
+        }
 
         // Enough tasks for the threads: split the columns too when there are few row blocks.
         int nj = parallel && mBlocks < 2 * Parallel.THREADS ? Math.min(np, ceilDiv(4 * Parallel.THREADS, mBlocks)) : 1;
@@ -115,10 +133,10 @@ final class VectorSgemm {
         forRange(parallel, mBlocks * tasksPerRow, t -> {
             int ic = (t / tasksPerRow) * mb, mc = Math.min(mb, m - ic);
             int p0 = (t % tasksPerRow) * panelsPerTask, p1 = Math.min(np, p0 + panelsPerTask);
-            float[] ap = buffer(0, MC * KC), tile = buffer(2, MR * NR + KC);
+            float[] ap = buffer(0, MC * KC), tile = buffer(2, MR * NR);
             for (int pc = 0; pc < k; pc += kb) {
                 int kc = Math.min(kb, k - pc);
-                packA(ap, as, aOff + ic * lda + pc, lda, mc, kc, tile);
+                packA(ap, as, aOff + ic * lda + pc, lda, mc, kc);
                 for (int p = p0; p < p1; p++) {
                     int j = p * NR, bo = pc * np * NR + p * kc * NR;
                     for (int ir = 0; ir < mc; ir += MR) {
@@ -139,31 +157,19 @@ final class VectorSgemm {
         return ceilDiv(a, b) * b;
     }
 
-    /**
-     * A[0:mc, 0:kc] (row stride lda, from float {@code src}) → MR-row panels, k-major: ap[ir·kc + k·MR + r].
-     * Each row is first bulk-copied into {@code scratch} (after its first MR·NR floats, the C tile).
-     */
-    private static void packA(float[] ap, MemorySegment a, long src, long lda, int mc, int kc, float[] scratch) {
-        int s0 = MR * NR;
-        for (int ir = 0; ir < mc; ir += MR) {
-            int rows = Math.min(MR, mc - ir);
-            for (int r = 0; r < rows; r++) {
-                MemorySegment.copy(a, F, (src + (ir + r) * lda) * FB, scratch, s0, kc);
-                for (int k = 0, d = ir * kc + r; k < kc; k++, d += MR) ap[d] = scratch[s0 + k];
-            }
-        }
+    /** A[0:mc, 0:kc] (row stride lda, from float {@code src}) → ap[i·kc + k], one bulk copy per row. */
+    private static void packA(float[] ap, MemorySegment a, long src, long lda, int mc, int kc) {
+        for (int i = 0; i < mc; i++) MemorySegment.copy(a, F, (src + i * lda) * FB, ap, i * kc, kc);
     }
 
-    /** B[0:kc, 0:cols] (row stride ldb) → one panel, k-major: bp[dst + k·NR + j]. */
-    private static void packB(float[] bp, int dst, MemorySegment b, long src, long ldb, int kc, int cols) {
-        for (int k = 0; k < kc; k++, src += ldb, dst += NR) {
-            if (cols == NR) {
-                FloatVector.fromMemorySegment(S, b, src * FB, ORDER).intoArray(bp, dst);
-                FloatVector.fromMemorySegment(S, b, (src + V) * FB, ORDER).intoArray(bp, dst + V);
-            } else {
-                for (int j = 0; j < cols; j++) bp[dst + j] = b.getAtIndex(F, src + j);
-            }
+    /** One row of B (n floats from float {@code src}) → its NR-wide pieces at bp[dst + p·step], p = 0, 1, ... */
+    private static void packBRow(float[] bp, int dst, int step, MemorySegment b, long src, int n) {
+        int j = 0;
+        for (; j + NR <= n; j += NR, dst += step) {
+            FloatVector.fromMemorySegment(S, b, (src + j) * FB, ORDER).intoArray(bp, dst);
+            FloatVector.fromMemorySegment(S, b, (src + j + V) * FB, ORDER).intoArray(bp, dst + V);
         }
+        if (j < n) MemorySegment.copy(b, F, (src + j) * FB, bp, dst, n - j);
     }
 
     /** Bᵀ, i.e. W[0:cols, 0:kc] (row stride ldw) → one panel, k-major: bp[dst + k·NR + j] = W[j][k]. */
@@ -174,28 +180,29 @@ final class VectorSgemm {
         }
     }
 
-    /** tile[0:MR, 0:NR] = A-panel · B-panel over kc (A panel k-major with MR values per k, B panel with NR). */
+    /** tile[0:MR, 0:NR] = A-panel · B-panel over kc (A panel: MR rows of kc floats, B panel: kc rows of NR floats). */
     private static void kernel(float[] ap, int ao, float[] bp, int bo, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int k = 0; k < kc; k++, ao += MR, bo += NR) {
+        int a1 = ao + kc, a2 = a1 + kc, a3 = a2 + kc, a4 = a3 + kc, a5 = a4 + kc;
+        for (int k = 0; k < kc; k++, bo += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + V);
-            FloatVector x = FloatVector.broadcast(S, ap[ao]);
+            FloatVector x = FloatVector.broadcast(S, ap[ao + k]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[ao + 1]);
+            x = FloatVector.broadcast(S, ap[a1 + k]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[ao + 2]);
+            x = FloatVector.broadcast(S, ap[a2 + k]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[ao + 3]);
+            x = FloatVector.broadcast(S, ap[a3 + k]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, ap[ao + 4]);
+            x = FloatVector.broadcast(S, ap[a4 + k]);
             c40 = x.fma(b0, c40);
             c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, ap[ao + 5]);
+            x = FloatVector.broadcast(S, ap[a5 + k]);
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
