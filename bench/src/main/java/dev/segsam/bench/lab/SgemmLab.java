@@ -7,7 +7,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Kernel lab for the CPU SGEMM (llm.c's dev/ style): the stepping stones to {@code dev.segsam.tensor.fast.Sgemm},
  * frozen, single-threaded, {@code c[M,N] = a[M,K]·b[K,N]} on contiguous row-major arrays, N a multiple of 2V.
  * Measured by {@code SgemmLabBench}; versions, numbers and verdicts are in docs/kernels-cpu.md.
- * <ol>
+ * <ol start="0">
+ *   <li>v0: not a GEMM: the v3 register tile run on one 6×256 A panel and one 256×2V B panel (L1-resident), as many
+ *       times as an M×N×K GEMM needs: the ceiling for this kernel on this core.</li>
  *   <li>v1: vectorised i-k-j: broadcast a[i][k], FMA a row of B into a row of C (C row streams through L1/L2).</li>
  *   <li>v2: 6×2V register tile over unpacked A and B (rows of A broadcast in place, B rows loaded in place).</li>
  *   <li>v3: v2 with A and B packed into k-major panels (full K, no cache blocking).</li>
@@ -23,10 +25,20 @@ public final class SgemmLab {
     public static void run(int version, int m, int n, int k, float[] a, float[] b, float[] c) {
         if (n % NR != 0) throw new IllegalArgumentException("lab kernels need N % " + NR + " == 0");
         switch (version) {
+            case 0 -> v0(m, n, k, a, b, c);
             case 1 -> v1(m, n, k, a, b, c);
             case 2 -> v2(m, n, k, a, b, c);
             case 3 -> v3(m, n, k, a, b, c);
             default -> throw new IllegalArgumentException("lab version " + version);
+        }
+    }
+
+    static void v0(int m, int n, int k, float[] a, float[] b, float[] c) {
+        int kc = Math.min(k, 256);
+        for (int i = 0; i + MR <= m; i += MR) {
+            for (int j = 0; j < n; j += NR) {
+                for (int p = 0; p < k; p += kc) tile(a, 0, MR, 1, b, 0, NR, kc, c, 0, NR);
+            }
         }
     }
 

@@ -15,7 +15,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The lab versions v1–v3 of {@link SgemmLab}, single thread, at 1024³ and at the qkv shape 4096×768→2304 (as a plain
+ * The lab versions v0–v3 of {@link SgemmLab}, single thread, at 1024³ and at the qkv shape 4096×768→2304 (as a plain
  * matmul). v4/v5 are {@code SgemmBench.fast1t}/{@code fast}. Run: {@code scripts/bench.sh SgemmLabBench}.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx6g"})
 @State(Scope.Benchmark)
 public class SgemmLabBench {
-    @Param({"1", "2", "3"})
+    @Param({"0", "1", "2", "3"})
     int version;
 
     @Param({"1024x1024x1024", "4096x768x2304"})
