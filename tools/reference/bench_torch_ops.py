@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch baseline for the JMH CPU benchmarks (bench/.../CpuReferenceBench), same shapes, same machine.
 
-    python3 tools/reference/bench_torch_ops.py [--threads N] [--only sgemm|ops] [--repeats R]
+    python3 tools/reference/bench_torch_ops.py [--threads N] [--only sgemm|ops] [--shape op:dims] [--repeats R]
 
 Prints the median time per call in ms (float32, eager PyTorch, torch.set_num_threads(N), default: all cores).
 The attention rows reproduce SAM's image-encoder attention for one head: (q*scale) @ k^T, the decomposed
@@ -17,6 +17,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=os.cpu_count())
 p.add_argument("--repeats", type=int, default=5)
 p.add_argument("--only", choices=("sgemm", "ops"), help="only the SgemmBench shapes, or only the CpuReferenceBench ones")
+p.add_argument("--shape", help="with --only sgemm: just this SgemmBench shape, e.g. mm:1024x1024x1024")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 g = torch.Generator().manual_seed(0)
@@ -49,7 +50,7 @@ def sgemm_shapes():
               "linear:4096x768x2304", "linear:4096x768x3072", "linear:4096x3072x768",
               "linear:4900x768x2304", "linear:4900x768x3072", "linear:4900x3072x768",
               "bmmT:300x196x64x196", "bmm:300x196x196x64"]
-    for shape in shapes:
+    for shape in [args.shape] if args.shape else shapes:
         op, dims = shape.split(":")
         d = [int(x) for x in dims.split("x")]
         batch, m, k, n = d if len(d) == 4 else [1] + d
