@@ -18,15 +18,15 @@ import jdk.incubator.vector.VectorSpecies;
  *   pack op(B) once, all threads: panels of NR = 2V columns, k-major       bp[K block][N/NR panel][kb][NR]
  *   tasks = row blocks (× column chunks when rows are few), taken one at a time by the pool threads:
  *     for each K block:
- *       pack A[ic:ic+mb, K block]: MR-row panels, k-major (N ≥ 256) or rows   ap[mb][kb]        (L2: 576 KiB)
+ *       copy A[ic:ic+mb, K block] row by row, rows KC apart                 ap[mb][KC]        (L2: 576 KiB)
  *       for each B panel in the chunk:           micro-panel kb×NR          (L2: 128 KiB, reused mb/MR times)
  *         for each MR-row panel of the A block:  tile = A panel · B panel   (registers), then C (+)= tile
  * </pre>
  * <b>Micro-kernel.</b> An MR×NR = 6×2V tile of C (6×32 floats with AVX-512) in 12 vector accumulators; per k it
  * loads 2 B vectors, broadcasts 6 A values and issues 12 FMAs. 12 independent FMA chains cover the FMA latency, and
- * 12 + 2 + 1 registers fit without spills (16 with AVX2, 32 with AVX-512). Two copies differ only in the A panel
- * layout: k-major (the 6 values of a k are adjacent; ~7 % faster, measured) needs a scalar interleave when packing,
- * which pays off only across many B panels, so narrow C (N < 8·NR = 256 with AVX-512) copies A rows instead.
+ * 12 + 2 + 1 registers fit without spills (16 with AVX2, 32 with AVX-512). The A panel is plain rows (a memcpy to
+ * pack) at the constant stride KC: the 6 broadcast loads then use constant offsets, as fast as the classic k-major
+ * panel that needs a scalar interleave to pack; with the stride a runtime value the loop ran ~7 % slower.
  *
  * <p><b>Block sizes</b> (Zen 4 here: 32 KiB L1d, 1 MiB L2 per core, measured in docs/kernels-cpu.md):
  * KC = 1024 is larger than the textbook "B micro-panel in L1" choice (256: 32 KiB): the micro-panel streams from
@@ -53,9 +53,6 @@ final class VectorSgemm {
     static final int KC = Math.max(1, Integer.getInteger("segsam.sgemm.kc", 1024));
     /** Rows of a packed A block (tuning knob {@code segsam.sgemm.mc}, rounded up to a multiple of MR). */
     static final int MC = (Math.max(1, Integer.getInteger("segsam.sgemm.mc", 144)) + MR - 1) / MR * MR;
-
-    /** From this many columns of C on, A is packed k-major (measured in docs/kernels-cpu.md). */
-    static final int INTERLEAVE_MIN_N = 8 * NR;
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
@@ -132,27 +129,20 @@ final class VectorSgemm {
             });
         }
 
-        // A layout: k-major panels feed the faster kernel but cost a scalar interleave, paid back only across many
-        // B panels; for narrow C, plain row copies.
-        boolean interleave = n >= INTERLEAVE_MIN_N;
         // Enough tasks for the threads: split the columns too when there are few row blocks.
         int nj = parallel && mBlocks < 2 * Parallel.THREADS ? Math.min(np, ceilDiv(4 * Parallel.THREADS, mBlocks)) : 1;
         int panelsPerTask = ceilDiv(np, nj), tasksPerRow = ceilDiv(np, panelsPerTask);
         forRange(parallel, mBlocks * tasksPerRow, t -> {
             int ic = (t / tasksPerRow) * mb, mc = Math.min(mb, m - ic);
             int p0 = (t % tasksPerRow) * panelsPerTask, p1 = Math.min(np, p0 + panelsPerTask);
-            float[] ap = buffer(0, MC * KC), tile = buffer(2, MR * NR + KC);
+            float[] ap = buffer(0, MC * KC), tile = buffer(2, MR * NR);
             for (int pc = 0; pc < k; pc += kb) {
                 int kc = Math.min(kb, k - pc);
-                packA(ap, as, aOff + ic * lda + pc, lda, mc, kc, interleave, tile);
+                packA(ap, as, aOff + ic * lda + pc, lda, mc, kc);
                 for (int p = p0; p < p1; p++) {
                     int j = p * NR, bo = pc * np * NR + p * kc * NR;
                     for (int ir = 0; ir < mc; ir += MR) {
-                        if (interleave) {
-                            kernel(ap, ir * kc, bp, bo, kc, tile);
-                        } else {
-                            kernelRows(ap, ir * kc, bp, bo, kc, tile);
-                        }
+                        kernel(ap, ir * KC, bp, bo, kc, tile);
                         update(tile, cs, (cOff + (ic + ir) * ldc + j) * FB, ldc * FB,
                                 Math.min(MR, mc - ir), Math.min(NR, n - j), pc == 0, bias, j);
                     }
@@ -169,20 +159,9 @@ final class VectorSgemm {
         return ceilDiv(a, b) * b;
     }
 
-    /**
-     * A[0:mc, 0:kc] (row stride lda, from float {@code src}) → MR-row panels at ap[ir·kc ...]: k-major
-     * (ap[ir·kc + k·MR + r], via one row at a time in {@code scratch} after its first MR·NR floats) or row-major
-     * (ap[i·kc + k], one bulk copy per row).
-     */
-    private static void packA(float[] ap, MemorySegment a, long src, long lda, int mc, int kc, boolean interleave, float[] scratch) {
-        for (int i = 0; i < mc; i++) {
-            if (!interleave) {
-                MemorySegment.copy(a, F, (src + i * lda) * FB, ap, i * kc, kc);
-                continue;
-            }
-            MemorySegment.copy(a, F, (src + i * lda) * FB, scratch, MR * NR, kc);
-            for (int k = 0, d = (i - i % MR) * kc + i % MR, s = MR * NR; k < kc; k++, d += MR) ap[d] = scratch[s + k];
-        }
+    /** A[0:mc, 0:kc] (row stride lda, from float {@code src}) → ap[i·KC + k], one bulk copy per row. */
+    private static void packA(float[] ap, MemorySegment a, long src, long lda, int mc, int kc) {
+        for (int i = 0; i < mc; i++) MemorySegment.copy(a, F, (src + i * lda) * FB, ap, i * KC, kc);
     }
 
     /** One row of B (n floats from float {@code src}) → its NR-wide pieces at bp[dst + p·step], p = 0, 1, ... */
@@ -203,68 +182,31 @@ final class VectorSgemm {
         }
     }
 
-    /** tile[0:MR, 0:NR] = A-panel · B-panel over kc (A panel: kc groups of MR floats, B panel: kc rows of NR floats). */
+    /**
+     * tile[0:MR, 0:NR] = A-panel · B-panel over kc. A panel: MR rows of kc floats, KC apart (a constant stride: with
+     * the row offsets known to the JIT this runs as fast as a k-major panel, measured); B panel: kc rows of NR floats.
+     */
     private static void kernel(float[] ap, int ao, float[] bp, int bo, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int k = 0; k < kc; k++, ao += MR, bo += NR) {
-            FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + V);
-            FloatVector x = FloatVector.broadcast(S, ap[ao]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[ao + 1]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[ao + 2]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[ao + 3]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, ap[ao + 4]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, ap[ao + 5]);
-            c50 = x.fma(b0, c50);
-            c51 = x.fma(b1, c51);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, V);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + V);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + V);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + V);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + V);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + V);
-    }
-
-    /** As {@link #kernel}, with the A panel as MR rows of kc floats (6 load streams: measured ~7 % slower). */
-    private static void kernelRows(float[] ap, int ao, float[] bp, int bo, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        int a1 = ao + kc, a2 = a1 + kc, a3 = a2 + kc, a4 = a3 + kc, a5 = a4 + kc;
         for (int k = 0; k < kc; k++, bo += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + V);
             FloatVector x = FloatVector.broadcast(S, ap[ao + k]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[a1 + k]);
+            x = FloatVector.broadcast(S, ap[ao + k + 1 * KC]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[a2 + k]);
+            x = FloatVector.broadcast(S, ap[ao + k + 2 * KC]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[a3 + k]);
+            x = FloatVector.broadcast(S, ap[ao + k + 3 * KC]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, ap[a4 + k]);
+            x = FloatVector.broadcast(S, ap[ao + k + 4 * KC]);
             c40 = x.fma(b0, c40);
             c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, ap[a5 + k]);
+            x = FloatVector.broadcast(S, ap[ao + k + 5 * KC]);
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
