@@ -8,4 +8,4 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log="$(mktemp -t segsam-bench-build.XXXXXX)"
 "$here/mvnw" -q -B -Dstyle.color=never -DskipTests -pl bench -am package >"$log" 2>&1 || { tail -n 40 "$log" >&2; echo "bench: build failed, log: $log" >&2; exit 2; }
 rm -f "$log"
-exec "$SEGSAM_JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -jar "$here/bench/target/benchmarks.jar" "$@"
+exec "$SEGSAM_JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow --add-modules=jdk.incubator.vector -jar "$here/bench/target/benchmarks.jar" "$@"

@@ -1,0 +1,249 @@
+package dev.segsam.tensor.fast;
+
+import dev.segsam.tensor.Parallel;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API SGEMM behind {@link Sgemm} (loaded only when the {@code jdk.incubator.vector} module is present).
+ *
+ * <p><b>Blocking</b> (Goto/BLIS scheme; V = floats per vector, 16 with AVX-512; per GEMM, i.e. per batch item):
+ * <pre>
+ *   K in equal blocks of kb ≤ KC, M in equal blocks of mb ≤ MC rows (mb a multiple of MR)
+ *   pack op(B) once, all threads: panels of NR = 2V columns, k-major       bp[K block][N/NR panel][kb][NR]
+ *   tasks = row blocks (× column chunks when rows are few), taken one at a time by the pool threads:
+ *     for each K block:
+ *       copy A[ic:ic+mb, K block] row by row, rows KC apart                 ap[mb][KC]        (L2: 576 KiB)
+ *       for each B panel in the chunk:           micro-panel kb×NR          (L2: 128 KiB, reused mb/MR times)
+ *         for each MR-row panel of the A block:  tile = A panel · B panel   (registers), then C (+)= tile
+ * </pre>
+ * <b>Micro-kernel.</b> An MR×NR = 6×2V tile of C (6×32 floats with AVX-512) in 12 vector accumulators; per k it
+ * loads 2 B vectors, broadcasts 6 A values and issues 12 FMAs. 12 independent FMA chains cover the FMA latency, and
+ * 12 + 2 + 1 registers fit without spills (16 with AVX2, 32 with AVX-512). The A panel is plain rows (a memcpy to
+ * pack) at the constant stride KC: the 6 broadcast loads then use constant offsets, as fast as the classic k-major
+ * panel that needs a scalar interleave to pack; with the stride a runtime value the loop ran ~7 % slower.
+ *
+ * <p><b>Block sizes</b> (Zen 4 here: 32 KiB L1d, 1 MiB L2 per core, measured in docs/kernels-cpu.md):
+ * KC = 1024 is larger than the textbook "B micro-panel in L1" choice (256: 32 KiB): the micro-panel streams from
+ * L2 at full speed, while every extra K block costs one more load/add/store pass over the C tile, which measured
+ * ~10 % at KC = 256. With K ≤ 1024 (all SAM shapes but the MLP down projection) C is written exactly once. MC = 144:
+ * the A block (144×1024 floats = 576 KiB) and a B micro-panel fit the 1 MiB L2, and packed B (shared by the
+ * threads, read once per A block from L3) is re-read M/144 times.
+ *
+ * <p>Edges: rows beyond M in the last A panel and columns beyond N in the last B panel are computed from whatever the
+ * reused buffers hold and never stored (the tile is copied to C row by row, whole vectors, then scalars at the
+ * right edge). No allocation in the loops: buffers are per thread and grow only.
+ *
+ * <p>Determinism: the first K block writes {@code bias + tile}, later ones add into C; which thread runs a task never
+ * changes the order of the sums, so results are bit-identical for any thread count.
+ */
+final class VectorSgemm {
+    private VectorSgemm() {}
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int V = S.length();
+    static final int MR = 6;
+    static final int NR = 2 * V;
+    /** Depth of a K block (tuning knob {@code segsam.sgemm.kc}). */
+    static final int KC = Math.max(1, Integer.getInteger("segsam.sgemm.kc", 1024));
+    /** Rows of a packed A block (tuning knob {@code segsam.sgemm.mc}, rounded up to a multiple of MR). */
+    static final int MC = (Math.max(1, Integer.getInteger("segsam.sgemm.mc", 144)) + MR - 1) / MR * MR;
+
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final long FB = Float.BYTES;
+
+    /** Per thread: [0] = packed A block, [1] = packed B, [2] = one C tile (grown on demand, never shrunk). */
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    static String describe() {
+        return S + ", tile " + MR + "×" + NR + ", KC " + KC + ", MC " + MC + ", " + Parallel.THREADS + " threads";
+    }
+
+    private static float[] buffer(int which, int size) {
+        float[][] b = BUFFERS.get();
+        if (b[which].length < size) b[which] = new float[size];
+        return b[which];
+    }
+
+    /**
+     * Runs {@code body(t)} for {@code t < n}; in parallel, each pool thread takes the next task index until none are
+     * left, so a thread that is slowed down (the machine is shared) takes fewer tasks.
+     */
+    private static void forRange(boolean parallel, int n, IntConsumer body) {
+        if (!parallel || n == 1) {
+            for (int i = 0; i < n; i++) body.accept(i);
+            return;
+        }
+        AtomicInteger next = new AtomicInteger();
+        Parallel.forRange(Math.min(n, Parallel.THREADS), w -> {
+            for (int t; (t = next.getAndIncrement()) < n; ) body.accept(t);
+        });
+    }
+
+    static void gemm(int batch, int m, int n, int k, Sgemm.Mat a, Sgemm.Mat b, boolean bT, Sgemm.Mat c,
+                     MemorySegment bias, boolean parallel) {
+        int threads = Parallel.THREADS;
+        // Many items (attention heads, windows): one item per task. Few large items: parallel inside each.
+        if (parallel && batch > 1 && (batch >= 4 * threads || batch % threads == 0)) {
+            Parallel.forRange(batch, i -> item(i, m, n, k, a, b, bT, c, bias, false));
+        } else {
+            for (int i = 0; i < batch; i++) item(i, m, n, k, a, b, bT, c, bias, parallel);
+        }
+    }
+
+    private static void item(int item, int m, int n, int k, Sgemm.Mat a, Sgemm.Mat b, boolean bT, Sgemm.Mat c,
+                             MemorySegment bias, boolean parallel) {
+        long aOff = a.offset() + item * a.batchStride(), bOff = b.offset() + item * b.batchStride();
+        long cOff = c.offset() + item * c.batchStride();
+        MemorySegment as = a.data(), bs = b.data(), cs = c.data();
+        long lda = a.ld(), ldb = b.ld(), ldc = c.ld();
+        if (k == 0) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) cs.setAtIndex(F, cOff + i * ldc + j, bias == null ? 0f : bias.getAtIndex(F, j));
+            }
+            return;
+        }
+        // Equal blocks: K in ceil(K/KC) blocks of kb, M in ceil(M/MC) blocks of mb rows (a multiple of MR).
+        int kb = ceilDiv(k, ceilDiv(k, KC)), mb = roundUp(ceilDiv(m, ceilDiv(m, MC)), MR), mBlocks = ceilDiv(m, mb);
+        int np = ceilDiv(n, NR); // B panels
+        float[] bp = buffer(1, Math.multiplyExact(k, np * NR));
+        if (bT) { // one panel per task: NR rows of W, read along K
+            forRange(parallel, np, p -> {
+                for (int pc = 0; pc < k; pc += kb) {
+                    int kc = Math.min(kb, k - pc);
+                    packBt(bp, pc * np * NR + p * kc * NR, bs, bOff + (long) p * NR * ldb + pc, ldb, kc, Math.min(NR, n - p * NR));
+                }
+            });
+        } else { // 16 rows of B per task, each read once from start to end (strided reads would defeat the prefetcher)
+            forRange(parallel, ceilDiv(k, 16), q -> {
+                for (int r = q * 16; r < Math.min(k, q * 16 + 16); r++) {
+                    int pc = r / kb * kb, kc = Math.min(kb, k - pc);
+                    packBRow(bp, pc * np * NR + (r - pc) * NR, kc * NR, bs, bOff + (long) r * ldb, n);
+                }
+            });
+        }
+
+        // Enough tasks for the threads: split the columns too when there are few row blocks.
+        int nj = parallel && mBlocks < 2 * Parallel.THREADS ? Math.min(np, ceilDiv(4 * Parallel.THREADS, mBlocks)) : 1;
+        int panelsPerTask = ceilDiv(np, nj), tasksPerRow = ceilDiv(np, panelsPerTask);
+        forRange(parallel, mBlocks * tasksPerRow, t -> {
+            int ic = (t / tasksPerRow) * mb, mc = Math.min(mb, m - ic);
+            int p0 = (t % tasksPerRow) * panelsPerTask, p1 = Math.min(np, p0 + panelsPerTask);
+            float[] ap = buffer(0, MC * KC), tile = buffer(2, MR * NR);
+            for (int pc = 0; pc < k; pc += kb) {
+                int kc = Math.min(kb, k - pc);
+                packA(ap, as, aOff + ic * lda + pc, lda, mc, kc);
+                for (int p = p0; p < p1; p++) {
+                    int j = p * NR, bo = pc * np * NR + p * kc * NR;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        kernel(ap, ir * KC, bp, bo, kc, tile);
+                        update(tile, cs, (cOff + (ic + ir) * ldc + j) * FB, ldc * FB,
+                                Math.min(MR, mc - ir), Math.min(NR, n - j), pc == 0, bias, j);
+                    }
+                }
+            }
+        });
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static int roundUp(int a, int b) {
+        return ceilDiv(a, b) * b;
+    }
+
+    /** A[0:mc, 0:kc] (row stride lda, from float {@code src}) → ap[i·KC + k], one bulk copy per row. */
+    private static void packA(float[] ap, MemorySegment a, long src, long lda, int mc, int kc) {
+        for (int i = 0; i < mc; i++) MemorySegment.copy(a, F, (src + i * lda) * FB, ap, i * KC, kc);
+    }
+
+    /** One row of B (n floats from float {@code src}) → its NR-wide pieces at bp[dst + p·step], p = 0, 1, ... */
+    private static void packBRow(float[] bp, int dst, int step, MemorySegment b, long src, int n) {
+        int j = 0;
+        for (; j + NR <= n; j += NR, dst += step) {
+            FloatVector.fromMemorySegment(S, b, (src + j) * FB, ORDER).intoArray(bp, dst);
+            FloatVector.fromMemorySegment(S, b, (src + j + V) * FB, ORDER).intoArray(bp, dst + V);
+        }
+        if (j < n) MemorySegment.copy(b, F, (src + j) * FB, bp, dst, n - j);
+    }
+
+    /** Bᵀ, i.e. W[0:cols, 0:kc] (row stride ldw) → one panel, k-major: bp[dst + k·NR + j] = W[j][k]. */
+    private static void packBt(float[] bp, int dst, MemorySegment w, long src, long ldw, int kc, int cols) {
+        for (int j = 0; j < cols; j++) {
+            long s = src + j * ldw;
+            for (int k = 0, d = dst + j; k < kc; k++, d += NR) bp[d] = w.getAtIndex(F, s + k);
+        }
+    }
+
+    /**
+     * tile[0:MR, 0:NR] = A-panel · B-panel over kc. A panel: MR rows of kc floats, KC apart (a constant stride: with
+     * the row offsets known to the JIT this runs as fast as a k-major panel, measured); B panel: kc rows of NR floats.
+     */
+    private static void kernel(float[] ap, int ao, float[] bp, int bo, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int k = 0; k < kc; k++, bo += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + V);
+            FloatVector x = FloatVector.broadcast(S, ap[ao + k]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[ao + k + 1 * KC]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[ao + k + 2 * KC]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[ao + k + 3 * KC]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[ao + k + 4 * KC]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[ao + k + 5 * KC]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, V);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + V);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + V);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + V);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + V);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + V);
+    }
+
+    /**
+     * C[0:rows, 0:cols] (byte offset {@code co}, row stride {@code ldc} bytes) = (first ? bias[j:j+cols] or 0 : C) +
+     * tile. Whole vectors where the tile is full, scalars at the right edge.
+     */
+    private static void update(float[] tile, MemorySegment c, long co, long ldc, int rows, int cols, boolean first,
+                               MemorySegment bias, int j) {
+        int vecEnd = cols / V * V;
+        for (int r = 0; r < rows; r++, co += ldc) {
+            int t = r * NR;
+            for (int x = 0; x < vecEnd; x += V) {
+                long off = co + x * FB;
+                FloatVector base = !first ? FloatVector.fromMemorySegment(S, c, off, ORDER)
+                        : bias != null ? FloatVector.fromMemorySegment(S, bias, (j + x) * FB, ORDER) : FloatVector.zero(S);
+                base.add(FloatVector.fromArray(S, tile, t + x)).intoMemorySegment(c, off, ORDER);
+            }
+            for (int x = vecEnd; x < cols; x++) {
+                long off = co + x * FB;
+                float base = !first ? c.get(F, off) : bias != null ? bias.getAtIndex(F, j + x) : 0f;
+                c.set(F, off, base + tile[t + x]);
+            }
+        }
+    }
+}
