@@ -34,7 +34,7 @@ public final class Backends {
     /** The backend for {@code device}, resolving AUTO (see the class comment). */
     public static Backend select(Device device) {
         return switch (device) {
-            case CPU -> new CpuBackend();
+            case CPU -> cpu();
             case CUDA -> {
                 BackendProvider p = provider(Device.CUDA);
                 if (p == null) {
@@ -52,16 +52,25 @@ public final class Backends {
                     LOG.log(System.Logger.Level.INFO, "device auto: using " + b.name());
                     yield b;
                 }
-                LOG.log(System.Logger.Level.INFO, "device auto: using the CPU (" + why + ")");
-                yield new CpuBackend();
+                Backend cpu = cpu();
+                LOG.log(System.Logger.Level.INFO, "device auto: using the CPU, " + cpu.name() + " (" + why + ")");
+                yield cpu;
             }
         };
+    }
+
+    /**
+     * The CPU backend: the fast one ({@code dev.segsam.tensor.fast.FastCpuBackend}) when {@code segsam.cpu=fast} (the
+     * default) and the JVM has the Vector API ({@code --add-modules jdk.incubator.vector}), else the reference.
+     */
+    public static Backend cpu() {
+        return dev.segsam.tensor.fast.Sgemm.enabled() ? new dev.segsam.tensor.fast.FastCpuBackend() : new CpuBackend();
     }
 
     /** Every provider on the class path, with its availability, for diagnostics ({@code segsam selftest}). */
     public static List<String> describeProviders() {
         List<String> out = new ArrayList<>();
-        out.add("cpu: cpu-reference (always available)");
+        out.add("cpu: " + cpu().name() + " (" + dev.segsam.tensor.fast.Sgemm.describe() + ")");
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
             String why = p.unavailableReason();
             out.add(p.device() + ": " + (why == null ? "available" : "unavailable: " + why));

@@ -21,16 +21,24 @@ import org.junit.jupiter.params.provider.MethodSource;
  * GEMM) differ by a few ulps, and our normalisation statistics are computed in double.
  */
 class OpsGoldenTest {
-    static final Backend B = new CpuBackend();
     static final List<Golden.Case> CASES = Golden.load("/golden/ops.json");
 
-    static Stream<Golden.Case> cases() {
-        return CASES.stream();
+    /** Every golden on every CPU backend: the reference, and the fast one when the Vector API is present. */
+    static Stream<org.junit.jupiter.params.provider.Arguments> cases() {
+        List<Backend> backends = new ArrayList<>(List.of(new CpuBackend()));
+        if (dev.segsam.tensor.fast.Sgemm.enabled()) backends.add(new dev.segsam.tensor.fast.FastCpuBackend());
+        return backends.stream().flatMap(b -> CASES.stream().map(c -> org.junit.jupiter.params.provider.Arguments.of(b.name(), c, b)));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @Test
+    void theFastBackendIsTestedWhenTheVectorApiIsPresent() {
+        // surefire runs with --add-modules jdk.incubator.vector: the fast backend must not silently drop out
+        assertTrue(dev.segsam.tensor.fast.Sgemm.available(), "surefire should start the JVM with the Vector API module");
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("cases")
-    void matchesPyTorch(Golden.Case c) {
+    void matchesPyTorch(String backend, Golden.Case c, Backend B) {
         switch (c.op()) {
             case "argmax" -> {
                 assertArrayEquals(c.expectedInts(), B.argmax(c.input("x")), c.toString());
@@ -45,7 +53,7 @@ class OpsGoldenTest {
             }
             default -> { }
         }
-        Tensor actual = run(c);
+        Tensor actual = run(c, B);
         if (c.params().path("exact").asBoolean(false)) {
             Compare.exact(c.expected(), actual, c.toString());
         } else {
@@ -53,7 +61,7 @@ class OpsGoldenTest {
         }
     }
 
-    private static Tensor run(Golden.Case c) {
+    private static Tensor run(Golden.Case c, Backend B) {
         return switch (c.op()) {
             case "matmul" -> B.matmul(c.input("a"), c.input("b"));
             case "linear" -> B.linear(c.input("x"), c.input("w"), c.input("bias"));
