@@ -13,6 +13,22 @@ final class Grads {
      * likewise for b. Rows of c are computed in parallel.
      */
     static void gemm(float[] a, int ao, boolean ta, float[] b, int bo, boolean tb, float[] c, int co, int M, int K, int N) {
+        if (dev.segsam.tensor.fast.Sgemm.enabled() && (long) M * N * K >= 1 << 15) {
+            // the fast SGEMM (B transposed natively; A transposed by a copy), accumulated into c
+            float[] aa = a;
+            int aoff = ao;
+            if (ta) {
+                aa = new float[M * K];
+                for (int k = 0; k < K; k++) for (int i = 0; i < M; i++) aa[i * K + k] = a[ao + k * M + i];
+                aoff = 0;
+            }
+            float[] tmp = new float[M * N];
+            dev.segsam.tensor.fast.Sgemm.gemm(1, M, N, K, new dev.segsam.tensor.fast.Sgemm.Mat(java.lang.foreign.MemorySegment.ofArray(aa), aoff, K, 0),
+                    new dev.segsam.tensor.fast.Sgemm.Mat(java.lang.foreign.MemorySegment.ofArray(b), bo, tb ? K : N, 0), tb,
+                    dev.segsam.tensor.fast.Sgemm.Mat.of(tmp, N), null);
+            for (int i = 0; i < tmp.length; i++) c[co + i] += tmp[i];
+            return;
+        }
         if (tb) {
             // transpose b [N,K] once so the inner loop streams contiguous rows (the JIT vectorises it)
             float[] bt = new float[K * N];
@@ -41,6 +57,27 @@ final class Grads {
         });
     }
 
+    /** {@code c[M,N] = a[M,K]·op(b)} on the calling thread only (for use inside parallel jobs); overwrites c. */
+    static void gemmSerial(float[] a, int ao, float[] b, int bo, boolean tb, float[] c, int co, int M, int K, int N) {
+        if (dev.segsam.tensor.fast.Sgemm.enabled()) {
+            dev.segsam.tensor.fast.Sgemm.gemmSerial(M, N, K, a, ao, b, bo, tb, c, co);
+            return;
+        }
+        java.util.Arrays.fill(c, co, co + M * N, 0f);
+        for (int i = 0; i < M; i++) {
+            int ci = co + i * N;
+            for (int k = 0; k < K; k++) {
+                float aik = a[ao + i * K + k];
+                if (tb) {
+                    for (int j = 0; j < N; j++) c[ci + j] += aik * b[bo + j * K + k];
+                } else {
+                    int bk = bo + k * N;
+                    for (int j = 0; j < N; j++) c[ci + j] += aik * b[bk + j];
+                }
+            }
+        }
+    }
+
     /** Sums {@code g} (of the broadcast shape {@code out}) down to {@code in}'s shape. */
     static float[] reduceTo(float[] g, int[] out, int[] in) {
         if (java.util.Arrays.equals(out, in)) return g;
@@ -62,7 +99,7 @@ final class Grads {
 
     /** d/dx of the exact GELU: {@code Φ(x) + x·φ(x)}. */
     static double geluPrime(double x) {
-        double cdf = 0.5 * Erf.erfc(-x / Math.sqrt(2));
+        double cdf = 0.5 * Erf.erfcFast(-x / Math.sqrt(2));
         double pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
         return cdf + x * pdf;
     }

@@ -183,29 +183,21 @@ final class TapeBackend implements Backend {
         int B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), O = w.size(1), kh = w.size(2), kw = w.size(3);
         int Ho = y.size(2), Wo = y.size(3);
         float[] xv = v(x), wv = v(w);
+        int OKK = O * kh * kw, HW = H * W;
         return tape.record(y, n -> {
             float[] g = n.grad;
             float[] gx = tape.tracks(x) ? new float[xv.length] : null, gw = tape.tracks(w) ? new float[wv.length] : null;
             for (int bi = 0; bi < B; bi++) {
-                for (int c = 0; c < C; c++) {
-                    for (int o = 0; o < O; o++) {
-                        for (int i = 0; i < kh; i++) {
-                            for (int j = 0; j < kw; j++) {
-                                int wi = ((c * O + o) * kh + i) * kw + j;
-                                double acc = 0;
-                                for (int yy = 0; yy < H; yy++) {
-                                    for (int xx = 0; xx < W; xx++) {
-                                        float go = g[((bi * O + o) * Ho + yy * s + i) * Wo + xx * s + j];
-                                        int xi = ((bi * C + c) * H + yy) * W + xx;
-                                        if (gx != null) gx[xi] += go * wv[wi];
-                                        acc += (double) go * xv[xi];
-                                    }
-                                }
-                                if (gw != null) gw[wi] += (float) acc;
-                            }
-                        }
+                // gcols[(o,i,j), (yy,xx)] = dY[o, yy·s + i, xx·s + j]: the adjoint of the forward scatter
+                float[] gcols = new float[OKK * HW];
+                for (int o = 0; o < O; o++) for (int i = 0; i < kh; i++) for (int j = 0; j < kw; j++) {
+                    int row = ((o * kh + i) * kw + j) * HW;
+                    for (int yy = 0; yy < H; yy++) for (int xx = 0; xx < W; xx++) {
+                        gcols[row + yy * W + xx] = g[((bi * O + o) * Ho + yy * s + i) * Wo + xx * s + j];
                     }
                 }
+                if (gx != null) Grads.gemm(wv, 0, false, gcols, 0, false, gx, bi * C * HW, C, OKK, HW);   // dX = W·gcols
+                if (gw != null) Grads.gemm(xv, bi * C * HW, false, gcols, 0, true, gw, 0, C, HW, OKK);   // dW = X·gcolsᵀ
             }
             if (gx != null) tape.accumulate(x, gx);
             if (gw != null) tape.accumulate(w, gw);
@@ -490,94 +482,144 @@ final class TapeBackend implements Backend {
 
     // ------------------------------------------------------------------ attention and positional encodings
 
+    /**
+     * Attention computed here (not by the wrapped backend) so that the probabilities P can be kept for the backward
+     * pass: {@code S = (q·scale)·kᵀ (+ rel-pos from the unscaled q)}, {@code P = softmax(S)} (double sums),
+     * {@code O = P·v}. Backward: {@code dV = Pᵀ·dO}, {@code dP = dO·Vᵀ}, {@code dS = P ⊙ (dP − rowsum(dP ⊙ P))},
+     * {@code dq = scale·dS·k + rel terms}, {@code dk = scale·dSᵀ·q}.
+     */
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, float scale, RelPos rel) {
-        Tensor y = b.attention(q, k, v, scale, rel);
-        if (!any(q, k, v, rel == null ? null : rel.relH(), rel == null ? null : rel.relW())) return tape.constant(y);
+        if (!any(q, k, v, rel == null ? null : rel.relH(), rel == null ? null : rel.relW())) return tape.constant(b.attention(q, k, v, scale, rel));
         int B = q.size(0), Nq = q.size(1), d = q.size(2), Nk = k.size(1), dv = v.size(2);
+        if (k.size(0) != B || v.size(0) != B || k.size(2) != d || v.size(1) != Nk) return b.attention(q, k, v, scale, rel); // reports the error
         float[] qv = v(q), kv = v(k), vv = v(v);
-        float[] rh = rel == null ? null : v(rel.relH()), rw = rel == null ? null : v(rel.relW());
+        float[] rhT = rel == null ? null : transposeTable(v(rel.relH()), rel.qh(), rel.kh(), d);
+        float[] rwT = rel == null ? null : transposeTable(v(rel.relW()), rel.qw(), rel.kw(), d);
+        float[] probs = new float[B * Nq * Nk];
+        float[] out = new float[B * Nq * dv];
+        dev.segsam.tensor.Parallel.forRange(B, bi -> {
+            float[] qs = new float[Nq * d];
+            for (int i = 0; i < qs.length; i++) qs[i] = qv[bi * Nq * d + i] * scale;
+            Grads.gemmSerial(qs, 0, kv, bi * Nk * d, true, probs, bi * Nq * Nk, Nq, d, Nk);
+            if (rel != null) relForward(probs, bi * Nq * Nk, qv, bi * Nq * d, Nq, d, Nk, rhT, rwT, rel);
+            for (int i = 0; i < Nq; i++) softmaxRow(probs, bi * Nq * Nk + i * Nk, Nk);
+            Grads.gemmSerial(probs, bi * Nq * Nk, vv, bi * Nk * dv, false, out, bi * Nq * dv, Nq, Nk, dv);
+        });
+        Tensor y = Tensor.of(out, B, Nq, dv);
         return tape.record(y, n -> {
             float[] gq = new float[qv.length], gk = new float[kv.length], gv = new float[vv.length];
-            float[] grh = rh == null ? null : new float[rh.length], grw = rw == null ? null : new float[rw.length];
+            float[] grhT = rel == null ? null : new float[rhT.length], grwT = rel == null ? null : new float[rwT.length];
             for (int bi = 0; bi < B; bi++) {
-                // recompute P for this batch entry: (q·scale)·kᵀ (+ rel-pos), softmax in double, as the forward does
-                float[] qs = new float[Nq * d];
-                for (int i = 0; i < qs.length; i++) qs[i] = qv[bi * Nq * d + i] * scale;
-                float[] p = new float[Nq * Nk];
-                Grads.gemm(qs, 0, false, kv, bi * Nk * d, true, p, 0, Nq, d, Nk);
-                for (int i = 0; i < Nq; i++) {
-                    if (rel != null) addRel(p, qv, (bi * Nq + i) * d, i, d, Nk, rh, rw, rel);
-                    softmaxRow(p, i * Nk, Nk);
-                }
-                int go = bi * Nq * dv;
-                // dV = Pᵀ·dO ; dP = dO·Vᵀ ; dS = P ⊙ (dP − rowsum(dP ⊙ P))
-                Grads.gemm(p, 0, true, n.grad, go, false, gv, bi * Nk * dv, Nk, Nq, dv);
+                int po = bi * Nq * Nk, go = bi * Nq * dv;
+                Grads.gemm(probs, po, true, n.grad, go, false, gv, bi * Nk * dv, Nk, Nq, dv);       // dV = Pᵀ·dO
                 float[] dp = new float[Nq * Nk];
-                Grads.gemm(n.grad, go, false, vv, bi * Nk * dv, true, dp, 0, Nq, dv, Nk);
+                Grads.gemm(n.grad, go, false, vv, bi * Nk * dv, true, dp, 0, Nq, dv, Nk);         // dP = dO·Vᵀ
                 float[] ds = new float[Nq * Nk];
-                for (int i = 0; i < Nq; i++) softmaxBackwardRow(p, dp, ds, i * Nk, Nk);
-                // scores = (q·scale)·kᵀ (+ q·R terms): dq = scale·dS·k, dk = scale·dSᵀ·q
+                for (int i = 0; i < Nq; i++) softmaxBackwardRow(probs, po, dp, ds, i * Nk, Nk);
                 float[] tmp = new float[Nq * d];
                 Grads.gemm(ds, 0, false, kv, bi * Nk * d, false, tmp, 0, Nq, Nk, d);
                 for (int i = 0; i < tmp.length; i++) gq[bi * Nq * d + i] += scale * tmp[i];
                 float[] tmpk = new float[Nk * d];
                 Grads.gemm(ds, 0, true, qv, bi * Nq * d, false, tmpk, 0, Nk, Nq, d);
                 for (int i = 0; i < tmpk.length; i++) gk[bi * Nk * d + i] += scale * tmpk[i];
-                if (rel != null) relBackward(ds, qv, gq, bi * Nq * d, Nq, Nk, d, rh, rw, grh, grw, rel);
+                if (rel != null) relBackward(ds, qv, gq, bi * Nq * d, Nq, Nk, d, rhT, rwT, grhT, grwT, rel);
             }
             tape.accumulate(q, gq);
             tape.accumulate(k, gk);
             tape.accumulate(v, gv);
             if (rel != null) {
-                tape.accumulate(rel.relH(), grh);
-                tape.accumulate(rel.relW(), grw);
+                tape.accumulate(rel.relH(), untransposeTable(grhT, rel.qh(), rel.kh(), d));
+                tape.accumulate(rel.relW(), untransposeTable(grwT, rel.qw(), rel.kw(), d));
             }
         });
+    }
+
+    /** {@code [n, k, d] → [n, d, k]}. */
+    static float[] transposeTable(float[] t, int n, int k, int d) {
+        float[] o = new float[t.length];
+        for (int a = 0; a < n; a++) for (int j = 0; j < k; j++) for (int c = 0; c < d; c++) o[(a * d + c) * k + j] = t[(a * k + j) * d + c];
+        return o;
+    }
+
+    /** {@code [n, d, k] → [n, k, d]}. */
+    static float[] untransposeTable(float[] t, int n, int k, int d) {
+        float[] o = new float[t.length];
+        for (int a = 0; a < n; a++) for (int j = 0; j < k; j++) for (int c = 0; c < d; c++) o[(a * k + j) * d + c] = t[(a * d + c) * k + j];
+        return o;
     }
 
     private static void softmaxRow(float[] s, int off, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) max = Math.max(max, s[off + i]);
         double sum = 0;
-        double[] e = new double[n];
-        for (int i = 0; i < n; i++) sum += e[i] = Math.exp((double) s[off + i] - max);
-        for (int i = 0; i < n; i++) s[off + i] = (float) (e[i] / sum);
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp((double) s[off + i] - max);
+            s[off + i] = e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int i = 0; i < n; i++) s[off + i] *= inv;
     }
 
-    private static void addRel(float[] s, float[] qv, int qo, int i, int d, int Nk, float[] rh, float[] rw, RelPos r) {
-        int y = i / r.qw(), x = i % r.qw();
-        for (int ky = 0; ky < r.kh(); ky++) {
-            float bh = 0f;
-            for (int c = 0; c < d; c++) bh += qv[qo + c] * rh[(y * r.kh() + ky) * d + c];
-            for (int kx = 0; kx < r.kw(); kx++) {
-                float bw = 0f;
-                for (int c = 0; c < d; c++) bw += qv[qo + c] * rw[(x * r.kw() + kx) * d + c];
-                s[i * Nk + ky * r.kw() + kx] = (s[i * Nk + ky * r.kw() + kx] + bh) + bw;
+    /** {@code dx = y ⊙ (dy − Σ dy·y)} for one row, {@code y} read at {@code yo + off}. */
+    static void softmaxBackwardRow(float[] y, int yo, float[] gy, float[] gx, int off, int n) {
+        double dot = 0;
+        for (int i = 0; i < n; i++) dot += (double) gy[off + i] * y[yo + off + i];
+        for (int i = 0; i < n; i++) gx[off + i] = (float) (y[yo + off + i] * (gy[off + i] - dot));
+    }
+
+    /** Adds {@code q·Rh[y, ky] + q·Rw[x, kx]} (unscaled q) to each score row; tables transposed to [n, d, k]. */
+    private static void relForward(float[] s, int so, float[] qv, int qo, int Nq, int d, int Nk, float[] rhT, float[] rwT, RelPos r) {
+        int kh = r.kh(), kw = r.kw();
+        float[] bh = new float[kh], bw = new float[kw];
+        for (int i = 0; i < Nq; i++) {
+            int y = i / r.qw(), x = i % r.qw();
+            java.util.Arrays.fill(bh, 0f);
+            java.util.Arrays.fill(bw, 0f);
+            for (int c = 0; c < d; c++) {
+                float qc = qv[qo + i * d + c];
+                int h0 = (y * d + c) * kh, w0 = (x * d + c) * kw;
+                for (int ky = 0; ky < kh; ky++) bh[ky] += qc * rhT[h0 + ky];
+                for (int kx = 0; kx < kw; kx++) bw[kx] += qc * rwT[w0 + kx];
+            }
+            for (int ky = 0; ky < kh; ky++) {
+                int row = so + i * Nk + ky * kw;
+                for (int kx = 0; kx < kw; kx++) s[row + kx] = (s[row + kx] + bh[ky]) + bw[kx];
             }
         }
     }
 
-    /** Gradients of {@code bias[i, (ky,kx)] = q_i·Rh[y, ky] + q_i·Rw[x, kx]} (unscaled q). */
-    private static void relBackward(float[] ds, float[] qv, float[] gq, int qo, int Nq, int Nk, int d, float[] rh, float[] rw,
-                                    float[] grh, float[] grw, RelPos r) {
+    /** Gradients of the rel-pos bias for q and the transposed tables ({@code gq}, {@code grhT}, {@code grwT} accumulate). */
+    private static void relBackward(float[] ds, float[] qv, float[] gq, int qo, int Nq, int Nk, int d, float[] rhT, float[] rwT,
+                                    float[] grhT, float[] grwT, RelPos r) {
+        int kh = r.kh(), kw = r.kw();
+        float[] sh = new float[kh], sw = new float[kw];
         for (int i = 0; i < Nq; i++) {
             int y = i / r.qw(), x = i % r.qw();
-            for (int ky = 0; ky < r.kh(); ky++) {
-                double gsum = 0;
-                for (int kx = 0; kx < r.kw(); kx++) gsum += ds[i * Nk + ky * r.kw() + kx];
-                for (int c = 0; c < d; c++) {
-                    gq[qo + i * d + c] += (float) (gsum * rh[(y * r.kh() + ky) * d + c]);
-                    grh[(y * r.kh() + ky) * d + c] += (float) (gsum * qv[qo + i * d + c]);
+            java.util.Arrays.fill(sh, 0f);
+            java.util.Arrays.fill(sw, 0f);
+            for (int ky = 0; ky < kh; ky++) {
+                int row = i * Nk + ky * kw;
+                for (int kx = 0; kx < kw; kx++) {
+                    float g = ds[row + kx];
+                    sh[ky] += g;
+                    sw[kx] += g;
                 }
             }
-            for (int kx = 0; kx < r.kw(); kx++) {
-                double gsum = 0;
-                for (int ky = 0; ky < r.kh(); ky++) gsum += ds[i * Nk + ky * r.kw() + kx];
-                for (int c = 0; c < d; c++) {
-                    gq[qo + i * d + c] += (float) (gsum * rw[(x * r.kw() + kx) * d + c]);
-                    grw[(x * r.kw() + kx) * d + c] += (float) (gsum * qv[qo + i * d + c]);
+            for (int c = 0; c < d; c++) {
+                float qc = qv[qo + i * d + c];
+                int h0 = (y * d + c) * kh, w0 = (x * d + c) * kw;
+                float acc = 0f;
+                for (int ky = 0; ky < kh; ky++) {
+                    acc += sh[ky] * rhT[h0 + ky];
+                    grhT[h0 + ky] += sh[ky] * qc;
                 }
+                for (int kx = 0; kx < kw; kx++) {
+                    acc += sw[kx] * rwT[w0 + kx];
+                    grwT[w0 + kx] += sw[kx] * qc;
+                }
+                gq[qo + i * d + c] += acc;
             }
         }
     }

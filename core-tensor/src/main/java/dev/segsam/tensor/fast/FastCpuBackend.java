@@ -111,6 +111,38 @@ public final class FastCpuBackend implements Backend {
         }
     }
 
+    /**
+     * {@code conv_transpose2d} (padding 0) as one GEMM per image, {@code cols[(o,i,j), (y,x)] = Σ_c W[c,(o,i,j)]·x[c,(y,x)]},
+     * then the scatter {@code out[o, y·s + i, x·s + j] += cols[...]} and the bias.
+     */
+    @Override
+    public Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, int s) {
+        if (x.rank() != 4 || w.rank() != 4 || w.size(0) != x.size(1) || s <= 0) return ref.convTranspose2d(x, w, bias, s);
+        int B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), O = w.size(1), kh = w.size(2), kw = w.size(3);
+        int Ho = (H - 1) * s + kh, Wo = (W - 1) * s + kw, OKK = O * kh * kw, HW = H * W;
+        float[] cols = new float[B * OKK * HW];
+        float[] wt = new float[C * OKK];
+        w.read(0, wt, 0, wt.length);
+        float[] wT = new float[OKK * C];
+        for (int c = 0; c < C; c++) for (int r = 0; r < OKK; r++) wT[r * C + c] = wt[c * OKK + r];
+        Sgemm.gemm(B, OKK, HW, C, new Sgemm.Mat(MemorySegment.ofArray(wT), 0, C, 0), mat(x, HW, (long) C * HW), false,
+                new Sgemm.Mat(MemorySegment.ofArray(cols), 0, HW, (long) OKK * HW), null);
+        float[] bv = bias == null ? null : bias.toArray();
+        float[] out = new float[B * O * Ho * Wo];
+        Parallel.forRange(B * O, bo -> {
+            int b = bo / O, o = bo % O, ob = bo * Ho * Wo;
+            if (bv != null) java.util.Arrays.fill(out, ob, ob + Ho * Wo, bv[o]);
+            for (int i = 0; i < kh; i++) for (int j = 0; j < kw; j++) {
+                int row = (b * OKK + (o * kh + i) * kw + j) * HW;
+                for (int y = 0; y < H; y++) {
+                    int orow = ob + (y * s + i) * Wo + j;
+                    for (int xx = 0; xx < W; xx++) out[orow + xx * s] += cols[row + y * W + xx];
+                }
+            }
+        });
+        return Tensor.of(out, B, O, Ho, Wo);
+    }
+
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, float scale, RelPos rel) {
         if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3 || k.size(0) != q.size(0) || v.size(0) != q.size(0)
@@ -194,7 +226,6 @@ public final class FastCpuBackend implements Backend {
     // ------------------------------------------------------------------ everything else: the reference
 
     @Override public Tensor im2col(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw) { return ref.im2col(x, kh, kw, sh, sw, ph, pw); }
-    @Override public Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, int stride) { return ref.convTranspose2d(x, w, bias, stride); }
     @Override public Tensor layerNorm(Tensor x, Tensor w, Tensor b, float eps) { return ref.layerNorm(x, w, b, eps); }
     @Override public Tensor layerNorm2d(Tensor x, Tensor w, Tensor b, float eps) { return ref.layerNorm2d(x, w, b, eps); }
     @Override public Tensor relu(Tensor x) { return ref.relu(x); }

@@ -123,6 +123,15 @@ public final class Sgemm {
         VectorSgemm.gemm(batch, m, n, k, a, b, bTransposed, c, bias, parallel);
     }
 
+    /**
+     * {@code c[M,N] = a[M,K]·op(b)} on heap arrays at the given offsets, on the calling thread only (for callers that
+     * already run in parallel); {@code bTransposed}: b is [N,K].
+     */
+    public static void gemmSerial(int m, int n, int k, float[] a, int ao, float[] b, int bo, boolean bTransposed, float[] c, int co) {
+        gemm(1, m, n, k, new Mat(MemorySegment.ofArray(a), ao, k, 0), new Mat(MemorySegment.ofArray(b), bo, bTransposed ? k : n, 0),
+                bTransposed, new Mat(MemorySegment.ofArray(c), co, n, 0), null, false);
+    }
+
     /** {@code c[M,N] = a[M,K]·b[K,N]}, contiguous row-major arrays. */
     public static void matmul(int m, int n, int k, float[] a, float[] b, float[] c) {
         gemm(1, m, n, k, Mat.of(a, k), Mat.of(b, n), false, Mat.of(c, n), null);

@@ -65,6 +65,14 @@ class FastCpuBackendTest {
     }
 
     @Test
+    void convTranspose2d() {
+        Tensor x = rand(2, 16, 5, 7), w = rand(16, 4, 2, 2), b = rand(4);
+        same(ref.convTranspose2d(x, w, b, 2), fast.convTranspose2d(x, w, b, 2), "2x2 stride 2");
+        Tensor w3 = rand(16, 3, 3, 3);
+        same(ref.convTranspose2d(x, w3, null, 2), fast.convTranspose2d(x, w3, null, 2), "3x3 stride 2 (overlapping)");
+    }
+
+    @Test
     void attention() {
         Tensor q = rand(3, 300, 16), k = rand(3, 70, 16), v = rand(3, 70, 8);
         same(ref.attention(q, k, v, 0.25f, null), fast.attention(q, k, v, 0.25f, null), "cross, several row blocks");
