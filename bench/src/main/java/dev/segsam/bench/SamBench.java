@@ -1,0 +1,72 @@
+package dev.segsam.bench;
+
+import dev.segsam.model.Predictor;
+import dev.segsam.model.preprocess.Preprocessor;
+import dev.segsam.model.sam.SamConfig;
+import dev.segsam.model.sam.SeededWeights;
+import dev.segsam.model.segsam.SegSam;
+import dev.segsam.tensor.Backends;
+import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.image.RgbImage;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * SAM ViT-B end to end through the product path ({@link Predictor}): {@code encode} = preprocess a 600×450 image and
+ * run the image encoder; {@code decode} = one box prompt through the prompt encoder, mask decoder and postprocessing
+ * to the original size (binary mask included). Seeded random weights (the architecture, not the values, sets the
+ * cost). {@code cpu} = {@code fast} (Vector-API backend) or {@code reference}. Baseline:
+ * {@code tools/reference/bench_sam_torch.py} on the same machine.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@State(Scope.Benchmark)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+        "--add-modules=jdk.incubator.vector", "-Xmx6g"})
+public class SamBench {
+    @Param({"fast"})
+    String cpu;
+
+    Predictor predictor;
+    RgbImage image;
+    Predictor.Encoded encoded;
+    Predictor.Prompt box;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        System.setProperty("segsam.cpu", cpu); // read once by Sgemm: only the first value in this fork counts
+        SegSam model = SegSam.load(SeededWeights.generate(SamConfig.vitB(), 20261126L), Backends.cpu());
+        predictor = new Predictor(model, Preprocessor.Convention.SAM);
+        image = RgbImage.black(600, 450);
+        for (int y = 0; y < 450; y++) for (int x = 0; x < 600; x++) for (int c = 0; c < 3; c++) image.set(x, y, c, (x * 7 + y * 3 + c * 50) % 256);
+        encoded = predictor.encode(image, null);
+        box = new Predictor.Prompt(null, null, new float[] {150, 100, 420, 330}, null, false);
+    }
+
+    @Benchmark
+    @Warmup(iterations = 1, time = 1)
+    @Measurement(iterations = 3, time = 1)
+    public Tensor encode() {
+        try (Predictor.Encoded e = predictor.encode(image, null)) {
+            return e.features().fv().reshape(-1);
+        }
+    }
+
+    @Benchmark
+    @Warmup(iterations = 2, time = 2)
+    @Measurement(iterations = 5, time = 2)
+    public boolean[] decode() {
+        return predictor.predict(encoded, box).mask();
+    }
+}
