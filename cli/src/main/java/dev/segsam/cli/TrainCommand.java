@@ -77,6 +77,10 @@ final class TrainCommand implements Callable<Integer> {
     int warmup;
     @Option(names = "--targets", defaultValue = "5", description = "objects per image per step (default ${DEFAULT-VALUE})")
     int targets;
+    @Option(names = "--focal-weight", defaultValue = "20", description = "weight of the focal term of L_bin (default ${DEFAULT-VALUE}, SAM's)")
+    double focalWeight;
+    @Option(names = "--dice-weight", defaultValue = "1", description = "weight of the Dice term of L_bin (default ${DEFAULT-VALUE})")
+    double diceWeight;
     @Option(names = "--text-dim", defaultValue = "256", description = "built-in text embedding width (default ${DEFAULT-VALUE})")
     int textDim;
     @Option(names = "--seed", defaultValue = "1", description = "seed of everything random (default ${DEFAULT-VALUE})")
@@ -164,7 +168,7 @@ final class TrainCommand implements Callable<Integer> {
             opt.restore(n -> rf.contains(n) ? rf.get(n) : null);
             rf.close();
         }
-        SegSamTrainer.Options to = new SegSamTrainer.Options(targets, 20, 1, semantic, semantic && !ablation.equals("so"),
+        SegSamTrainer.Options to = new SegSamTrainer.Options(targets, focalWeight, diceWeight, semantic, semantic && !ablation.equals("so"),
                 semantic && ablation.equals("full"), 1, 1, encoderStage);
         SegSamTrainer trainer = new SegSamTrainer(model, trainable, opt, to, Preprocessor.Convention.SAM);
         long params = trainable.values().stream().mapToLong(Tensor::numel).sum();
@@ -239,6 +243,7 @@ final class TrainCommand implements Callable<Integer> {
             o.println(split + ": " + e.summary());
         }
         AtomicFiles.write(out.resolve("eval.json"), true, tmp -> json.writeValue(tmp.toFile(), report));
+        log.put("seconds", (log.path("seconds").asDouble(0) + (System.nanoTime() - t0) / 1e9));
         AtomicFiles.write(out.resolve("train.json"), true, tmp -> json.writeValue(tmp.toFile(), log));
         ImageFiles.writePng(lossPlot(stepsLog, semantic), out.resolve("loss.png"));
         o.println("wrote " + out.resolve("model.safetensors") + ", eval.json, train.json, loss.png");
@@ -295,7 +300,8 @@ final class TrainCommand implements Callable<Integer> {
         ObjectNode n = json.createObjectNode();
         n.put("data", data).put("stage", stage).put("ablation", ablation).put("init", init == null ? null : init.toString())
                 .put("arch", arch).put("steps", steps).put("lr", lr).put("warmup", warmup).put("targets", targets)
-                .put("text_dim", textDim).put("seed", seed).put("phantoms", phantoms);
+                .put("text_dim", textDim).put("seed", seed).put("phantoms", phantoms).put("focal_weight", focalWeight)
+                .put("dice_weight", diceWeight);
         return n;
     }
 
