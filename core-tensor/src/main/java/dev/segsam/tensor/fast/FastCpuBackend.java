@@ -226,21 +226,135 @@ public final class FastCpuBackend implements Backend {
     // ------------------------------------------------------------------ everything else: the reference
 
     @Override public Tensor im2col(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw) { return ref.im2col(x, kh, kw, sh, sw, ph, pw); }
-    @Override public Tensor layerNorm(Tensor x, Tensor w, Tensor b, float eps) { return ref.layerNorm(x, w, b, eps); }
+    /** LayerNorm over the last dim, rows in chunks over the threads ({@link VectorMath#layerNormRow}). */
+    @Override
+    public Tensor layerNorm(Tensor x, Tensor w, Tensor b, float eps) {
+        int D = x.rank() == 0 ? 0 : x.size(-1);
+        if (D == 0 || w != null && w.numel() != D || b != null && b.numel() != D) return ref.layerNorm(x, w, b, eps);
+        float[] wv = w == null ? null : w.toArray(), bv = b == null ? null : b.toArray();
+        Tensor y = Tensor.zeros(x.shape());
+        long rows = x.numel() / D;
+        int per = Math.max(1, (1 << 15) / D);
+        MemorySegment in = x.data(), out = y.data();
+        Parallel.forRange(Math.toIntExact((rows + per - 1) / per), c -> {
+            long r0 = (long) c * per;
+            int rn = (int) Math.min(per, rows - r0);
+            float[] buf = new float[rn * D];
+            MemorySegment.copy(in, Tensor.LAYOUT, r0 * D * Float.BYTES, buf, 0, buf.length);
+            for (int r = 0; r < rn; r++) VectorMath.layerNormRow(buf, r * D, D, wv, bv, eps);
+            MemorySegment.copy(buf, 0, out, Tensor.LAYOUT, r0 * D * Float.BYTES, buf.length);
+        });
+        return y;
+    }
+
+    /** {@code a + b}: same shapes, or {@code b} broadcast along the leading dims (bias, position table), vectorised; else the reference. */
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        int[] as = a.shape(), bs = b.shape();
+        long n = a.numel(), m = b.numel();
+        boolean same = Arrays.equals(as, bs);
+        boolean rows = !same && bs.length <= as.length && m > 0 && n % m == 0
+                && Arrays.equals(bs, Arrays.copyOfRange(as, as.length - bs.length, as.length));
+        // also [..] + [1, ..] style leading ones on b
+        if (!same && !rows) {
+            int lead = 0;
+            while (lead < bs.length && bs[lead] == 1) lead++;
+            int[] core = Arrays.copyOfRange(bs, lead, bs.length);
+            rows = core.length <= as.length && m > 0 && n % m == 0 && bs.length <= as.length
+                    && Arrays.equals(core, Arrays.copyOfRange(as, as.length - core.length, as.length));
+        }
+        if (!same && !rows) return ref.add(a, b);
+        int width = (int) Math.min(m, Integer.MAX_VALUE);
+        Tensor y = Tensor.zeros(as);
+        MemorySegment sa = a.data(), sb = b.data(), out = y.data();
+        if (same) {
+            int chunk = 1 << 15;
+            Parallel.forRange(Math.toIntExact((n + chunk - 1) / chunk), c -> {
+                long from = (long) c * chunk;
+                int len = (int) Math.min(chunk, n - from);
+                float[] x = new float[len], z = new float[len];
+                MemorySegment.copy(sa, Tensor.LAYOUT, from * Float.BYTES, x, 0, len);
+                MemorySegment.copy(sb, Tensor.LAYOUT, from * Float.BYTES, z, 0, len);
+                VectorMath.add(x, z, x, len);
+                MemorySegment.copy(x, 0, out, Tensor.LAYOUT, from * Float.BYTES, len);
+            });
+        } else {
+            float[] bv = b.toArray();
+            long rowsTotal = n / width;
+            int per = Math.max(1, (1 << 15) / width);
+            Parallel.forRange(Math.toIntExact((rowsTotal + per - 1) / per), c -> {
+                long r0 = (long) c * per;
+                int rn = (int) Math.min(per, rowsTotal - r0);
+                float[] x = new float[rn * width];
+                MemorySegment.copy(sa, Tensor.LAYOUT, r0 * width * Float.BYTES, x, 0, x.length);
+                VectorMath.addRows(x, bv, x, rn, width);
+                MemorySegment.copy(x, 0, out, Tensor.LAYOUT, r0 * width * Float.BYTES, x.length);
+            });
+        }
+        return y;
+    }
+
     @Override public Tensor layerNorm2d(Tensor x, Tensor w, Tensor b, float eps) { return ref.layerNorm2d(x, w, b, eps); }
     @Override public Tensor relu(Tensor x) { return ref.relu(x); }
     @Override public Tensor sigmoid(Tensor x) { return ref.sigmoid(x); }
     @Override public Tensor softmax(Tensor x) { return ref.softmax(x); }
-    @Override public Tensor add(Tensor a, Tensor b) { return ref.add(a, b); }
     @Override public Tensor sub(Tensor a, Tensor b) { return ref.sub(a, b); }
     @Override public Tensor mul(Tensor a, Tensor b) { return ref.mul(a, b); }
     @Override public Tensor div(Tensor a, Tensor b) { return ref.div(a, b); }
     @Override public Tensor scale(Tensor x, float s) { return ref.scale(x, s); }
-    @Override public Tensor permute(Tensor x, int... dims) { return ref.permute(x, dims); }
-    @Override public Tensor concat(List<Tensor> tensors, int dim) { return ref.concat(tensors, dim); }
-    @Override public Tensor slice(Tensor x, int dim, int start, int length) { return ref.slice(x, dim, start, length); }
-    @Override public Windows windowPartition(Tensor x, int ws) { return ref.windowPartition(x, ws); }
-    @Override public Tensor windowUnpartition(Tensor w, int ws, int hp, int wp, int h, int wd) { return ref.windowUnpartition(w, ws, hp, wp, h, wd); }
+
+    @Override
+    public Tensor permute(Tensor x, int... dims) {
+        if (dims.length != x.rank() || x.rank() == 0) return ref.permute(x, dims);
+        boolean[] seen = new boolean[dims.length];
+        for (int d : dims) {
+            int a = Shapes.axis(d, dims.length);
+            if (seen[a]) return ref.permute(x, dims); // the reference reports the error
+            seen[a] = true;
+        }
+        return SegmentOps.permute(x, dims);
+    }
+
+    @Override
+    public Tensor concat(List<Tensor> tensors, int dim) {
+        if (tensors.isEmpty()) return ref.concat(tensors, dim);
+        int[] first = tensors.get(0).shape();
+        int d;
+        try {
+            d = Shapes.axis(dim, first.length);
+        } catch (IndexOutOfBoundsException e) {
+            return ref.concat(tensors, dim);
+        }
+        int total = 0;
+        for (Tensor t : tensors) {
+            int[] s = t.shape();
+            if (s.length != first.length) return ref.concat(tensors, dim);
+            for (int i = 0; i < s.length; i++) if (i != d && s[i] != first[i]) return ref.concat(tensors, dim);
+            total += s[d];
+        }
+        int[] out = first.clone();
+        out[d] = total;
+        return SegmentOps.concat(tensors, dim, out);
+    }
+
+    @Override
+    public Tensor slice(Tensor x, int dim, int start, int length) {
+        return SegmentOps.slice(x, dim, start, length);
+    }
+
+    @Override
+    public Windows windowPartition(Tensor x, int ws) {
+        return x.rank() == 4 && ws > 0 ? SegmentOps.windowPartition(x, ws) : ref.windowPartition(x, ws);
+    }
+
+    @Override
+    public Tensor windowUnpartition(Tensor w, int ws, int hp, int wp, int h, int wd) {
+        if (w.rank() != 4 || ws <= 0 || hp % ws != 0 || wp % ws != 0 || h > hp || wd > wp || w.size(1) != ws || w.size(2) != ws
+                || w.size(0) % ((hp / ws) * (wp / ws)) != 0) {
+            return ref.windowUnpartition(w, ws, hp, wp, h, wd);
+        }
+        return SegmentOps.windowUnpartition(w, ws, hp, wp, h, wd);
+    }
     @Override public Tensor interpolateBilinear(Tensor x, int outH, int outW) { return ref.interpolateBilinear(x, outH, outW); }
     @Override public Tensor relPosLookup(Tensor table, int qSize, int kSize) { return ref.relPosLookup(table, qSize, kSize); }
     @Override public Tensor fourierPositionEncoding(Tensor coords, Tensor gaussian) { return ref.fourierPositionEncoding(coords, gaussian); }

@@ -74,4 +74,71 @@ final class VectorMath {
         for (int bound = off + S.loopBound(n); i < bound; i += S.length()) FloatVector.fromArray(S, v, i).mul(inv).intoArray(v, i);
         for (; i < end; i++) v[i] *= inv;
     }
+
+    /** {@code out[i] = a[i] + b[i]}. */
+    static void add(float[] a, float[] b, float[] out, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) FloatVector.fromArray(S, a, i).add(FloatVector.fromArray(S, b, i)).intoArray(out, i);
+        for (; i < n; i++) out[i] = a[i] + b[i];
+    }
+
+    /** {@code out[r·n + j] = a[r·n + j] + b[j]} for {@code rows} rows (a bias or position row broadcast). */
+    static void addRows(float[] a, float[] b, float[] out, int rows, int n) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * n, i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector.fromArray(S, a, o + i).add(FloatVector.fromArray(S, b, i)).intoArray(out, o + i);
+            }
+            for (; i < n; i++) out[o + i] = a[o + i] + b[i];
+        }
+    }
+
+    /**
+     * LayerNorm of one row in place, {@code y = (x − μ)·(1/√(σ² + eps))·w + b}. The mean is split into two floats
+     * (hi + lo) so {@code x − μ} is exact to float rounding even when the row sits far from zero (float32 statistics,
+     * as PyTorch's, would be off by an ulp of the offset); the sums run in float vectors, combined in double.
+     */
+    static void layerNormRow(float[] v, int off, int n, float[] w, float[] b, float eps) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, v, off + i));
+        double sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += v[off + i];
+        double meanD = sum / n;
+        float hi = (float) meanD, lo = (float) (meanD - hi);
+        // a second pass corrects the mean for the rounding of the float sum
+        FloatVector accD = FloatVector.zero(S);
+        i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) accD = accD.add(FloatVector.fromArray(S, v, off + i).sub(hi).sub(lo));
+        double corr = accD.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) corr += (v[off + i] - hi) - lo;
+        meanD += corr / n;
+        hi = (float) meanD;
+        lo = (float) (meanD - hi);
+        FloatVector acc2 = FloatVector.zero(S);
+        i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector d = FloatVector.fromArray(S, v, off + i).sub(hi).sub(lo);
+            acc2 = d.fma(d, acc2);
+        }
+        double var = acc2.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            double d = (v[off + i] - hi) - lo;
+            var += d * d;
+        }
+        float inv = (float) (1.0 / Math.sqrt(var / n + eps));
+        i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector y = FloatVector.fromArray(S, v, off + i).sub(hi).sub(lo).mul(inv);
+            if (w != null) y = y.mul(FloatVector.fromArray(S, w, i));
+            if (b != null) y = y.add(FloatVector.fromArray(S, b, i));
+            y.intoArray(v, off + i);
+        }
+        for (; i < n; i++) {
+            float y = ((v[off + i] - hi) - lo) * inv;
+            if (w != null) y *= w[i];
+            if (b != null) y += b[i];
+            v[off + i] = y;
+        }
+    }
 }

@@ -64,6 +64,28 @@ class FastCpuBackendTest {
         same(ref.conv2d(m, w2, b2, 2, 2, 0, 0), fast.conv2d(m, w2, b2, 2, 2, 0, 0), "2x2 stride 2");
     }
 
+    /** Layout and element-wise ops at sizes past the chunking thresholds (bit-exact for layout ops). */
+    @Test
+    void layoutAndElementwiseAtScale() {
+        Tensor x = rand(2, 70, 50, 24);
+        Compare.exact(ref.permute(x, 0, 3, 1, 2), fast.permute(x, 0, 3, 1, 2), "permute");
+        Compare.exact(ref.permute(x, 2, 0, 1, 3), fast.permute(x, 2, 0, 1, 3), "permute keeping the last dim");
+        Compare.exact(ref.slice(x, 2, 7, 30), fast.slice(x, 2, 7, 30), "slice");
+        Tensor y = rand(2, 70, 9, 24);
+        Compare.exact(ref.concat(java.util.List.of(x, y), 2), fast.concat(java.util.List.of(x, y), 2), "concat");
+        Backend.Windows rw = ref.windowPartition(x, 14), fw = fast.windowPartition(x, 14);
+        Compare.exact(rw.windows(), fw.windows(), "window partition");
+        Compare.exact(ref.windowUnpartition(rw.windows(), 14, rw.paddedH(), rw.paddedW(), 70, 50),
+                fast.windowUnpartition(rw.windows(), 14, rw.paddedH(), rw.paddedW(), 70, 50), "window unpartition");
+        Tensor bias = rand(24), pos = rand(1, 70, 50, 24);
+        same(ref.add(x, x), fast.add(x, x), "add");
+        same(ref.add(x, bias), fast.add(x, bias), "add bias");
+        same(ref.add(x, pos), fast.add(x, pos), "add position table");
+        Tensor shifted = fast.add(x, Tensor.zeros(24).fill(300f));
+        same(ref.layerNorm(shifted, bias, bias, 1e-6f), fast.layerNorm(shifted, bias, bias, 1e-6f), "layer norm far from 0");
+        same(ref.gelu(x), fast.gelu(x), "gelu");
+    }
+
     @Test
     void convTranspose2d() {
         Tensor x = rand(2, 16, 5, 7), w = rand(16, 4, 2, 2), b = rand(4);
