@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.segsam.cli.predict.Progress;
 import dev.segsam.cli.train.Architectures;
 import dev.segsam.cli.train.DataSources;
 import dev.segsam.cli.train.Evaluation;
@@ -91,6 +90,10 @@ final class TrainCommand implements Callable<Integer> {
     int checkpointEvery;
     @Option(names = "--log-every", defaultValue = "25", description = "print losses every N steps (default ${DEFAULT-VALUE})")
     int logEvery;
+    @Option(names = "--cache", paramLabel = "DIR", description = "where encoder embeddings are cached (default: $SEGSAM_CACHE or ~/.cache/segsam/embeddings)")
+    Path cacheDir;
+    @Option(names = "--max-steps-this-run", hidden = true, description = "stop after this many steps (tests of --resume)")
+    Integer maxStepsThisRun;
     @Option(names = "--config", paramLabel = "train.json", description = "a JSON object of option values (names without dashes); flags given on the command line win")
     Path config;
     @Option(names = "--resume", description = "continue the run in --out from its checkpoint.safetensors (same options)")
@@ -185,12 +188,8 @@ final class TrainCommand implements Callable<Integer> {
         all.addAll(ds.test());
         for (TrainSample s : all) frames.put(s.id(), trainer.preprocessor().preprocess(s.image()));
         if (!encoderStage) {
-            Progress bar = new Progress(err, "embeddings", all.size(), true);
-            int k = 0;
-            for (TrainSample s : all) {
-                cache.put(s.id(), model.sam().encode(frames.get(s.id()).input(), null));
-                bar.update(++k, "images");
-            }
+            cache.putAll(dev.segsam.cli.train.EmbeddingCache.load(model.sam(), weights, data + (data.equals("phantom") ? phantoms : ""),
+                    all, frames, cacheDir == null ? dev.segsam.cli.train.EmbeddingCache.defaultDir() : cacheDir, err));
         }
 
         // ---------------------------------------------------------------- the loop
@@ -201,7 +200,8 @@ final class TrainCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         double[] acc = new double[7];
         int accN = 0;
-        for (int step = startStep + 1; step <= steps; step++) {
+        int lastStep = maxStepsThisRun == null ? steps : Math.min(steps, startStep + maxStepsThisRun);
+        for (int step = startStep + 1; step <= lastStep; step++) {
             Random rnd = new Random(seed * 1_000_003L + step);
             TrainSample s = ds.train().get(rnd.nextInt(ds.train().size()));
             if (s.targets().isEmpty()) continue;
@@ -226,10 +226,14 @@ final class TrainCommand implements Callable<Integer> {
                 evals.add(e.toJson(json, "val", step));
                 o.println("  val @" + step + ": " + e.summary());
             }
-            if (step % checkpointEvery == 0 || step == steps) {
+            if (step % checkpointEvery == 0 || step == lastStep) {
                 checkpoint(weights, meta, opt, step, ckpt);
                 AtomicFiles.write(out.resolve("train.json"), true, tmp -> json.writeValue(tmp.toFile(), log));
             }
+        }
+        if (lastStep < steps) {
+            o.println("stopped after step " + lastStep + " (resume with --resume)");
+            return 0;
         }
         // ---------------------------------------------------------------- results
         Map<String, String> finalMeta = new LinkedHashMap<>(meta);
