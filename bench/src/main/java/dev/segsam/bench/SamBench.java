@@ -48,10 +48,28 @@ public class SamBench {
         System.setProperty("segsam.cpu", cpu); // read once by Sgemm: only the first value in this fork counts
         SegSam model = SegSam.load(SeededWeights.generate(SamConfig.vitB(), 20261126L), Backends.cpu());
         predictor = new Predictor(model, Preprocessor.Convention.SAM);
-        image = RgbImage.black(600, 450);
-        for (int y = 0; y < 450; y++) for (int x = 0; x < 600; x++) for (int c = 0; c < 3; c++) image.set(x, y, c, (x * 7 + y * 3 + c * 50) % 256);
+        image = testImage();
         encoded = predictor.encode(image, null);
-        box = new Predictor.Prompt(null, null, new float[] {150, 100, 420, 330}, null, false);
+        box = box(150, 100, 420, 330);
+    }
+
+    /** The 600×450 test image (a deterministic colour pattern). */
+    static RgbImage testImage() {
+        RgbImage image = RgbImage.black(600, 450);
+        for (int y = 0; y < 450; y++) for (int x = 0; x < 600; x++) for (int c = 0; c < 3; c++) image.set(x, y, c, (x * 7 + y * 3 + c * 50) % 256);
+        return image;
+    }
+
+    /** A single-mask box prompt in image pixels. */
+    static Predictor.Prompt box(float x0, float y0, float x1, float y1) {
+        return new Predictor.Prompt(null, null, new float[] {x0, y0, x1, y1}, null, false);
+    }
+
+    /** {@code n} different box prompts on the 600×450 image. */
+    static java.util.List<Predictor.Prompt> boxes(int n) {
+        java.util.List<Predictor.Prompt> out = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(box(20 + 17 * i, 15 + 11 * i, 300 + 13 * i, 250 + 9 * i));
+        return out;
     }
 
     @Benchmark

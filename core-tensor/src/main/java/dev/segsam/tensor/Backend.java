@@ -142,6 +142,36 @@ public interface Backend {
     Tensor attention(Tensor q, Tensor k, Tensor v, float scale, RelPos relPos);
 
     /**
+     * Multi-head attention on projected, head-interleaved tensors, as SAM's mask decoder {@code Attention} runs it
+     * between its projections: {@code q [B, nq, heads·d], k [B, nk, heads·d], v [B, nk, heads·dv] → [B, nq, heads·dv]},
+     * head {@code h} owning channels {@code h·d … h·d + d − 1}; per head {@code softmax((q_h·scale)·k_hᵀ)·v_h}.
+     *
+     * <p>Default: split the heads with {@link #permute}, {@link #attention}, merge with {@link #permute} (so every
+     * backend, the autodiff tape included, has it); a fast backend reads the heads in place instead.
+     */
+    default Tensor multiHeadAttention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
+        return Composites.multiHeadAttention(this, q, k, v, heads, scale);
+    }
+
+    /**
+     * The attention branch of a SAM image-encoder block, {@code x [B, H, W, D]} (already normalised) → {@code [B, H, W, D]}:
+     * <pre>
+     * window &gt; 0: x = window_partition(x, window)      (zero padding to a multiple of the window)
+     * qkv = linear(x, qkvW, qkvB), head h of q/k/v at feature s·D + h·hd + c       (hd = D/heads)
+     * o_h = softmax((q_h·hd^−½)·k_hᵀ + rel-pos bias)·v_h   ({@link #attention}, tables from {@link #relPosLookup})
+     * out = linear(merged heads, projW, projB);  window &gt; 0: window_unpartition and crop to H × W
+     * </pre>
+     * {@code relPosH, relPosW}: the block's {@code rel_pos_h / rel_pos_w} tables {@code [L, hd]}.
+     *
+     * <p>Default: exactly that sequence of ops. A fast backend fuses it (no partition, permute or slice copies; padded
+     * windows attend to the bias rows that zero padding turns into).
+     */
+    default Tensor encoderAttention(Tensor x, Tensor qkvW, Tensor qkvB, Tensor projW, Tensor projB, int heads, int window,
+                                    Tensor relPosH, Tensor relPosW) {
+        return Composites.encoderAttention(this, x, qkvW, qkvB, projW, projB, heads, window, relPosH, relPosW);
+    }
+
+    /**
      * SAM's decomposed relative position for a query grid {@code qh × qw} and key grid {@code kh × kw}:
      * {@code relH [qh, kh, d]} and {@code relW [qw, kw, d]} (from {@link #relPosLookup}). For query {@code (y, x)} and
      * key {@code (ky, kx)} the bias is {@code q_unscaled·relH[y, ky] + q_unscaled·relW[x, kx]}, added to the score as

@@ -36,18 +36,51 @@ final class SegmentOps {
         long[] outerStride = new long[outer];
         for (int i = 0; i < outer; i++) outerStride[i] = inStride[p[i]];
         long runs = Shapes.numel(outerShape);
-        Tensor y = Tensor.zeros(out);
+        Tensor y = Tensor.empty(out);
         MemorySegment src = x.data(), dst = y.data();
+        if (run < SHORT_RUN && outer > 0) return gatherRows(src, dst, y, outerShape, outerStride, run);
         int chunks = (int) Math.min(runs, 256);
         Parallel.forRange(chunks, c -> {
             long from = runs * c / chunks, to = runs * (c + 1) / chunks;
             for (long k = from; k < to; k++) {
-                long off = 0, rem = k;
-                for (int d = outer - 1; d >= 0; d--) {
-                    off += (rem % outerShape[d]) * outerStride[d];
-                    rem /= outerShape[d];
+                MemorySegment.copy(src, offset(k, outerShape, outerStride) * F, dst, k * run * F, run * F);
+            }
+        });
+        return y;
+    }
+
+    /** Runs shorter than this many floats are gathered element by element (one copy call per run costs ~20 ns). */
+    static final long SHORT_RUN = 16;
+
+    /** Offset (in floats) of the start of run {@code k}, counting over {@code shape} with input {@code stride}s. */
+    private static long offset(long k, int[] shape, long[] stride) {
+        long off = 0;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            off += (k % shape[d]) * stride[d];
+            k /= shape[d];
+        }
+        return off;
+    }
+
+    /**
+     * Short runs (e.g. a transpose, run = 1 float): each output row — the runs along the last outer dimension, input
+     * stride {@code stride[last]} apart — is gathered into a per-thread array and written with one copy.
+     */
+    private static Tensor gatherRows(MemorySegment src, MemorySegment dst, Tensor y, int[] shape, long[] stride, long run) {
+        int last = shape.length - 1, n = shape[last], width = Math.toIntExact(n * run);
+        long step = stride[last], rows = Shapes.numel(shape) / Math.max(n, 1);
+        int[] rowShape = Arrays.copyOf(shape, last);
+        long[] rowStride = Arrays.copyOf(stride, last);
+        int per = Math.max(1, (1 << 14) / Math.max(width, 1));
+        Parallel.forRange(Math.toIntExact((rows + per - 1) / per), c -> {
+            float[] buf = Buffers.get(0, width);
+            for (long r = (long) c * per, end = Math.min(rows, r + per); r < end; r++) {
+                long base = offset(r, rowShape, rowStride);
+                for (int t = 0, i = 0; t < n; t++) {
+                    long o = base + t * step;
+                    for (int e = 0; e < run; e++) buf[i++] = src.getAtIndex(Tensor.LAYOUT, o + e);
                 }
-                MemorySegment.copy(src, off * F, dst, k * run * F, run * F);
+                MemorySegment.copy(buf, 0, dst, Tensor.LAYOUT, r * width * F, width);
             }
         });
         return y;
@@ -63,7 +96,7 @@ final class SegmentOps {
         long outer = Shapes.numel(s, 0, d), inner = Shapes.numel(s, d + 1, s.length);
         int[] o = s.clone();
         o[d] = length;
-        Tensor y = Tensor.zeros(o);
+        Tensor y = Tensor.empty(o);
         MemorySegment src = x.data(), dst = y.data();
         long len = length * inner;
         for (long i = 0; i < outer; i++) MemorySegment.copy(src, (i * s[d] + start) * inner * F, dst, i * len * F, len * F);
@@ -74,7 +107,7 @@ final class SegmentOps {
     static Tensor concat(List<Tensor> ts, int dim, int[] out) {
         int d = Shapes.axis(dim, out.length);
         long outer = Shapes.numel(out, 0, d), inner = Shapes.numel(out, d + 1, out.length);
-        Tensor y = Tensor.zeros(out);
+        Tensor y = Tensor.empty(out);
         MemorySegment dst = y.data();
         long at = 0;
         for (Tensor t : ts) {
@@ -108,7 +141,7 @@ final class SegmentOps {
     /** SAM's window unpartition with the crop to {@code h × w}. */
     static Tensor windowUnpartition(Tensor windows, int ws, int hp, int wp, int h, int w) {
         int nH = hp / ws, nW = wp / ws, C = windows.size(3), B = windows.size(0) / (nH * nW);
-        Tensor y = Tensor.zeros(B, h, w, C);
+        Tensor y = Tensor.empty(B, h, w, C);
         MemorySegment src = windows.data(), dst = y.data();
         Parallel.forRange(B * h, r -> {
             int b = r / h, py = r % h, wr = py / ws, i = py % ws;

@@ -52,27 +52,94 @@ final class VectorMath {
 
     /** In-place softmax of {@code v[off, off + n)}: max-subtracted, float32 exponentials, float32 sum. */
     static void softmaxRow(float[] v, int off, int n) {
+        float sum = expShifted(v, off, n, max(v, off, n));
+        scale(v, off, n, 1f / sum);
+    }
+
+    /** The maximum of {@code v[off, off + n)} ({@code −∞} when n = 0). */
+    static float max(float[] v, int off, int n) {
         int end = off + n, i = off;
         FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int bound = off + S.loopBound(n); i < bound; i += S.length()) vmax = vmax.max(FloatVector.fromArray(S, v, i));
         float max = vmax.reduceLanes(VectorOperators.MAX);
         for (; i < end; i++) max = Math.max(max, v[i]);
+        return max;
+    }
+
+    /** {@code v[i] = exp(v[i] − shift)} in place over {@code [off, off + n)}; returns the float32 sum of the results. */
+    static float expShifted(float[] v, int off, int n, float shift) {
+        int end = off + n, i = off;
         FloatVector vsum = FloatVector.zero(S);
-        i = off;
         for (int bound = off + S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector e = FloatVector.fromArray(S, v, i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = FloatVector.fromArray(S, v, i).sub(shift).lanewise(VectorOperators.EXP);
             e.intoArray(v, i);
             vsum = vsum.add(e);
         }
         float sum = vsum.reduceLanes(VectorOperators.ADD);
         for (; i < end; i++) {
-            v[i] = (float) Math.exp(v[i] - max);
+            v[i] = (float) Math.exp(v[i] - shift);
             sum += v[i];
         }
-        float inv = 1f / sum;
-        i = off;
-        for (int bound = off + S.loopBound(n); i < bound; i += S.length()) FloatVector.fromArray(S, v, i).mul(inv).intoArray(v, i);
-        for (; i < end; i++) v[i] *= inv;
+        return sum;
+    }
+
+    /** {@code v[i] ·= s} over {@code [off, off + n)}. */
+    static void scale(float[] v, int off, int n, float s) {
+        int end = off + n, i = off;
+        for (int bound = off + S.loopBound(n); i < bound; i += S.length()) FloatVector.fromArray(S, v, i).mul(s).intoArray(v, i);
+        for (; i < end; i++) v[i] *= s;
+    }
+
+    /**
+     * SAM's decomposed rel-pos bias on a run of scores, fused with the row maximum: for key {@code j} in
+     * {@code [j0, j0 + n)} at grid cell {@code (ky, kx) = (j / kw, j % kw)},
+     * {@code s[so + j − j0] = (s[..] + bh[ky]) + bw[kx]} (PyTorch's order); returns the maximum of the results.
+     */
+    static float addRelBiasMax(float[] s, int so, int j0, int n, float[] bh, int bho, float[] bw, int bwo, int kw) {
+        FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = j0, end = j0 + n; j < end; ) {
+            int ky = j / kw, kx = j - ky * kw, run = Math.min(kw - kx, end - j);
+            float b = bh[bho + ky];
+            int o = so + j - j0, w = bwo + kx, t = 0;
+            for (int bound = S.loopBound(run); t < bound; t += S.length()) {
+                FloatVector y = FloatVector.fromArray(S, s, o + t).add(b).add(FloatVector.fromArray(S, bw, w + t));
+                y.intoArray(s, o + t);
+                vmax = vmax.max(y);
+            }
+            for (; t < run; t++) { // scalar rest (masked vectors are not intrinsified here; FlashAttention pads runs to whole vectors)
+                float y = (s[o + t] + b) + bw[w + t];
+                s[o + t] = y;
+                max = Math.max(max, y);
+            }
+            j += run;
+        }
+        return Math.max(max, vmax.reduceLanes(VectorOperators.MAX));
+    }
+
+    /** Floats per vector. */
+    static int lanes() {
+        return S.length();
+    }
+
+    /**
+     * {@code out[oo + j] = Σ_c q[qo + c]·t[to + c·kp + j]} for {@code j < kp}, c &lt; d: a row times a {@code [d, kp]}
+     * table, kp a multiple of {@link #lanes()}. Four accumulator chains per vector of outputs (FMA latency), summed
+     * pairwise at the end.
+     */
+    static void rowTimesTable(float[] q, int qo, int d, float[] t, int to, int kp, float[] out, int oo) {
+        for (int j = 0; j < kp; j += S.length()) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            int c = 0, o = to + j;
+            for (; c + 3 < d; c += 4, o += 4 * kp) {
+                a0 = FloatVector.fromArray(S, t, o).fma(FloatVector.broadcast(S, q[qo + c]), a0);
+                a1 = FloatVector.fromArray(S, t, o + kp).fma(FloatVector.broadcast(S, q[qo + c + 1]), a1);
+                a2 = FloatVector.fromArray(S, t, o + 2 * kp).fma(FloatVector.broadcast(S, q[qo + c + 2]), a2);
+                a3 = FloatVector.fromArray(S, t, o + 3 * kp).fma(FloatVector.broadcast(S, q[qo + c + 3]), a3);
+            }
+            for (; c < d; c++, o += kp) a0 = FloatVector.fromArray(S, t, o).fma(FloatVector.broadcast(S, q[qo + c]), a0);
+            a0.add(a1).add(a2.add(a3)).intoArray(out, oo + j);
+        }
     }
 
     /** {@code out[i] = a[i] + b[i]}. */
@@ -139,6 +206,50 @@ final class VectorMath {
             if (w != null) y *= w[i];
             if (b != null) y += b[i];
             v[off + i] = y;
+        }
+    }
+
+    /**
+     * LayerNorm of each column of {@code v} ({@code C} rows of {@code P} floats, row stride P) over its C values, in
+     * place: {@code y = (x − μ)·(1/√(σ² + eps))·w[c] + b[c]}. Float32 vectors across P columns; the mean is kept as
+     * two floats, hi (the float mean) + lo (the mean of x − hi), so {@code (x − hi) − lo} stays accurate far from zero
+     * (as in {@link #layerNormRow}); columns past the last whole vector in double, like the reference.
+     */
+    static void layerNormColumns(float[] v, int C, int P, float[] w, float[] b, float eps) {
+        int p = 0;
+        float invC = 1f / C;
+        for (int bound = S.loopBound(P); p < bound; p += S.length()) {
+            FloatVector sum = FloatVector.zero(S);
+            for (int c = 0; c < C; c++) sum = sum.add(FloatVector.fromArray(S, v, c * P + p));
+            FloatVector hi = sum.mul(invC), corr = FloatVector.zero(S); // the mean as hi + lo: x − hi is exact near the mean
+            for (int c = 0; c < C; c++) corr = corr.add(FloatVector.fromArray(S, v, c * P + p).sub(hi));
+            FloatVector lo = corr.mul(invC);
+            FloatVector var = FloatVector.zero(S);
+            for (int c = 0; c < C; c++) {
+                FloatVector d = FloatVector.fromArray(S, v, c * P + p).sub(hi).sub(lo);
+                var = d.fma(d, var);
+            }
+            FloatVector inv = var.mul(invC).add(eps).lanewise(VectorOperators.SQRT);
+            inv = FloatVector.broadcast(S, 1f).div(inv);
+            for (int c = 0; c < C; c++) {
+                FloatVector y = FloatVector.fromArray(S, v, c * P + p).sub(hi).sub(lo).mul(inv);
+                if (w != null) y = y.mul(w[c]);
+                if (b != null) y = y.add(b[c]);
+                y.intoArray(v, c * P + p);
+            }
+        }
+        for (; p < P; p++) {
+            double mean = 0, var = 0;
+            for (int c = 0; c < C; c++) mean += v[c * P + p];
+            mean /= C;
+            for (int c = 0; c < C; c++) var += (v[c * P + p] - mean) * (v[c * P + p] - mean);
+            double inv = 1 / Math.sqrt(var / C + eps);
+            for (int c = 0; c < C; c++) {
+                double y = (v[c * P + p] - mean) * inv;
+                if (w != null) y *= w[c];
+                if (b != null) y += b[c];
+                v[c * P + p] = (float) y;
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -75,7 +76,7 @@ final class VectorSgemm {
      * Runs {@code body(t)} for {@code t < n}; in parallel, each pool thread takes the next task index until none are
      * left, so a thread that is slowed down (the machine is shared) takes fewer tasks.
      */
-    private static void forRange(boolean parallel, int n, IntConsumer body) {
+    static void forRange(boolean parallel, int n, IntConsumer body) {
         if (!parallel || n == 1) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
@@ -107,6 +108,10 @@ final class VectorSgemm {
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) cs.setAtIndex(F, cOff + i * ldc + j, bias == null ? 0f : bias.getAtIndex(F, j));
             }
+            return;
+        }
+        if (m <= SMALL_M) {
+            smallM(m, n, k, as, aOff, lda, bs, bOff, ldb, bT, cs, cOff, ldc, bias, parallel);
             return;
         }
         // Equal blocks: K in ceil(K/KC) blocks of kb, M in ceil(M/MC) blocks of mb rows (a multiple of MR).
@@ -151,6 +156,60 @@ final class VectorSgemm {
         });
     }
 
+    /** At most this many rows of A take {@link #smallM}: packing B would cost more than the product. */
+    static final int SMALL_M = 8;
+
+    /**
+     * A few rows of A (the mask decoder's 7 tokens, a hypernetwork's single row, 4 mask tokens × the upscaled
+     * embedding): no packing. A is copied to an array; with {@code bT} each output is a vectorised dot product of an A row
+     * and a row of B (a weight row, read in place: nothing repacks the weights); otherwise each V-wide column strip of B
+     * is run through once per A row (the strip stays in L1). Columns are spread over the threads; every output is
+     * computed by one thread in a fixed order.
+     */
+    private static void smallM(int m, int n, int k, MemorySegment as, long aOff, long lda, MemorySegment bs, long bOff, long ldb,
+                               boolean bT, MemorySegment cs, long cOff, long ldc, MemorySegment bias, boolean parallel) {
+        float[] a = new float[m * k];
+        for (int i = 0; i < m; i++) MemorySegment.copy(as, F, (aOff + i * lda) * FB, a, i * k, k);
+        int strips = ceilDiv(n, V), perTask = Math.max(1, ceilDiv(strips, 8 * Parallel.THREADS)), tasks = ceilDiv(strips, perTask);
+        int kv = k / V * V;
+        forRange(parallel, tasks, t -> {
+            int j0 = t * perTask * V, j1 = Math.min(n, j0 + perTask * V);
+            if (bT) {
+                for (int j = j0; j < j1; j++) {
+                    long w = (bOff + j * ldb) * FB;
+                    float b0 = bias == null ? 0f : bias.getAtIndex(F, j);
+                    for (int i = 0; i < m; i++) {
+                        FloatVector acc = FloatVector.zero(S);
+                        int kk = 0;
+                        for (; kk < kv; kk += V) acc = FloatVector.fromArray(S, a, i * k + kk).fma(FloatVector.fromMemorySegment(S, bs, w + kk * FB, ORDER), acc);
+                        float sum = acc.reduceLanes(VectorOperators.ADD);
+                        for (; kk < k; kk++) sum += a[i * k + kk] * bs.get(F, w + kk * FB);
+                        cs.setAtIndex(F, cOff + i * ldc + j, b0 + sum);
+                    }
+                }
+                return;
+            }
+            int j = j0;
+            for (; j + V <= j1; j += V) {
+                FloatVector b0 = bias == null ? FloatVector.zero(S) : FloatVector.fromMemorySegment(S, bias, j * FB, ORDER);
+                for (int i = 0; i < m; i++) {
+                    FloatVector acc = b0;
+                    for (int kk = 0; kk < k; kk++) {
+                        acc = FloatVector.fromMemorySegment(S, bs, (bOff + kk * ldb + j) * FB, ORDER).fma(FloatVector.broadcast(S, a[i * k + kk]), acc);
+                    }
+                    acc.intoMemorySegment(cs, (cOff + i * ldc + j) * FB, ORDER);
+                }
+            }
+            for (; j < j1; j++) {
+                for (int i = 0; i < m; i++) {
+                    float acc = bias == null ? 0f : bias.getAtIndex(F, j);
+                    for (int kk = 0; kk < k; kk++) acc += a[i * k + kk] * bs.getAtIndex(F, bOff + kk * ldb + j);
+                    cs.setAtIndex(F, cOff + i * ldc + j, acc);
+                }
+            }
+        });
+    }
+
     private static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
     }
@@ -187,8 +246,34 @@ final class VectorSgemm {
      * the row offsets known to the JIT this runs as fast as a k-major panel, measured); B panel: kc rows of NR floats.
      */
     private static void kernel(float[] ap, int ao, float[] bp, int bo, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        kernel(ap, ao, bp, bo, kc, tile, 0, NR, false);
+    }
+
+    /**
+     * The micro-kernel: {@code c[co + r·ldc + j] (+)= Σ_k ap[ao + r·KC + k]·bp[bo + k·NR + j]} for r &lt; MR, j &lt; NR,
+     * i.e. an MR×NR tile of A-panel · B-panel over kc, written whole (MR rows of NR floats) into {@code c} at row stride
+     * {@code ldc}; {@code accumulate} adds to what {@code c} holds. The GEMM stores into a per-thread tile; attention
+     * ({@link FlashAttention}) writes its score and output blocks directly.
+     */
+    static void kernel(float[] ap, int ao, float[] bp, int bo, int kc, float[] c, int co, int ldc, boolean accumulate) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (accumulate) {
+            c00 = FloatVector.fromArray(S, c, co);
+            c01 = FloatVector.fromArray(S, c, co + V);
+            c10 = FloatVector.fromArray(S, c, co + ldc);
+            c11 = FloatVector.fromArray(S, c, co + ldc + V);
+            c20 = FloatVector.fromArray(S, c, co + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, co + 2 * ldc + V);
+            c30 = FloatVector.fromArray(S, c, co + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, co + 3 * ldc + V);
+            c40 = FloatVector.fromArray(S, c, co + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, co + 4 * ldc + V);
+            c50 = FloatVector.fromArray(S, c, co + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, co + 5 * ldc + V);
+        } else {
+            c00 = FloatVector.zero(S);
+            c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = c00;
+        }
         for (int k = 0; k < kc; k++, bo += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + V);
             FloatVector x = FloatVector.broadcast(S, ap[ao + k]);
@@ -210,18 +295,18 @@ final class VectorSgemm {
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, V);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + V);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + V);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + V);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + V);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + V);
+        c00.intoArray(c, co);
+        c01.intoArray(c, co + V);
+        c10.intoArray(c, co + ldc);
+        c11.intoArray(c, co + ldc + V);
+        c20.intoArray(c, co + 2 * ldc);
+        c21.intoArray(c, co + 2 * ldc + V);
+        c30.intoArray(c, co + 3 * ldc);
+        c31.intoArray(c, co + 3 * ldc + V);
+        c40.intoArray(c, co + 4 * ldc);
+        c41.intoArray(c, co + 4 * ldc + V);
+        c50.intoArray(c, co + 5 * ldc);
+        c51.intoArray(c, co + 5 * ldc + V);
     }
 
     /**
