@@ -39,7 +39,7 @@ public class CpuOpsBench {
     @Param({"fast", "reference"})
     String cpu;
 
-    @Param({"linear.qkv", "linear.decoderMlp", "matmul.masks", "conv2d.patchEmbed", "conv2d.neck3x3", "convTranspose2d.up0",
+    @Param({"linear.qkv", "linear.decoderKv", "linear.decoderMlp", "matmul.masks", "conv2d.patchEmbed", "conv2d.neck3x3", "convTranspose2d.up0",
         "convTranspose2d.up1", "layerNorm.encoder", "layerNorm2d.up", "gelu.mlp", "softmax.rows", "add.residual", "add.bias",
         "permute.nchw", "permute.heads", "slice.tokens", "concat.tokens", "windowPartition.vitB", "windowUnpartition.vitB",
         "interpolateBilinear.up", "interpolateBilinear.down", "attention.global1head", "attention.windowed1head",
@@ -64,6 +64,7 @@ public class CpuOpsBench {
     /** An op at a SAM shape; inputs are made once per JVM (seeded). */
     enum Case {
         LINEAR_QKV("linear.qkv", b -> b.linear(in("x4096x768"), in("w2304x768"), in("b2304"))),
+        LINEAR_DECODER_KV("linear.decoderKv", b -> b.linear(in("k1x4096x256"), in("w128x256"), in("b128"))),
         LINEAR_DECODER_MLP("linear.decoderMlp", b -> b.linear(in("x7x256"), in("w2048x256"), in("b2048"))),
         MATMUL_MASKS("matmul.masks", b -> b.matmul(in("h4x32"), in("u32x65536"))),
         CONV2D_PATCH("conv2d.patchEmbed", b -> b.conv2d(in("img1x3x1024x1024"), in("pw768x3x16x16"), in("b768"), 16, 16, 0, 0)),

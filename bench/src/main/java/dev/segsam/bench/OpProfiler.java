@@ -17,6 +17,8 @@ import java.util.TreeMap;
  */
 public final class OpProfiler {
     private final Map<String, long[]> stats = new TreeMap<>(); // name → {calls, nanos}
+    /** {@code -Dsegsam.profile.shapes=true}: one row per op and input shapes instead of per op. */
+    static final boolean SHAPES = Boolean.getBoolean("segsam.profile.shapes");
     private int depth;
 
     /** A backend that behaves like {@code b} and records into this profiler. */
@@ -31,7 +33,12 @@ public final class OpProfiler {
             } finally {
                 depth--;
                 if (outer) {
-                    long[] s = stats.computeIfAbsent(m.getName(), k -> new long[2]);
+                    String key = m.getName();
+                    if (SHAPES && args != null && args.length > 0 && args[0] instanceof dev.segsam.tensor.Tensor t) {
+                        key += java.util.Arrays.toString(t.shape());
+                        if (args.length > 1 && args[1] instanceof dev.segsam.tensor.Tensor u) key += "·" + java.util.Arrays.toString(u.shape());
+                    }
+                    long[] s = stats.computeIfAbsent(key, k -> new long[2]);
                     s[0]++;
                     s[1] += System.nanoTime() - t0;
                 }
@@ -54,12 +61,12 @@ public final class OpProfiler {
         List<Map.Entry<String, long[]>> rows = new ArrayList<>(stats.entrySet());
         rows.sort((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]));
         double total = totalMs();
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "  %-22s %8s %10s %6s%n", "op", "calls", "ms/run", "share"));
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "  %-44s %8s %10s %6s%n", "op", "calls", "ms/run", "share"));
         for (var e : rows) {
             double ms = e.getValue()[1] / 1e6;
-            sb.append(String.format(Locale.ROOT, "  %-22s %8d %10.2f %5.1f%%%n", e.getKey(), e.getValue()[0] / runs, ms / runs, 100 * ms / total));
+            sb.append(String.format(Locale.ROOT, "  %-44s %8d %10.2f %5.1f%%%n", e.getKey(), e.getValue()[0] / runs, ms / runs, 100 * ms / total));
         }
-        sb.append(String.format(Locale.ROOT, "  %-22s %8s %10.2f%n", "total in ops", "", total / runs));
+        sb.append(String.format(Locale.ROOT, "  %-44s %8s %10.2f%n", "total in ops", "", total / runs));
         return sb.toString();
     }
 }

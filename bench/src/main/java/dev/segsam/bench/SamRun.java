@@ -86,9 +86,11 @@ public final class SamRun {
                 long t0 = System.nanoTime();
                 for (Predictor.Prompt p : prompts) predictor.predict(enc, p);
                 double one = (System.nanoTime() - t0) / 1e9;
+                prof.reset();
                 t0 = System.nanoTime();
                 predictor.predict(enc, prompts);
                 double all = (System.nanoTime() - t0) / 1e9;
+                if (profile && rep == 2) System.out.print("batched profile (" + batch + " prompts):\n" + prof.table(1));
                 System.out.printf(Locale.ROOT, "%d boxes: one at a time %.1f prompts/s, batched %.1f prompts/s%n", batch, batch / one, batch / all);
             }
         }

@@ -98,8 +98,12 @@ public final class Predictor {
         }
     }
 
-    /** The most prompts {@link #predict(Encoded, List)} puts into one decoder pass. */
-    public static final int MAX_BATCH = 16;
+    /**
+     * The most prompts {@link #predict(Encoded, List)} puts into one decoder pass (system property
+     * {@code segsam.predict.batch}, default 4): on the CPU a batch saves per-op overheads, not arithmetic, while each
+     * prompt adds 4 MB to every image-sized activation (docs/PERF.md has the measurement).
+     */
+    public static final int MAX_BATCH = Math.max(1, Integer.getInteger("segsam.predict.batch", 4));
 
     /**
      * Runs several prompts on one encoded image; results in prompt order. Prompts with the same number of sparse tokens

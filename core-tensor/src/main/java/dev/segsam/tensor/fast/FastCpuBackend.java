@@ -128,14 +128,17 @@ public final class FastCpuBackend implements Backend {
             MemorySegment cs = cols.data(), out = y.data();
             Parallel.forRange(B * O, bo -> {
                 int b = bo / O, o = bo % O;
-                float[] plane = Buffers.get(0, Ho * Wo), row = Buffers.get(1, W);
-                Arrays.fill(plane, 0, Ho * Wo, bv == null ? 0f : bv[o]);
+                float[] plane = Buffers.get(0, Ho * Wo), tap = Buffers.get(1, HW);
+                float b0 = bv == null ? 0f : bv[o];
+                boolean cover = s == kh && s == kw; // every output pixel gets exactly one tap: write bias + tap
+                if (!cover) Arrays.fill(plane, 0, Ho * Wo, b0);
                 for (int i = 0; i < kh; i++) {
-                    for (int j = 0; j < kw; j++) {
-                        long src = ((long) b * OKK + (o * kh + i) * kw + j) * HW;
-                        for (int yy = 0; yy < H; yy++) {
-                            MemorySegment.copy(cs, Tensor.LAYOUT, (src + (long) yy * W) * Float.BYTES, row, 0, W);
-                            for (int xx = 0, d = (yy * s + i) * Wo + j; xx < W; xx++, d += s) plane[d] += row[xx];
+                    for (int j = 0; j < kw; j++) { // tap (i, j) of output channel o: one H×W row of cols
+                        MemorySegment.copy(cs, Tensor.LAYOUT, ((long) b * OKK + (o * kh + i) * kw + j) * HW * Float.BYTES, tap, 0, HW);
+                        for (int yy = 0, t = 0; yy < H; yy++) {
+                            int d = (yy * s + i) * Wo + j;
+                            if (cover) for (int xx = 0; xx < W; xx++, d += s) plane[d] = b0 + tap[t++];
+                            else for (int xx = 0; xx < W; xx++, d += s) plane[d] += tap[t++];
                         }
                     }
                 }

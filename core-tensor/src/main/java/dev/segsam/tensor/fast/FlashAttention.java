@@ -2,7 +2,6 @@ package dev.segsam.tensor.fast;
 
 import dev.segsam.tensor.Parallel;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -44,7 +43,6 @@ final class FlashAttention {
     /** Keys per chunk; a chunk's score row is the A operand of the P·V kernel, so it must fit the A stride KC. */
     static final int KB = Math.min(512, (KC - NR) / NR * NR);
 
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     /** Whether {@link #run} handles head dimension {@code d} with this build's blocking. */
     static boolean supports(int d) {
@@ -143,7 +141,7 @@ final class FlashAttention {
     private static final class Scratch {
         final Head head = new Head();
         final float[] a = new float[R * KC], s = new float[R * KC], m = new float[R], l = new float[R];
-        float[] zeros = new float[0], kp = new float[0], vp = new float[0], qu = new float[0], bh = new float[0], bw = new float[0], o = new float[0], row = new float[0];
+        float[] zeros = new float[0], kp = new float[0], vp = new float[0], qu = new float[0], bh = new float[0], bw = new float[0], o = new float[0];
 
         static float[] grow(float[] b, int n) {
             return b.length >= n ? b : new float[n];
@@ -156,7 +154,6 @@ final class FlashAttention {
     private static void attend(Head h, int i0, int i1, int d, int dv, float scale, RelTables rel, Scratch w) {
         if (i0 >= i1) return;
         int nk = h.nk, kPanels = (nk + NR - 1) / NR, vPanels = (dv + NR - 1) / NR, dvPad = vPanels * NR;
-        w.row = Scratch.grow(w.row, Math.max(d, dv));
         if (w.zeros.length < Math.max(d, dv)) w.zeros = new float[Math.max(d, dv)];
         w.kp = Scratch.grow(w.kp, kPanels * d * NR);
         w.vp = Scratch.grow(w.vp, vPanels * nk * NR);
@@ -172,17 +169,17 @@ final class FlashAttention {
 
     /** kᵀ → kp[panel][c][j % NR] and v → vp[panel][j][c % NR], padding keys from kPad / vPad. */
     private static void packKeys(Head h, int d, int dv, Scratch w) {
-        float[] row = w.row, kp = w.kp, vp = w.vp;
+        float[] kp = w.kp, vp = w.vp;
         int nk = h.nk;
+        MemorySegment kPad = MemorySegment.ofArray(h.kPad == null ? w.zeros : h.kPad), vPad = MemorySegment.ofArray(h.vPad == null ? w.zeros : h.vPad);
+        MemorySegment zeros = MemorySegment.ofArray(w.zeros);
         for (int j = 0; j < nk; j++) {
-            float[] kr = row;
-            if (h.kRow[j] >= 0) MemorySegment.copy(h.k, F, h.kRow[j] * Float.BYTES, row, 0, d);
-            else kr = h.kRow[j] == PAD ? h.kPad : w.zeros;
-            for (int c = 0, dst = (j / NR) * d * NR + j % NR; c < d; c++, dst += NR) kp[dst] = kr[c];
-            float[] vr = row;
-            if (h.vRow[j] >= 0) MemorySegment.copy(h.v, F, h.vRow[j] * Float.BYTES, row, 0, dv);
-            else vr = h.vRow[j] == PAD ? h.vPad : w.zeros;
-            for (int p = 0; p * NR < dv; p++) System.arraycopy(vr, p * NR, vp, (p * nk + j) * NR, Math.min(NR, dv - p * NR));
+            long kr = h.kRow[j], vr = h.vRow[j];
+            MemorySegment ks = kr >= 0 ? h.k : kr == PAD ? kPad : zeros, vs = vr >= 0 ? h.v : vr == PAD ? vPad : zeros;
+            VectorMath.rowToPanelColumn(ks, Math.max(kr, 0) * Float.BYTES, d, kp, (j / NR) * d * NR + j % NR);
+            for (int p = 0; p * NR < dv; p++) {
+                VectorMath.rowToArray(vs, (Math.max(vr, 0) + p * NR) * Float.BYTES, Math.min(NR, dv - p * NR), vp, (p * nk + j) * NR);
+            }
         }
     }
 
@@ -191,7 +188,7 @@ final class FlashAttention {
         float[] a = w.a, s = w.s, qu = w.qu, o = w.o, m = w.m, l = w.l, kp = w.kp, vp = w.vp;
         int nk = h.nk;
         for (int r = 0; r < rn; r++) {
-            MemorySegment.copy(h.q, F, h.qRow[rb + r] * Float.BYTES, qu, r * d, d);
+            VectorMath.rowToArray(h.q, h.qRow[rb + r] * Float.BYTES, d, qu, r * d);
             for (int c = 0; c < d; c++) a[r * KC + c] = qu[r * d + c] * scale;
         }
         if (rel != null) relRows(h, rb, rn, d, rel, w);
@@ -222,10 +219,7 @@ final class FlashAttention {
                 for (int ir = 0; ir < rn; ir += MR) VectorSgemm.kernel(s, ir * KC, vp, (p * nk + j0) * NR, jn, o, ir * dvPad + p * NR, dvPad, true);
             }
         }
-        for (int r = 0; r < rn; r++) {
-            VectorMath.scale(o, r * dvPad, dv, 1f / l[r]);
-            MemorySegment.copy(o, r * dvPad, h.out, F, h.oRow[rb + r] * Float.BYTES, dv);
-        }
+        for (int r = 0; r < rn; r++) VectorMath.arrayToRow(o, r * dvPad, dv, 1f / l[r], h.out, h.oRow[rb + r] * Float.BYTES);
     }
 
     /**

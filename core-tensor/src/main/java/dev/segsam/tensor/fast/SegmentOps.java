@@ -64,23 +64,49 @@ final class SegmentOps {
 
     /**
      * Short runs (e.g. a transpose, run = 1 float): each output row — the runs along the last outer dimension, input
-     * stride {@code stride[last]} apart — is gathered into a per-thread array and written with one copy.
+     * stride {@code stride[last]} apart — is gathered into a per-thread array and written with one copy. A plain
+     * transpose (run 1, and consecutive output rows consecutive in the input) moves V rows at a time: one vector load
+     * of V input floats per output column, scattered into the V rows ({@link VectorMath#columnToRows}).
      */
-    private static Tensor gatherRows(MemorySegment src, MemorySegment dst, Tensor y, int[] shape, long[] stride, long run) {
+    private static Tensor gatherRows(MemorySegment src, MemorySegment dst, Tensor y, int[] outerShape, long[] outerStride, long run) {
+        // merge neighbouring dims that are one dim of the input (e.g. NHWC → NCHW is [C, H·W] ← [H·W, C]: a transpose)
+        int[] shape = outerShape.clone();
+        long[] stride = outerStride.clone();
+        int dims = 1;
+        for (int i = 1; i < shape.length; i++) {
+            if (stride[dims - 1] == stride[i] * shape[i]) {
+                shape[dims - 1] *= shape[i];
+                stride[dims - 1] = stride[i];
+            } else {
+                shape[dims] = shape[i];
+                stride[dims++] = stride[i];
+            }
+        }
+        shape = Arrays.copyOf(shape, dims);
+        stride = Arrays.copyOf(stride, dims);
         int last = shape.length - 1, n = shape[last], width = Math.toIntExact(n * run);
         long step = stride[last], rows = Shapes.numel(shape) / Math.max(n, 1);
         int[] rowShape = Arrays.copyOf(shape, last);
         long[] rowStride = Arrays.copyOf(stride, last);
-        int per = Math.max(1, (1 << 14) / Math.max(width, 1));
+        int L = VectorMath.lanes();
+        boolean transpose = run == 1 && last > 0 && rowStride[last - 1] == 1 && rowShape[last - 1] % L == 0;
+        int group = transpose ? L : 1; // rows per step; a group never crosses the last row dimension
+        int per = Math.max(group, (1 << 14) / Math.max(width, 1) / group * group);
+        int ws = transpose ? width + L : width; // buffer row stride: rows 2^k floats apart would share L1 sets
         Parallel.forRange(Math.toIntExact((rows + per - 1) / per), c -> {
-            float[] buf = Buffers.get(0, width);
-            for (long r = (long) c * per, end = Math.min(rows, r + per); r < end; r++) {
+            float[] buf = Buffers.get(0, group * ws);
+            for (long r = (long) c * per, end = Math.min(rows, r + per); r < end; r += group) {
                 long base = offset(r, rowShape, rowStride);
-                for (int t = 0, i = 0; t < n; t++) {
-                    long o = base + t * step;
-                    for (int e = 0; e < run; e++) buf[i++] = src.getAtIndex(Tensor.LAYOUT, o + e);
+                if (transpose) {
+                    VectorMath.columnToRows(src, base * F, step * F, n, buf, ws);
+                    for (int g = 0; g < group; g++) MemorySegment.copy(buf, g * ws, dst, Tensor.LAYOUT, (r + g) * width * F, width);
+                } else {
+                    for (int t = 0, i = 0; t < n; t++) {
+                        long o = base + t * step;
+                        for (int e = 0; e < run; e++) buf[i++] = src.getAtIndex(Tensor.LAYOUT, o + e);
+                    }
+                    MemorySegment.copy(buf, 0, dst, Tensor.LAYOUT, r * width * F, width);
                 }
-                MemorySegment.copy(buf, 0, dst, Tensor.LAYOUT, r * width * F, width);
             }
         });
         return y;

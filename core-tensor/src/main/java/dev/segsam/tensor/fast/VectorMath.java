@@ -142,6 +142,53 @@ final class VectorMath {
         }
     }
 
+    /** Lane i → i·2V: the scatter map of one column of a 2V-wide (NR) k-major GEMM panel. */
+    private static final int[] PANEL_COLUMN = java.util.stream.IntStream.range(0, S.length()).map(i -> i * 2 * S.length()).toArray();
+
+    /**
+     * A row of {@code n} floats at byte {@code off} of {@code src} into one column of a 2V-wide k-major panel:
+     * {@code dst[at + c·2V] = src[c]} (a key row into the packed kᵀ of attention). Whole vectors go through a
+     * scatter store; the rest one by one.
+     */
+    static void rowToPanelColumn(java.lang.foreign.MemorySegment src, long off, int n, float[] dst, int at) {
+        int c = 0;
+        for (int bound = S.loopBound(n); c < bound; c += S.length()) {
+            FloatVector.fromMemorySegment(S, src, off + (long) c * Float.BYTES, java.nio.ByteOrder.nativeOrder())
+                    .intoArray(dst, at + c * 2 * S.length(), PANEL_COLUMN, 0);
+        }
+        for (; c < n; c++) dst[at + c * 2 * S.length()] = src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, off / Float.BYTES + c);
+    }
+
+    /** {@code dst[at + i] = src[i]} for {@code i < n}, {@code src} a row at byte {@code off} (vector loads: no copy-call overhead). */
+    static void rowToArray(java.lang.foreign.MemorySegment src, long off, int n, float[] dst, int at) {
+        int c = 0;
+        for (int bound = S.loopBound(n); c < bound; c += S.length()) {
+            FloatVector.fromMemorySegment(S, src, off + (long) c * Float.BYTES, java.nio.ByteOrder.nativeOrder()).intoArray(dst, at + c);
+        }
+        for (; c < n; c++) dst[at + c] = src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, off / Float.BYTES + c);
+    }
+
+    /** {@code dst[i] = src[at + i]·scale} for {@code i < n}, {@code dst} a row at byte {@code off} of a segment. */
+    static void arrayToRow(float[] src, int at, int n, float scale, java.lang.foreign.MemorySegment dst, long off) {
+        int c = 0;
+        for (int bound = S.loopBound(n); c < bound; c += S.length()) {
+            FloatVector.fromArray(S, src, at + c).mul(scale).intoMemorySegment(dst, off + (long) c * Float.BYTES, java.nio.ByteOrder.nativeOrder());
+        }
+        for (; c < n; c++) dst.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, off / Float.BYTES + c, src[at + c] * scale);
+    }
+
+    /**
+     * A V × n block transpose: for {@code t < n}, the V floats at byte {@code off + t·step} of {@code src} become column
+     * t of V rows of {@code dst} ({@code dst[r·width + t]}, r &lt; V): one vector load and one scatter per column.
+     */
+    static void columnToRows(java.lang.foreign.MemorySegment src, long off, long step, int n, float[] dst, int width) {
+        int[] map = new int[S.length()];
+        for (int r = 0; r < map.length; r++) map[r] = r * width;
+        for (int t = 0; t < n; t++) {
+            FloatVector.fromMemorySegment(S, src, off + t * step, java.nio.ByteOrder.nativeOrder()).intoArray(dst, t, map, 0);
+        }
+    }
+
     /** {@code out[i] = a[i] + b[i]}. */
     static void add(float[] a, float[] b, float[] out, int n) {
         int i = 0;
