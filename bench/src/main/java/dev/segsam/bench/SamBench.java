@@ -25,7 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * SAM ViT-B end to end through the product path ({@link Predictor}): {@code encode} = preprocess a 600×450 image and
  * run the image encoder; {@code decode} = one box prompt through the prompt encoder, mask decoder and postprocessing
- * to the original size (binary mask included). Seeded random weights (the architecture, not the values, sets the
+ * to the original size (binary mask included); {@code decodeBoxes16} = 16 box prompts through
+ * {@link Predictor#predict(Predictor.Encoded, java.util.List)} (batched). Seeded random weights (the architecture, not the values, sets the
  * cost). {@code cpu} = {@code fast} (Vector-API backend) or {@code reference}. Baseline:
  * {@code tools/reference/bench_sam_torch.py} on the same machine.
  */
@@ -42,6 +43,7 @@ public class SamBench {
     RgbImage image;
     Predictor.Encoded encoded;
     Predictor.Prompt box;
+    java.util.List<Predictor.Prompt> boxes16;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -51,6 +53,7 @@ public class SamBench {
         image = testImage();
         encoded = predictor.encode(image, null);
         box = box(150, 100, 420, 330);
+        boxes16 = boxes(16);
     }
 
     /** The 600×450 test image (a deterministic colour pattern). */
@@ -86,5 +89,13 @@ public class SamBench {
     @Measurement(iterations = 5, time = 2)
     public boolean[] decode() {
         return predictor.predict(encoded, box).mask();
+    }
+
+    /** 16 different box prompts on the encoded image through the multi-prompt API (batched decoder passes); prompts/s = 16 / time. */
+    @Benchmark
+    @Warmup(iterations = 1, time = 2)
+    @Measurement(iterations = 3, time = 2)
+    public java.util.List<Predictor.Result> decodeBoxes16() {
+        return predictor.predict(encoded, boxes16);
     }
 }

@@ -44,15 +44,18 @@ public final class SamRun {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        TensorSource src = SeededWeights.generate(SamConfig.vitB(), 20261126L);
-        if (weights != null) {
-            if (!Files.exists(weights)) {
+        TensorSource src;
+        if (weights == null) {
+            src = SeededWeights.generate(SamConfig.vitB(), 20261126L);
+        } else {
+            if (!Files.exists(weights)) { // written once; measure RSS on a later run, which only maps it
+                TensorSource seeded = SeededWeights.generate(SamConfig.vitB(), 20261126L);
                 SafeTensorsWriter w = new SafeTensorsWriter();
-                for (String n : src.names()) w.add(n, src.get(n));
+                for (String n : seeded.names()) w.add(n, seeded.get(n));
                 w.write(weights);
                 System.out.println("wrote " + weights);
             }
-            src = SafeTensorsFile.open(weights); // memory-mapped; the seeded map above becomes garbage
+            src = SafeTensorsFile.open(weights); // memory-mapped
         }
         OpProfiler prof = new OpProfiler();
         Backend backend = profile ? prof.wrap(Backends.cpu()) : Backends.cpu();
@@ -94,7 +97,7 @@ public final class SamRun {
                 System.out.printf(Locale.ROOT, "%d boxes: one at a time %.1f prompts/s, batched %.1f prompts/s%n", batch, batch / one, batch / all);
             }
         }
-        enc.close();
+        if (enc != null) enc.close();
     }
 
     /** CPU time of this process (all threads), for runs on a machine shared with other jobs. */

@@ -40,6 +40,17 @@ public interface Backend {
     Tensor linear(Tensor x, Tensor w, Tensor bias);
 
     /**
+     * {@code gelu(linear(x, w, bias))}: the MLP up-projection of SAM's image-encoder blocks. Default: {@link #linear}
+     * then {@link #gelu}; a fast backend applies GELU as the GEMM stores each output tile (no second pass over the
+     * {@code [tokens, 4D]} activation, and one such tensor fewer alive).
+     */
+    default Tensor linearGelu(Tensor x, Tensor w, Tensor bias) {
+        try (Tensor h = linear(x, w, bias)) {
+            return gelu(h);
+        }
+    }
+
+    /**
      * {@code torch.nn.functional.conv2d} (groups 1, dilation 1) computed as im2col + GEMM:
      * {@code x [B, C, H, W], w [O, C, kh, kw], bias [O] → [B, O, Ho, Wo]},
      * {@code Ho = (H + 2·padH − kh)/strideH + 1}.

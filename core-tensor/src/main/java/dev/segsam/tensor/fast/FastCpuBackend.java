@@ -76,14 +76,24 @@ public final class FastCpuBackend implements Backend {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        return linear(x, w, bias, false);
+    }
+
+    /** GELU fused into the GEMM's store of each output tile ({@link VectorMath#geluVector}, as {@link #gelu}). */
+    @Override
+    public Tensor linearGelu(Tensor x, Tensor w, Tensor bias) {
+        return linear(x, w, bias, true);
+    }
+
+    private Tensor linear(Tensor x, Tensor w, Tensor bias, boolean gelu) {
         if (w.rank() != 2 || x.rank() < 1 || x.size(-1) != w.size(1) || bias != null && (bias.rank() != 1 || bias.size(0) != w.size(0))) {
-            return ref.linear(x, w, bias); // the reference reports the error
+            return gelu ? Backend.super.linearGelu(x, w, bias) : ref.linear(x, w, bias); // the reference reports the error
         }
         int in = w.size(1), out = w.size(0), rows = Math.toIntExact(x.numel() / in);
         int[] s = x.shape();
         s[s.length - 1] = out;
         Tensor y = Tensor.empty(s);
-        Sgemm.gemm(1, rows, out, in, mat(x, in, 0), mat(w, in, 0), true, mat(y, out, 0), bias == null ? null : bias.data());
+        Sgemm.gemm(1, rows, out, in, mat(x, in, 0), mat(w, in, 0), true, mat(y, out, 0), bias == null ? null : bias.data(), true, gelu);
         return y;
     }
 
@@ -455,7 +465,71 @@ public final class FastCpuBackend implements Backend {
         }
         return SegmentOps.windowUnpartition(w, ws, hp, wp, h, wd);
     }
-    @Override public Tensor interpolateBilinear(Tensor x, int outH, int outW) { return ref.interpolateBilinear(x, outH, outW); }
+    /**
+     * Bilinear resize (align_corners=False), separable: each input row needed is interpolated horizontally once (kept
+     * while consecutive output rows use it: a 4× upsample uses each row pair for 4 output rows), then every output row
+     * is {@code h0·top + h1·bottom} in vectors. The same float expression as the reference
+     * ({@code h0·(w0·a + w1·b) + h1·(w0·c + w1·d)}, no fused multiply-add), so the results are bit-identical.
+     */
+    @Override
+    public Tensor interpolateBilinear(Tensor x, int outH, int outW) {
+        if (x.rank() != 4 || outH <= 0 || outW <= 0 || x.numel() == 0) {
+            return ref.interpolateBilinear(x, outH, outW); // empty input (or output) and errors: the reference
+        }
+        int planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
+        int[] y0 = new int[outH], y1 = new int[outH], x0 = new int[outW], x1 = new int[outW];
+        float[] hy0 = new float[outH], hy1 = new float[outH], wx0 = new float[outW], wx1 = new float[outW];
+        lerp(H, outH, y0, y1, hy0, hy1);
+        lerp(W, outW, x0, x1, wx0, wx1);
+        Tensor y = Tensor.empty(x.size(0), x.size(1), outH, outW);
+        MemorySegment in = x.data(), out = y.data();
+        int parts = Math.max(1, Math.min(outH, 4 * Parallel.THREADS / planes + 1));
+        Parallel.forRange(planes * parts, t -> {
+            int plane = t / parts, r0 = outH * (t % parts) / parts, r1 = outH * (t % parts + 1) / parts;
+            float[] row = Buffers.get(0, W), top = Buffers.get(1, outW), bottom = Buffers.get(2, outW), o = Buffers.get(3, outW);
+            int topRow = -1, bottomRow = -1;
+            for (int oy = r0; oy < r1; oy++) {
+                if (topRow != y0[oy]) {
+                    if (bottomRow == y0[oy]) { // slide down: the old bottom row is the new top row
+                        float[] swap = top;
+                        top = bottom;
+                        bottom = swap;
+                        bottomRow = -1;
+                    } else {
+                        horizontal(in, ((long) plane * H + y0[oy]) * W, row, W, x0, x1, wx0, wx1, top);
+                    }
+                    topRow = y0[oy];
+                }
+                if (bottomRow != y1[oy]) {
+                    horizontal(in, ((long) plane * H + y1[oy]) * W, row, W, x0, x1, wx0, wx1, bottom);
+                    bottomRow = y1[oy];
+                }
+                VectorMath.blend(hy0[oy], top, hy1[oy], bottom, o, outW);
+                MemorySegment.copy(o, 0, out, Tensor.LAYOUT, ((long) plane * outH + oy) * outW * Float.BYTES, outW);
+            }
+        });
+        return y;
+    }
+
+    /** Source indices and weights of align_corners=False linear interpolation, float32 maths as PyTorch (and the reference). */
+    private static void lerp(int in, int out, int[] i0, int[] i1, float[] l0, float[] l1) {
+        float scale = (float) in / (float) out;
+        for (int d = 0; d < out; d++) {
+            float src = Math.max(scale * (d + 0.5f) - 0.5f, 0f);
+            int a = (int) src;
+            i0[d] = a;
+            i1[d] = a + (a < in - 1 ? 1 : 0);
+            l1[d] = src - a;
+            l0[d] = 1f - l1[d];
+        }
+    }
+
+    /** {@code dst[ox] = w0[ox]·row[x0[ox]] + w1[ox]·row[x1[ox]]} for the input row at float {@code at}. */
+    private static void horizontal(MemorySegment in, long at, float[] row, int W, int[] x0, int[] x1, float[] w0, float[] w1, float[] dst) {
+        MemorySegment.copy(in, Tensor.LAYOUT, at * Float.BYTES, row, 0, W);
+        for (int ox = 0; ox < x0.length; ox++) dst[ox] = w0[ox] * row[x0[ox]] + w1[ox] * row[x1[ox]];
+    }
+
     @Override public Tensor relPosLookup(Tensor table, int qSize, int kSize) { return ref.relPosLookup(table, qSize, kSize); }
     @Override public Tensor fourierPositionEncoding(Tensor coords, Tensor gaussian) { return ref.fourierPositionEncoding(coords, gaussian); }
     @Override public int[] argmax(Tensor x) { return ref.argmax(x); }

@@ -37,7 +37,7 @@ final class VectorMath {
         }
     }
 
-    private static FloatVector geluVector(FloatVector x) {
+    static FloatVector geluVector(FloatVector x) {
         FloatVector z = x.mul(-0.70710678118654752f);                  // erfc argument −x/√2
         FloatVector az = z.abs();
         FloatVector t = az.mul(0.5f).add(1f);
@@ -48,6 +48,11 @@ final class VectorMath {
         FloatVector erfcAbs = t.mul(e);                                  // erfc(|z|)
         FloatVector erfc = erfcAbs.blend(FloatVector.broadcast(S, 2f).sub(erfcAbs), z.compare(VectorOperators.LT, 0f));
         return x.mul(0.5f).mul(erfc);
+    }
+
+    /** GELU of one value, through the vector formula (lane 0), so scalar edges match vector lanes. */
+    static float gelu(float x) {
+        return geluVector(FloatVector.broadcast(S, x)).lane(0);
     }
 
     /** In-place softmax of {@code v[off, off + n)}: max-subtracted, float32 exponentials, float32 sum. */
@@ -187,6 +192,15 @@ final class VectorMath {
         for (int t = 0; t < n; t++) {
             FloatVector.fromMemorySegment(S, src, off + t * step, java.nio.ByteOrder.nativeOrder()).intoArray(dst, t, map, 0);
         }
+    }
+
+    /** {@code out[i] = a·x[i] + b·y[i]} for {@code i < n}, as separate multiplies and an add (no FMA: bit-exact with scalar Java). */
+    static void blend(float a, float[] x, float b, float[] y, float[] out, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, i).mul(a).add(FloatVector.fromArray(S, y, i).mul(b)).intoArray(out, i);
+        }
+        for (; i < n; i++) out[i] = a * x[i] + b * y[i];
     }
 
     /** {@code out[i] = a[i] + b[i]}. */

@@ -87,31 +87,35 @@ final class VectorSgemm {
         });
     }
 
+    /** See {@link Sgemm#gemm}; {@code gelu}: C = GELU(A·op(B) + bias), applied as each C tile is stored for the last time. */
     static void gemm(int batch, int m, int n, int k, Sgemm.Mat a, Sgemm.Mat b, boolean bT, Sgemm.Mat c,
-                     MemorySegment bias, boolean parallel) {
+                     MemorySegment bias, boolean parallel, boolean gelu) {
         int threads = Parallel.THREADS;
         // Many items (attention heads, windows): one item per task. Few large items: parallel inside each.
         if (parallel && batch > 1 && (batch >= 4 * threads || batch % threads == 0)) {
-            Parallel.forRange(batch, i -> item(i, m, n, k, a, b, bT, c, bias, false));
+            Parallel.forRange(batch, i -> item(i, m, n, k, a, b, bT, c, bias, false, gelu));
         } else {
-            for (int i = 0; i < batch; i++) item(i, m, n, k, a, b, bT, c, bias, parallel);
+            for (int i = 0; i < batch; i++) item(i, m, n, k, a, b, bT, c, bias, parallel, gelu);
         }
     }
 
     private static void item(int item, int m, int n, int k, Sgemm.Mat a, Sgemm.Mat b, boolean bT, Sgemm.Mat c,
-                             MemorySegment bias, boolean parallel) {
+                             MemorySegment bias, boolean parallel, boolean gelu) {
         long aOff = a.offset() + item * a.batchStride(), bOff = b.offset() + item * b.batchStride();
         long cOff = c.offset() + item * c.batchStride();
         MemorySegment as = a.data(), bs = b.data(), cs = c.data();
         long lda = a.ld(), ldb = b.ld(), ldc = c.ld();
-        if (k == 0) {
+        if (k == 0) { // C = bias (or 0), through GELU when fused
             for (int i = 0; i < m; i++) {
-                for (int j = 0; j < n; j++) cs.setAtIndex(F, cOff + i * ldc + j, bias == null ? 0f : bias.getAtIndex(F, j));
+                for (int j = 0; j < n; j++) {
+                    float y = bias == null ? 0f : bias.getAtIndex(F, j);
+                    cs.setAtIndex(F, cOff + i * ldc + j, gelu ? VectorMath.gelu(y) : y);
+                }
             }
             return;
         }
         if (m <= SMALL_M) {
-            smallM(m, n, k, as, aOff, lda, bs, bOff, ldb, bT, cs, cOff, ldc, bias, parallel);
+            smallM(m, n, k, as, aOff, lda, bs, bOff, ldb, bT, cs, cOff, ldc, bias, parallel, gelu);
             return;
         }
         // Equal blocks: K in ceil(K/KC) blocks of kb, M in ceil(M/MC) blocks of mb rows (a multiple of MR).
@@ -149,7 +153,7 @@ final class VectorSgemm {
                     for (int ir = 0; ir < mc; ir += MR) {
                         kernel(ap, ir * KC, bp, bo, kc, tile);
                         update(tile, cs, (cOff + (ic + ir) * ldc + j) * FB, ldc * FB,
-                                Math.min(MR, mc - ir), Math.min(NR, n - j), pc == 0, bias, j);
+                                Math.min(MR, mc - ir), Math.min(NR, n - j), pc == 0, bias, j, gelu && pc + kc == k);
                     }
                 }
             }
@@ -167,47 +171,62 @@ final class VectorSgemm {
      * computed by one thread in a fixed order.
      */
     private static void smallM(int m, int n, int k, MemorySegment as, long aOff, long lda, MemorySegment bs, long bOff, long ldb,
-                               boolean bT, MemorySegment cs, long cOff, long ldc, MemorySegment bias, boolean parallel) {
+                               boolean bT, MemorySegment cs, long cOff, long ldc, MemorySegment bias, boolean parallel,
+                               boolean gelu) {
         float[] a = new float[m * k];
         for (int i = 0; i < m; i++) MemorySegment.copy(as, F, (aOff + i * lda) * FB, a, i * k, k);
         int strips = ceilDiv(n, V), perTask = Math.max(1, ceilDiv(strips, 8 * Parallel.THREADS)), tasks = ceilDiv(strips, perTask);
-        int kv = k / V * V;
         forRange(parallel, tasks, t -> {
             int j0 = t * perTask * V, j1 = Math.min(n, j0 + perTask * V);
-            if (bT) {
-                for (int j = j0; j < j1; j++) {
-                    long w = (bOff + j * ldb) * FB;
-                    float b0 = bias == null ? 0f : bias.getAtIndex(F, j);
-                    for (int i = 0; i < m; i++) {
-                        FloatVector acc = FloatVector.zero(S);
-                        int kk = 0;
-                        for (; kk < kv; kk += V) acc = FloatVector.fromArray(S, a, i * k + kk).fma(FloatVector.fromMemorySegment(S, bs, w + kk * FB, ORDER), acc);
-                        float sum = acc.reduceLanes(VectorOperators.ADD);
-                        for (; kk < k; kk++) sum += a[i * k + kk] * bs.get(F, w + kk * FB);
-                        cs.setAtIndex(F, cOff + i * ldc + j, b0 + sum);
-                    }
-                }
-                return;
-            }
-            int j = j0;
-            for (; j + V <= j1; j += V) {
-                FloatVector b0 = bias == null ? FloatVector.zero(S) : FloatVector.fromMemorySegment(S, bias, j * FB, ORDER);
+            smallMColumns(m, k, a, bs, bOff, ldb, bT, cs, cOff, ldc, bias, j0, j1);
+            if (gelu) {
+                float[] row = buffer(2, j1 - j0);
                 for (int i = 0; i < m; i++) {
-                    FloatVector acc = b0;
-                    for (int kk = 0; kk < k; kk++) {
-                        acc = FloatVector.fromMemorySegment(S, bs, (bOff + kk * ldb + j) * FB, ORDER).fma(FloatVector.broadcast(S, a[i * k + kk]), acc);
-                    }
-                    acc.intoMemorySegment(cs, (cOff + i * ldc + j) * FB, ORDER);
-                }
-            }
-            for (; j < j1; j++) {
-                for (int i = 0; i < m; i++) {
-                    float acc = bias == null ? 0f : bias.getAtIndex(F, j);
-                    for (int kk = 0; kk < k; kk++) acc += a[i * k + kk] * bs.getAtIndex(F, bOff + kk * ldb + j);
-                    cs.setAtIndex(F, cOff + i * ldc + j, acc);
+                    MemorySegment.copy(cs, F, (cOff + i * ldc + j0) * FB, row, 0, j1 - j0);
+                    VectorMath.gelu(row, row, j1 - j0);
+                    MemorySegment.copy(row, 0, cs, F, (cOff + i * ldc + j0) * FB, j1 - j0);
                 }
             }
         });
+    }
+
+    /** Columns {@code [j0, j1)} of the small-M product (see {@link #smallM}); {@code a} holds A's m rows of k floats. */
+    private static void smallMColumns(int m, int k, float[] a, MemorySegment bs, long bOff, long ldb, boolean bT, MemorySegment cs,
+                                      long cOff, long ldc, MemorySegment bias, int j0, int j1) {
+        int kv = k / V * V;
+        if (bT) {
+            for (int j = j0; j < j1; j++) {
+                long w = (bOff + j * ldb) * FB;
+                float b0 = bias == null ? 0f : bias.getAtIndex(F, j);
+                for (int i = 0; i < m; i++) {
+                    FloatVector acc = FloatVector.zero(S);
+                    int kk = 0;
+                    for (; kk < kv; kk += V) acc = FloatVector.fromArray(S, a, i * k + kk).fma(FloatVector.fromMemorySegment(S, bs, w + kk * FB, ORDER), acc);
+                    float sum = acc.reduceLanes(VectorOperators.ADD);
+                    for (; kk < k; kk++) sum += a[i * k + kk] * bs.get(F, w + kk * FB);
+                    cs.setAtIndex(F, cOff + i * ldc + j, b0 + sum);
+                }
+            }
+            return;
+        }
+        int j = j0;
+        for (; j + V <= j1; j += V) {
+            FloatVector b0 = bias == null ? FloatVector.zero(S) : FloatVector.fromMemorySegment(S, bias, j * FB, ORDER);
+            for (int i = 0; i < m; i++) {
+                FloatVector acc = b0;
+                for (int kk = 0; kk < k; kk++) {
+                    acc = FloatVector.fromMemorySegment(S, bs, (bOff + kk * ldb + j) * FB, ORDER).fma(FloatVector.broadcast(S, a[i * k + kk]), acc);
+                }
+                acc.intoMemorySegment(cs, (cOff + i * ldc + j) * FB, ORDER);
+            }
+        }
+        for (; j < j1; j++) {
+            for (int i = 0; i < m; i++) {
+                float acc = bias == null ? 0f : bias.getAtIndex(F, j);
+                for (int kk = 0; kk < k; kk++) acc += a[i * k + kk] * bs.getAtIndex(F, bOff + kk * ldb + j);
+                cs.setAtIndex(F, cOff + i * ldc + j, acc);
+            }
+        }
     }
 
     private static int ceilDiv(int a, int b) {
@@ -311,10 +330,11 @@ final class VectorSgemm {
 
     /**
      * C[0:rows, 0:cols] (byte offset {@code co}, row stride {@code ldc} bytes) = (first ? bias[j:j+cols] or 0 : C) +
-     * tile. Whole vectors where the tile is full, scalars at the right edge.
+     * tile, then GELU when {@code gelu} (the last K block of a fused linear + GELU). Whole vectors where the tile is
+     * full, scalars at the right edge.
      */
     private static void update(float[] tile, MemorySegment c, long co, long ldc, int rows, int cols, boolean first,
-                               MemorySegment bias, int j) {
+                               MemorySegment bias, int j, boolean gelu) {
         int vecEnd = cols / V * V;
         for (int r = 0; r < rows; r++, co += ldc) {
             int t = r * NR;
@@ -322,12 +342,13 @@ final class VectorSgemm {
                 long off = co + x * FB;
                 FloatVector base = !first ? FloatVector.fromMemorySegment(S, c, off, ORDER)
                         : bias != null ? FloatVector.fromMemorySegment(S, bias, (j + x) * FB, ORDER) : FloatVector.zero(S);
-                base.add(FloatVector.fromArray(S, tile, t + x)).intoMemorySegment(c, off, ORDER);
+                FloatVector y = base.add(FloatVector.fromArray(S, tile, t + x));
+                (gelu ? VectorMath.geluVector(y) : y).intoMemorySegment(c, off, ORDER);
             }
             for (int x = vecEnd; x < cols; x++) {
                 long off = co + x * FB;
                 float base = !first ? c.get(F, off) : bias != null ? bias.getAtIndex(F, j + x) : 0f;
-                c.set(F, off, base + tile[t + x]);
+                c.set(F, off, gelu ? VectorMath.gelu(base + tile[t + x]) : base + tile[t + x]);
             }
         }
     }

@@ -52,6 +52,13 @@ class FastCpuBackendTest {
         same(ref.linear(x, w, null), fast.linear(x, w, null), "linear");
         Tensor big = rand(300, 96), w2 = rand(288, 96), b2 = rand(288);
         same(ref.linear(big, w2, b2), fast.linear(big, w2, b2), "qkv-like");
+        // GELU fused into the GEMM's store: against the reference's linear then gelu; K over one block (KC) too
+        same(ref.linearGelu(big, w2, b2), fast.linearGelu(big, w2, b2), "linear + gelu");
+        same(ref.linearGelu(x, w, null), fast.linearGelu(x, w, null), "linear + gelu, 19 columns (scalar edge)");
+        Tensor deep = rand(20, 1100), wd = rand(40, 1100);
+        same(ref.linearGelu(deep, wd, null), fast.linearGelu(deep, wd, null), "linear + gelu, two K blocks");
+        Tensor few = rand(3, 50);
+        same(ref.linearGelu(few, w, bias), fast.linearGelu(few, w, bias), "linear + gelu, small M");
     }
 
     @Test
@@ -183,5 +190,14 @@ class FastCpuBackendTest {
         }
         Tensor img = rand(1, 256, 4096);
         Compare.exact(ref.permute(img, 0, 2, 1), fast.permute(img, 0, 2, 1), "decoder keys transpose");
+    }
+
+    /** Separable bilinear resize: bit-identical to the reference (same float expression), up, down, odd sizes. */
+    @Test
+    void interpolateBilinear() {
+        for (int[] c : new int[][] {{1, 1, 64, 64, 256, 256}, {2, 3, 17, 9, 5, 31}, {1, 2, 48, 64, 27, 36}, {1, 1, 1, 7, 4, 3}}) {
+            Tensor x = rand(c[0], c[1], c[2], c[3]);
+            Compare.exact(ref.interpolateBilinear(x, c[4], c[5]), fast.interpolateBilinear(x, c[4], c[5]), "resize " + java.util.Arrays.toString(c));
+        }
     }
 }
