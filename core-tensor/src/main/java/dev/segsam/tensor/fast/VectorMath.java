@@ -1,8 +1,10 @@
 package dev.segsam.tensor.fast;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -12,7 +14,13 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>GELU uses {@code 0.5·x·erfc(−x/√2)} with erfc from a Chebyshev-fitted form, erfc(z) = t·exp(−z² + P(t)),
  * t = 1/(1 + z/2), valid for z ≥ 0 with fractional error below 1.2e-7 everywhere (Press et al., Numerical Recipes,
  * §6.2; coefficients below), and erfc(−z) = 2 − erfc(z). That keeps GELU's relative error near float32 resolution on
- * both tails, unlike tanh approximations. The exponentials are the Vector API's (SVML-backed on x86).
+ * both tails, unlike tanh approximations.
+ *
+ * <p>Exponentials are {@link #exp(FloatVector)}, built from IEEE-exact operations only, not the Vector API's
+ * {@code lanewise(EXP)}: that one gives different results (by an ulp, on about 1 % of inputs) when the JIT has
+ * compiled the calling code than when it runs in the Java fallback, so two identical model runs in one JVM differed
+ * (an exact training resume, the same image through two weight files). Sums of lanes are {@link #sumLanes} for the
+ * same reason: {@code reduceLanes(ADD)} adds the lanes in another order once compiled.
  */
 final class VectorMath {
     private VectorMath() {}
@@ -44,10 +52,80 @@ final class VectorMath {
         t = FloatVector.broadcast(S, 1f).div(t);
         FloatVector poly = FloatVector.broadcast(S, P[9]);
         for (int k = 8; k >= 0; k--) poly = poly.fma(t, FloatVector.broadcast(S, P[k]));
-        FloatVector e = az.mul(az).neg().add(poly).lanewise(VectorOperators.EXP);
+        FloatVector e = exp(az.mul(az).neg().add(poly));
         FloatVector erfcAbs = t.mul(e);                                  // erfc(|z|)
         FloatVector erfc = erfcAbs.blend(FloatVector.broadcast(S, 2f).sub(erfcAbs), z.compare(VectorOperators.LT, 0f));
         return x.mul(0.5f).mul(erfc);
+    }
+
+    // exp: Cody–Waite reduction x = n·ln 2 + r (|r| ≤ ln 2 / 2, ln 2 split in a short head and a tail) and
+    // e^r ≈ 1 + r + r²·C(r), C of degree 5 with the float coefficients of Cephes' expf (S. Moshier)
+    private static final float EXP_LO = -104f, EXP_HI = 89f, LOG2E = 1.44269504088896341f, ROUND = 0x1.8p23f;
+    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final float E0 = 5.0000001201e-1f, E1 = 1.6666665459e-1f, E2 = 4.1665795894e-2f, E3 = 8.3334519073e-3f,
+        E4 = 1.3981999507e-3f, E5 = 1.9875691500e-4f;
+
+    /**
+     * {@code e^x} per lane, within 1 ulp of the correctly rounded float on [−87.3, 88.7] (checked in the tests);
+     * 0 below −104 and for −∞, +∞ above 88.72 (overflow), NaN for NaN. Only multiplies, adds, FMAs, min/max, a
+     * float-to-int conversion, shifts and bit reinterpretation, each exactly specified, so the bits are the same
+     * whether the Vector API call is compiled to vector instructions or runs in its Java fallback, and equal to
+     * {@link #exp(float)}. The scale 2ⁿ is applied as two factors 2^(n − ⌊n/2⌋)·2^⌊n/2⌋, both normal floats for
+     * n ∈ [−150, 128], so results near overflow and in the subnormal range come out right too.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
+        FloatVector n = xc.mul(LOG2E).add(ROUND).sub(ROUND);           // round(x·log2 e), to nearest even
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), xc);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector c = r.fma(E5, E4);
+        c = c.fma(r, FloatVector.broadcast(S, E3));
+        c = c.fma(r, FloatVector.broadcast(S, E2));
+        c = c.fma(r, FloatVector.broadcast(S, E1));
+        c = c.fma(r, FloatVector.broadcast(S, E0));
+        FloatVector e = c.fma(r.mul(r), r).add(1f);
+        IntVector ni = (IntVector) n.convert(VectorOperators.F2I, 0);
+        IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
+        return e.mul(pow2(ni.sub(half))).mul(pow2(half));
+    }
+
+    /** {@code 2^k} per lane for {@code k ∈ [−126, 127]}: the exponent field alone. */
+    private static FloatVector pow2(IntVector k) {
+        return k.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    }
+
+    /** {@link #exp(FloatVector)} of one value, the same operations in scalar Java (bit-identical to a lane). */
+    static float exp(float x) {
+        float xc = Math.min(Math.max(x, EXP_LO), EXP_HI);
+        float n = (xc * LOG2E + ROUND) - ROUND;
+        float r = Math.fma(n, -LN2_HI, xc);
+        r = Math.fma(n, -LN2_LO, r);
+        float c = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(r, E5, E4), r, E3), r, E2), r, E1), r, E0);
+        float e = Math.fma(c, r * r, r) + 1f;
+        int ni = (int) n, half = ni >> 1;
+        return e * Float.intBitsToFloat((ni - half + 127) << 23) * Float.intBitsToFloat((half + 127) << 23);
+    }
+
+    /** {@code ROTATIONS[i]}: lane j takes lane (j + h) mod L, for h = L/2, L/4, …, 1 (L lanes). */
+    private static final VectorShuffle<Float>[] ROTATIONS = rotations();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] rotations() {
+        int steps = Integer.numberOfTrailingZeros(S.length());
+        VectorShuffle<Float>[] r = new VectorShuffle[steps];
+        for (int i = 0, h = S.length() / 2; i < steps; i++, h /= 2) r[i] = VectorShuffle.iota(S, h, 1, true);
+        return r;
+    }
+
+    /**
+     * The sum of the lanes of {@code v} in a fixed pairwise order: {@code v + rotate(v, L/2)}, then by L/4, … 1,
+     * lane 0. Each step is lane-wise IEEE additions and a data move, so the result is the same bits whether the JIT
+     * has compiled the call or not. {@code v.reduceLanes(ADD)} is not: its Java fallback adds the lanes in order, the
+     * compiled instruction sequence in another order (measured on JDK 25, AVX-512).
+     */
+    static float sumLanes(FloatVector v) {
+        for (VectorShuffle<Float> rot : ROTATIONS) v = v.add(v.rearrange(rot));
+        return v.lane(0);
     }
 
     /** GELU of one value, through the vector formula (lane 0), so scalar edges match vector lanes. */
@@ -76,13 +154,13 @@ final class VectorMath {
         int end = off + n, i = off;
         FloatVector vsum = FloatVector.zero(S);
         for (int bound = off + S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector e = FloatVector.fromArray(S, v, i).sub(shift).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(S, v, i).sub(shift));
             e.intoArray(v, i);
             vsum = vsum.add(e);
         }
-        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(vsum);
         for (; i < end; i++) {
-            v[i] = (float) Math.exp(v[i] - shift);
+            v[i] = exp(v[i] - shift);
             sum += v[i];
         }
         return sum;
@@ -230,7 +308,7 @@ final class VectorMath {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, v, off + i));
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        double sum = sumLanes(acc);
         for (; i < n; i++) sum += v[off + i];
         double meanD = sum / n;
         float hi = (float) meanD, lo = (float) (meanD - hi);
@@ -238,7 +316,7 @@ final class VectorMath {
         FloatVector accD = FloatVector.zero(S);
         i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) accD = accD.add(FloatVector.fromArray(S, v, off + i).sub(hi).sub(lo));
-        double corr = accD.reduceLanes(VectorOperators.ADD);
+        double corr = sumLanes(accD);
         for (; i < n; i++) corr += (v[off + i] - hi) - lo;
         meanD += corr / n;
         hi = (float) meanD;
@@ -249,7 +327,7 @@ final class VectorMath {
             FloatVector d = FloatVector.fromArray(S, v, off + i).sub(hi).sub(lo);
             acc2 = d.fma(d, acc2);
         }
-        double var = acc2.reduceLanes(VectorOperators.ADD);
+        double var = sumLanes(acc2);
         for (; i < n; i++) {
             double d = (v[off + i] - hi) - lo;
             var += d * d;

@@ -7,7 +7,6 @@ import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -202,7 +201,7 @@ final class VectorSgemm {
                     FloatVector acc = FloatVector.zero(S);
                     int kk = 0;
                     for (; kk < kv; kk += V) acc = FloatVector.fromArray(S, a, i * k + kk).fma(FloatVector.fromMemorySegment(S, bs, w + kk * FB, ORDER), acc);
-                    float sum = acc.reduceLanes(VectorOperators.ADD);
+                    float sum = VectorMath.sumLanes(acc); // fixed order: the same bits compiled or not
                     for (; kk < k; kk++) sum += a[i * k + kk] * bs.get(F, w + kk * FB);
                     cs.setAtIndex(F, cOff + i * ldc + j, b0 + sum);
                 }
