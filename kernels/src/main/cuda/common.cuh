@@ -22,45 +22,36 @@
 // Not-a-number test that survives any compiler flag (x != x is true only for NaN).
 __device__ __forceinline__ bool seg_isnan(float x) { return x != x; }
 
-__device__ __forceinline__ float warp_sum(float v) {
+struct SumOp {
+    template <class T> __device__ static T apply(T a, T b) { return a + b; }
+};
+struct MaxOp {
+    __device__ static float apply(float a, float b) { return fmaxf(a, b); }
+};
+
+// Reduction over the 32 lanes of a warp (butterfly: every lane gets the result).
+template <class Op, class T>
+__device__ __forceinline__ T warp_reduce(T v) {
 #pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(SEGSAM_FULL_MASK, v, o);
+    for (int o = 16; o > 0; o >>= 1) v = Op::apply(v, __shfl_xor_sync(SEGSAM_FULL_MASK, v, o));
     return v;
 }
 
-__device__ __forceinline__ double warp_sum_d(double v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(SEGSAM_FULL_MASK, v, o);
-    return v;
-}
+__device__ __forceinline__ float warp_sum(float v) { return warp_reduce<SumOp>(v); }
+__device__ __forceinline__ double warp_sum_d(double v) { return warp_reduce<SumOp>(v); }
+__device__ __forceinline__ float warp_max(float v) { return warp_reduce<MaxOp>(v); }
 
-__device__ __forceinline__ float warp_max(float v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(SEGSAM_FULL_MASK, v, o));
-    return v;
-}
-
-// Sum over the block; every thread gets the result. `red` holds one slot per warp (blockDim.x / 32 <= 32 warps).
-// Starts and ends with a barrier so that `red` can be reused by the next call.
-__device__ __forceinline__ float block_sum(float v, float* red) {
+// Reduction over the block; every thread gets the result. `red` holds one slot per warp (blockDim.x / 32 <= 32 warps).
+// Starts with a barrier so that `red` can be reused by the next call.
+template <class Op>
+__device__ __forceinline__ float block_reduce(float v, float* red) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    v = warp_sum(v);
-    __syncthreads();
-    if (lane == 0) red[warp] = v;
-    __syncthreads();
-    float t = 0.f;
-    for (int w = 0; w < warps; ++w) t += red[w];
-    return t;
-}
-
-__device__ __forceinline__ float block_max(float v, float* red) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    v = warp_max(v);
+    v = warp_reduce<Op>(v);
     __syncthreads();
     if (lane == 0) red[warp] = v;
     __syncthreads();
     float t = red[0];
-    for (int w = 1; w < warps; ++w) t = fmaxf(t, red[w]);
+    for (int w = 1; w < warps; ++w) t = Op::apply(t, red[w]);
     return t;
 }
 

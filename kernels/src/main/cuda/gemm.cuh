@@ -40,6 +40,35 @@ extern "C" __global__ void __launch_bounds__(256) gemm_naive_f32(int M, int N, i
     C[(long long) m * ldc + n] = epilogue(alpha * acc, m, n, bias, biasMode, act);
 }
 
+// ------------------------------------------------------------------------------------------------ tile loads (v3, v4)
+
+// Which element of a BM×BK tile of A / BK×BN tile of B the 256 threads load: element e (= tid + l·256 for a thread's
+// l-th load) is chosen so that consecutive threads read consecutive addresses of the operand's contiguous dimension
+// (k for an "n" A and a "t" B, else m or n). `load` fetches a thread's share of the tile at k0 into registers, zeros
+// outside the matrices; the kernels store them to shared memory in their own layout.
+template <int BM, int BN, int BK, bool TA, bool TB>
+struct TileMap {
+    static constexpr int NT = 256, LA = BM * BK / NT, LB = BN * BK / NT;
+    __device__ static int a_m(int e) { return TA ? e % BM : e / BK; }
+    __device__ static int a_k(int e) { return TA ? e / BM : e % BK; }
+    __device__ static int b_n(int e) { return TB ? e / BK : e % BN; }
+    __device__ static int b_k(int e) { return TB ? e % BK : e / BN; }
+
+    __device__ static void load(float (&ra)[LA], float (&rb)[LB], const float* __restrict__ A, int lda,
+            const float* __restrict__ B, int ldb, int M, int N, int K, int m0, int n0, int k0) {
+#pragma unroll
+        for (int l = 0; l < LA; ++l) {
+            const int e = threadIdx.x + l * NT, gm = m0 + a_m(e), gk = k0 + a_k(e);
+            ra[l] = (gm < M && gk < K) ? (TA ? A[(long long) gk * lda + gm] : A[(long long) gm * lda + gk]) : 0.f;
+        }
+#pragma unroll
+        for (int l = 0; l < LB; ++l) {
+            const int e = threadIdx.x + l * NT, gk = k0 + b_k(e), gn = n0 + b_n(e);
+            rb[l] = (gk < K && gn < N) ? (TB ? B[(long long) gn * ldb + gk] : B[(long long) gk * ldb + gn]) : 0.f;
+        }
+    }
+};
+
 // ------------------------------------------------------------------------------------------------ v3: fp32 tiles
 
 // Thread (tx, ty) = (tid % 16, tid / 16) owns rows ty·4 + {0..3} (+ 64 when BM = 128) and columns tx·4 + {0..3}
@@ -50,10 +79,10 @@ template <int BM, int BN, bool TA, bool TB>
 __device__ __forceinline__ void sgemm_tile(int M, int N, int K, const float* __restrict__ A, int lda, int sA,
         const float* __restrict__ B, int ldb, int sB, float* __restrict__ C, int ldc, int sC, float alpha,
         const float* __restrict__ bias, int biasMode, int act) {
-    constexpr int BK = 8, NT = 256;
+    constexpr int BK = 8;
     constexpr int RM = BM / 64, RN = BN / 64;  // 4-row / 4-column groups per thread
     constexpr int TM = 4 * RM, TN = 4 * RN;
-    constexpr int LA = BM * BK / NT, LB = BN * BK / NT;  // elements each thread loads per tile
+    using Map = TileMap<BM, BN, BK, TA, TB>;
     __shared__ __align__(16) float As[2][BK][BM + 4];
     __shared__ __align__(16) float Bs[2][BK][BN + 4];
 
@@ -64,40 +93,20 @@ __device__ __forceinline__ void sgemm_tile(int M, int N, int K, const float* __r
     B += z * sB;
     C += z * sC;
 
-    float ra[LA], rb[LB];
-    // Element l of this thread's share of a tile: (m, k) of A / (k, n) of B, chosen so that consecutive threads read
-    // consecutive addresses of the operand's contiguous dimension.
-#define SEG_A_COORD(l, m, k) const int e_ = tid + (l) * NT; const int m = TA ? e_ % BM : e_ / BK; const int k = TA ? e_ / BM : e_ % BK
-#define SEG_B_COORD(l, k, n) const int e_ = tid + (l) * NT; const int n = TB ? e_ / BK : e_ % BN; const int k = TB ? e_ % BK : e_ / BN
-
-    auto load = [&](int k0) {
-#pragma unroll
-        for (int l = 0; l < LA; ++l) {
-            SEG_A_COORD(l, m, k);
-            const int gm = m0 + m, gk = k0 + k;
-            ra[l] = (gm < M && gk < K) ? (TA ? A[(long long) gk * lda + gm] : A[(long long) gm * lda + gk]) : 0.f;
-        }
-#pragma unroll
-        for (int l = 0; l < LB; ++l) {
-            SEG_B_COORD(l, k, n);
-            const int gk = k0 + k, gn = n0 + n;
-            rb[l] = (gk < K && gn < N) ? (TB ? B[(long long) gn * ldb + gk] : B[(long long) gk * ldb + gn]) : 0.f;
-        }
-    };
+    float ra[Map::LA], rb[Map::LB];
+    auto load = [&](int k0) { Map::load(ra, rb, A, lda, B, ldb, M, N, K, m0, n0, k0); };
     auto store = [&](int buf) {
 #pragma unroll
-        for (int l = 0; l < LA; ++l) {
-            SEG_A_COORD(l, m, k);
-            As[buf][k][m] = ra[l];
+        for (int l = 0; l < Map::LA; ++l) {
+            const int e = tid + l * Map::NT;
+            As[buf][Map::a_k(e)][Map::a_m(e)] = ra[l];
         }
 #pragma unroll
-        for (int l = 0; l < LB; ++l) {
-            SEG_B_COORD(l, k, n);
-            Bs[buf][k][n] = rb[l];
+        for (int l = 0; l < Map::LB; ++l) {
+            const int e = tid + l * Map::NT;
+            Bs[buf][Map::b_k(e)][Map::b_n(e)] = rb[l];
         }
     };
-#undef SEG_A_COORD
-#undef SEG_B_COORD
 
     float acc[TM][TN];
 #pragma unroll
@@ -105,15 +114,18 @@ __device__ __forceinline__ void sgemm_tile(int M, int N, int K, const float* __r
 #pragma unroll
         for (int j = 0; j < TN; ++j) acc[i][j] = 0.f;
 
+    // double-buffered main loop: tile kt is computed from buffer kt & 1 while tile kt + 1 travels global → registers
+    // (loads issued before the math) → the other buffer; one barrier per tile. (Written out in both kernels: as a
+    // shared helper taking lambdas, ptxas allocated registers differently and spilled 4 bytes in sgemm128_nn on sm_90.)
     const int tiles = (K + BK - 1) / BK;
     if (tiles > 0) {
         load(0);
         store(0);
     }
     __syncthreads();
-    for (int t = 0; t < tiles; ++t) {
-        const int cur = t & 1;
-        if (t + 1 < tiles) load((t + 1) * BK);  // global loads in flight during the FMAs below
+    for (int kt = 0; kt < tiles; ++kt) {
+        const int cur = kt & 1;
+        if (kt + 1 < tiles) load((kt + 1) * BK);
 #pragma unroll
         for (int k = 0; k < BK; ++k) {
             float a[TM], b[TN];
@@ -132,7 +144,7 @@ __device__ __forceinline__ void sgemm_tile(int M, int N, int K, const float* __r
 #pragma unroll
                 for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
         }
-        if (t + 1 < tiles) store(cur ^ 1);  // the other buffer: nobody reads it until after the barrier
+        if (kt + 1 < tiles) store(cur ^ 1);
         __syncthreads();
     }
 
@@ -213,11 +225,11 @@ template <bool TA, bool TB>
 __device__ __forceinline__ void tf32gemm_tile(int M, int N, int K, const float* __restrict__ A, int lda, int sA,
         const float* __restrict__ B, int ldb, int sB, float* __restrict__ C, int ldc, int sC, float alpha,
         const float* __restrict__ bias, int biasMode, int act) {
-    constexpr int BM = 128, BN = 128, BK = 16, NT = 256;
+    constexpr int BM = 128, BN = 128, BK = 16;
     constexpr int PK = BK + 4, PMN = BM + 8;
     constexpr int A_ELEMS = TA ? BK * PMN : BM * PK;
     constexpr int B_ELEMS = TB ? BN * PK : BK * PMN;
-    constexpr int LA = BM * BK / NT, LB = BN * BK / NT;  // 8 and 8
+    using Map = TileMap<BM, BN, BK, TA, TB>;
     __shared__ __align__(16) unsigned As[2][A_ELEMS];
     __shared__ __align__(16) unsigned Bs[2][B_ELEMS];
 
@@ -232,34 +244,19 @@ __device__ __forceinline__ void tf32gemm_tile(int M, int N, int K, const float* 
 
 #define SEG_SA(m, k) (TA ? (k) * PMN + (m) : (m) * PK + (k))
 #define SEG_SB(k, n) (TB ? (n) * PK + (k) : (k) * PMN + (n))
-#define SEG_A_COORD(l, m, k) const int e_ = tid + (l) * NT; const int m = TA ? e_ % BM : e_ / BK; const int k = TA ? e_ / BM : e_ % BK
-#define SEG_B_COORD(l, k, n) const int e_ = tid + (l) * NT; const int n = TB ? e_ / BK : e_ % BN; const int k = TB ? e_ % BK : e_ / BN
 
-    float ra[LA], rb[LB];
-    auto load = [&](int k0) {
-#pragma unroll
-        for (int l = 0; l < LA; ++l) {
-            SEG_A_COORD(l, m, k);
-            const int gm = m0 + m, gk = k0 + k;
-            ra[l] = (gm < M && gk < K) ? (TA ? A[(long long) gk * lda + gm] : A[(long long) gm * lda + gk]) : 0.f;
-        }
-#pragma unroll
-        for (int l = 0; l < LB; ++l) {
-            SEG_B_COORD(l, k, n);
-            const int gk = k0 + k, gn = n0 + n;
-            rb[l] = (gk < K && gn < N) ? (TB ? B[(long long) gn * ldb + gk] : B[(long long) gk * ldb + gn]) : 0.f;
-        }
-    };
+    float ra[Map::LA], rb[Map::LB];
+    auto load = [&](int k0) { Map::load(ra, rb, A, lda, B, ldb, M, N, K, m0, n0, k0); };
     auto store = [&](int buf) {
 #pragma unroll
-        for (int l = 0; l < LA; ++l) {
-            SEG_A_COORD(l, m, k);
-            As[buf][SEG_SA(m, k)] = to_tf32(ra[l]);
+        for (int l = 0; l < Map::LA; ++l) {
+            const int e = tid + l * Map::NT;
+            As[buf][SEG_SA(Map::a_m(e), Map::a_k(e))] = to_tf32(ra[l]);
         }
 #pragma unroll
-        for (int l = 0; l < LB; ++l) {
-            SEG_B_COORD(l, k, n);
-            Bs[buf][SEG_SB(k, n)] = to_tf32(rb[l]);
+        for (int l = 0; l < Map::LB; ++l) {
+            const int e = tid + l * Map::NT;
+            Bs[buf][SEG_SB(Map::b_k(e), Map::b_n(e))] = to_tf32(rb[l]);
         }
     };
 
@@ -271,6 +268,9 @@ __device__ __forceinline__ void tf32gemm_tile(int M, int N, int K, const float* 
 #pragma unroll
             for (int q = 0; q < 4; ++q) acc[i][j][q] = 0.f;
 
+    // double-buffered main loop: tile kt is computed from buffer kt & 1 while tile kt + 1 travels global → registers
+    // (loads issued before the math) → the other buffer; one barrier per tile. (Written out in both kernels: as a
+    // shared helper taking lambdas, ptxas allocated registers differently and spilled 4 bytes in sgemm128_nn on sm_90.)
     const int tiles = (K + BK - 1) / BK;
     if (tiles > 0) {
         load(0);
@@ -309,8 +309,6 @@ __device__ __forceinline__ void tf32gemm_tile(int M, int N, int K, const float* 
     }
 #undef SEG_SA
 #undef SEG_SB
-#undef SEG_A_COORD
-#undef SEG_B_COORD
 
     const bool plain = biasMode == SEG_BIAS_NONE && act == SEG_ACT_NONE;
 #pragma unroll
@@ -328,7 +326,7 @@ __device__ __forceinline__ void tf32gemm_tile(int M, int N, int K, const float* 
             }
 }
 
-// ptxas needs 160 registers for the nn variant on sm_80 and spills at the 128 that two blocks per SM allow
+// ptxas wants 164 registers for the nn variant on sm_80 and spills at the 128 that two blocks per SM allow
 // (28 bytes); sm_90 fits in 125. So sm_80 gets one block per SM for nn, everything else two.
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
 #define SEG_TF32_NN_MIN_BLOCKS 1

@@ -118,9 +118,9 @@ extern "C" __global__ void __launch_bounds__(128) attn_softmax_f32(float* S, int
     }
     float m = -INFINITY;
     for (int j = tid; j < Nk; j += nt) m = fmaxf(m, row[j]);
-    m = block_max(m, red);
+    m = block_reduce<MaxOp>(m, red);
     float s = 0.f;
     for (int j = tid; j < Nk; j += nt) s += expf(row[j] - m);
-    const float inv = 1.f / block_sum(s, red);
+    const float inv = 1.f / block_reduce<SumOp>(s, red);
     for (int j = tid; j < Nk; j += nt) row[j] = expf(row[j] - m) * inv;
 }

@@ -218,18 +218,12 @@ public final class CudaBackend implements Backend {
         return y;
     }
 
-    private static int convOut(int in, int k, int s, int p, String what) {
-        if (k <= 0 || s <= 0 || p < 0) throw new IllegalArgumentException("conv: bad kernel/stride/padding " + k + "/" + s + "/" + p);
-        if (in + 2 * p < k) throw new IllegalArgumentException("conv: kernel " + k + " larger than padded " + what + " " + (in + 2 * p));
-        return (in + 2 * p - k) / s + 1;
-    }
-
     @Override
     public Tensor im2col(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw) {
         dev("im2col", x);
         Shapes.requireRank(x, 4, "im2col input");
         int B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-        int Ho = convOut(H, kh, sh, ph, "height"), Wo = convOut(W, kw, sw, pw, "width");
+        int Ho = Shapes.convOut(H, kh, sh, ph, "height"), Wo = Shapes.convOut(W, kw, sw, pw, "width");
         Tensor cols = rt.alloc(B, C * kh * kw, Ho * Wo);
         rt.launch1d(Kernel.IM2COL, "im2col " + str(x) + " kernel " + kh + "x" + kw, cols.numel(), cols, x, B, C, H, W, kh, kw,
                 sh, sw, ph, pw, Ho, Wo);
@@ -240,14 +234,9 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int sh, int sw, int ph, int pw) {
         dev("conv2d", x, w, bias);
-        Shapes.requireRank(x, 4, "conv2d input");
-        Shapes.requireRank(w, 4, "conv2d weight");
-        int B = x.size(0), O = w.size(0), C = w.size(1), kh = w.size(2), kw = w.size(3);
-        if (x.size(1) != C) {
-            throw new IllegalArgumentException("conv2d: input " + str(x) + " has " + x.size(1) + " channels, weight " + str(w) + " expects " + C);
-        }
+        int[] os = Shapes.conv2d(x, w, sh, sw, ph, pw);
+        int B = x.size(0), O = w.size(0), C = w.size(1), kh = w.size(2), kw = w.size(3), Ho = os[2], Wo = os[3];
         if (bias != null && bias.numel() != O) throw new IllegalArgumentException("conv2d: bias " + str(bias) + " for " + O + " outputs");
-        int Ho = convOut(x.size(2), kh, sh, ph, "height"), Wo = convOut(x.size(3), kw, sw, pw, "width");
         boolean pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
         Tensor cols = pointwise ? x : im2col(x, kh, kw, sh, sw, ph, pw);
         int CKK = C * kh * kw, L = Ho * Wo;
@@ -268,17 +257,11 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, int s) {
         dev("conv_transpose2d", x, w, bias);
-        Shapes.requireRank(x, 4, "conv_transpose2d input");
-        Shapes.requireRank(w, 4, "conv_transpose2d weight");
-        if (s <= 0) throw new IllegalArgumentException("conv_transpose2d: stride " + s);
+        int[] os = Shapes.convTranspose2d(x, w, s);
         int B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-        int O = w.size(1), kh = w.size(2), kw = w.size(3);
-        if (w.size(0) != C) {
-            throw new IllegalArgumentException("conv_transpose2d: input " + str(x) + " has " + C + " channels, weight " + str(w) + " expects " + w.size(0));
-        }
+        int O = w.size(1), kh = w.size(2), kw = w.size(3), Ho = os[2], Wo = os[3], OKK = O * kh * kw, HW = H * W;
         if (bias != null && bias.numel() != O) throw new IllegalArgumentException("conv_transpose2d: bias " + str(bias) + " for " + O + " outputs");
-        int Ho = (H - 1) * s + kh, Wo = (W - 1) * s + kw, OKK = O * kh * kw, HW = H * W;
-        Tensor out = rt.alloc(B, O, Ho, Wo);
+        Tensor out = rt.alloc(os);
         String what = "conv_transpose2d " + str(x) + " * " + str(w) + " stride " + s;
         try (Tensor cols = rt.alloc(B, OKK, HW)) {
             gemm.run(what, B, OKK, HW, C, Gemm.Mat.of(w, 0, OKK, 0).transposed(), Gemm.Mat.of(x, 0, HW, (long) C * HW),
@@ -449,24 +432,11 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor permute(Tensor x, int... dims) {
         dev("permute", x);
-        int r = x.rank();
-        if (dims.length != r) throw new IllegalArgumentException("permute: " + dims.length + " dims for rank " + r);
-        int[] in = x.shape();
-        long[] inStride = Shapes.strides(in);
-        int[] out = new int[r];
-        long[] stride = new long[r];
-        boolean[] seen = new boolean[r];
-        for (int i = 0; i < r; i++) {
-            int d = Shapes.axis(dims[i], r);
-            if (seen[d]) throw new IllegalArgumentException("permute: repeated dimension in " + Arrays.toString(dims));
-            seen[d] = true;
-            out[i] = in[d];
-            stride[i] = inStride[d];
-        }
-        Tensor y = rt.alloc(out);
+        Shapes.Permutation p = Shapes.permute(x.shape(), dims);
+        Tensor y = rt.alloc(p.shape());
         if (y.numel() == 0) return y;
         // merge output dimensions i, i+1 that read the input contiguously (the "b" strides are unused: pass zeros)
-        Collapsed k = Collapsed.of(out, stride, new long[r]);
+        Collapsed k = Collapsed.of(p.shape(), p.strides(), new long[x.rank()]);
         int m = k.dims().length;
         if (m > 6) throw new IllegalArgumentException("permute " + str(x) + " by " + Arrays.toString(dims) + ": more than 6 dimensions after merging");
         int[] d = new int[6], s = new int[6];
@@ -482,20 +452,10 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor concat(List<Tensor> tensors, int dim) {
-        if (tensors.isEmpty()) throw new IllegalArgumentException("concat of no tensors");
+        int[] out = Shapes.concat(tensors, dim);
         dev("concat", tensors.toArray(new Tensor[0]));
         int[] first = tensors.get(0).shape();
-        int d = Shapes.axis(dim, first.length);
-        int total = 0;
-        for (Tensor t : tensors) {
-            int[] s = t.shape();
-            boolean ok = s.length == first.length;
-            for (int i = 0; ok && i < s.length; i++) ok = i == d || s[i] == first[i];
-            if (!ok) throw new IllegalArgumentException("concat along " + d + ": shape " + Shapes.str(s) + " does not match " + Shapes.str(first));
-            total += s[d];
-        }
-        int[] out = first.clone();
-        out[d] = total;
+        int d = Shapes.axis(dim, first.length), total = out[d];
         Tensor y = rt.alloc(out);
         int outer = (int) Shapes.numel(first, 0, d), inner = (int) Shapes.numel(first, d + 1, first.length);
         int at = 0;
@@ -541,15 +501,8 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor windowUnpartition(Tensor windows, int ws, int hp, int wp, int h, int w) {
         dev("window_unpartition", windows);
-        Shapes.requireRank(windows, 4, "window_unpartition input");
-        if (ws <= 0 || hp % ws != 0 || wp % ws != 0 || h > hp || w > wp) {
-            throw new IllegalArgumentException("window_unpartition: padded " + hp + "x" + wp + ", window " + ws + ", crop " + h + "x" + w);
-        }
+        int B = Shapes.windowUnpartitionBatch(windows, ws, hp, wp, h, w);
         int nH = hp / ws, nW = wp / ws, C = windows.size(3);
-        if (windows.size(1) != ws || windows.size(2) != ws || nH * nW == 0 || windows.size(0) % (nH * nW) != 0) {
-            throw new IllegalArgumentException("window_unpartition: windows " + str(windows) + " for " + nH + "x" + nW + " windows of " + ws);
-        }
-        int B = windows.size(0) / (nH * nW);
         Tensor y = rt.alloc(B, h, w, C);
         rt.launch1d(Kernel.WINDOW_UNPARTITION, "window_unpartition " + str(windows) + " to " + h + "x" + w, y.numel(), y, windows,
                 B, h, w, C, ws, nH, nW);
@@ -580,22 +533,12 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, float scale, RelPos relPos) {
         dev("attention", q, k, v);
-        Shapes.requireRank(q, 3, "attention q");
-        Shapes.requireRank(k, 3, "attention k");
-        Shapes.requireRank(v, 3, "attention v");
+        Shapes.checkAttention(q, k, v, relPos);
         int B = q.size(0), Nq = q.size(1), d = q.size(2), Nk = k.size(1), dv = v.size(2);
-        if (k.size(0) != B || v.size(0) != B || k.size(2) != d || v.size(1) != Nk) {
-            throw new IllegalArgumentException("attention shapes do not fit: q " + str(q) + ", k " + str(k) + ", v " + str(v));
-        }
         Tensor relH = null, relW = null;
         int qw = 1, kh = 1, kw = 1;
         if (relPos != null) {
             dev("attention rel-pos", relPos.relH(), relPos.relW());
-            if (relPos.qh() * relPos.qw() != Nq || relPos.kh() * relPos.kw() != Nk
-                    || !relPos.relH().hasShape(relPos.qh(), relPos.kh(), d) || !relPos.relW().hasShape(relPos.qw(), relPos.kw(), d)) {
-                throw new IllegalArgumentException("rel-pos " + relPos.qh() + "x" + relPos.qw() + " → " + relPos.kh() + "x" + relPos.kw()
-                        + " with relH " + str(relPos.relH()) + ", relW " + str(relPos.relW()) + " does not fit Nq " + Nq + ", Nk " + Nk + ", d " + d);
-            }
             relH = relPos.relH();
             relW = relPos.relW();
             qw = relPos.qw();
