@@ -71,8 +71,7 @@ public final class CudaBackend implements Backend {
     public static String cublasUnavailableReason() {
         CudaRuntime rt = CudaRuntime.shared();
         if (rt == null) return CudaRuntime.sharedFailure();
-        Object c = CublasGemm.open(rt.gpu);
-        return c instanceof String why ? why : null;
+        return rt.cublas() instanceof String why ? why : null;
     }
 
     @Override

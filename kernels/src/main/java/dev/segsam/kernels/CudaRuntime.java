@@ -93,6 +93,17 @@ final class CudaRuntime {
         }
     }
 
+    private Object cublas; // CublasGemm, or the one-line reason why there is none
+
+    /** The cuBLAS path on this runtime's device (opened once: two handles), or a String saying why there is none. */
+    synchronized Object cublas() {
+        if (cublas == null) {
+            gpu.enterThread();
+            cublas = CublasGemm.open(gpu);
+        }
+        return cublas;
+    }
+
     // ------------------------------------------------------------------ tensors
 
     /** A new device tensor (contents undefined, or NaN when the pool poisons). */

@@ -38,7 +38,7 @@ final class Gemm {
         this.rt = rt;
         this.mode = mode;
         if (mode.cublas()) {
-            Object c = CublasGemm.open(rt.gpu);
+            Object c = rt.cublas();
             if (c instanceof String why) throw new IllegalStateException(why);
             this.cublas = (CublasGemm) c;
         } else {
