@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""GFLOP/s table from a SgemmBench JMH JSON result (scripts/bench.sh SgemmBench -rf json -rff sgemm.json).
+"""GFLOP/s table from a SgemmBench or GpuGemmBench JMH JSON result (scripts/bench.sh SgemmBench -rf json -rff sgemm.json).
 
     python3 tools/reference/jmh_gflops.py sgemm.json
 
 Per benchmark and shape: the median iteration time, JMH's mean ± 99.9 % error, and GFLOP/s at the median
-(FLOP = 2·batch·M·K·N, shape names as in SgemmBench: op:MxKxN or op:BxMxKxN).
+(FLOP = 2·batch·M·K·N, shape names as in SgemmBench: op:MxKxN or op:BxMxKxN). Parameters other than the shape
+(GpuGemmBench's mode) are appended to the benchmark name.
 """
 import json
 import sys
@@ -24,4 +25,6 @@ for r in rows:
     assert pm["scoreUnit"] == "ms/op", pm["scoreUnit"]
     med = pm["scorePercentiles"]["50.0"]
     name = r["benchmark"].rsplit(".", 1)[1]
+    extra = [v for k, v in sorted(r["params"].items()) if k != "shape"]
+    name = " ".join([name] + extra)
     print(f"{name:12s} {shape:26s} {med:10.2f} {pm['score']:11.2f} ± {pm['scoreError']:6.2f} {flop(shape) / med / 1e6:8.1f}")

@@ -27,7 +27,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -54,11 +53,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
-        if (Files.isDirectory(out) && !force) {
-            try (Stream<Path> s = Files.list(out)) {
-                if (s.findAny().isPresent()) throw new IOException(out + " is not empty (use --force to write into it)");
-            }
-        }
+        OutputFolder.requireUsable(out, force, "use --force to write into it");
         DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
         List<TrainSample> samples = ds.split(split);
         if (samples.isEmpty()) throw new IllegalArgumentException("the " + split + " split of " + data + " is empty");

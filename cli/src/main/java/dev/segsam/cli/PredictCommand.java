@@ -23,14 +23,12 @@ import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -98,7 +96,7 @@ final class PredictCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         // cheap checks first: nothing is loaded or written before the arguments are known to be usable
         List<PromptSpec> prompts = prompts();
-        checkOutputFolder();
+        OutputFolder.requireUsable(out, force, "use --force to write into it");
         Device where = Device.parse(device);
         InputImage input = InputImage.load(image, axis == null ? null : Axis.parse(axis), index, Windowing.parse(window));
         RgbImage img = input.image();
@@ -140,17 +138,6 @@ final class PredictCommand implements Callable<Integer> {
             list.add(PromptSpec.of(box == null ? null : PromptSpec.parseBox(box), pts, multimask));
         }
         return list;
-    }
-
-    private void checkOutputFolder() throws IOException {
-        if (Files.exists(out) && !Files.isDirectory(out)) throw new IOException(out + " exists and is not a folder");
-        if (Files.isDirectory(out) && !force) {
-            try (Stream<Path> s = Files.list(out)) {
-                if (s.findAny().isPresent()) {
-                    throw new DirectoryNotEmptyException(out + " is not empty (use --force to write into it)");
-                }
-            }
-        }
     }
 
     private Convention convention(SegSam m) {

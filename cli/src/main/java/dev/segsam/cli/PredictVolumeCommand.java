@@ -25,7 +25,6 @@ import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,7 +32,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -106,12 +104,7 @@ final class PredictVolumeCommand implements Callable<Integer> {
         List<float[]> pts = new ArrayList<>();
         for (String p : points) pts.add(PromptSpec.parsePoint(p));
         PromptSpec first = PromptSpec.of(box == null ? null : PromptSpec.parseBox(box), pts, false);
-        if (Files.exists(out) && !Files.isDirectory(out)) throw new IOException(out + " exists and is not a folder");
-        if (Files.isDirectory(out) && !force) {
-            try (Stream<Path> s = Files.list(out)) {
-                if (s.findAny().isPresent()) throw new DirectoryNotEmptyException(out + " is not empty (use --force to write into it)");
-            }
-        }
+        OutputFolder.requireUsable(out, force, "use --force to write into it");
         Device where = Device.parse(device);
         Volume vol = MedicalImages.read(volume);
         int n = vol.size(ax);

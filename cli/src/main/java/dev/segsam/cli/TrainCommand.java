@@ -38,7 +38,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -116,10 +115,8 @@ final class TrainCommand implements Callable<Integer> {
         Path ckpt = out.resolve("checkpoint.safetensors");
         if (resume) {
             if (!Files.exists(ckpt)) throw new IOException(ckpt + " not found: nothing to resume");
-        } else if (Files.isDirectory(out) && !force) {
-            try (Stream<Path> s = Files.list(out)) {
-                if (s.findAny().isPresent()) throw new IOException(out + " is not empty (use --resume to continue that run, or --force to start over)");
-            }
+        } else {
+            OutputFolder.requireUsable(out, force, "use --resume to continue that run, or --force to start over");
         }
         DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
         if (ds.train().isEmpty()) throw new IllegalStateException("the " + data + " training split is empty");
@@ -326,21 +323,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     static TensorSource withMeta(Map<String, Tensor> t, Map<String, String> meta) {
-        TensorSource base = SeededWeights.of(t);
-        return new TensorSource() {
-            public java.util.Set<String> names() {
-                return base.names();
-            }
-
-            public Tensor get(String n) {
-                return base.get(n);
-            }
-
-            @Override
-            public Map<String, String> metadata() {
-                return meta;
-            }
-        };
+        return TensorSource.of(t, meta);
     }
 
     private static dev.segsam.tensor.image.RgbImage lossPlot(ArrayNode steps, boolean semantic) {

@@ -159,7 +159,7 @@ public final class CpuBackend implements Backend {
     public Tensor im2col(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw) {
         Shapes.requireRank(x, 4, "im2col input");
         int B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-        int Ho = convOut(H, kh, sh, ph, "height"), Wo = convOut(W, kw, sw, pw, "width");
+        int Ho = Shapes.convOut(H, kh, sh, ph, "height"), Wo = Shapes.convOut(W, kw, sw, pw, "width");
         float[] xv = values(x);
         int rowsPerImage = C * kh * kw, L = Ho * Wo;
         float[] cols = new float[Math.toIntExact((long) B * rowsPerImage * L)];
@@ -179,27 +179,14 @@ public final class CpuBackend implements Backend {
         return Tensor.of(cols, B, rowsPerImage, L);
     }
 
-    private static int convOut(int in, int k, int s, int p, String what) {
-        if (k <= 0 || s <= 0 || p < 0) throw new IllegalArgumentException("conv: bad kernel/stride/padding " + k + "/" + s + "/" + p);
-        int o = (in + 2 * p - k) / s + 1;
-        if (in + 2 * p < k) throw new IllegalArgumentException("conv: kernel " + k + " larger than padded " + what + " " + (in + 2 * p));
-        return o;
-    }
-
     /**
      * {@code torch.nn.functional.conv2d}: {@code x [B, C, H, W], w [O, C, kh, kw], bias [O] → [B, O, Ho, Wo]} as
      * {@code out[b] = w.reshape(O, C·kh·kw) · im2col(x)[b] + bias}.
      */
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int sh, int sw, int ph, int pw) {
-        Shapes.requireRank(x, 4, "conv2d input");
-        Shapes.requireRank(w, 4, "conv2d weight");
-        int B = x.size(0), O = w.size(0), C = w.size(1), kh = w.size(2), kw = w.size(3);
-        if (x.size(1) != C) {
-            throw new IllegalArgumentException("conv2d: input " + Shapes.str(x.shape()) + " has " + x.size(1)
-                    + " channels, weight " + Shapes.str(w.shape()) + " expects " + C);
-        }
-        int Ho = convOut(x.size(2), kh, sh, ph, "height"), Wo = convOut(x.size(3), kw, sw, pw, "width");
+        int[] os = Shapes.conv2d(x, w, sh, sw, ph, pw);
+        int B = x.size(0), O = w.size(0), C = w.size(1), kh = w.size(2), kw = w.size(3), Ho = os[2], Wo = os[3];
         Tensor cols = im2col(x, kh, kw, sh, sw, ph, pw);
         float[] cv = cols.toArray();
         cols.close();
@@ -223,16 +210,9 @@ public final class CpuBackend implements Backend {
      */
     @Override
     public Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, int s) {
-        Shapes.requireRank(x, 4, "conv_transpose2d input");
-        Shapes.requireRank(w, 4, "conv_transpose2d weight");
-        if (s <= 0) throw new IllegalArgumentException("conv_transpose2d: stride " + s);
+        int[] os = Shapes.convTranspose2d(x, w, s);
         int B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-        int O = w.size(1), kh = w.size(2), kw = w.size(3);
-        if (w.size(0) != C) {
-            throw new IllegalArgumentException("conv_transpose2d: input " + Shapes.str(x.shape()) + " has " + C
-                    + " channels, weight " + Shapes.str(w.shape()) + " expects " + w.size(0));
-        }
-        int Ho = (H - 1) * s + kh, Wo = (W - 1) * s + kw;
+        int O = w.size(1), kh = w.size(2), kw = w.size(3), Ho = os[2], Wo = os[3];
         float[] xv = values(x), wv = values(w);
         float[] bv = bias == null ? null : values(bias);
         float[] out = new float[Math.toIntExact((long) B * O * Ho * Wo)];
@@ -428,19 +408,9 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor permute(Tensor x, int... dims) {
         int r = x.rank();
-        if (dims.length != r) throw new IllegalArgumentException("permute: " + dims.length + " dims for rank " + r);
-        int[] in = x.shape();
-        long[] inStride = Shapes.strides(in);
-        int[] out = new int[r];
-        long[] stride = new long[r];
-        boolean[] seen = new boolean[r];
-        for (int i = 0; i < r; i++) {
-            int d = Shapes.axis(dims[i], r);
-            if (seen[d]) throw new IllegalArgumentException("permute: repeated dimension in " + java.util.Arrays.toString(dims));
-            seen[d] = true;
-            out[i] = in[d];
-            stride[i] = inStride[d];
-        }
+        Shapes.Permutation p = Shapes.permute(x.shape(), dims);
+        int[] out = p.shape();
+        long[] stride = p.strides();
         float[] xv = values(x);
         int last = r == 0 ? 1 : out[r - 1];
         int rows = last == 0 ? 0 : Math.toIntExact(x.numel() / last);
@@ -458,21 +428,9 @@ public final class CpuBackend implements Backend {
     /** {@code torch.cat(tensors, dim)}: shapes must agree except along {@code dim}. */
     @Override
     public Tensor concat(List<Tensor> tensors, int dim) {
-        if (tensors.isEmpty()) throw new IllegalArgumentException("concat of no tensors");
+        int[] out = Shapes.concat(tensors, dim);
         int[] first = tensors.get(0).shape();
-        int d = Shapes.axis(dim, first.length);
-        int total = 0;
-        for (Tensor t : tensors) {
-            int[] s = t.shape();
-            boolean ok = s.length == first.length;
-            for (int i = 0; ok && i < s.length; i++) ok = i == d || s[i] == first[i];
-            if (!ok) {
-                throw new IllegalArgumentException("concat along " + d + ": shape " + Shapes.str(s) + " does not match " + Shapes.str(first));
-            }
-            total += s[d];
-        }
-        int[] out = first.clone();
-        out[d] = total;
+        int d = Shapes.axis(dim, first.length), total = out[d];
         int outer = Math.toIntExact(Shapes.numel(first, 0, d)), inner = Math.toIntExact(Shapes.numel(first, d + 1, first.length));
         float[] y = new float[Math.toIntExact(Shapes.numel(out))];
         int at = 0;
@@ -537,15 +495,8 @@ public final class CpuBackend implements Backend {
      */
     @Override
     public Tensor windowUnpartition(Tensor windows, int ws, int hp, int wp, int h, int w) {
-        Shapes.requireRank(windows, 4, "window_unpartition input");
-        if (hp % ws != 0 || wp % ws != 0 || h > hp || w > wp) {
-            throw new IllegalArgumentException("window_unpartition: padded " + hp + "x" + wp + ", window " + ws + ", crop " + h + "x" + w);
-        }
+        int B = Shapes.windowUnpartitionBatch(windows, ws, hp, wp, h, w);
         int nH = hp / ws, nW = wp / ws, C = windows.size(3);
-        if (windows.size(1) != ws || windows.size(2) != ws || windows.size(0) % (nH * nW) != 0) {
-            throw new IllegalArgumentException("window_unpartition: windows " + Shapes.str(windows.shape()) + " for " + nH + "x" + nW + " windows of " + ws);
-        }
-        int B = windows.size(0) / (nH * nW);
         float[] v = values(windows);
         float[] y = new float[Math.toIntExact((long) B * h * w * C)];
         Parallel.forRange(B * h, r -> {
@@ -620,18 +571,11 @@ public final class CpuBackend implements Backend {
      */
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, float scale, RelPos relPos) {
-        Shapes.requireRank(q, 3, "attention q");
-        Shapes.requireRank(k, 3, "attention k");
-        Shapes.requireRank(v, 3, "attention v");
+        Shapes.checkAttention(q, k, v, relPos);
         int B = q.size(0), Nq = q.size(1), d = q.size(2), Nk = k.size(1), dv = v.size(2);
-        if (k.size(0) != B || v.size(0) != B || k.size(2) != d || v.size(1) != Nk) {
-            throw new IllegalArgumentException("attention shapes do not fit: q " + Shapes.str(q.shape()) + ", k "
-                    + Shapes.str(k.shape()) + ", v " + Shapes.str(v.shape()));
-        }
         float[] qv = values(q), kv = values(k), vv = values(v);
         float[] rh = null, rw = null;
         if (relPos != null) {
-            checkRelPos(relPos, Nq, Nk, d);
             rh = values(relPos.relH());
             rw = values(relPos.relW());
         }
@@ -656,15 +600,6 @@ public final class CpuBackend implements Backend {
             for (int i = 0; i < tn; i++) gemmRow(s, 0, vv, b * Nk * dv, out, (b * Nq + t0) * dv, Nk, dv, i); // O = P·v
         });
         return Tensor.of(out, B, Nq, dv);
-    }
-
-    private static void checkRelPos(RelPos r, int Nq, int Nk, int d) {
-        if (r.qh() * r.qw() != Nq || r.kh() * r.kw() != Nk
-                || !r.relH().hasShape(r.qh(), r.kh(), d) || !r.relW().hasShape(r.qw(), r.kw(), d)) {
-            throw new IllegalArgumentException("rel-pos " + r.qh() + "x" + r.qw() + " → " + r.kh() + "x" + r.kw()
-                    + " with relH " + Shapes.str(r.relH().shape()) + ", relW " + Shapes.str(r.relW().shape())
-                    + " does not fit Nq " + Nq + ", Nk " + Nk + ", d " + d);
-        }
     }
 
     /**

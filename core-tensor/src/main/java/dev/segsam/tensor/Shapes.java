@@ -1,6 +1,7 @@
 package dev.segsam.tensor;
 
 import java.util.Arrays;
+import java.util.List;
 
 /** Shape arithmetic shared by tensors and backends: validation, element counts, strides, broadcasting. */
 public final class Shapes {
@@ -125,6 +126,110 @@ public final class Shapes {
     /** {@code [2, 3, 4]}. */
     public static String str(int[] shape) {
         return Arrays.toString(shape);
+    }
+
+    // ------------------------------------------------------------------ shape rules of Backend ops, shared by backends
+
+    /** Output length of a convolution along one axis; fails with a one-line reason for bad parameters. */
+    public static int convOut(int in, int k, int s, int p, String what) {
+        if (k <= 0 || s <= 0 || p < 0) throw new IllegalArgumentException("conv: bad kernel/stride/padding " + k + "/" + s + "/" + p);
+        if (in + 2 * p < k) throw new IllegalArgumentException("conv: kernel " + k + " larger than padded " + what + " " + (in + 2 * p));
+        return (in + 2 * p - k) / s + 1;
+    }
+
+    /** Checks {@code conv2d(x [B, C, H, W], w [O, C, kh, kw])} and returns the output shape {@code [B, O, Ho, Wo]}. */
+    public static int[] conv2d(Tensor x, Tensor w, int sh, int sw, int ph, int pw) {
+        requireRank(x, 4, "conv2d input");
+        requireRank(w, 4, "conv2d weight");
+        if (x.size(1) != w.size(1)) {
+            throw new IllegalArgumentException("conv2d: input " + str(x.shape()) + " has " + x.size(1) + " channels, weight "
+                    + str(w.shape()) + " expects " + w.size(1));
+        }
+        return new int[] {x.size(0), w.size(0), convOut(x.size(2), w.size(2), sh, ph, "height"), convOut(x.size(3), w.size(3), sw, pw, "width")};
+    }
+
+    /**
+     * Checks {@code conv_transpose2d(x [B, C, H, W], w [C, O, kh, kw], stride s)} and returns the output shape
+     * {@code [B, O, (H−1)·s + kh, (W−1)·s + kw]}.
+     */
+    public static int[] convTranspose2d(Tensor x, Tensor w, int s) {
+        requireRank(x, 4, "conv_transpose2d input");
+        requireRank(w, 4, "conv_transpose2d weight");
+        if (s <= 0) throw new IllegalArgumentException("conv_transpose2d: stride " + s);
+        if (w.size(0) != x.size(1)) {
+            throw new IllegalArgumentException("conv_transpose2d: input " + str(x.shape()) + " has " + x.size(1)
+                    + " channels, weight " + str(w.shape()) + " expects " + w.size(0));
+        }
+        return new int[] {x.size(0), w.size(1), (x.size(2) - 1) * s + w.size(2), (x.size(3) - 1) * s + w.size(3)};
+    }
+
+    /** {@code x.permute(dims)}: the output shape and, per output dimension, the input's element stride. */
+    public record Permutation(int[] shape, long[] strides) {}
+
+    public static Permutation permute(int[] in, int... dims) {
+        int r = in.length;
+        if (dims.length != r) throw new IllegalArgumentException("permute: " + dims.length + " dims for rank " + r);
+        long[] inStride = strides(in);
+        int[] out = new int[r];
+        long[] stride = new long[r];
+        boolean[] seen = new boolean[r];
+        for (int i = 0; i < r; i++) {
+            int d = axis(dims[i], r);
+            if (seen[d]) throw new IllegalArgumentException("permute: repeated dimension in " + Arrays.toString(dims));
+            seen[d] = true;
+            out[i] = in[d];
+            stride[i] = inStride[d];
+        }
+        return new Permutation(out, stride);
+    }
+
+    /** The shape of {@code torch.cat(tensors, dim)} (dimension {@code dim} normalised); shapes must agree elsewhere. */
+    public static int[] concat(List<Tensor> tensors, int dim) {
+        if (tensors.isEmpty()) throw new IllegalArgumentException("concat of no tensors");
+        int[] first = tensors.get(0).shape();
+        int d = axis(dim, first.length);
+        int total = 0;
+        for (Tensor t : tensors) {
+            int[] s = t.shape();
+            boolean ok = s.length == first.length;
+            for (int i = 0; ok && i < s.length; i++) ok = i == d || s[i] == first[i];
+            if (!ok) throw new IllegalArgumentException("concat along " + d + ": shape " + str(s) + " does not match " + str(first));
+            total += s[d];
+        }
+        int[] out = first.clone();
+        out[d] = total;
+        return out;
+    }
+
+    /** Checks {@code window_unpartition}'s arguments and returns the batch size B of {@code windows [B·nH·nW, ws, ws, C]}. */
+    public static int windowUnpartitionBatch(Tensor windows, int ws, int hp, int wp, int h, int w) {
+        requireRank(windows, 4, "window_unpartition input");
+        if (ws <= 0 || hp % ws != 0 || wp % ws != 0 || h > hp || w > wp) {
+            throw new IllegalArgumentException("window_unpartition: padded " + hp + "x" + wp + ", window " + ws + ", crop " + h + "x" + w);
+        }
+        int nH = hp / ws, nW = wp / ws;
+        if (windows.size(1) != ws || windows.size(2) != ws || nH * nW == 0 || windows.size(0) % (nH * nW) != 0) {
+            throw new IllegalArgumentException("window_unpartition: windows " + str(windows.shape()) + " for " + nH + "x" + nW + " windows of " + ws);
+        }
+        return windows.size(0) / (nH * nW);
+    }
+
+    /** Checks attention operands {@code q [B, Nq, d], k [B, Nk, d], v [B, Nk, dv]} and the optional rel-pos terms. */
+    public static void checkAttention(Tensor q, Tensor k, Tensor v, Backend.RelPos r) {
+        requireRank(q, 3, "attention q");
+        requireRank(k, 3, "attention k");
+        requireRank(v, 3, "attention v");
+        int B = q.size(0), Nq = q.size(1), d = q.size(2), Nk = k.size(1);
+        if (k.size(0) != B || v.size(0) != B || k.size(2) != d || v.size(1) != Nk) {
+            throw new IllegalArgumentException("attention shapes do not fit: q " + str(q.shape()) + ", k " + str(k.shape())
+                    + ", v " + str(v.shape()));
+        }
+        if (r != null && (r.qh() * r.qw() != Nq || r.kh() * r.kw() != Nk
+                || !r.relH().hasShape(r.qh(), r.kh(), d) || !r.relW().hasShape(r.qw(), r.kw(), d))) {
+            throw new IllegalArgumentException("rel-pos " + r.qh() + "x" + r.qw() + " → " + r.kh() + "x" + r.kw()
+                    + " with relH " + str(r.relH().shape()) + ", relW " + str(r.relW().shape())
+                    + " does not fit Nq " + Nq + ", Nk " + Nk + ", d " + d);
+        }
     }
 
     /** Throws with a message naming {@code what} unless {@code t} has rank {@code rank}. */

@@ -28,6 +28,28 @@ public interface TensorSource {
         return Map.of();
     }
 
+    /** Tensors in a map (insertion order), with {@code metadata}; the map is used as is, not copied. */
+    static TensorSource of(Map<String, Tensor> tensors, Map<String, String> metadata) {
+        return new TensorSource() {
+            @Override
+            public Set<String> names() {
+                return tensors.keySet();
+            }
+
+            @Override
+            public Tensor get(String name) {
+                Tensor t = tensors.get(name);
+                if (t == null) throw new IllegalArgumentException("missing tensor \"" + name + "\"");
+                return t;
+            }
+
+            @Override
+            public Map<String, String> metadata() {
+                return metadata;
+            }
+        };
+    }
+
     /** The shape of a tensor without reading (or converting) its values; override where that is cheaper. */
     default int[] shape(String name) {
         return get(name).shape();

@@ -15,7 +15,7 @@ public final class Compare {
         double worst = 0;
         for (int i = 0; i < e.length; i++) {
             double err = Math.abs((double) a[i] - e[i]);
-            boolean ok = err <= atol + rtol * Math.abs(e[i]) || (Float.isNaN(e[i]) && Float.isNaN(a[i]));
+            boolean ok = a[i] == e[i] || err <= atol + rtol * Math.abs(e[i]) || (Float.isNaN(e[i]) && Float.isNaN(a[i]));
             worst = Math.max(worst, err);
             if (!ok && bad++ < 5) sb.append(String.format("%n  [%d] expected %.9g, got %.9g", i, e[i], a[i]));
         }

@@ -8,33 +8,33 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Reads the PyTorch goldens written by tools/reference/ops_golden.py. */
-final class Golden {
+/** Reads the PyTorch goldens written by tools/reference/ops_golden.py (also used by the CUDA backend's tests). */
+public final class Golden {
     private Golden() {}
 
-    record Case(String op, String name, JsonNode params, JsonNode inputs, JsonNode output) {
-        Tensor input(String key) {
+    public record Case(String op, String name, JsonNode params, JsonNode inputs, JsonNode output) {
+        public Tensor input(String key) {
             JsonNode n = inputs.get(key);
             return n == null ? null : tensor(n);
         }
 
-        Tensor expected() {
+        public Tensor expected() {
             return tensor(output);
         }
 
-        int[] expectedInts() {
+        public int[] expectedInts() {
             return ints(output.get("ints"));
         }
 
-        int param(String key) {
+        public int param(String key) {
             return params.get(key).asInt();
         }
 
-        int[] intsParam(String key) {
+        public int[] intsParam(String key) {
             return ints(params.get(key));
         }
 
-        float floatParam(String key) {
+        public float floatParam(String key) {
             return (float) params.get(key).asDouble();
         }
 
@@ -58,7 +58,7 @@ final class Golden {
         return out;
     }
 
-    static List<Case> load(String resource) {
+    public static List<Case> load(String resource) {
         try (InputStream in = Golden.class.getResourceAsStream(resource)) {
             if (in == null) throw new IllegalStateException("missing test resource " + resource);
             JsonNode root = new ObjectMapper().readTree(in);

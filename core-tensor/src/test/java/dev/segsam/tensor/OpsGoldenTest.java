@@ -20,8 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * argmax, ReLU; flagged {@code exact} by the generator) must be bit-exact. Arithmetic ops allow |err| ≤ 1e-6 + 1e-5·|expected|: float32 sums in another order (PyTorch's blocked
  * GEMM) differ by a few ulps, and our normalisation statistics are computed in double.
  */
-class OpsGoldenTest {
-    static final List<Golden.Case> CASES = Golden.load("/golden/ops.json");
+public class OpsGoldenTest {
+    public static final List<Golden.Case> CASES = Golden.load("/golden/ops.json");
 
     /** Every golden on every CPU backend: the reference, and the fast one when the Vector API is present. */
     static Stream<org.junit.jupiter.params.provider.Arguments> cases() {
@@ -39,72 +39,86 @@ class OpsGoldenTest {
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("cases")
     void matchesPyTorch(String backend, Golden.Case c, Backend B) {
+        check(c, B, 1e-5, 1e-6);
+    }
+
+    /**
+     * Runs golden case {@code c} on backend {@code B} (inputs uploaded, outputs downloaded, so device backends work
+     * too) and compares with PyTorch: bit-exact for cases flagged {@code exact}, else |err| ≤ atol + rtol·|expected|.
+     */
+    public static void check(Golden.Case c, Backend B, double rtol, double atol) {
         switch (c.op()) {
             case "argmax" -> {
-                assertArrayEquals(c.expectedInts(), B.argmax(c.input("x")), c.toString());
+                assertArrayEquals(c.expectedInts(), B.argmax(in(c, B, "x")), c.toString());
                 return;
             }
             case "window_partition" -> {
-                Backend.Windows w = B.windowPartition(c.input("x"), c.param("ws"));
+                Backend.Windows w = B.windowPartition(in(c, B, "x"), c.param("ws"));
                 assertEquals(c.param("hp"), w.paddedH(), "padded height");
                 assertEquals(c.param("wp"), w.paddedW(), "padded width");
-                Compare.exact(c.expected(), w.windows(), c.toString());
+                Compare.exact(c.expected(), B.download(w.windows()), c.toString());
                 return;
             }
             default -> { }
         }
-        Tensor actual = run(c, B);
+        Tensor actual = B.download(run(c, B));
         if (c.params().path("exact").asBoolean(false)) {
             Compare.exact(c.expected(), actual, c.toString());
         } else {
-            Compare.close(c.expected(), actual, 1e-5, 1e-6, c.toString());
+            Compare.close(c.expected(), actual, rtol, atol, c.toString());
         }
+    }
+
+    /** Input {@code key} of the case on {@code B}'s device (null stays null). */
+    private static Tensor in(Golden.Case c, Backend B, String key) {
+        Tensor t = c.input(key);
+        return t == null ? null : B.upload(t);
     }
 
     private static Tensor run(Golden.Case c, Backend B) {
         return switch (c.op()) {
-            case "matmul" -> B.matmul(c.input("a"), c.input("b"));
-            case "linear" -> B.linear(c.input("x"), c.input("w"), c.input("bias"));
+            case "matmul" -> B.matmul(in(c, B, "a"), in(c, B, "b"));
+            case "linear" -> B.linear(in(c, B, "x"), in(c, B, "w"), in(c, B, "bias"));
             case "conv2d" -> {
                 int[] s = c.intsParam("stride"), p = c.intsParam("padding");
-                yield B.conv2d(c.input("x"), c.input("w"), c.input("bias"), s[0], s[1], p[0], p[1]);
+                yield B.conv2d(in(c, B, "x"), in(c, B, "w"), in(c, B, "bias"), s[0], s[1], p[0], p[1]);
             }
             case "im2col" -> {
                 int[] k = c.intsParam("kernel"), s = c.intsParam("stride"), p = c.intsParam("padding");
-                yield B.im2col(c.input("x"), k[0], k[1], s[0], s[1], p[0], p[1]);
+                yield B.im2col(in(c, B, "x"), k[0], k[1], s[0], s[1], p[0], p[1]);
             }
-            case "conv_transpose2d" -> B.convTranspose2d(c.input("x"), c.input("w"), c.input("bias"), c.param("stride"));
-            case "layer_norm" -> B.layerNorm(c.input("x"), c.input("w"), c.input("bias"), c.floatParam("eps"));
-            case "layer_norm2d" -> B.layerNorm2d(c.input("x"), c.input("w"), c.input("bias"), c.floatParam("eps"));
-            case "gelu" -> B.gelu(c.input("x"));
-            case "relu" -> B.relu(c.input("x"));
-            case "sigmoid" -> B.sigmoid(c.input("x"));
-            case "softmax" -> B.softmax(c.input("x"));
-            case "add" -> B.add(c.input("a"), c.input("b"));
-            case "sub" -> B.sub(c.input("a"), c.input("b"));
-            case "mul" -> B.mul(c.input("a"), c.input("b"));
-            case "div" -> B.div(c.input("a"), c.input("b"));
-            case "scale" -> B.scale(c.input("x"), c.floatParam("s"));
-            case "permute" -> B.permute(c.input("x"), c.intsParam("dims"));
+            case "conv_transpose2d" -> B.convTranspose2d(in(c, B, "x"), in(c, B, "w"), in(c, B, "bias"), c.param("stride"));
+            case "layer_norm" -> B.layerNorm(in(c, B, "x"), in(c, B, "w"), in(c, B, "bias"), c.floatParam("eps"));
+            case "layer_norm2d" -> B.layerNorm2d(in(c, B, "x"), in(c, B, "w"), in(c, B, "bias"), c.floatParam("eps"));
+            case "gelu" -> B.gelu(in(c, B, "x"));
+            case "relu" -> B.relu(in(c, B, "x"));
+            case "sigmoid" -> B.sigmoid(in(c, B, "x"));
+            case "softmax" -> B.softmax(in(c, B, "x"));
+            case "add" -> B.add(in(c, B, "a"), in(c, B, "b"));
+            case "sub" -> B.sub(in(c, B, "a"), in(c, B, "b"));
+            case "mul" -> B.mul(in(c, B, "a"), in(c, B, "b"));
+            case "div" -> B.div(in(c, B, "a"), in(c, B, "b"));
+            case "scale" -> B.scale(in(c, B, "x"), c.floatParam("s"));
+            case "permute" -> B.permute(in(c, B, "x"), c.intsParam("dims"));
             case "concat" -> {
                 List<Tensor> parts = new ArrayList<>();
-                for (int i = 0; c.inputs().has("t" + i); i++) parts.add(c.input("t" + i));
+                for (int i = 0; c.inputs().has("t" + i); i++) parts.add(in(c, B, "t" + i));
                 yield B.concat(parts, c.param("dim"));
             }
-            case "slice" -> B.slice(c.input("x"), c.param("dim"), c.param("start"), c.param("length"));
-            case "window_unpartition" -> B.windowUnpartition(c.input("windows"), c.param("ws"), c.param("hp"), c.param("wp"), c.param("h"), c.param("w"));
+            case "slice" -> B.slice(in(c, B, "x"), c.param("dim"), c.param("start"), c.param("length"));
+            case "window_unpartition" -> B.windowUnpartition(in(c, B, "windows"), c.param("ws"), c.param("hp"), c.param("wp"), c.param("h"), c.param("w"));
             case "interpolate_bilinear" -> {
                 int[] s = c.intsParam("size");
-                yield B.interpolateBilinear(c.input("x"), s[0], s[1]);
+                yield B.interpolateBilinear(in(c, B, "x"), s[0], s[1]);
             }
-            case "rel_pos_lookup" -> B.relPosLookup(c.input("table"), c.param("q"), c.param("k"));
+            case "rel_pos_lookup" -> B.relPosLookup(in(c, B, "table"), c.param("q"), c.param("k"));
             case "attention" -> {
                 Backend.RelPos rel = c.inputs().has("relH")
-                        ? new Backend.RelPos(c.input("relH"), c.input("relW"), c.param("qh"), c.param("qw"), c.param("kh"), c.param("kw"))
+                        ? new Backend.RelPos(in(c, B, "relH"), in(c, B, "relW"), c.param("qh"), c.param("qw"), c.param("kh"), c.param("kw"))
                         : null;
-                yield B.attention(c.input("q"), c.input("k"), c.input("v"), c.floatParam("scale"), rel);
+                yield B.attention(in(c, B, "q"), in(c, B, "k"), in(c, B, "v"), c.floatParam("scale"), rel);
             }
-            case "fourier_pe" -> B.fourierPositionEncoding(c.input("coords"), c.input("gaussian"));
+            case "fourier_pe" -> B.fourierPositionEncoding(in(c, B, "coords"), in(c, B, "gaussian"));
             default -> throw new AssertionError("no runner for golden op " + c.op());
         };
     }

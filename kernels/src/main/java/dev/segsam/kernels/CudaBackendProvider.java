@@ -5,11 +5,10 @@ import dev.segsam.tensor.BackendProvider;
 import dev.segsam.tensor.Device;
 
 /**
- * Offers the CUDA backend to {@link dev.segsam.tensor.Backends} through {@link java.util.ServiceLoader}.
- *
- * <p>Status: the device probe is real; the CUDA implementation of the backend's ops is the subject of the
- * "CUDA backend I/II" issues and does not exist yet, so this provider reports CUDA as unavailable with a reason that
- * says so ({@code --device auto} then runs on the CPU, {@code --device cuda} fails with that one line).
+ * Offers the CUDA backend to {@link dev.segsam.tensor.Backends} through {@link java.util.ServiceLoader}. CUDA is
+ * available when {@link CudaProbe} finds a device, the fatbin loads into its primary context, and a self-test kernel
+ * returns the right values; otherwise {@link #unavailableReason()} says which step failed, in one line
+ * ({@code --device auto} then runs on the CPU, {@code --device cuda} fails with that line).
  */
 public final class CudaBackendProvider implements BackendProvider {
     @Override
@@ -19,13 +18,11 @@ public final class CudaBackendProvider implements BackendProvider {
 
     @Override
     public String unavailableReason() {
-        CudaProbe.Result r = CudaProbe.probe();
-        if (!r.available()) return r.reason();
-        return "found " + r + ", but segsam's CUDA kernels are not implemented yet";
+        return CudaRuntime.sharedFailure();
     }
 
     @Override
     public Backend create() {
-        throw new UnsupportedOperationException(unavailableReason());
+        return CudaBackend.create();
     }
 }

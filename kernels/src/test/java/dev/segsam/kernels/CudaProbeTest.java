@@ -25,12 +25,22 @@ class CudaProbeTest {
         }
     }
 
-    /** With the provider on the class path: auto always yields a backend; cuda fails with one line naming the cause. */
+    /**
+     * With the provider on the class path: without a usable GPU, auto falls back to the CPU and cuda fails with one
+     * line naming the cause; with one, both select CUDA.
+     */
     @Test
     void deviceSelectionUsesTheProvider() {
+        assertTrue(Backends.describeProviders().stream().anyMatch(s -> s.startsWith("cuda: ")), Backends.describeProviders().toString());
+        String why = new CudaBackendProvider().unavailableReason();
+        if (why == null) {
+            assertEquals(Device.CUDA, Backends.select(Device.AUTO).device());
+            return;
+        }
+        assertFalse(why.contains("\n"), why);
         assertEquals(Device.CPU, Backends.select(Device.AUTO).device());
         var e = assertThrows(Backends.BackendUnavailableException.class, () -> Backends.select(Device.CUDA));
         assertTrue(e.getMessage().startsWith("device cuda requested, but CUDA is unavailable: "), e.getMessage());
-        assertTrue(Backends.describeProviders().stream().anyMatch(s -> s.startsWith("cuda: ")), Backends.describeProviders().toString());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
     }
 }

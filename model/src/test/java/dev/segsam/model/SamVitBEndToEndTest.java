@@ -66,22 +66,10 @@ class SamVitBEndToEndTest {
             for (int i = 0; i < prompts.size(); i++) {
                 JsonNode p = prompts.get(i);
                 String k = "prompt" + i + ".";
-                float[][] pts = null;
-                int[] labels = null;
-                if (p.has("points")) {
-                    pts = new float[p.get("points").size()][];
-                    labels = new int[pts.length];
-                    for (int j = 0; j < pts.length; j++) {
-                        JsonNode q = p.get("points").get(j);
-                        pts[j] = new float[] {(float) q.get(0).asDouble(), (float) q.get(1).asDouble()};
-                        labels[j] = q.get(2).asInt();
-                    }
-                }
-                float[] box = null;
-                if (p.has("box")) {
-                    box = new float[4];
-                    for (int j = 0; j < 4; j++) box[j] = (float) p.get("box").get(j).asDouble();
-                }
+                Goldens.GoldenPrompt gp = Goldens.prompt(p, false, h, w, h, w);
+                float[][] pts = gp.points();
+                int[] labels = gp.labels();
+                float[] box = gp.box();
                 Tensor mask = golden.contains(k + "mask_input") ? golden.get(k + "mask_input") : null;
                 Predictor.Result r = predictor.predict(e, new Predictor.Prompt(pts, labels, box, mask, p.get("multimask").asBoolean()));
                 double lowErr = Goldens.relL2(golden.get(k + "low_res"), r.lowRes());

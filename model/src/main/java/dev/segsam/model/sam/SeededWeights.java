@@ -5,7 +5,6 @@ import dev.segsam.tensor.TensorSource;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Deterministic random SAM weights, generated identically by {@code tools/reference/sam_reference.py}
@@ -27,21 +26,9 @@ public final class SeededWeights {
         return of(m);
     }
 
-    /** A map as a {@link TensorSource}. */
+    /** A map as a {@link TensorSource} without metadata. */
     public static TensorSource of(Map<String, Tensor> m) {
-        return new TensorSource() {
-            @Override
-            public Set<String> names() {
-                return m.keySet();
-            }
-
-            @Override
-            public Tensor get(String name) {
-                Tensor t = m.get(name);
-                if (t == null) throw new IllegalArgumentException("missing tensor \"" + name + "\"");
-                return t;
-            }
-        };
+        return TensorSource.of(m, Map.of());
     }
 
     /** One tensor, exactly as the Python reference makes it. */

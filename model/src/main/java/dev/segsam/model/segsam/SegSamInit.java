@@ -21,21 +21,7 @@ public final class SegSamInit {
     /** A complete model: every tensor of {@code sam} plus the new ones, and the metadata to store with them. */
     public record Model(Map<String, Tensor> tensors, Map<String, String> metadata) {
         public TensorSource source() {
-            TensorSource base = SeededWeights.of(tensors);
-            return new TensorSource() {
-                public java.util.Set<String> names() {
-                    return base.names();
-                }
-
-                public Tensor get(String n) {
-                    return base.get(n);
-                }
-
-                @Override
-                public Map<String, String> metadata() {
-                    return metadata;
-                }
-            };
+            return TensorSource.of(tensors, metadata);
         }
     }
 

@@ -37,6 +37,36 @@ public final class Goldens {
         }
     }
 
+    /** A prompt of the goldens' "prompts" metadata: points with labels, and a box (each may be null). */
+    public record GoldenPrompt(float[][] points, int[] labels, float[] box, boolean multimask) {}
+
+    /**
+     * Reads prompt {@code p} ({@code {"points": [[x, y, label], ...], "box": [x0, y0, x1, y1], "multimask": bool}});
+     * with {@code scale}, coordinates are mapped from the original {@code h × w} image to the resized {@code rh × rw}
+     * frame as SAM's apply_coords does (float64 maths, then float32).
+     */
+    public static GoldenPrompt prompt(JsonNode p, boolean scale, int h, int w, int rh, int rw) {
+        double sx = scale ? (double) rw / w : 1, sy = scale ? (double) rh / h : 1;
+        float[][] pts = null;
+        int[] labels = null;
+        if (p.has("points")) {
+            pts = new float[p.get("points").size()][];
+            labels = new int[pts.length];
+            for (int j = 0; j < pts.length; j++) {
+                JsonNode q = p.get("points").get(j);
+                pts[j] = new float[] {(float) (q.get(0).asDouble() * sx), (float) (q.get(1).asDouble() * sy)};
+                labels[j] = q.get(2).asInt();
+            }
+        }
+        float[] box = null;
+        if (p.has("box")) {
+            JsonNode b = p.get("box");
+            box = new float[] {(float) (b.get(0).asDouble() * sx), (float) (b.get(1).asDouble() * sy), (float) (b.get(2).asDouble() * sx),
+                (float) (b.get(3).asDouble() * sy)};
+        }
+        return new GoldenPrompt(pts, labels, box, p.path("multimask").asBoolean());
+    }
+
     /** ‖a − e‖₂ / ‖e‖₂ (shapes must match). */
     public static double relL2(Tensor expected, Tensor actual) {
         if (!java.util.Arrays.equals(expected.shape(), actual.shape())) {

@@ -86,24 +86,10 @@ class SamSmallParityTest {
         for (int i = 0; i < prompts.size(); i++) {
             JsonNode p = prompts.get(i);
             String k = "prompt" + i + ".";
-            float[][] pts = null;
-            int[] labels = null;
-            if (p.has("points")) {
-                pts = new float[p.get("points").size()][];
-                labels = new int[pts.length];
-                for (int j = 0; j < pts.length; j++) {
-                    JsonNode q = p.get("points").get(j);
-                    pts[j] = scale(q.get(0).asDouble(), q.get(1).asDouble(), h, w, rh, rw);
-                    labels[j] = q.get(2).asInt();
-                }
-            }
-            float[] box = null;
-            if (p.has("box")) {
-                JsonNode bx = p.get("box");
-                float[] a = scale(bx.get(0).asDouble(), bx.get(1).asDouble(), h, w, rh, rw);
-                float[] c = scale(bx.get(2).asDouble(), bx.get(3).asDouble(), h, w, rh, rw);
-                box = new float[] {a[0], a[1], c[0], c[1]};
-            }
+            Goldens.GoldenPrompt gp = Goldens.prompt(p, true, h, w, rh, rw);
+            float[][] pts = gp.points();
+            int[] labels = gp.labels();
+            float[] box = gp.box();
             Tensor mask = g.contains(k + "mask_input") ? g.get(k + "mask_input") : null;
             try (PromptEncoder.Embeddings e = sam.promptEncoder().embed(B, pts, labels, box, mask)) {
                 near(k + "sparse", g.get(k + "sparse"), e.sparse());
@@ -121,8 +107,4 @@ class SamSmallParityTest {
         }
     }
 
-    /** SAM's apply_coords: float64 scaling of original pixels to the resized frame, then float32. */
-    static float[] scale(double x, double y, int h, int w, int rh, int rw) {
-        return new float[] {(float) (x * ((double) rw / w)), (float) (y * ((double) rh / h))};
-    }
 }

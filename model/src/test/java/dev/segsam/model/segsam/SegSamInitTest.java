@@ -119,20 +119,6 @@ class SegSamInitTest {
     }
 
     static TensorSource withMeta(Map<String, Tensor> t, Map<String, String> meta) {
-        TensorSource base = SeededWeights.of(t);
-        return new TensorSource() {
-            public java.util.Set<String> names() {
-                return base.names();
-            }
-
-            public Tensor get(String n) {
-                return base.get(n);
-            }
-
-            @Override
-            public Map<String, String> metadata() {
-                return meta;
-            }
-        };
+        return TensorSource.of(t, meta);
     }
 }

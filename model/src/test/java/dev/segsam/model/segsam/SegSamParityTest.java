@@ -59,21 +59,7 @@ class SegSamParityTest {
         for (Map.Entry<String, int[]> e : cfg.parameterShapes(SMALL).entrySet()) w.put(e.getKey(), SeededWeights.tensor(e.getKey(), e.getValue(), seed));
         w.put("t2vse.text_embeddings", Tensor.of(flatten(SegSamInit.hashedEmbeddings(classes, dt)), classes.size(), dt));
         Map<String, String> md = cfg.toMetadata();
-        TensorSource base = SeededWeights.of(w);
-        model = SegSam.load(new TensorSource() {
-            public java.util.Set<String> names() {
-                return base.names();
-            }
-
-            public Tensor get(String n) {
-                return base.get(n);
-            }
-
-            @Override
-            public Map<String, String> metadata() {
-                return md;
-            }
-        }, B);
+        model = SegSam.load(TensorSource.of(w, md), B);
         meta = new ObjectMapper().readTree(g.metadata().get("prompts"));
     }
 
@@ -115,23 +101,10 @@ class SegSamParityTest {
         for (int i = 0; i < meta.size(); i++) {
             JsonNode p = meta.get(i);
             String k = "prompt" + i + ".";
-            float[][] pts = null;
-            int[] labels = null;
-            if (p.has("points")) {
-                pts = new float[p.get("points").size()][];
-                labels = new int[pts.length];
-                for (int j = 0; j < pts.length; j++) {
-                    JsonNode q = p.get("points").get(j);
-                    pts[j] = new float[] {(float) (q.get(0).asDouble() * ((double) rw / w)), (float) (q.get(1).asDouble() * ((double) rh / h))};
-                    labels[j] = q.get(2).asInt();
-                }
-            }
-            float[] box = null;
-            if (p.has("box")) {
-                JsonNode bx = p.get("box");
-                box = new float[] {(float) (bx.get(0).asDouble() * ((double) rw / w)), (float) (bx.get(1).asDouble() * ((double) rh / h)),
-                    (float) (bx.get(2).asDouble() * ((double) rw / w)), (float) (bx.get(3).asDouble() * ((double) rh / h))};
-            }
+            dev.segsam.model.sam.Goldens.GoldenPrompt gp = dev.segsam.model.sam.Goldens.prompt(p, true, h, w, rh, rw);
+            float[][] pts = gp.points();
+            int[] labels = gp.labels();
+            float[] box = gp.box();
             Tensor mask = g.contains(k + "mask_input") ? g.get(k + "mask_input") : null;
             try (SegSam.Decoded d = model.decode(f, pts, labels, box, mask, p.get("multimask").asBoolean())) {
                 near(k + "M̂_b low-res (Dec_sag on t'_p)", g.get(k + "low_res"), d.binary().lowRes());

@@ -63,21 +63,7 @@ class SegSamTrainerTest {
     }
 
     static TensorSource SegSamInitTest_withMeta(Map<String, Tensor> t, Map<String, String> meta) {
-        TensorSource base = SeededWeights.of(t);
-        return new TensorSource() {
-            public java.util.Set<String> names() {
-                return base.names();
-            }
-
-            public Tensor get(String n) {
-                return base.get(n);
-            }
-
-            @Override
-            public Map<String, String> metadata() {
-                return meta;
-            }
-        };
+        return TensorSource.of(t, meta);
     }
 
     /** d(total loss)/dθ for a few parameters of every trained part, against central differences of the same step. */

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The GPU check for the CUDA backend: device facts, the committed fatbin against nvcc, every kernels test (GPU tests
+# included), the GpuGemmBench JMH benchmarks, the PyTorch baseline on the same card, then ONE summary table.
+# Meant for a GPU host without network: finishes within 8 minutes (each step gets a share of a 7.5-minute budget).
+#
+#   scripts/gpu-check.sh [--bundle DIR|DIR.tar.xz] [--out DIR]
+#
+# --bundle: jars (and optionally a Java runtime) made by scripts/gpu-bundle.sh [--jre] on a machine with Maven
+#           Central; without it the script builds with ./mvnw --offline (needs a JDK 25 and a filled ~/.m2).
+# --out:    where logs, JUnit reports, jmh.json, torch.json and summary.md go (default $OUT if set, else
+#           target/gpu-check). Run from anywhere; paths are relative to the repository root.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+start=$(date +%s)
+deadline=$((start + 450))
+bundle=""
+out="${OUT:-$here/target/gpu-check}"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --bundle) bundle="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        *) echo "usage: $0 [--bundle DIR|DIR.tar.xz] [--out DIR]" >&2; exit 2 ;;
+    esac
+done
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+left() { local l=$((deadline - $(date +%s))); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
+say() { printf '\n== %s (t+%ds)\n' "$*" $(($(date +%s) - start)); }
+status_tests="not run"; status_fatbin="not run"; status_jmh="not run"; status_torch="not run"
+
+say "device"
+nvidia-smi --query-gpu=name,driver_version,compute_cap,memory.total,clocks.max.sm --format=csv 2>&1 | tee "$out/nvidia-smi.csv"
+nvcc --version 2>/dev/null | tail -n 2
+echo "libcublas.so.12: $(ldconfig -p 2>/dev/null | grep -c 'libcublas\.so\.12') entries in the loader cache (JCublas2 needs it)"
+python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda)' 2>&1
+
+# ---------------------------------------------------------------- Java and the jars
+java=""
+if [ -n "$bundle" ]; then
+    if [ -f "$bundle" ]; then
+        dir="$(mktemp -d -t segsam-bundle.XXXXXX)"
+        python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$bundle" "$dir" || exit 2
+        bundle="$(echo "$dir"/*)"
+    fi
+    bundle="$(cd "$bundle" && pwd)"
+    [ -x "$bundle/jre/bin/java" ] && java="$bundle/jre/bin/java"
+    echo "bundle: $bundle (commit $(cat "$bundle/COMMIT" 2>/dev/null), checkout $(git rev-parse HEAD 2>/dev/null))"
+fi
+if [ -z "$java" ]; then # find-jdk.sh exits when it finds nothing: ask it in a subshell
+    jdk="$(. "$here/scripts/find-jdk.sh" >/dev/null 2>&1 && echo "$SEGSAM_JAVA_HOME")"
+    [ -n "$jdk" ] && java="$jdk/bin/java"
+fi
+if [ -z "$java" ]; then
+    for c in "$(command -v java 2>/dev/null)"; do [ -n "$c" ] && java="$c"; done
+fi
+[ -n "$java" ] || { echo "gpu-check: no Java 25 found: make a bundle with a runtime (scripts/gpu-bundle.sh --jre) and pass --bundle" >&2; exit 2; }
+"$java" -version 2>&1 | head -n 1
+jvm=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow --add-modules=jdk.incubator.vector)
+
+# ---------------------------------------------------------------- the committed fatbin against this host's nvcc
+if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+    say "fatbin vs nvcc"
+    NVCC="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)" timeout "$(left 90)" kernels/build-fatbin.sh check 2>&1 | tail -n 3
+    status_fatbin=$([ "${PIPESTATUS[0]}" = 0 ] && echo ok || echo FAILED)
+fi
+
+# ---------------------------------------------------------------- tests
+say "kernels tests (GPU tests included)"
+if [ -n "$bundle" ]; then
+    cp=$(ls "$bundle"/lib/*.jar | tr '\n' ':')"$bundle/segsam-kernels-tests.jar"
+    (cd kernels && timeout "$(left 210)" "$java" "${jvm[@]}" -Xmx16g -jar "$bundle"/junit-platform-console-standalone-*.jar execute \
+        --class-path "$cp" --scan-class-path "$bundle/segsam-kernels-tests.jar" --exclude-tag emu --fail-if-no-tests \
+        --reports-dir "$out/junit" --details summary --disable-banner) > "$out/tests.log" 2>&1
+    rc=$?
+else
+    timeout "$(left 300)" ./mvnw -o -q -B -Dstyle.color=never -Pgpu -pl kernels -am test > "$out/tests.log" 2>&1
+    rc=$?
+fi
+tail -n 25 "$out/tests.log"
+status_tests=$([ $rc = 0 ] && echo passed || echo "FAILED (exit $rc, see tests.log)")
+grep -hE "cuBLAS: " "$out/tests.log" "$out"/junit/*.xml 2>/dev/null | head -n 1
+
+# ---------------------------------------------------------------- JMH
+say "GpuGemmBench (JMH)"
+modes="FP32,TF32"
+ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.12' && modes="$modes,CUBLAS_FP32,CUBLAS_TF32"
+jmh_args=(GpuGemmBench -p "mode=$modes" -rf json -rff "$out/jmh.json" -foe false)
+if [ -n "$bundle" ]; then
+    timeout "$(left 150)" "$java" "${jvm[@]}" -cp "$bundle/lib/*" org.openjdk.jmh.Main "${jmh_args[@]}" -jvm "$java" > "$out/jmh.log" 2>&1
+    rc=$?
+else
+    ./mvnw -o -q -B -Dstyle.color=never -DskipTests -pl bench -am package > "$out/jmh.log" 2>&1 &&
+        timeout "$(left 150)" "$java" "${jvm[@]}" -jar bench/target/benchmarks.jar "${jmh_args[@]}" -jvm "$java" >> "$out/jmh.log" 2>&1
+    rc=$?
+fi
+grep -E "^GpuGemmBench|^Benchmark" "$out/jmh.log" | tail -n 30
+results=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out/jmh.json" 2>/dev/null || echo 0)
+status_jmh=$([ $rc = 0 ] && [ "$results" -gt 0 ] && echo "ok ($results results)" || echo "FAILED (exit $rc, $results results, see jmh.log)")
+
+# ---------------------------------------------------------------- PyTorch
+say "PyTorch baseline (torch.matmul, CUDA events)"
+timeout "$(left 90)" python3 tools/reference/bench_torch_gemm_gpu.py --json "$out/torch.json" 2>&1 | tee "$out/torch.log"
+status_torch=$([ "${PIPESTATUS[0]}" = 0 ] && echo ok || echo FAILED)
+
+# ---------------------------------------------------------------- the table
+say "summary"
+{
+    echo "GPU check $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null), $(head -n 2 "$out/nvidia-smi.csv" | tail -n 1)"
+    echo "tests: $status_tests; fatbin vs nvcc: $status_fatbin; JMH: $status_jmh; PyTorch: $status_torch; $(($(date +%s) - start)) s"
+    [ -f "$out/jmh.json" ] && python3 tools/reference/gpu_summary.py "$out/jmh.json" "$out/torch.json"
+} 2>&1 | tee "$out/summary.md"
+[ "$status_tests" = passed ]
