@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch baseline for SAM ViT-B on the CPU: encode one image, decode + upsample one prompt.
+"""PyTorch baseline for SAM ViT-B on the CPU: encode one image, decode + upsample one prompt, and 16 box prompts
+in one batched mask-decoder call (SamBench.decodeBoxes16).
 
     python3 tools/reference/bench_sam_torch.py [--threads N] [--repeats R]
 
@@ -52,6 +53,16 @@ with torch.no_grad():
         return S.postprocess(masks[:, 0:1], 1024, rhw, (450, 600)) > 0
 
     t_dec = median(decode, max(5, args.repeats * 3))
+
+    def decode16():  # the 16 boxes of SamBench.boxes(16), one batched mask_decoder call (SAM's predict_torch)
+        xy = np.array([[20 + 17 * i, 15 + 11 * i, 300 + 13 * i, 250 + 9 * i] for i in range(16)], dtype=np.float64)
+        boxes = S.apply_coords(xy.reshape(16, 2, 2), (450, 600), rhw).reshape(16, 4)
+        sparse, dense = S.embed_prompts(W, cfg, None, None, boxes, None)
+        masks, iou = S.mask_decoder(W, cfg, emb, pe, sparse, dense)
+        return S.postprocess(masks[:, 0:1], 1024, rhw, (450, 600)) > 0
+
+    t_dec16 = median(decode16, max(3, args.repeats))
 print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 print(f"encode ViT-B 1024x1024            {t_enc:10.1f} ms")
 print(f"decode + upsample, 1 box, 600x450 {t_dec:10.2f} ms")
+print(f"decode + upsample, 16 boxes       {t_dec16:10.2f} ms")

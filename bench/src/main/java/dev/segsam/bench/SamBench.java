@@ -25,7 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * SAM ViT-B end to end through the product path ({@link Predictor}): {@code encode} = preprocess a 600×450 image and
  * run the image encoder; {@code decode} = one box prompt through the prompt encoder, mask decoder and postprocessing
- * to the original size (binary mask included). Seeded random weights (the architecture, not the values, sets the
+ * to the original size (binary mask included); {@code decodeBoxes16} = 16 box prompts through
+ * {@link Predictor#predict(Predictor.Encoded, java.util.List)} (batched). Seeded random weights (the architecture, not the values, sets the
  * cost). {@code cpu} = {@code fast} (Vector-API backend) or {@code reference}. Baseline:
  * {@code tools/reference/bench_sam_torch.py} on the same machine.
  */
@@ -42,16 +43,36 @@ public class SamBench {
     RgbImage image;
     Predictor.Encoded encoded;
     Predictor.Prompt box;
+    java.util.List<Predictor.Prompt> boxes16;
 
     @Setup(Level.Trial)
     public void setup() {
         System.setProperty("segsam.cpu", cpu); // read once by Sgemm: only the first value in this fork counts
         SegSam model = SegSam.load(SeededWeights.generate(SamConfig.vitB(), 20261126L), Backends.cpu());
         predictor = new Predictor(model, Preprocessor.Convention.SAM);
-        image = RgbImage.black(600, 450);
-        for (int y = 0; y < 450; y++) for (int x = 0; x < 600; x++) for (int c = 0; c < 3; c++) image.set(x, y, c, (x * 7 + y * 3 + c * 50) % 256);
+        image = testImage();
         encoded = predictor.encode(image, null);
-        box = new Predictor.Prompt(null, null, new float[] {150, 100, 420, 330}, null, false);
+        box = box(150, 100, 420, 330);
+        boxes16 = boxes(16);
+    }
+
+    /** The 600×450 test image (a deterministic colour pattern). */
+    static RgbImage testImage() {
+        RgbImage image = RgbImage.black(600, 450);
+        for (int y = 0; y < 450; y++) for (int x = 0; x < 600; x++) for (int c = 0; c < 3; c++) image.set(x, y, c, (x * 7 + y * 3 + c * 50) % 256);
+        return image;
+    }
+
+    /** A single-mask box prompt in image pixels. */
+    static Predictor.Prompt box(float x0, float y0, float x1, float y1) {
+        return new Predictor.Prompt(null, null, new float[] {x0, y0, x1, y1}, null, false);
+    }
+
+    /** {@code n} different box prompts on the 600×450 image. */
+    static java.util.List<Predictor.Prompt> boxes(int n) {
+        java.util.List<Predictor.Prompt> out = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(box(20 + 17 * i, 15 + 11 * i, 300 + 13 * i, 250 + 9 * i));
+        return out;
     }
 
     @Benchmark
@@ -68,5 +89,13 @@ public class SamBench {
     @Measurement(iterations = 5, time = 2)
     public boolean[] decode() {
         return predictor.predict(encoded, box).mask();
+    }
+
+    /** 16 different box prompts on the encoded image through the multi-prompt API (batched decoder passes); prompts/s = 16 / time. */
+    @Benchmark
+    @Warmup(iterations = 1, time = 2)
+    @Measurement(iterations = 3, time = 2)
+    public java.util.List<Predictor.Result> decodeBoxes16() {
+        return predictor.predict(encoded, boxes16);
     }
 }

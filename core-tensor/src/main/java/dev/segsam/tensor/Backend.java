@@ -40,6 +40,17 @@ public interface Backend {
     Tensor linear(Tensor x, Tensor w, Tensor bias);
 
     /**
+     * {@code gelu(linear(x, w, bias))}: the MLP up-projection of SAM's image-encoder blocks. Default: {@link #linear}
+     * then {@link #gelu}; a fast backend applies GELU as the GEMM stores each output tile (no second pass over the
+     * {@code [tokens, 4D]} activation, and one such tensor fewer alive).
+     */
+    default Tensor linearGelu(Tensor x, Tensor w, Tensor bias) {
+        try (Tensor h = linear(x, w, bias)) {
+            return gelu(h);
+        }
+    }
+
+    /**
      * {@code torch.nn.functional.conv2d} (groups 1, dilation 1) computed as im2col + GEMM:
      * {@code x [B, C, H, W], w [O, C, kh, kw], bias [O] → [B, O, Ho, Wo]},
      * {@code Ho = (H + 2·padH − kh)/strideH + 1}.
@@ -140,6 +151,36 @@ public interface Backend {
      * the whole {@code [B, Nq, Nk]} score tensor.
      */
     Tensor attention(Tensor q, Tensor k, Tensor v, float scale, RelPos relPos);
+
+    /**
+     * Multi-head attention on projected, head-interleaved tensors, as SAM's mask decoder {@code Attention} runs it
+     * between its projections: {@code q [B, nq, heads·d], k [B, nk, heads·d], v [B, nk, heads·dv] → [B, nq, heads·dv]},
+     * head {@code h} owning channels {@code h·d … h·d + d − 1}; per head {@code softmax((q_h·scale)·k_hᵀ)·v_h}.
+     *
+     * <p>Default: split the heads with {@link #permute}, {@link #attention}, merge with {@link #permute} (so every
+     * backend, the autodiff tape included, has it); a fast backend reads the heads in place instead.
+     */
+    default Tensor multiHeadAttention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
+        return Composites.multiHeadAttention(this, q, k, v, heads, scale);
+    }
+
+    /**
+     * The attention branch of a SAM image-encoder block, {@code x [B, H, W, D]} (already normalised) → {@code [B, H, W, D]}:
+     * <pre>
+     * window &gt; 0: x = window_partition(x, window)      (zero padding to a multiple of the window)
+     * qkv = linear(x, qkvW, qkvB), head h of q/k/v at feature s·D + h·hd + c       (hd = D/heads)
+     * o_h = softmax((q_h·hd^−½)·k_hᵀ + rel-pos bias)·v_h   ({@link #attention}, tables from {@link #relPosLookup})
+     * out = linear(merged heads, projW, projB);  window &gt; 0: window_unpartition and crop to H × W
+     * </pre>
+     * {@code relPosH, relPosW}: the block's {@code rel_pos_h / rel_pos_w} tables {@code [L, hd]}.
+     *
+     * <p>Default: exactly that sequence of ops. A fast backend fuses it (no partition, permute or slice copies; padded
+     * windows attend to the bias rows that zero padding turns into).
+     */
+    default Tensor encoderAttention(Tensor x, Tensor qkvW, Tensor qkvB, Tensor projW, Tensor projB, int heads, int window,
+                                    Tensor relPosH, Tensor relPosW) {
+        return Composites.encoderAttention(this, x, qkvW, qkvB, projW, projB, heads, window, relPosH, relPosW);
+    }
 
     /**
      * SAM's decomposed relative position for a query grid {@code qh × qw} and key grid {@code kh × kw}:

@@ -13,7 +13,8 @@ import java.util.Arrays;
  * only: strides are always the contiguous ones. Ops live in a {@link Backend}, not here; this class offers
  * construction, element access, and the zero-copy views {@link #reshape} and {@link #narrow0}.
  *
- * <p><b>Lifetime.</b> {@link #zeros} and {@link #of} allocate owned memory that {@link #close()} frees at once; a tensor
+ * <p><b>Lifetime.</b> {@link #zeros}, {@link #empty} and {@link #of} allocate owned memory that {@link #close()} frees at
+ * once (to a recycling pool, see {@link HostStorage}); a tensor
  * that is never closed is freed by a cleaner after it becomes unreachable. Closing a tensor closes its storage, which
  * invalidates every view of it. {@link #allocate(Arena, int...)} ties the memory to a caller's arena instead, and
  * {@link #wrap} borrows memory owned elsewhere (closing such a tensor is a no-op).
@@ -49,6 +50,15 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(HostStorage.allocate(Shapes.numel(s) * Float.BYTES), 0, s);
     }
 
+    /**
+     * A new host tensor with owned memory whose values are unspecified ({@code torch.empty}): for op outputs that are
+     * overwritten completely, skipping the zero fill of a recycled block (see {@link HostStorage}).
+     */
+    public static Tensor empty(int... shape) {
+        int[] s = Shapes.check(shape);
+        return new Tensor(HostStorage.allocateUninitialized(Shapes.numel(s) * Float.BYTES), 0, s);
+    }
+
     /** A new host tensor whose memory lives exactly as long as {@code arena}. */
     public static Tensor allocate(Arena arena, int... shape) {
         int[] s = Shapes.check(shape);
@@ -62,7 +72,7 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("shape " + Shapes.str(s) + " has " + Shapes.numel(s)
                     + " elements, got " + values.length + " values");
         }
-        Tensor t = zeros(s);
+        Tensor t = empty(s);
         MemorySegment.copy(values, 0, t.data(), LAYOUT, 0, values.length);
         return t;
     }
@@ -197,7 +207,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A new owned host tensor with the same shape and values. */
     public Tensor copy() {
-        Tensor t = zeros(shape);
+        Tensor t = empty(shape);
         MemorySegment.copy(data(), 0, t.data(), 0, numel * Float.BYTES);
         return t;
     }

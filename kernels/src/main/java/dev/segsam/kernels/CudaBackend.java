@@ -186,7 +186,11 @@ public final class CudaBackend implements Backend {
         return linear(x, w, bias, Gemm.ACT_NONE, "linear");
     }
 
-    /** {@code gelu(linear(x, w, bias))} in one kernel (the GELU is the GEMM's epilogue): SAM's MLP up-projection. */
+    /**
+     * {@code gelu(linear(x, w, bias))} in one kernel (the GELU is the GEMM's epilogue): SAM's MLP up-projection,
+     * called by the image encoder through {@link Backend#linearGelu}.
+     */
+    @Override
     public Tensor linearGelu(Tensor x, Tensor w, Tensor bias) {
         return linear(x, w, bias, Gemm.ACT_GELU, "linear+gelu");
     }

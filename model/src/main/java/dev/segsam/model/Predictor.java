@@ -88,32 +88,88 @@ public final class Predictor {
     /** Runs one prompt. */
     public Result predict(Encoded e, Prompt p) {
         Preprocessor.Preprocessed img = e.image();
-        float[][] pts = null;
-        if (p.points() != null && p.points().length > 0) {
-            pts = new float[p.points().length][];
-            for (int i = 0; i < pts.length; i++) pts[i] = img.mapPoint(p.points()[i][0], p.points()[i][1]);
-        }
-        float[] box = p.box() == null ? null : img.mapBox(p.box()[0], p.box()[1], p.box()[2], p.box()[3]);
-        try (SegSam.Decoded d = model.decode(e.features(), pts, p.labels(), box, p.maskInput(), p.multimask())) {
+        try (SegSam.Decoded d = model.decode(e.features(), mapPoints(img, p), p.labels(), mapBox(img, p), p.maskInput(), p.multimask())) {
             Backend b = model.sam().backend();
             Tensor lowRes = b.download(d.binary().lowRes()).copy();
             float[] iou = b.download(d.binary().iou()).toArray();
-            Tensor logits = upsample(lowRes, img, true);
-            int best = 0;
-            for (int i = 1; i < iou.length; i++) if (iou[i] > iou[best]) best = i;
-            int hw = img.origH() * img.origW();
-            boolean[] mask = new boolean[hw];
-            for (int i = 0; i < hw; i++) mask[i] = logits.get((long) best * hw + i) > 0f;
-            Semantic sem = d.semantic() == null ? null : semantic(d.semantic(), img, mask);
-            return new Result(lowRes, iou, logits, best, mask, sem);
+            Result r = result(img, lowRes, iou);
+            if (d.semantic() == null) return r;
+            return new Result(r.lowRes(), r.iou(), r.maskLogits(), r.best(), r.mask(), semantic(d.semantic(), img, r.mask()));
         }
     }
 
-    /** Runs several prompts on one encoded image, in order. */
+    /**
+     * The most prompts {@link #predict(Encoded, List)} puts into one decoder pass (system property
+     * {@code segsam.predict.batch}, default 4): on the CPU a batch saves per-op overheads, not arithmetic, while each
+     * prompt adds 4 MB to every image-sized activation (docs/PERF.md has the measurement).
+     */
+    public static final int MAX_BATCH = Math.max(1, Integer.getInteger("segsam.predict.batch", 4));
+
+    /**
+     * Runs several prompts on one encoded image; results in prompt order. Prompts with the same number of sparse tokens
+     * and the same {@code multimask} run together, up to {@value #MAX_BATCH} per pass, as one batched decoder pass
+     * ({@link SamModel#decodeBatch}); the results equal one-at-a-time {@link #predict(Encoded, Prompt)} up to float
+     * rounding. SEG-SAM models (semantic outputs) decode one prompt at a time.
+     */
     public List<Result> predict(Encoded e, List<Prompt> prompts) {
-        List<Result> out = new ArrayList<>();
-        for (Prompt p : prompts) out.add(predict(e, p));
-        return out;
+        Result[] out = new Result[prompts.size()];
+        if (model.hasSemantics()) {
+            for (int i = 0; i < out.length; i++) out[i] = predict(e, prompts.get(i));
+            return List.of(out);
+        }
+        java.util.Map<String, List<Integer>> groups = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < out.length; i++) {
+            Prompt p = prompts.get(i);
+            int points = p.points() == null ? 0 : p.points().length;
+            int tokens = points + (points > 0 && p.box() == null ? 1 : 0) + (p.box() == null ? 0 : 2);
+            groups.computeIfAbsent(tokens + "/" + p.multimask(), k -> new ArrayList<>()).add(i);
+        }
+        Preprocessor.Preprocessed img = e.image();
+        Backend b = model.sam().backend();
+        for (List<Integer> group : groups.values()) {
+            for (int from = 0; from < group.size(); from += MAX_BATCH) {
+                List<Integer> idx = group.subList(from, Math.min(group.size(), from + MAX_BATCH));
+                List<SamModel.PromptInput> batch = new ArrayList<>();
+                for (int i : idx) {
+                    Prompt p = prompts.get(i);
+                    batch.add(new SamModel.PromptInput(mapPoints(img, p), p.labels(), mapBox(img, p), p.maskInput()));
+                }
+                try (SamModel.Decoded d = model.sam().decodeBatch(e.features().fv(), batch, prompts.get(idx.get(0)).multimask());
+                     Tensor lowRes = b.download(d.lowRes()).copy(); Tensor iou = b.download(d.iou()).copy()) {
+                    int n = iou.size(1);
+                    for (int j = 0; j < idx.size(); j++) {
+                        float[] iouRow = new float[n];
+                        iou.read((long) j * n, iouRow, 0, n);
+                        out[idx.get(j)] = result(img, lowRes.narrow0(j, 1).copy(), iouRow);
+                    }
+                }
+            }
+        }
+        return List.of(out);
+    }
+
+    private static float[][] mapPoints(Preprocessor.Preprocessed img, Prompt p) {
+        if (p.points() == null || p.points().length == 0) return null;
+        float[][] pts = new float[p.points().length][];
+        for (int i = 0; i < pts.length; i++) pts[i] = img.mapPoint(p.points()[i][0], p.points()[i][1]);
+        return pts;
+    }
+
+    private static float[] mapBox(Preprocessor.Preprocessed img, Prompt p) {
+        return p.box() == null ? null : img.mapBox(p.box()[0], p.box()[1], p.box()[2], p.box()[3]);
+    }
+
+    /** The binary part of a {@link Result} from one prompt's low-res logits (host tensor, kept) and IoU predictions. */
+    private Result result(Preprocessor.Preprocessed img, Tensor lowRes, float[] iou) {
+        Tensor logits = upsample(lowRes, img, true);
+        int best = 0;
+        for (int i = 1; i < iou.length; i++) if (iou[i] > iou[best]) best = i;
+        int hw = img.origH() * img.origW();
+        float[] plane = new float[hw];
+        logits.read((long) best * hw, plane, 0, hw);
+        boolean[] mask = new boolean[hw];
+        for (int i = 0; i < hw; i++) mask[i] = plane[i] > 0f;
+        return new Result(lowRes, iou, logits, best, mask, null);
     }
 
     /** Low-res logits to the original size, per the convention (see the class comment); host tensor. */
@@ -125,12 +181,12 @@ public final class Predictor {
         }
         if (!binary) return b.download(b.interpolateBilinear(b.upload(lowRes), img.origH(), img.origW()));
         try (Tensor prob = b.sigmoid(b.upload(lowRes)); Tensor up = b.interpolateBilinear(prob, img.origH(), img.origW())) {
-            Tensor host = b.download(up).copy();
-            for (long i = 0; i < host.numel(); i++) {
-                double q = Math.min(Math.max(host.get(i), 1e-7), 1 - 1e-7);
-                host.set(i, (float) Math.log(q / (1 - q)));
+            float[] v = b.download(up).toArray();
+            for (int i = 0; i < v.length; i++) {
+                double q = Math.min(Math.max(v[i], 1e-7), 1 - 1e-7);
+                v[i] = (float) Math.log(q / (1 - q));
             }
-            return host;
+            return Tensor.of(v, up.shape());
         }
     }
 

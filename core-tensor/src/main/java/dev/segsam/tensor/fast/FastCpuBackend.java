@@ -11,19 +11,15 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The fast CPU backend: the GEMM-shaped ops — {@link #matmul}, {@link #linear}, {@link #conv2d} and
- * {@link #attention} — run on {@link Sgemm} (Vector API, packed and blocked, all cores) straight from the tensors'
- * memory (memory-mapped weights included, no copies); every other op is the reference {@link CpuBackend}'s, which
- * stays the oracle (tests compare the two). Selected for {@code --device cpu} unless {@code -Dsegsam.cpu=reference}
- * or the JVM lacks {@code --add-modules jdk.incubator.vector}.
- *
- * <p>GELU is vectorised ({@link VectorMath}: the erf form through a Chebyshev erfc, float32, ~1e-7 relative).
- * Attention runs as the reference does — q scaled first, the decomposed relative-position terms from the unscaled q —
- * with vectorised float32 softmax rows, per (batch·head, block of {@value #ROWS} queries) job: {@code S = (q·scale)·kᵀ} and
- * {@code O = P·v} are single-threaded GEMMs on a {@code [ROWS, Nk]} score buffer, the jobs spread over the threads.
+ * The fast CPU backend: the GEMM-shaped ops — {@link #matmul}, {@link #linear}, {@link #conv2d},
+ * {@link #convTranspose2d} — run on {@link Sgemm} (Vector API, packed and blocked, all cores) straight from the
+ * tensors' memory (memory-mapped weights included, no copies); attention runs on {@link FlashAttention} (fused,
+ * flash-style, heads read and written in place, see {@link #multiHeadAttention} and {@link #encoderAttention});
+ * element-wise, normalisation and layout ops are vectorised ({@link VectorMath}, {@link SegmentOps}); the rest is the
+ * reference {@link CpuBackend}'s, which stays the oracle (tests compare the two). Selected for {@code --device cpu}
+ * unless {@code -Dsegsam.cpu=reference} or the JVM lacks {@code --add-modules jdk.incubator.vector}.
  */
 public final class FastCpuBackend implements Backend {
-    static final int ROWS = 256;
     private final CpuBackend ref = new CpuBackend();
 
     @Override
@@ -72,7 +68,7 @@ public final class FastCpuBackend implements Backend {
         int[] os = Arrays.copyOf(batch, batch.length + 2);
         os[batch.length] = M;
         os[batch.length + 1] = N;
-        Tensor c = Tensor.zeros(os);
+        Tensor c = Tensor.empty(os);
         Sgemm.gemm(Math.toIntExact(nb), M, N, K, mat(a, K, na == 1 ? 0 : (long) M * K), mat(b, N, nbb == 1 ? 0 : (long) K * N), false,
                 mat(c, N, (long) M * N), null);
         return c;
@@ -80,14 +76,24 @@ public final class FastCpuBackend implements Backend {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        return linear(x, w, bias, false);
+    }
+
+    /** GELU fused into the GEMM's store of each output tile ({@link VectorMath#geluVector}, as {@link #gelu}). */
+    @Override
+    public Tensor linearGelu(Tensor x, Tensor w, Tensor bias) {
+        return linear(x, w, bias, true);
+    }
+
+    private Tensor linear(Tensor x, Tensor w, Tensor bias, boolean gelu) {
         if (w.rank() != 2 || x.rank() < 1 || x.size(-1) != w.size(1) || bias != null && (bias.rank() != 1 || bias.size(0) != w.size(0))) {
-            return ref.linear(x, w, bias); // the reference reports the error
+            return gelu ? Backend.super.linearGelu(x, w, bias) : ref.linear(x, w, bias); // the reference reports the error
         }
         int in = w.size(1), out = w.size(0), rows = Math.toIntExact(x.numel() / in);
         int[] s = x.shape();
         s[s.length - 1] = out;
-        Tensor y = Tensor.zeros(s);
-        Sgemm.gemm(1, rows, out, in, mat(x, in, 0), mat(w, in, 0), true, mat(y, out, 0), bias == null ? null : bias.data());
+        Tensor y = Tensor.empty(s);
+        Sgemm.gemm(1, rows, out, in, mat(x, in, 0), mat(w, in, 0), true, mat(y, out, 0), bias == null ? null : bias.data(), true, gelu);
         return y;
     }
 
@@ -98,7 +104,7 @@ public final class FastCpuBackend implements Backend {
         int B = x.size(0), O = w.size(0), CKK = w.size(1) * w.size(2) * w.size(3);
         try (Tensor cols = ref.im2col(x, w.size(2), w.size(3), sh, sw, ph, pw)) {
             int L = cols.size(2), Ho = (x.size(2) + 2 * ph - w.size(2)) / sh + 1, Wo = L / Ho;
-            Tensor y = Tensor.zeros(B, O, Ho, Wo);
+            Tensor y = Tensor.empty(B, O, Ho, Wo);
             Sgemm.gemm(B, O, L, CKK, mat(w, CKK, 0), mat(cols, L, (long) CKK * L), false, mat(y, L, (long) O * L), null);
             if (bias != null) {
                 MemorySegment d = y.data(), bs = bias.data();
@@ -113,114 +119,203 @@ public final class FastCpuBackend implements Backend {
 
     /**
      * {@code conv_transpose2d} (padding 0) as one GEMM per image, {@code cols[(o,i,j), (y,x)] = Σ_c W[c,(o,i,j)]·x[c,(y,x)]},
-     * then the scatter {@code out[o, y·s + i, x·s + j] += cols[...]} and the bias.
+     * then per output plane (in a per-thread array): the bias, and {@code out[o, y·s + i, x·s + j] += cols[...]}.
      */
     @Override
     public Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, int s) {
-        if (x.rank() != 4 || w.rank() != 4 || w.size(0) != x.size(1) || s <= 0) return ref.convTranspose2d(x, w, bias, s);
+        if (x.rank() != 4 || w.rank() != 4 || w.size(0) != x.size(1) || s <= 0 || bias != null && bias.numel() != w.size(1)) {
+            return ref.convTranspose2d(x, w, bias, s);
+        }
         int B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), O = w.size(1), kh = w.size(2), kw = w.size(3);
         int Ho = (H - 1) * s + kh, Wo = (W - 1) * s + kw, OKK = O * kh * kw, HW = H * W;
-        float[] cols = new float[B * OKK * HW];
-        float[] wt = new float[C * OKK];
-        w.read(0, wt, 0, wt.length);
-        float[] wT = new float[OKK * C];
+        float[] wt = w.toArray(), wT = new float[OKK * C]; // [C, OKK] → [OKK, C], the GEMM's A
         for (int c = 0; c < C; c++) for (int r = 0; r < OKK; r++) wT[r * C + c] = wt[c * OKK + r];
-        Sgemm.gemm(B, OKK, HW, C, new Sgemm.Mat(MemorySegment.ofArray(wT), 0, C, 0), mat(x, HW, (long) C * HW), false,
-                new Sgemm.Mat(MemorySegment.ofArray(cols), 0, HW, (long) OKK * HW), null);
         float[] bv = bias == null ? null : bias.toArray();
-        float[] out = new float[B * O * Ho * Wo];
-        Parallel.forRange(B * O, bo -> {
-            int b = bo / O, o = bo % O, ob = bo * Ho * Wo;
-            if (bv != null) java.util.Arrays.fill(out, ob, ob + Ho * Wo, bv[o]);
-            for (int i = 0; i < kh; i++) for (int j = 0; j < kw; j++) {
-                int row = (b * OKK + (o * kh + i) * kw + j) * HW;
-                for (int y = 0; y < H; y++) {
-                    int orow = ob + (y * s + i) * Wo + j;
-                    for (int xx = 0; xx < W; xx++) out[orow + xx * s] += cols[row + y * W + xx];
+        Tensor y = Tensor.empty(B, O, Ho, Wo);
+        try (Tensor cols = Tensor.empty(B, OKK, HW)) {
+            Sgemm.gemm(B, OKK, HW, C, new Sgemm.Mat(MemorySegment.ofArray(wT), 0, C, 0), mat(x, HW, (long) C * HW), false,
+                    mat(cols, HW, (long) OKK * HW), null);
+            MemorySegment cs = cols.data(), out = y.data();
+            Parallel.forRange(B * O, bo -> {
+                int b = bo / O, o = bo % O;
+                float[] plane = Buffers.get(0, Ho * Wo), tap = Buffers.get(1, HW);
+                float b0 = bv == null ? 0f : bv[o];
+                boolean cover = s == kh && s == kw; // every output pixel gets exactly one tap: write bias + tap
+                if (!cover) Arrays.fill(plane, 0, Ho * Wo, b0);
+                for (int i = 0; i < kh; i++) {
+                    for (int j = 0; j < kw; j++) { // tap (i, j) of output channel o: one H×W row of cols
+                        MemorySegment.copy(cs, Tensor.LAYOUT, ((long) b * OKK + (o * kh + i) * kw + j) * HW * Float.BYTES, tap, 0, HW);
+                        for (int yy = 0, t = 0; yy < H; yy++) {
+                            int d = (yy * s + i) * Wo + j;
+                            if (cover) for (int xx = 0; xx < W; xx++, d += s) plane[d] = b0 + tap[t++];
+                            else for (int xx = 0; xx < W; xx++, d += s) plane[d] += tap[t++];
+                        }
+                    }
                 }
-            }
-        });
-        return Tensor.of(out, B, O, Ho, Wo);
+                MemorySegment.copy(plane, 0, out, Tensor.LAYOUT, (long) bo * Ho * Wo * Float.BYTES, Ho * Wo);
+            });
+        }
+        return y;
     }
 
+    /** {@link FlashAttention} over the B items of {@code q, k, v}, contiguous rows. */
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, float scale, RelPos rel) {
         if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3 || k.size(0) != q.size(0) || v.size(0) != q.size(0)
-                || k.size(2) != q.size(2) || v.size(1) != k.size(1)) {
-            return ref.attention(q, k, v, scale, rel); // the reference reports the error
+                || k.size(2) != q.size(2) || v.size(1) != k.size(1) || k.size(1) == 0 || !FlashAttention.supports(q.size(2))
+                || rel != null && (rel.qh() * rel.qw() != q.size(1) || rel.kh() * rel.kw() != k.size(1)
+                        || !rel.relH().hasShape(rel.qh(), rel.kh(), q.size(2)) || !rel.relW().hasShape(rel.qw(), rel.kw(), q.size(2)))) {
+            return ref.attention(q, k, v, scale, rel); // the reference reports errors and handles the odd cases
         }
         int B = q.size(0), Nq = q.size(1), d = q.size(2), Nk = k.size(1), dv = v.size(2);
-        float[] rh = rel == null ? null : transposeTable(rel.relH().toArray(), rel.qh(), rel.kh(), d);
-        float[] rw = rel == null ? null : transposeTable(rel.relW().toArray(), rel.qw(), rel.kw(), d);
-        if (rel != null && (rel.qh() * rel.qw() != Nq || rel.kh() * rel.kw() != Nk)) return ref.attention(q, k, v, scale, rel);
-        Tensor out = Tensor.zeros(B, Nq, dv);
+        Tensor out = Tensor.empty(B, Nq, dv);
         MemorySegment qs = q.data(), ks = k.data(), vs = v.data(), os = out.data();
-        int blocks = (Nq + ROWS - 1) / ROWS;
-        Parallel.forRange(B * blocks, job -> {
-            int b = job / blocks, r0 = (job % blocks) * ROWS, rn = Math.min(ROWS, Nq - r0);
-            float[] qb = new float[rn * d];
-            MemorySegment.copy(qs, Tensor.LAYOUT, ((long) b * Nq + r0) * d * Float.BYTES, qb, 0, qb.length);
-            float[] qsc = new float[qb.length];
-            for (int i = 0; i < qb.length; i++) qsc[i] = qb[i] * scale;
-            float[] s = new float[rn * Nk];
-            Sgemm.gemm(1, rn, Nk, d, Sgemm.Mat.of(qsc, d), new Sgemm.Mat(ks, (long) b * Nk * d, d, 0), true, Sgemm.Mat.of(s, Nk), null, false);
-            if (rel != null) addRelPos(s, qb, r0, rn, d, Nk, rh, rw, rel);
-            for (int i = 0; i < rn; i++) VectorMath.softmaxRow(s, i * Nk, Nk);
-            Sgemm.gemm(1, rn, dv, Nk, Sgemm.Mat.of(s, Nk), new Sgemm.Mat(vs, (long) b * Nk * dv, dv, 0), false,
-                    new Sgemm.Mat(os, ((long) b * Nq + r0) * dv, dv, 0), null, false);
+        FlashAttention.RelTables tables = rel == null ? null
+                : FlashAttention.RelTables.of(rel.relH().toArray(), rel.relW().toArray(), rel.qh(), rel.qw(), rel.kh(), rel.kw(), d);
+        int kw = rel == null ? Nk : rel.kw(), kwp = rel == null ? Nk : tables.kwp(), nk = rel == null ? Nk : rel.kh() * kwp;
+        FlashAttention.run(B, Nq, d, dv, scale, tables, (b, h) -> {
+            h.size(Nq, nk);
+            h.q = qs;
+            h.k = ks;
+            h.v = vs;
+            h.out = os;
+            for (int i = 0; i < Nq; i++) {
+                h.qRow[i] = ((long) b * Nq + i) * d;
+                h.oRow[i] = ((long) b * Nq + i) * dv;
+                h.qCell[i] = i;
+            }
+            for (int j = 0; j < nk; j++) { // key grid rows padded from kw to kwp with rel-pos (see FlashAttention.Head)
+                int ky = j / kwp, kx = j % kwp;
+                boolean real = kx < kw;
+                h.kRow[j] = real ? ((long) b * Nk + ky * kw + kx) * d : FlashAttention.GRID_PAD;
+                h.vRow[j] = real ? ((long) b * Nk + ky * kw + kx) * dv : FlashAttention.GRID_PAD;
+            }
+        });
+        return out;
+    }
+
+    /** {@link FlashAttention} reading each head in place from the interleaved projections and writing the merged output. */
+    @Override
+    public Tensor multiHeadAttention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
+        if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3 || heads <= 0 || q.size(2) % heads != 0 || v.size(2) % heads != 0
+                || k.size(2) != q.size(2) || k.size(0) != q.size(0) || v.size(0) != q.size(0) || v.size(1) != k.size(1)
+                || k.size(1) == 0 || !FlashAttention.supports(q.size(2) / heads)) {
+            return Backend.super.multiHeadAttention(q, k, v, heads, scale);
+        }
+        int B = q.size(0), nq = q.size(1), nk = k.size(1), C = q.size(2), d = C / heads, Cv = v.size(2), dv = Cv / heads;
+        Tensor out = Tensor.empty(B, nq, Cv);
+        MemorySegment qs = q.data(), ks = k.data(), vs = v.data(), os = out.data();
+        FlashAttention.run(B * heads, nq, d, dv, scale, null, (index, h) -> {
+            int b = index / heads, hh = index % heads;
+            h.size(nq, nk);
+            h.q = qs;
+            h.k = ks;
+            h.v = vs;
+            h.out = os;
+            for (int i = 0; i < nq; i++) {
+                h.qRow[i] = ((long) b * nq + i) * C + hh * d;
+                h.oRow[i] = ((long) b * nq + i) * Cv + hh * dv;
+            }
+            for (int j = 0; j < nk; j++) {
+                h.kRow[j] = ((long) b * nk + j) * C + hh * d;
+                h.vRow[j] = ((long) b * nk + j) * Cv + hh * dv;
+            }
         });
         return out;
     }
 
     /**
-     * As the reference: {@code (s + q·Rh[y, ky]) + q·Rw[x, kx]} with the unscaled q of each row. The tables come
-     * transposed ({@code rhT[y][c][ky]}, {@code rwT[x][c][kx]}) so both bias rows are i-k-j products whose inner
-     * loops run over contiguous memory.
+     * SAM's encoder attention branch, fused: qkv is projected for the real tokens only ({@code [B·H·W, 3D]}, no window
+     * partition copy), each (window,) head runs {@link FlashAttention} on its rows in place — a window's padded cells
+     * are keys whose q/k/v rows are the qkv bias (what zero padding projects to), and are never queries, since their
+     * outputs would be cropped — and writes into {@code [B·H·W, D]} at column h·hd, which {@code proj} reads directly.
+     * Compared with the composition, it skips the partition/unpartition, permute and slice copies and the projections
+     * and queries of padded cells (16 % of a windowed block's qkv/proj work at 64×64 tokens in 14×14 windows).
      */
-    private static void addRelPos(float[] s, float[] q, int r0, int rn, int d, int Nk, float[] rhT, float[] rwT, RelPos r) {
-        int kh = r.kh(), kw = r.kw();
-        float[] bh = new float[kh], bw = new float[kw];
-        for (int i = 0; i < rn; i++) {
-            int qi = r0 + i, y = qi / r.qw(), x = qi % r.qw();
-            java.util.Arrays.fill(bh, 0f);
-            java.util.Arrays.fill(bw, 0f);
-            for (int c = 0; c < d; c++) {
-                float qc = q[i * d + c];
-                int h0 = (y * d + c) * kh, w0 = (x * d + c) * kw;
-                for (int ky = 0; ky < kh; ky++) bh[ky] += qc * rhT[h0 + ky];
-                for (int kx = 0; kx < kw; kx++) bw[kx] += qc * rwT[w0 + kx];
-            }
-            for (int ky = 0; ky < kh; ky++) {
-                int row = i * Nk + ky * kw;
-                float b = bh[ky];
-                for (int kx = 0; kx < kw; kx++) s[row + kx] = (s[row + kx] + b) + bw[kx];
-            }
+    @Override
+    public Tensor encoderAttention(Tensor x, Tensor qkvW, Tensor qkvB, Tensor projW, Tensor projB, int heads, int window,
+                                   Tensor relPosH, Tensor relPosW) {
+        int D = x.rank() == 4 ? x.size(3) : 0;
+        if (x.rank() != 4 || heads <= 0 || D % heads != 0 || !qkvW.hasShape(3 * D, D) || qkvB != null && !qkvB.hasShape(3 * D)
+                || !projW.hasShape(D, D) || projB != null && !projB.hasShape(D) || !FlashAttention.supports(D / heads)
+                || relPosH.rank() != 2 || relPosW.rank() != 2 || relPosH.size(1) != D / heads || relPosW.size(1) != D / heads) {
+            return Backend.super.encoderAttention(x, qkvW, qkvB, projW, projB, heads, window, relPosH, relPosW);
+        }
+        int B = x.size(0), H = x.size(1), W = x.size(2), hd = D / heads, T = B * H * W;
+        int ws = window > 0 ? window : 0, qh = ws > 0 ? ws : H, qw = ws > 0 ? ws : W;
+        int nH = ws > 0 ? (H + ws - 1) / ws : 1, nW = ws > 0 ? (W + ws - 1) / ws : 1;
+        FlashAttention.RelTables tables;
+        try (Tensor rh = ref.relPosLookup(relPosH, qh, qh); Tensor rw = ref.relPosLookup(relPosW, qw, qw)) {
+            tables = FlashAttention.RelTables.of(rh.toArray(), rw.toArray(), qh, qw, qh, qw, hd);
+        }
+        float[] bias = qkvB == null ? new float[3 * D] : qkvB.toArray();
+        float[][] kPad = new float[heads][], vPad = new float[heads][];
+        for (int h = 0; h < heads; h++) {
+            kPad[h] = Arrays.copyOfRange(bias, D + h * hd, D + (h + 1) * hd);
+            vPad[h] = Arrays.copyOfRange(bias, 2 * D + h * hd, 2 * D + (h + 1) * hd);
+        }
+        try (Tensor qkv = linear(x.reshape(T, D), qkvW, qkvB); Tensor o = Tensor.empty(T, D)) {
+            MemorySegment qs = qkv.data(), os = o.data();
+            long ld = 3L * D;
+            int kwp = tables.kwp();
+            FlashAttention.run(B * nH * nW * heads, qh * qw, hd, hd, (float) Math.pow(hd, -0.5), tables, (index, a) -> {
+                int hh = index % heads, win = index / heads, b = win / (nH * nW), wr = (win / nW) % nH, wc = win % nW;
+                a.size(qh * qw, qh * kwp);
+                a.q = a.k = a.v = qs;
+                a.out = os;
+                a.kPad = kPad[hh];
+                a.vPad = vPad[hh];
+                int nq = 0;
+                for (int i = 0; i < qh; i++) {
+                    for (int j = 0; j < kwp; j++) {
+                        int py = wr * ws + i, px = wc * ws + j, cell = i * kwp + j;
+                        if (j >= qw) {
+                            a.kRow[cell] = a.vRow[cell] = FlashAttention.GRID_PAD;
+                        } else if (py < H && px < W) {
+                            long t = ((long) b * H + py) * W + px;
+                            a.kRow[cell] = t * ld + D + hh * hd;
+                            a.vRow[cell] = t * ld + 2 * D + hh * hd;
+                            a.qRow[nq] = t * ld + hh * hd;
+                            a.oRow[nq] = t * D + hh * hd;
+                            a.qCell[nq++] = i * qw + j;
+                        } else {
+                            a.kRow[cell] = a.vRow[cell] = FlashAttention.PAD;
+                        }
+                    }
+                }
+                a.nq = nq;
+            });
+            return linear(o, projW, projB).reshape(B, H, W, D);
         }
     }
 
-    /** {@code [n, k, d] → [n, d, k]}. */
-    private static float[] transposeTable(float[] t, int n, int k, int d) {
-        float[] o = new float[t.length];
-        for (int a = 0; a < n; a++) for (int j = 0; j < k; j++) for (int c = 0; c < d; c++) o[(a * d + c) * k + j] = t[(a * k + j) * d + c];
-        return o;
-    }
-
-    /** Exact-form GELU on float32 vectors ({@link VectorMath#gelu}), in chunks over the threads, no heap copy of the whole tensor. */
+    /** Exact-form GELU on float32 vectors ({@link VectorMath#gelu}), in chunks over the threads. */
     @Override
     public Tensor gelu(Tensor x) {
-        Tensor y = Tensor.zeros(x.shape());
-        long n = x.numel();
-        int chunk = 1 << 15;
+        Tensor y = Tensor.empty(x.shape());
         MemorySegment in = x.data(), out = y.data();
-        Parallel.forRange(Math.toIntExact((n + chunk - 1) / chunk), c -> {
-            long from = (long) c * chunk;
-            int len = (int) Math.min(chunk, n - from);
-            float[] buf = new float[len];
+        chunks(x.numel(), CHUNK, (from, len) -> {
+            float[] buf = Buffers.get(0, len);
             MemorySegment.copy(in, Tensor.LAYOUT, from * Float.BYTES, buf, 0, len);
             VectorMath.gelu(buf, buf, len);
             MemorySegment.copy(buf, 0, out, Tensor.LAYOUT, from * Float.BYTES, len);
         });
         return y;
+    }
+
+    /** Floats per chunk of the element-wise loops (128 KiB: L2-resident per-thread buffers). */
+    static final int CHUNK = 1 << 15;
+
+    interface Chunk {
+        void run(long from, int len);
+    }
+
+    /** {@code body(from, len)} over {@code [0, n)} in pieces of at most {@code chunk}, spread over the threads. */
+    static void chunks(long n, int chunk, Chunk body) {
+        Parallel.forRange(Math.toIntExact((n + chunk - 1) / chunk), c -> {
+            long from = (long) c * chunk;
+            body.run(from, (int) Math.min(chunk, n - from));
+        });
     }
 
     // ------------------------------------------------------------------ everything else: the reference
@@ -232,17 +327,14 @@ public final class FastCpuBackend implements Backend {
         int D = x.rank() == 0 ? 0 : x.size(-1);
         if (D == 0 || w != null && w.numel() != D || b != null && b.numel() != D) return ref.layerNorm(x, w, b, eps);
         float[] wv = w == null ? null : w.toArray(), bv = b == null ? null : b.toArray();
-        Tensor y = Tensor.zeros(x.shape());
-        long rows = x.numel() / D;
-        int per = Math.max(1, (1 << 15) / D);
+        Tensor y = Tensor.empty(x.shape());
         MemorySegment in = x.data(), out = y.data();
-        Parallel.forRange(Math.toIntExact((rows + per - 1) / per), c -> {
-            long r0 = (long) c * per;
-            int rn = (int) Math.min(per, rows - r0);
-            float[] buf = new float[rn * D];
-            MemorySegment.copy(in, Tensor.LAYOUT, r0 * D * Float.BYTES, buf, 0, buf.length);
+        int per = Math.max(1, CHUNK / D);
+        chunks(x.numel() / D, per, (r0, rn) -> {
+            float[] buf = Buffers.get(0, rn * D);
+            MemorySegment.copy(in, Tensor.LAYOUT, r0 * D * Float.BYTES, buf, 0, rn * D);
             for (int r = 0; r < rn; r++) VectorMath.layerNormRow(buf, r * D, D, wv, bv, eps);
-            MemorySegment.copy(buf, 0, out, Tensor.LAYOUT, r0 * D * Float.BYTES, buf.length);
+            MemorySegment.copy(buf, 0, out, Tensor.LAYOUT, r0 * D * Float.BYTES, rn * D);
         });
         return y;
     }
@@ -264,37 +356,55 @@ public final class FastCpuBackend implements Backend {
                     && Arrays.equals(core, Arrays.copyOfRange(as, as.length - core.length, as.length));
         }
         if (!same && !rows) return ref.add(a, b);
-        int width = (int) Math.min(m, Integer.MAX_VALUE);
-        Tensor y = Tensor.zeros(as);
+        Tensor y = Tensor.empty(as);
         MemorySegment sa = a.data(), sb = b.data(), out = y.data();
         if (same) {
-            int chunk = 1 << 15;
-            Parallel.forRange(Math.toIntExact((n + chunk - 1) / chunk), c -> {
-                long from = (long) c * chunk;
-                int len = (int) Math.min(chunk, n - from);
-                float[] x = new float[len], z = new float[len];
+            chunks(n, CHUNK, (from, len) -> {
+                float[] x = Buffers.get(0, len), z = Buffers.get(1, len);
                 MemorySegment.copy(sa, Tensor.LAYOUT, from * Float.BYTES, x, 0, len);
                 MemorySegment.copy(sb, Tensor.LAYOUT, from * Float.BYTES, z, 0, len);
                 VectorMath.add(x, z, x, len);
                 MemorySegment.copy(x, 0, out, Tensor.LAYOUT, from * Float.BYTES, len);
             });
         } else {
+            int width = Math.toIntExact(m);
             float[] bv = b.toArray();
-            long rowsTotal = n / width;
-            int per = Math.max(1, (1 << 15) / width);
-            Parallel.forRange(Math.toIntExact((rowsTotal + per - 1) / per), c -> {
-                long r0 = (long) c * per;
-                int rn = (int) Math.min(per, rowsTotal - r0);
-                float[] x = new float[rn * width];
-                MemorySegment.copy(sa, Tensor.LAYOUT, r0 * width * Float.BYTES, x, 0, x.length);
+            chunks(n / width, Math.max(1, CHUNK / width), (r0, rn) -> {
+                float[] x = Buffers.get(0, rn * width);
+                MemorySegment.copy(sa, Tensor.LAYOUT, r0 * width * Float.BYTES, x, 0, rn * width);
                 VectorMath.addRows(x, bv, x, rn, width);
-                MemorySegment.copy(x, 0, out, Tensor.LAYOUT, r0 * width * Float.BYTES, x.length);
+                MemorySegment.copy(x, 0, out, Tensor.LAYOUT, r0 * width * Float.BYTES, rn * width);
             });
         }
         return y;
     }
 
-    @Override public Tensor layerNorm2d(Tensor x, Tensor w, Tensor b, float eps) { return ref.layerNorm2d(x, w, b, eps); }
+    /**
+     * SAM's LayerNorm2d, vectorised across pixels: blocks of {@value #PIXELS} pixels × all C channels are copied into a
+     * per-thread array and normalised column by column ({@link VectorMath#layerNormColumns}), so every load is
+     * contiguous (the reference walks each pixel's channels H·W floats apart).
+     */
+    @Override
+    public Tensor layerNorm2d(Tensor x, Tensor w, Tensor b, float eps) {
+        if (x.rank() != 4 || x.size(1) == 0 || w != null && w.numel() != x.size(1) || b != null && b.numel() != x.size(1)) {
+            return ref.layerNorm2d(x, w, b, eps);
+        }
+        int B = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3), blocks = (HW + PIXELS - 1) / PIXELS;
+        float[] wv = w == null ? null : w.toArray(), bv = b == null ? null : b.toArray();
+        Tensor y = Tensor.empty(x.shape());
+        MemorySegment in = x.data(), out = y.data();
+        Parallel.forRange(B * blocks, t -> {
+            int bi = t / blocks, p0 = (t % blocks) * PIXELS, pn = Math.min(PIXELS, HW - p0);
+            float[] v = Buffers.get(0, C * pn);
+            for (int c = 0; c < C; c++) MemorySegment.copy(in, Tensor.LAYOUT, (((long) bi * C + c) * HW + p0) * Float.BYTES, v, c * pn, pn);
+            VectorMath.layerNormColumns(v, C, pn, wv, bv, eps);
+            for (int c = 0; c < C; c++) MemorySegment.copy(v, c * pn, out, Tensor.LAYOUT, (((long) bi * C + c) * HW + p0) * Float.BYTES, pn);
+        });
+        return y;
+    }
+
+    /** Pixels per block of {@link #layerNorm2d}. */
+    static final int PIXELS = 256;
     @Override public Tensor relu(Tensor x) { return ref.relu(x); }
     @Override public Tensor sigmoid(Tensor x) { return ref.sigmoid(x); }
     @Override public Tensor softmax(Tensor x) { return ref.softmax(x); }
@@ -355,7 +465,71 @@ public final class FastCpuBackend implements Backend {
         }
         return SegmentOps.windowUnpartition(w, ws, hp, wp, h, wd);
     }
-    @Override public Tensor interpolateBilinear(Tensor x, int outH, int outW) { return ref.interpolateBilinear(x, outH, outW); }
+    /**
+     * Bilinear resize (align_corners=False), separable: each input row needed is interpolated horizontally once (kept
+     * while consecutive output rows use it: a 4× upsample uses each row pair for 4 output rows), then every output row
+     * is {@code h0·top + h1·bottom} in vectors. The same float expression as the reference
+     * ({@code h0·(w0·a + w1·b) + h1·(w0·c + w1·d)}, no fused multiply-add), so the results are bit-identical.
+     */
+    @Override
+    public Tensor interpolateBilinear(Tensor x, int outH, int outW) {
+        if (x.rank() != 4 || outH <= 0 || outW <= 0 || x.numel() == 0) {
+            return ref.interpolateBilinear(x, outH, outW); // empty input (or output) and errors: the reference
+        }
+        int planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
+        int[] y0 = new int[outH], y1 = new int[outH], x0 = new int[outW], x1 = new int[outW];
+        float[] hy0 = new float[outH], hy1 = new float[outH], wx0 = new float[outW], wx1 = new float[outW];
+        lerp(H, outH, y0, y1, hy0, hy1);
+        lerp(W, outW, x0, x1, wx0, wx1);
+        Tensor y = Tensor.empty(x.size(0), x.size(1), outH, outW);
+        MemorySegment in = x.data(), out = y.data();
+        int parts = Math.max(1, Math.min(outH, 4 * Parallel.THREADS / planes + 1));
+        Parallel.forRange(planes * parts, t -> {
+            int plane = t / parts, r0 = outH * (t % parts) / parts, r1 = outH * (t % parts + 1) / parts;
+            float[] row = Buffers.get(0, W), top = Buffers.get(1, outW), bottom = Buffers.get(2, outW), o = Buffers.get(3, outW);
+            int topRow = -1, bottomRow = -1;
+            for (int oy = r0; oy < r1; oy++) {
+                if (topRow != y0[oy]) {
+                    if (bottomRow == y0[oy]) { // slide down: the old bottom row is the new top row
+                        float[] swap = top;
+                        top = bottom;
+                        bottom = swap;
+                        bottomRow = -1;
+                    } else {
+                        horizontal(in, ((long) plane * H + y0[oy]) * W, row, W, x0, x1, wx0, wx1, top);
+                    }
+                    topRow = y0[oy];
+                }
+                if (bottomRow != y1[oy]) {
+                    horizontal(in, ((long) plane * H + y1[oy]) * W, row, W, x0, x1, wx0, wx1, bottom);
+                    bottomRow = y1[oy];
+                }
+                VectorMath.blend(hy0[oy], top, hy1[oy], bottom, o, outW);
+                MemorySegment.copy(o, 0, out, Tensor.LAYOUT, ((long) plane * outH + oy) * outW * Float.BYTES, outW);
+            }
+        });
+        return y;
+    }
+
+    /** Source indices and weights of align_corners=False linear interpolation, float32 maths as PyTorch (and the reference). */
+    private static void lerp(int in, int out, int[] i0, int[] i1, float[] l0, float[] l1) {
+        float scale = (float) in / (float) out;
+        for (int d = 0; d < out; d++) {
+            float src = Math.max(scale * (d + 0.5f) - 0.5f, 0f);
+            int a = (int) src;
+            i0[d] = a;
+            i1[d] = a + (a < in - 1 ? 1 : 0);
+            l1[d] = src - a;
+            l0[d] = 1f - l1[d];
+        }
+    }
+
+    /** {@code dst[ox] = w0[ox]·row[x0[ox]] + w1[ox]·row[x1[ox]]} for the input row at float {@code at}. */
+    private static void horizontal(MemorySegment in, long at, float[] row, int W, int[] x0, int[] x1, float[] w0, float[] w1, float[] dst) {
+        MemorySegment.copy(in, Tensor.LAYOUT, at * Float.BYTES, row, 0, W);
+        for (int ox = 0; ox < x0.length; ox++) dst[ox] = w0[ox] * row[x0[ox]] + w1[ox] * row[x1[ox]];
+    }
+
     @Override public Tensor relPosLookup(Tensor table, int qSize, int kSize) { return ref.relPosLookup(table, qSize, kSize); }
     @Override public Tensor fourierPositionEncoding(Tensor coords, Tensor gaussian) { return ref.fourierPositionEncoding(coords, gaussian); }
     @Override public int[] argmax(Tensor x) { return ref.argmax(x); }

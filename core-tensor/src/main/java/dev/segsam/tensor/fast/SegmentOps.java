@@ -36,18 +36,77 @@ final class SegmentOps {
         long[] outerStride = new long[outer];
         for (int i = 0; i < outer; i++) outerStride[i] = inStride[p[i]];
         long runs = Shapes.numel(outerShape);
-        Tensor y = Tensor.zeros(out);
+        Tensor y = Tensor.empty(out);
         MemorySegment src = x.data(), dst = y.data();
+        if (run < SHORT_RUN && outer > 0) return gatherRows(src, dst, y, outerShape, outerStride, run);
         int chunks = (int) Math.min(runs, 256);
         Parallel.forRange(chunks, c -> {
             long from = runs * c / chunks, to = runs * (c + 1) / chunks;
             for (long k = from; k < to; k++) {
-                long off = 0, rem = k;
-                for (int d = outer - 1; d >= 0; d--) {
-                    off += (rem % outerShape[d]) * outerStride[d];
-                    rem /= outerShape[d];
+                MemorySegment.copy(src, offset(k, outerShape, outerStride) * F, dst, k * run * F, run * F);
+            }
+        });
+        return y;
+    }
+
+    /** Runs shorter than this many floats are gathered element by element (one copy call per run costs ~20 ns). */
+    static final long SHORT_RUN = 16;
+
+    /** Offset (in floats) of the start of run {@code k}, counting over {@code shape} with input {@code stride}s. */
+    private static long offset(long k, int[] shape, long[] stride) {
+        long off = 0;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            off += (k % shape[d]) * stride[d];
+            k /= shape[d];
+        }
+        return off;
+    }
+
+    /**
+     * Short runs (e.g. a transpose, run = 1 float): each output row — the runs along the last outer dimension, input
+     * stride {@code stride[last]} apart — is gathered into a per-thread array and written with one copy. A plain
+     * transpose (run 1, and consecutive output rows consecutive in the input) moves V rows at a time: one vector load
+     * of V input floats per output column, scattered into the V rows ({@link VectorMath#columnToRows}).
+     */
+    private static Tensor gatherRows(MemorySegment src, MemorySegment dst, Tensor y, int[] outerShape, long[] outerStride, long run) {
+        // merge neighbouring dims that are one dim of the input (e.g. NHWC → NCHW is [C, H·W] ← [H·W, C]: a transpose)
+        int[] shape = outerShape.clone();
+        long[] stride = outerStride.clone();
+        int dims = 1;
+        for (int i = 1; i < shape.length; i++) {
+            if (stride[dims - 1] == stride[i] * shape[i]) {
+                shape[dims - 1] *= shape[i];
+                stride[dims - 1] = stride[i];
+            } else {
+                shape[dims] = shape[i];
+                stride[dims++] = stride[i];
+            }
+        }
+        shape = Arrays.copyOf(shape, dims);
+        stride = Arrays.copyOf(stride, dims);
+        int last = shape.length - 1, n = shape[last], width = Math.toIntExact(n * run);
+        long step = stride[last], rows = Shapes.numel(shape) / Math.max(n, 1);
+        int[] rowShape = Arrays.copyOf(shape, last);
+        long[] rowStride = Arrays.copyOf(stride, last);
+        int L = VectorMath.lanes();
+        boolean transpose = run == 1 && last > 0 && rowStride[last - 1] == 1 && rowShape[last - 1] % L == 0;
+        int group = transpose ? L : 1; // rows per step; a group never crosses the last row dimension
+        int per = Math.max(group, (1 << 14) / Math.max(width, 1) / group * group);
+        int ws = transpose ? width + L : width; // buffer row stride: rows 2^k floats apart would share L1 sets
+        Parallel.forRange(Math.toIntExact((rows + per - 1) / per), c -> {
+            float[] buf = Buffers.get(0, group * ws);
+            for (long r = (long) c * per, end = Math.min(rows, r + per); r < end; r += group) {
+                long base = offset(r, rowShape, rowStride);
+                if (transpose) {
+                    VectorMath.columnToRows(src, base * F, step * F, n, buf, ws);
+                    for (int g = 0; g < group; g++) MemorySegment.copy(buf, g * ws, dst, Tensor.LAYOUT, (r + g) * width * F, width);
+                } else {
+                    for (int t = 0, i = 0; t < n; t++) {
+                        long o = base + t * step;
+                        for (int e = 0; e < run; e++) buf[i++] = src.getAtIndex(Tensor.LAYOUT, o + e);
+                    }
+                    MemorySegment.copy(buf, 0, dst, Tensor.LAYOUT, r * width * F, width);
                 }
-                MemorySegment.copy(src, off * F, dst, k * run * F, run * F);
             }
         });
         return y;
@@ -63,7 +122,7 @@ final class SegmentOps {
         long outer = Shapes.numel(s, 0, d), inner = Shapes.numel(s, d + 1, s.length);
         int[] o = s.clone();
         o[d] = length;
-        Tensor y = Tensor.zeros(o);
+        Tensor y = Tensor.empty(o);
         MemorySegment src = x.data(), dst = y.data();
         long len = length * inner;
         for (long i = 0; i < outer; i++) MemorySegment.copy(src, (i * s[d] + start) * inner * F, dst, i * len * F, len * F);
@@ -74,7 +133,7 @@ final class SegmentOps {
     static Tensor concat(List<Tensor> ts, int dim, int[] out) {
         int d = Shapes.axis(dim, out.length);
         long outer = Shapes.numel(out, 0, d), inner = Shapes.numel(out, d + 1, out.length);
-        Tensor y = Tensor.zeros(out);
+        Tensor y = Tensor.empty(out);
         MemorySegment dst = y.data();
         long at = 0;
         for (Tensor t : ts) {
@@ -108,7 +167,7 @@ final class SegmentOps {
     /** SAM's window unpartition with the crop to {@code h × w}. */
     static Tensor windowUnpartition(Tensor windows, int ws, int hp, int wp, int h, int w) {
         int nH = hp / ws, nW = wp / ws, C = windows.size(3), B = windows.size(0) / (nH * nW);
-        Tensor y = Tensor.zeros(B, h, w, C);
+        Tensor y = Tensor.empty(B, h, w, C);
         MemorySegment src = windows.data(), dst = y.data();
         Parallel.forRange(B * h, r -> {
             int b = r / h, py = r % h, wr = py / ws, i = py % ws;

@@ -107,6 +107,12 @@ public final class Sgemm {
 
     /** As {@link #gemm(int, int, int, int, Mat, Mat, boolean, Mat, MemorySegment)}; {@code parallel=false} uses the calling thread only. */
     static void gemm(int batch, int m, int n, int k, Mat a, Mat b, boolean bTransposed, Mat c, MemorySegment bias, boolean parallel) {
+        gemm(batch, m, n, k, a, b, bTransposed, c, bias, parallel, false);
+    }
+
+    /** As {@link #gemm(int, int, int, int, Mat, Mat, boolean, Mat, MemorySegment, boolean)}; {@code gelu}: C = GELU(A·op(B) + bias), fused into the store. */
+    static void gemm(int batch, int m, int n, int k, Mat a, Mat b, boolean bTransposed, Mat c, MemorySegment bias, boolean parallel,
+                     boolean gelu) {
         if (!AVAILABLE) throw new IllegalStateException(describe());
         if (batch < 0 || m < 0 || n < 0 || k < 0) {
             throw new IllegalArgumentException("negative size: batch " + batch + ", M " + m + ", N " + n + ", K " + k);
@@ -120,7 +126,7 @@ public final class Sgemm {
         if (bias != null && bias.byteSize() < (long) n * Float.BYTES) {
             throw new IndexOutOfBoundsException("bias: " + bias.byteSize() + " bytes for " + n + " outputs");
         }
-        VectorSgemm.gemm(batch, m, n, k, a, b, bTransposed, c, bias, parallel);
+        VectorSgemm.gemm(batch, m, n, k, a, b, bTransposed, c, bias, parallel, gelu);
     }
 
     /**

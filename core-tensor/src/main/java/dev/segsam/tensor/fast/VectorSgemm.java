@@ -75,7 +75,7 @@ final class VectorSgemm {
      * Runs {@code body(t)} for {@code t < n}; in parallel, each pool thread takes the next task index until none are
      * left, so a thread that is slowed down (the machine is shared) takes fewer tasks.
      */
-    private static void forRange(boolean parallel, int n, IntConsumer body) {
+    static void forRange(boolean parallel, int n, IntConsumer body) {
         if (!parallel || n == 1) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
@@ -86,27 +86,35 @@ final class VectorSgemm {
         });
     }
 
+    /** See {@link Sgemm#gemm}; {@code gelu}: C = GELU(A·op(B) + bias), applied as each C tile is stored for the last time. */
     static void gemm(int batch, int m, int n, int k, Sgemm.Mat a, Sgemm.Mat b, boolean bT, Sgemm.Mat c,
-                     MemorySegment bias, boolean parallel) {
+                     MemorySegment bias, boolean parallel, boolean gelu) {
         int threads = Parallel.THREADS;
         // Many items (attention heads, windows): one item per task. Few large items: parallel inside each.
         if (parallel && batch > 1 && (batch >= 4 * threads || batch % threads == 0)) {
-            Parallel.forRange(batch, i -> item(i, m, n, k, a, b, bT, c, bias, false));
+            Parallel.forRange(batch, i -> item(i, m, n, k, a, b, bT, c, bias, false, gelu));
         } else {
-            for (int i = 0; i < batch; i++) item(i, m, n, k, a, b, bT, c, bias, parallel);
+            for (int i = 0; i < batch; i++) item(i, m, n, k, a, b, bT, c, bias, parallel, gelu);
         }
     }
 
     private static void item(int item, int m, int n, int k, Sgemm.Mat a, Sgemm.Mat b, boolean bT, Sgemm.Mat c,
-                             MemorySegment bias, boolean parallel) {
+                             MemorySegment bias, boolean parallel, boolean gelu) {
         long aOff = a.offset() + item * a.batchStride(), bOff = b.offset() + item * b.batchStride();
         long cOff = c.offset() + item * c.batchStride();
         MemorySegment as = a.data(), bs = b.data(), cs = c.data();
         long lda = a.ld(), ldb = b.ld(), ldc = c.ld();
-        if (k == 0) {
+        if (k == 0) { // C = bias (or 0), through GELU when fused
             for (int i = 0; i < m; i++) {
-                for (int j = 0; j < n; j++) cs.setAtIndex(F, cOff + i * ldc + j, bias == null ? 0f : bias.getAtIndex(F, j));
+                for (int j = 0; j < n; j++) {
+                    float y = bias == null ? 0f : bias.getAtIndex(F, j);
+                    cs.setAtIndex(F, cOff + i * ldc + j, gelu ? VectorMath.gelu(y) : y);
+                }
             }
+            return;
+        }
+        if (m <= SMALL_M) {
+            smallM(m, n, k, as, aOff, lda, bs, bOff, ldb, bT, cs, cOff, ldc, bias, parallel, gelu);
             return;
         }
         // Equal blocks: K in ceil(K/KC) blocks of kb, M in ceil(M/MC) blocks of mb rows (a multiple of MR).
@@ -144,11 +152,80 @@ final class VectorSgemm {
                     for (int ir = 0; ir < mc; ir += MR) {
                         kernel(ap, ir * KC, bp, bo, kc, tile);
                         update(tile, cs, (cOff + (ic + ir) * ldc + j) * FB, ldc * FB,
-                                Math.min(MR, mc - ir), Math.min(NR, n - j), pc == 0, bias, j);
+                                Math.min(MR, mc - ir), Math.min(NR, n - j), pc == 0, bias, j, gelu && pc + kc == k);
                     }
                 }
             }
         });
+    }
+
+    /** At most this many rows of A take {@link #smallM}: packing B would cost more than the product. */
+    static final int SMALL_M = 8;
+
+    /**
+     * A few rows of A (the mask decoder's 7 tokens, a hypernetwork's single row, 4 mask tokens × the upscaled
+     * embedding): no packing. A is copied to an array; with {@code bT} each output is a vectorised dot product of an A row
+     * and a row of B (a weight row, read in place: nothing repacks the weights); otherwise each V-wide column strip of B
+     * is run through once per A row (the strip stays in L1). Columns are spread over the threads; every output is
+     * computed by one thread in a fixed order.
+     */
+    private static void smallM(int m, int n, int k, MemorySegment as, long aOff, long lda, MemorySegment bs, long bOff, long ldb,
+                               boolean bT, MemorySegment cs, long cOff, long ldc, MemorySegment bias, boolean parallel,
+                               boolean gelu) {
+        float[] a = new float[m * k];
+        for (int i = 0; i < m; i++) MemorySegment.copy(as, F, (aOff + i * lda) * FB, a, i * k, k);
+        int strips = ceilDiv(n, V), perTask = Math.max(1, ceilDiv(strips, 8 * Parallel.THREADS)), tasks = ceilDiv(strips, perTask);
+        forRange(parallel, tasks, t -> {
+            int j0 = t * perTask * V, j1 = Math.min(n, j0 + perTask * V);
+            smallMColumns(m, k, a, bs, bOff, ldb, bT, cs, cOff, ldc, bias, j0, j1);
+            if (gelu) {
+                float[] row = buffer(2, j1 - j0);
+                for (int i = 0; i < m; i++) {
+                    MemorySegment.copy(cs, F, (cOff + i * ldc + j0) * FB, row, 0, j1 - j0);
+                    VectorMath.gelu(row, row, j1 - j0);
+                    MemorySegment.copy(row, 0, cs, F, (cOff + i * ldc + j0) * FB, j1 - j0);
+                }
+            }
+        });
+    }
+
+    /** Columns {@code [j0, j1)} of the small-M product (see {@link #smallM}); {@code a} holds A's m rows of k floats. */
+    private static void smallMColumns(int m, int k, float[] a, MemorySegment bs, long bOff, long ldb, boolean bT, MemorySegment cs,
+                                      long cOff, long ldc, MemorySegment bias, int j0, int j1) {
+        int kv = k / V * V;
+        if (bT) {
+            for (int j = j0; j < j1; j++) {
+                long w = (bOff + j * ldb) * FB;
+                float b0 = bias == null ? 0f : bias.getAtIndex(F, j);
+                for (int i = 0; i < m; i++) {
+                    FloatVector acc = FloatVector.zero(S);
+                    int kk = 0;
+                    for (; kk < kv; kk += V) acc = FloatVector.fromArray(S, a, i * k + kk).fma(FloatVector.fromMemorySegment(S, bs, w + kk * FB, ORDER), acc);
+                    float sum = VectorMath.sumLanes(acc); // fixed order: the same bits compiled or not
+                    for (; kk < k; kk++) sum += a[i * k + kk] * bs.get(F, w + kk * FB);
+                    cs.setAtIndex(F, cOff + i * ldc + j, b0 + sum);
+                }
+            }
+            return;
+        }
+        int j = j0;
+        for (; j + V <= j1; j += V) {
+            FloatVector b0 = bias == null ? FloatVector.zero(S) : FloatVector.fromMemorySegment(S, bias, j * FB, ORDER);
+            for (int i = 0; i < m; i++) {
+                FloatVector acc = b0;
+                for (int kk = 0; kk < k; kk++) {
+                    acc = FloatVector.fromMemorySegment(S, bs, (bOff + kk * ldb + j) * FB, ORDER).fma(FloatVector.broadcast(S, a[i * k + kk]), acc);
+                }
+                acc.intoMemorySegment(cs, (cOff + i * ldc + j) * FB, ORDER);
+            }
+        }
+        for (; j < j1; j++) {
+            for (int i = 0; i < m; i++) {
+                float acc = bias == null ? 0f : bias.getAtIndex(F, j);
+                for (int kk = 0; kk < k; kk++) acc += a[i * k + kk] * bs.getAtIndex(F, bOff + kk * ldb + j);
+                cs.setAtIndex(F, cOff + i * ldc + j, acc);
+            }
+        }
     }
 
     private static int ceilDiv(int a, int b) {
@@ -187,8 +264,34 @@ final class VectorSgemm {
      * the row offsets known to the JIT this runs as fast as a k-major panel, measured); B panel: kc rows of NR floats.
      */
     private static void kernel(float[] ap, int ao, float[] bp, int bo, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        kernel(ap, ao, bp, bo, kc, tile, 0, NR, false);
+    }
+
+    /**
+     * The micro-kernel: {@code c[co + r·ldc + j] (+)= Σ_k ap[ao + r·KC + k]·bp[bo + k·NR + j]} for r &lt; MR, j &lt; NR,
+     * i.e. an MR×NR tile of A-panel · B-panel over kc, written whole (MR rows of NR floats) into {@code c} at row stride
+     * {@code ldc}; {@code accumulate} adds to what {@code c} holds. The GEMM stores into a per-thread tile; attention
+     * ({@link FlashAttention}) writes its score and output blocks directly.
+     */
+    static void kernel(float[] ap, int ao, float[] bp, int bo, int kc, float[] c, int co, int ldc, boolean accumulate) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (accumulate) {
+            c00 = FloatVector.fromArray(S, c, co);
+            c01 = FloatVector.fromArray(S, c, co + V);
+            c10 = FloatVector.fromArray(S, c, co + ldc);
+            c11 = FloatVector.fromArray(S, c, co + ldc + V);
+            c20 = FloatVector.fromArray(S, c, co + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, co + 2 * ldc + V);
+            c30 = FloatVector.fromArray(S, c, co + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, co + 3 * ldc + V);
+            c40 = FloatVector.fromArray(S, c, co + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, co + 4 * ldc + V);
+            c50 = FloatVector.fromArray(S, c, co + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, co + 5 * ldc + V);
+        } else {
+            c00 = FloatVector.zero(S);
+            c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = c00;
+        }
         for (int k = 0; k < kc; k++, bo += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + V);
             FloatVector x = FloatVector.broadcast(S, ap[ao + k]);
@@ -210,26 +313,27 @@ final class VectorSgemm {
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, V);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + V);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + V);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + V);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + V);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + V);
+        c00.intoArray(c, co);
+        c01.intoArray(c, co + V);
+        c10.intoArray(c, co + ldc);
+        c11.intoArray(c, co + ldc + V);
+        c20.intoArray(c, co + 2 * ldc);
+        c21.intoArray(c, co + 2 * ldc + V);
+        c30.intoArray(c, co + 3 * ldc);
+        c31.intoArray(c, co + 3 * ldc + V);
+        c40.intoArray(c, co + 4 * ldc);
+        c41.intoArray(c, co + 4 * ldc + V);
+        c50.intoArray(c, co + 5 * ldc);
+        c51.intoArray(c, co + 5 * ldc + V);
     }
 
     /**
      * C[0:rows, 0:cols] (byte offset {@code co}, row stride {@code ldc} bytes) = (first ? bias[j:j+cols] or 0 : C) +
-     * tile. Whole vectors where the tile is full, scalars at the right edge.
+     * tile, then GELU when {@code gelu} (the last K block of a fused linear + GELU). Whole vectors where the tile is
+     * full, scalars at the right edge.
      */
     private static void update(float[] tile, MemorySegment c, long co, long ldc, int rows, int cols, boolean first,
-                               MemorySegment bias, int j) {
+                               MemorySegment bias, int j, boolean gelu) {
         int vecEnd = cols / V * V;
         for (int r = 0; r < rows; r++, co += ldc) {
             int t = r * NR;
@@ -237,12 +341,13 @@ final class VectorSgemm {
                 long off = co + x * FB;
                 FloatVector base = !first ? FloatVector.fromMemorySegment(S, c, off, ORDER)
                         : bias != null ? FloatVector.fromMemorySegment(S, bias, (j + x) * FB, ORDER) : FloatVector.zero(S);
-                base.add(FloatVector.fromArray(S, tile, t + x)).intoMemorySegment(c, off, ORDER);
+                FloatVector y = base.add(FloatVector.fromArray(S, tile, t + x));
+                (gelu ? VectorMath.geluVector(y) : y).intoMemorySegment(c, off, ORDER);
             }
             for (int x = vecEnd; x < cols; x++) {
                 long off = co + x * FB;
                 float base = !first ? c.get(F, off) : bias != null ? bias.getAtIndex(F, j + x) : 0f;
-                c.set(F, off, base + tile[t + x]);
+                c.set(F, off, gelu ? VectorMath.gelu(base + tile[t + x]) : base + tile[t + x]);
             }
         }
     }

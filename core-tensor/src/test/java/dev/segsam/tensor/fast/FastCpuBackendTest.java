@@ -52,6 +52,13 @@ class FastCpuBackendTest {
         same(ref.linear(x, w, null), fast.linear(x, w, null), "linear");
         Tensor big = rand(300, 96), w2 = rand(288, 96), b2 = rand(288);
         same(ref.linear(big, w2, b2), fast.linear(big, w2, b2), "qkv-like");
+        // GELU fused into the GEMM's store: against the reference's linear then gelu; K over one block (KC) too
+        same(ref.linearGelu(big, w2, b2), fast.linearGelu(big, w2, b2), "linear + gelu");
+        same(ref.linearGelu(x, w, null), fast.linearGelu(x, w, null), "linear + gelu, 19 columns (scalar edge)");
+        Tensor deep = rand(20, 1100), wd = rand(40, 1100);
+        same(ref.linearGelu(deep, wd, null), fast.linearGelu(deep, wd, null), "linear + gelu, two K blocks");
+        Tensor few = rand(3, 50);
+        same(ref.linearGelu(few, w, bias), fast.linearGelu(few, w, bias), "linear + gelu, small M");
     }
 
     @Test
@@ -103,5 +110,94 @@ class FastCpuBackendTest {
         Backend.RelPos rel = new Backend.RelPos(ref.relPosLookup(rand(2 * side - 1, d), side, side),
                 ref.relPosLookup(rand(2 * side - 1, d), side, side), side, side, side, side);
         same(ref.attention(q2, k2, v2, 0.35f, rel), fast.attention(q2, k2, v2, 0.35f, rel), "rel-pos, 400 queries");
+    }
+
+    /** Several key chunks of the online softmax (Nk > 512), odd head sizes, dv wider than one panel, rel-pos grids. */
+    @Test
+    void flashAttentionChunksAndOddSizes() {
+        Tensor q = rand(2, 37, 5), k = rand(2, 1100, 5), v = rand(2, 1100, 40);
+        same(ref.attention(q, k, v, 0.4f, null), fast.attention(q, k, v, 0.4f, null), "1100 keys, d 5, dv 40");
+        int qh = 3, qw = 13, kh = 40, kw = 30, d = 6;
+        Tensor q2 = rand(3, qh * qw, d), k2 = rand(3, kh * kw, d), v2 = rand(3, kh * kw, 7);
+        Backend.RelPos rel = new Backend.RelPos(rand(qh, kh, d), rand(qw, kw, d), qh, qw, kh, kw);
+        same(ref.attention(q2, k2, v2, 0.3f, rel), fast.attention(q2, k2, v2, 0.3f, rel), "rel-pos 3x13 → 40x30 (chunks cut key rows)");
+    }
+
+    /** The fused multi-head path against the reference's composition (split permute, attention, merge permute). */
+    @Test
+    void multiHeadAttention() {
+        for (int[] c : new int[][] {{2, 7, 300, 8, 16, 16}, {1, 4096 / 8, 7, 8, 16, 16}, {3, 5, 9, 3, 4, 11}}) {
+            int B = c[0], nq = c[1], nk = c[2], heads = c[3], d = c[4], dv = c[5];
+            Tensor q = rand(B, nq, heads * d), k = rand(B, nk, heads * d), v = rand(B, nk, heads * dv);
+            same(ref.multiHeadAttention(q, k, v, heads, 0.25f), fast.multiHeadAttention(q, k, v, heads, 0.25f),
+                    "multi-head " + java.util.Arrays.toString(c));
+        }
+    }
+
+    /**
+     * The fused encoder attention branch against the reference's composition (window partition, qkv, permute, slices,
+     * rel-pos attention, merge, proj, unpartition): global and windowed, windows that need padding on both sides, B 2.
+     */
+    @Test
+    void encoderAttention() {
+        int D = 24, heads = 3, hd = D / heads;
+        // weights at nn.Linear's scale (~1/√D): unit-variance q·k scores, so float rounding is not amplified by a
+        // saturated softmax (with N(0, 1) weights the scores reach ~±100 and both sides differ by ~3e-4 relative)
+        float ws = (float) (1 / Math.sqrt(D));
+        Tensor qkvW = fast.scale(rand(3 * D, D), ws), qkvB = rand(3 * D), projW = fast.scale(rand(D, D), ws), projB = rand(D);
+        for (int[] c : new int[][] {{2, 9, 11, 4}, {1, 6, 5, 0}, {1, 8, 8, 4}, {2, 3, 7, 5}}) {
+            int B = c[0], H = c[1], W = c[2], window = c[3], S = window > 0 ? window : Math.max(H, W);
+            Tensor x = rand(B, H, W, D), rh = rand(2 * S - 1, hd), rw = rand(2 * S - 1, hd);
+            same(ref.encoderAttention(x, qkvW, qkvB, projW, projB, heads, window, rh, rw),
+                    fast.encoderAttention(x, qkvW, qkvB, projW, projB, heads, window, rh, rw), "encoder attention " + java.util.Arrays.toString(c));
+        }
+        Tensor x = rand(1, 5, 5, D), rh = rand(5, hd), rw = rand(5, hd); // rel-pos tables of another length: resized
+        same(ref.encoderAttention(x, qkvW, null, projW, null, heads, 3, rh, rw),
+                fast.encoderAttention(x, qkvW, null, projW, null, heads, 3, rh, rw), "no biases, resized tables");
+    }
+
+    /** A few rows of A: the unpacked small-M GEMM path (decoder tokens, hypernetwork rows, the mask product). */
+    @Test
+    void smallRowCounts() {
+        for (int m : new int[] {1, 4, 7, 8}) {
+            Tensor x = rand(m, 37), w = rand(70, 37), bias = rand(70);
+            same(ref.linear(x, w, bias), fast.linear(x, w, bias), "linear, " + m + " rows");
+            same(ref.linear(x, w, null), fast.linear(x, w, null), "linear without bias, " + m + " rows");
+            Tensor b = rand(37, 45);
+            same(ref.matmul(x, b), fast.matmul(x, b), "matmul, " + m + " rows");
+        }
+        Tensor h = rand(4, 32), up = rand(32, 4096 + 5);
+        same(ref.matmul(h, up), fast.matmul(h, up), "mask product");
+    }
+
+    /** Vectorised LayerNorm2d (whole vectors and the scalar tail of a pixel block), far from zero too. */
+    @Test
+    void layerNorm2d() {
+        for (int[] sh : new int[][] {{1, 64, 20, 30}, {2, 5, 3, 7}, {1, 3, 17, 17}}) {
+            Tensor x = rand(sh), w = rand(sh[1]), b = rand(sh[1]);
+            same(ref.layerNorm2d(x, w, b, 1e-6f), fast.layerNorm2d(x, w, b, 1e-6f), "layerNorm2d " + java.util.Arrays.toString(sh));
+            Tensor shifted = fast.add(x, Tensor.zeros(sh[3]).fill(300f));
+            same(ref.layerNorm2d(shifted, null, null, 1e-6f), fast.layerNorm2d(shifted, null, null, 1e-6f), "layerNorm2d far from 0");
+        }
+    }
+
+    /** Permutes whose contiguous runs are short (gathered) or long (copied), bit-exact. */
+    @Test
+    void permuteRunLengths() {
+        Tensor x = rand(3, 50, 7, 16);
+        for (int[] p : new int[][] {{0, 2, 1, 3}, {3, 1, 2, 0}, {1, 0, 3, 2}, {2, 0, 1, 3}, {0, 1, 2, 3}}) {
+            Compare.exact(ref.permute(x, p), fast.permute(x, p), "permute " + java.util.Arrays.toString(p));
+        }
+        Tensor img = rand(1, 256, 4096);
+        Compare.exact(ref.permute(img, 0, 2, 1), fast.permute(img, 0, 2, 1), "decoder keys transpose");
+    }
+
+    /** Separable bilinear resize: bit-identical to the reference (same float expression), up, down, odd sizes. */
+    @Test
+    void interpolateBilinear() {
+        for (int[] c : new int[][] {{1, 1, 64, 64, 256, 256}, {2, 3, 17, 9, 5, 31}, {1, 2, 48, 64, 27, 36}, {1, 1, 1, 7, 4, 3}}) {
+            Tensor x = rand(c[0], c[1], c[2], c[3]);
+            Compare.exact(ref.interpolateBilinear(x, c[4], c[5]), fast.interpolateBilinear(x, c[4], c[5]), "resize " + java.util.Arrays.toString(c));
+        }
     }
 }

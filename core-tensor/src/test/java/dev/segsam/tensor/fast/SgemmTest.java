@@ -165,6 +165,45 @@ class SgemmTest {
         }
     }
 
+    /**
+     * GELU fused into the store ({@code gelu=true}) against the plain GEMM followed by the same vector GELU, on every
+     * path: small M (≤ {@link VectorSgemm#SMALL_M} rows), packed blocks, K over two blocks of {@link VectorSgemm#KC}
+     * (GELU only after the last one), right-edge columns, K = 0 (GELU of the bias), batched items, with and without
+     * bias. The sums are the same in both runs; only the exponential may differ by an ulp (Vector API intrinsic vs
+     * its Java fallback, depending on JIT tier), hence a few-ulp relative bound instead of bit equality: a GELU that
+     * is missing, doubled or applied to a partial K block is off by far more.
+     */
+    @Test
+    void fusedGeluMatchesGemmThenGelu() {
+        Random r = new Random(11);
+        int[][] shapes = {{1, 3, 19, 50}, {1, 8, 33, 7}, {1, 9, 40, VectorSgemm.KC + 76}, {1, 100, 129, 77}, {2, 13, 17, 0},
+            {1, 5, 6, 0}, {6, 20, 31, 64}};
+        for (int[] s : shapes) {
+            int batch = s[0], m = s[1], n = s[2], k = s[3];
+            for (boolean transposed : new boolean[] {false, true}) {
+                for (boolean withBias : new boolean[] {false, true}) {
+                    float[] a = rand(r, batch * m * k), b = rand(r, batch * k * n), bias = withBias ? rand(r, n) : null;
+                    float[] plain = new float[batch * m * n], fused = new float[batch * m * n];
+                    java.util.Arrays.fill(fused, Float.NaN);
+                    for (boolean gelu : new boolean[] {false, true}) {
+                        Sgemm.gemm(batch, m, n, k, new Mat(MemorySegment.ofArray(a), 0, k, (long) m * k),
+                                new Mat(MemorySegment.ofArray(b), 0, transposed ? k : n, (long) k * n), transposed,
+                                new Mat(MemorySegment.ofArray(gelu ? fused : plain), 0, n, (long) m * n),
+                                bias == null ? null : MemorySegment.ofArray(bias), true, gelu);
+                    }
+                    VectorMath.gelu(plain, plain, plain.length);
+                    String what = java.util.Arrays.toString(s) + (transposed ? " A·Bᵀ" : " A·B") + (withBias ? " +bias" : "");
+                    for (int i = 0; i < plain.length; i++) {
+                        float d = Math.abs(fused[i] - plain[i]);
+                        if (!(d <= 1e-6f * Math.abs(plain[i]) + Float.MIN_NORMAL)) { // !(≤) also catches NaN (not written)
+                            fail(what + ": element " + i + " fused " + fused[i] + ", gemm then gelu " + plain[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private interface Elem {

@@ -23,21 +23,11 @@ public final class DecoderAttention {
     }
 
     public Tensor forward(Backend b, Tensor qIn, Tensor kIn, Tensor vIn) {
-        int B = qIn.size(0), nq = qIn.size(1), nk = kIn.size(1), inner = q.out(), dh = inner / heads;
-        try (Tensor qh = split(b, q.forward(b, qIn), B, nq, dh);
-             Tensor kh = split(b, k.forward(b, kIn), B, nk, dh);
-             Tensor vh = split(b, v.forward(b, vIn), B, nk, dh);
+        int dh = q.out() / heads;
+        try (Tensor qp = q.forward(b, qIn); Tensor kp = k.forward(b, kIn); Tensor vp = v.forward(b, vIn);
              // PyTorch divides the scores by √dh; the backend scales q instead (the same up to rounding)
-             Tensor o = b.attention(qh, kh, vh, (float) (1.0 / Math.sqrt(dh)), null);
-             Tensor merged = b.permute(o.reshape(B, heads, nq, dh), 0, 2, 1, 3)) {
-            return out.forward(b, merged.reshape(B, nq, inner));
-        }
-    }
-
-    /** {@code [B, n, heads·dh] → [B·heads, n, dh]}; closes its input. */
-    private Tensor split(Backend b, Tensor x, int B, int n, int dh) {
-        try (x) {
-            return b.permute(x.reshape(B, n, heads, dh), 0, 2, 1, 3).reshape(B * heads, n, dh);
+             Tensor o = b.multiHeadAttention(qp, kp, vp, heads, (float) (1.0 / Math.sqrt(dh)))) {
+            return out.forward(b, o);
         }
     }
 }

@@ -19,14 +19,12 @@ final class EncoderBlock {
     private final LayerNorm norm1, norm2;
     private final EncoderAttention attn;
     private final Linear lin1, lin2;
-    private final int window; // 0 = global attention
 
     EncoderBlock(Params p, SamConfig c, int index) {
         int D = c.embedDim();
         boolean global = c.isGlobal(index);
-        this.window = global ? 0 : c.window();
         this.norm1 = LayerNorm.load(p, "norm1", D, 1e-6f);
-        this.attn = new EncoderAttention(p.at("attn."), D, c.heads(), global ? 2 * c.grid() - 1 : 2 * c.window() - 1);
+        this.attn = new EncoderAttention(p.at("attn."), D, c.heads(), global ? 0 : c.window(), global ? 2 * c.grid() - 1 : 2 * c.window() - 1);
         this.norm2 = LayerNorm.load(p, "norm2", D, 1e-6f);
         this.lin1 = Linear.load(p, "mlp.lin1", D, c.mlpHidden());
         this.lin2 = Linear.load(p, "mlp.lin2", c.mlpHidden(), D);
@@ -34,26 +32,26 @@ final class EncoderBlock {
 
     /** {@code x [B, H, W, D] → [B, H, W, D]}. */
     Tensor forward(Backend b, Tensor x) {
-        int H = x.size(1), W = x.size(2);
         Tensor a;
         try (Tensor y = norm1.forward(b, x)) {
-            if (window > 0) {
-                Backend.Windows w = b.windowPartition(y, window);
-                try (Tensor win = w.windows(); Tensor o = attn.forward(b, win)) {
-                    a = b.windowUnpartition(o, window, w.paddedH(), w.paddedW(), H, W);
-                }
-            } else {
-                a = attn.forward(b, y);
-            }
+            a = attn.forward(b, y);
         }
         Tensor x1;
         try (a) {
             x1 = b.add(x, a);
         }
-        try (Tensor n = norm2.forward(b, x1); Tensor h = lin1.forward(b, n); Tensor g = b.gelu(h); Tensor m = lin2.forward(b, g)) {
-            return b.add(x1, m);
-        } finally {
-            x1.close();
+        // each intermediate is closed as soon as it is consumed: the [tokens, 4D] activations are 50 MB at ViT-B
+        try (x1) {
+            Tensor g, m;
+            try (Tensor n = norm2.forward(b, x1)) {
+                g = b.linearGelu(n, lin1.weight(), lin1.bias()); // lin1 then GELU, fused by a fast backend
+            }
+            try (g) {
+                m = lin2.forward(b, g);
+            }
+            try (m) {
+                return b.add(x1, m);
+            }
         }
     }
 }

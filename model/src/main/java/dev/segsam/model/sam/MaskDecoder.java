@@ -37,7 +37,7 @@ public final class MaskDecoder {
         this.iouHead = Mlp.load(p, "iou_prediction_head", C, c.iouHidden(), c.iouHidden(), nm);
     }
 
-    /** Low-res logits of all mask tokens {@code [1, 4, 4g, 4g]} and their IoU predictions {@code [1, 4]}. */
+    /** Low-res logits of all mask tokens {@code [B, 4, 4g, 4g]} and their IoU predictions {@code [B, 4]}. */
     public record Output(Tensor lowRes, Tensor iou) implements AutoCloseable {
         @Override
         public void close() {
@@ -47,40 +47,49 @@ public final class MaskDecoder {
     }
 
     /**
+     * Decodes B prompts on one image at once (B = {@code sparse.size(0)}; SAM's {@code predict_torch} batching: the
+     * image embedding is repeated per prompt).
+     *
      * @param embedding f_v {@code [1, C, g, g]}, shared by any number of prompts and never modified
      * @param densePe   {@code [1, C, g, g]}
-     * @param sparse    {@code [1, Nt, C]}
-     * @param dense     {@code [1, C, g, g]}
+     * @param sparse    {@code [B, Nt, C]}
+     * @param dense     {@code [1, C, g, g]} (shared) or {@code [B, C, g, g]}
      */
     public Output forward(Backend b, Tensor embedding, Tensor densePe, Tensor sparse, Tensor dense) {
-        int C = c.outChans(), nm = c.maskTokens(), g = c.grid();
+        int C = c.outChans(), nm = c.maskTokens(), g = c.grid(), B = sparse.size(0);
         TwoWayTransformer.Output t;
         try (Tensor out = b.concat(List.of(iouToken, maskTokens), 0);
-             Tensor tokens = b.concat(List.of(out.reshape(1, 1 + nm, C), sparse), 1);
-             Tensor src = b.add(embedding, dense)) {
+             Tensor tokens = b.concat(List.of(repeat(b, out.reshape(1, 1 + nm, C), B), sparse), 1);
+             Tensor sum = b.add(dense, embedding); // dense + f_v: the same sum as f_v + dense, with f_v broadcast
+             Tensor src = repeat(b, sum, B)) {
             t = transformer.forward(b, src, densePe, tokens);
         }
         Tensor up;
         try (Tensor keys = t.keys(); Tensor img = b.permute(keys, 0, 2, 1)) {
-            up = upscaling.forward(b, img.reshape(1, C, g, g));
+            up = upscaling.forward(b, img.reshape(B, C, g, g));
         }
         try (Tensor hs = t.queries(); up) {
             List<Tensor> rows = new ArrayList<>();
             for (int i = 0; i < nm; i++) {
                 try (Tensor tok = b.slice(hs, 1, 1 + i, 1)) {
-                    rows.add(hyper[i].forward(b, tok.reshape(1, C)));
+                    rows.add(hyper[i].forward(b, tok.reshape(B, C)).reshape(B, 1, C / 8));
                 }
             }
             int s = 4 * g;
             Tensor masks;
-            try (Tensor hyperIn = b.concat(rows, 0)) { // [nm, C/8]
-                masks = b.matmul(hyperIn, up.reshape(C / 8, s * s)).reshape(1, nm, s, s);
+            try (Tensor hyperIn = b.concat(rows, 1)) { // [B, nm, C/8]
+                masks = b.matmul(hyperIn, up.reshape(B, C / 8, s * s)).reshape(B, nm, s, s);
             } finally {
                 rows.forEach(Tensor::close);
             }
             try (Tensor iouTok = b.slice(hs, 1, 0, 1)) {
-                return new Output(masks, iouHead.forward(b, iouTok.reshape(1, C)).reshape(1, nm));
+                return new Output(masks, iouHead.forward(b, iouTok.reshape(B, C)).reshape(B, nm));
             }
         }
+    }
+
+    /** {@code x [1, ...]} repeated to {@code [B, ...]}; {@code x} itself when it has B already (closing twice is harmless). */
+    private static Tensor repeat(Backend b, Tensor x, int B) {
+        return x.size(0) == B ? x : b.concat(java.util.Collections.nCopies(B, x), 0);
     }
 }

@@ -123,6 +123,41 @@ public final class SamModel {
         return new Decoded(b.slice(out.lowRes(), 1, from, n), b.slice(out.iou(), 1, from, n), out);
     }
 
+    /** One prompt of {@link #decodeBatch}, in the model input frame (as the arguments of {@link #decode}). */
+    public record PromptInput(float[][] points, int[] labels, float[] box, Tensor mask) {}
+
+    /**
+     * Runs B prompts on one image embedding as one batched pass through the mask decoder (SAM's
+     * {@code predict_torch} with several prompts): every prompt must yield the same number of sparse tokens (e.g. all
+     * boxes, or all with n points). Outputs are those of {@link #decode}, with batch dimension B in prompt order:
+     * {@code lowRes [B, C, 4g, 4g]}, {@code iou [B, C]}.
+     */
+    public Decoded decodeBatch(Tensor embedding, List<PromptInput> batch, boolean multimask) {
+        Backend b = backend;
+        List<PromptEncoder.Embeddings> emb = new ArrayList<>();
+        MaskDecoder.Output out;
+        try {
+            boolean masks = false;
+            for (PromptInput p : batch) {
+                emb.add(prompts.embed(b, p.points(), p.labels(), p.box(), p.mask() == null ? null : b.upload(p.mask())));
+                masks |= p.mask() != null;
+                if (emb.getLast().sparse().size(1) != emb.getFirst().sparse().size(1)) {
+                    throw new IllegalArgumentException("batched prompts need equal token counts: " + emb.getFirst().sparse().size(1)
+                            + " and " + emb.getLast().sparse().size(1));
+                }
+            }
+            // without mask inputs every prompt's dense embedding is no_mask_embed: one [1, C, g, g] serves the batch
+            try (Tensor sparse = b.concat(emb.stream().map(PromptEncoder.Embeddings::sparse).toList(), 0);
+                 Tensor dense = masks ? b.concat(emb.stream().map(PromptEncoder.Embeddings::dense).toList(), 0) : emb.getFirst().dense()) {
+                out = decoder.forward(b, embedding, densePe, sparse, dense);
+            }
+        } finally {
+            emb.forEach(PromptEncoder.Embeddings::close);
+        }
+        int from = multimask ? 1 : 0, n = multimask ? config.numMultimask() : 1;
+        return new Decoded(b.slice(out.lowRes(), 1, from, n), b.slice(out.iou(), 1, from, n), out);
+    }
+
     /**
      * SAM's {@code postprocess_masks}: low-res logits {@code [1, C, 4g, 4g]} → bilinear to S×S → crop to the resized
      * image {@code resizedH × resizedW} → bilinear to the original {@code origH × origW} (logits; threshold at 0).

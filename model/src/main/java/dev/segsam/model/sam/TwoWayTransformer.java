@@ -35,13 +35,13 @@ public final class TwoWayTransformer {
 
     /**
      * @param image    {@code [B, C, g, g]} (embedding + dense prompt)
-     * @param imagePe  {@code [B, C, g, g]}
+     * @param imagePe  {@code [B, C, g, g]} or {@code [1, C, g, g]} (shared by the batch)
      * @param tokens   {@code [B, Nt, C]}
      */
     public Output forward(Backend b, Tensor image, Tensor imagePe, Tensor tokens) {
         int B = image.size(0), C = image.size(1), n = image.size(2) * image.size(3);
         Tensor keys = b.permute(image.reshape(B, C, n), 0, 2, 1);
-        Tensor keyPe = b.permute(imagePe.reshape(B, C, n), 0, 2, 1);
+        Tensor keyPe = b.permute(imagePe.reshape(imagePe.size(0), C, n), 0, 2, 1);
         Tensor queries = tokens;
         for (Block layer : layers) {
             Output o = layer.forward(b, queries, keys, tokens, keyPe);
@@ -91,18 +91,19 @@ public final class TwoWayTransformer {
                     q1 = n1.forward(b, r);
                 }
             }
-            Tensor q2;
-            try (q1; Tensor q = b.add(q1, queryPe); Tensor k = b.add(keys, keyPe); Tensor a = t2i.forward(b, q, k, keys);
-                 Tensor r = b.add(q1, a)) {
-                q2 = n2.forward(b, r);
-            }
-            Tensor q3;
-            try (q2; Tensor h = lin1.forward(b, q2); Tensor hr = b.relu(h); Tensor m = lin2.forward(b, hr); Tensor r = b.add(q2, m)) {
-                q3 = n3.forward(b, r);
-            }
-            try (Tensor q = b.add(q3, queryPe); Tensor k = b.add(keys, keyPe); Tensor a = i2t.forward(b, k, q, q3);
-                 Tensor r = b.add(keys, a)) {
-                return new Output(q3, n4.forward(b, r));
+            // keys + key PE is the key input of both cross attentions (keys change only after the second)
+            try (Tensor kpe = b.add(keys, keyPe)) {
+                Tensor q2;
+                try (q1; Tensor q = b.add(q1, queryPe); Tensor a = t2i.forward(b, q, kpe, keys); Tensor r = b.add(q1, a)) {
+                    q2 = n2.forward(b, r);
+                }
+                Tensor q3;
+                try (q2; Tensor h = lin1.forward(b, q2); Tensor hr = b.relu(h); Tensor m = lin2.forward(b, hr); Tensor r = b.add(q2, m)) {
+                    q3 = n3.forward(b, r);
+                }
+                try (Tensor q = b.add(q3, queryPe); Tensor a = i2t.forward(b, kpe, q, q3); Tensor r = b.add(keys, a)) {
+                    return new Output(q3, n4.forward(b, r));
+                }
             }
         }
     }

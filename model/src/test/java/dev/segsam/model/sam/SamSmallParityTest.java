@@ -24,17 +24,24 @@ class SamSmallParityTest {
     static final SamConfig SMALL = new SamConfig(128, 16, 64, 4, 4, new int[] {1, 3}, 5, 256, 32, 64, 8, 2, 32, 16, 3);
     static SafeTensorsFile g;
     static SamModel sam;
-    static final Backend B = new CpuBackend();
+    static Backend B;
 
     @BeforeAll
     static void load() {
-        g = Goldens.open("sam_small.safetensors");
+        load(new CpuBackend());
+    }
+
+    /** Loads the goldens and the model on {@code backend} (subclasses run every stage on another backend). */
+    static void load(Backend backend) {
+        B = backend;
+        if (g == null) g = Goldens.open("sam_small.safetensors");
         sam = SamModel.load(SeededWeights.generate(SMALL, Long.parseLong(g.metadata().get("seed"))), B);
     }
 
     @AfterAll
     static void close() {
         g.close();
+        g = null;
     }
 
     static void near(String what, Tensor expected, Tensor actual) {

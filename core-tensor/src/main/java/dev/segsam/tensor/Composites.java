@@ -1,0 +1,64 @@
+package dev.segsam.tensor;
+
+/**
+ * The compositions behind {@link Backend}'s default methods, written with the backend's own ops only, so every
+ * backend (the reference, CUDA, the autodiff tape) gets them for free and a fast backend can override them with a
+ * fused kernel. Each method is exactly the sequence of ops the model code ran before the fused op existed.
+ */
+final class Composites {
+    private Composites() {}
+
+    /** See {@link Backend#multiHeadAttention}: split heads, attention, merge heads. */
+    static Tensor multiHeadAttention(Backend b, Tensor q, Tensor k, Tensor v, int heads, float scale) {
+        int B = q.size(0), nq = q.size(1), nk = k.size(1), d = q.size(2) / heads, dv = v.size(2) / heads;
+        Tensor o;
+        try (Tensor qh = splitHeads(b, q, B, nq, heads, d);
+             Tensor kh = splitHeads(b, k, B, nk, heads, d);
+             Tensor vh = splitHeads(b, v, B, nk, heads, dv)) {
+            o = b.attention(qh, kh, vh, scale, null);
+        }
+        try (o) { // [B·heads, nq, dv] → [B, nq, heads, dv]
+            return b.permute(o.reshape(B, heads, nq, dv), 0, 2, 1, 3).reshape(B, nq, heads * dv);
+        }
+    }
+
+    /** {@code [B, n, heads·d] → [B·heads, n, d]} (channel {@code h·d + c}). */
+    private static Tensor splitHeads(Backend b, Tensor x, int B, int n, int heads, int d) {
+        return b.permute(x.reshape(B, n, heads, d), 0, 2, 1, 3).reshape(B * heads, n, d);
+    }
+
+    /** See {@link Backend#encoderAttention}: window partition, qkv, heads, rel-pos attention, merge, proj, unpartition. */
+    static Tensor encoderAttention(Backend b, Tensor x, Tensor qkvW, Tensor qkvB, Tensor projW, Tensor projB, int heads, int window,
+                                   Tensor relPosH, Tensor relPosW) {
+        int H = x.size(1), W = x.size(2);
+        if (window <= 0) return globalAttention(b, x, qkvW, qkvB, projW, projB, heads, relPosH, relPosW);
+        Backend.Windows w = b.windowPartition(x, window);
+        try (Tensor win = w.windows(); Tensor o = globalAttention(b, win, qkvW, qkvB, projW, projB, heads, relPosH, relPosW)) {
+            return b.windowUnpartition(o, window, w.paddedH(), w.paddedW(), H, W);
+        }
+    }
+
+    /** SAM's {@code Attention.forward} on {@code x [B, H, W, D]}: every token attends to every token of its image. */
+    private static Tensor globalAttention(Backend b, Tensor x, Tensor qkvW, Tensor qkvB, Tensor projW, Tensor projB, int heads,
+                                          Tensor relPosH, Tensor relPosW) {
+        int B = x.size(0), H = x.size(1), W = x.size(2), D = x.size(3), hd = D / heads, N = H * W;
+        Tensor q, k, v;
+        try (Tensor t = b.linear(x.reshape(B * N, D), qkvW, qkvB);
+             Tensor p = b.permute(t.reshape(B, N, 3, heads, hd), 2, 0, 3, 1, 4)) { // [3, B, heads, N, hd]
+            q = b.slice(p, 0, 0, 1).reshape(B * heads, N, hd);
+            k = b.slice(p, 0, 1, 1).reshape(B * heads, N, hd);
+            v = b.slice(p, 0, 2, 1).reshape(B * heads, N, hd);
+        }
+        Tensor o;
+        try (Tensor rh = b.relPosLookup(relPosH, H, H); Tensor rw = b.relPosLookup(relPosW, W, W)) {
+            o = b.attention(q, k, v, (float) Math.pow(hd, -0.5), new Backend.RelPos(rh, rw, H, W, H, W));
+        } finally {
+            q.close();
+            k.close();
+            v.close();
+        }
+        try (o; Tensor merged = b.permute(o.reshape(B, heads, H, W, hd), 0, 2, 3, 1, 4)) { // [B, H, W, heads, hd]
+            return b.linear(merged.reshape(B, H, W, D), projW, projB);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package dev.segsam.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.segsam.model.preprocess.Preprocessor.Convention;
+import dev.segsam.model.sam.SamConfig;
+import dev.segsam.model.sam.SeededWeights;
+import dev.segsam.model.segsam.SegSam;
+import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Backends;
+import dev.segsam.tensor.CpuBackend;
+import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.image.RgbImage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Multi-prompt decoding: {@link Predictor#predict(Predictor.Encoded, List)} runs prompts with equal token counts as one
+ * batched decoder pass; its results must equal one-at-a-time {@link Predictor#predict(Predictor.Encoded, Predictor.Prompt)}
+ * to float rounding (another GEMM blocking for the larger row count), on both CPU backends. Mixed prompt kinds
+ * (boxes, one point, two points, multimask, a mask input) exercise the grouping and the result order.
+ */
+class PredictorBatchTest {
+    static final SamConfig SMALL = new SamConfig(128, 16, 64, 4, 4, new int[] {1, 3}, 5, 256, 32, 64, 8, 2, 32, 16, 3);
+
+    @Test
+    void batchedEqualsOneAtATimeOnTheReference() {
+        check(new CpuBackend());
+    }
+
+    @Test
+    void batchedEqualsOneAtATimeOnTheCpuBackend() {
+        check(Backends.cpu());
+    }
+
+    static void check(Backend backend) {
+        Predictor predictor = new Predictor(SegSam.load(SeededWeights.generate(SMALL, 7), backend), Convention.SAM);
+        Random r = new Random(3);
+        RgbImage img = RgbImage.black(200, 150);
+        for (int y = 0; y < 150; y++) for (int x = 0; x < 200; x++) for (int c = 0; c < 3; c++) img.set(x, y, c, r.nextInt(256));
+        Tensor previous = Tensor.of(new float[SMALL.lowResSize() * SMALL.lowResSize()], 1, 1, SMALL.lowResSize(), SMALL.lowResSize());
+        List<Predictor.Prompt> prompts = new ArrayList<>();
+        for (int i = 0; i < 5; i++) prompts.add(new Predictor.Prompt(null, null, new float[] {10 + 7 * i, 5 + 3 * i, 120 + 9 * i, 100 + 4 * i}, null, false));
+        for (int i = 0; i < 3; i++) prompts.add(new Predictor.Prompt(new float[][] {{30 + 40 * i, 20 + 30 * i}}, new int[] {1}, null, null, false));
+        prompts.add(new Predictor.Prompt(new float[][] {{50, 60}, {150, 90}}, new int[] {1, 0}, null, null, true));
+        prompts.add(new Predictor.Prompt(null, null, new float[] {40, 30, 160, 120}, null, true));
+        prompts.add(new Predictor.Prompt(new float[][] {{80, 70}, {20, 20}}, new int[] {1, 0}, null, null, true));
+        prompts.add(new Predictor.Prompt(null, null, new float[] {0, 0, 199, 149}, previous, false));
+        prompts.add(new Predictor.Prompt(null, null, new float[] {60, 40, 100, 90}, null, false));
+        try (Predictor.Encoded e = predictor.encode(img, null)) {
+            List<Predictor.Result> batched = predictor.predict(e, prompts);
+            assertEquals(prompts.size(), batched.size());
+            for (int i = 0; i < prompts.size(); i++) {
+                Predictor.Result one = predictor.predict(e, prompts.get(i)), many = batched.get(i);
+                String what = backend.name() + ", prompt " + i;
+                assertEquals(one.iou().length, many.iou().length, what);
+                for (int j = 0; j < one.iou().length; j++) assertEquals(one.iou()[j], many.iou()[j], 1e-4 + 1e-4 * Math.abs(one.iou()[j]), what + " iou");
+                assertTrue(relL2(one.lowRes(), many.lowRes()) <= 1e-5, what + ": low-res logits differ, relative L2 " + relL2(one.lowRes(), many.lowRes()));
+                assertEquals(one.best(), many.best(), what);
+                int same = 0;
+                for (int p = 0; p < one.mask().length; p++) if (one.mask()[p] == many.mask()[p]) same++;
+                assertTrue(same >= one.mask().length * 0.999, what + ": masks agree on " + same + " of " + one.mask().length + " pixels");
+            }
+        }
+    }
+
+    static double relL2(Tensor a, Tensor b) {
+        assertEquals(java.util.Arrays.toString(a.shape()), java.util.Arrays.toString(b.shape()));
+        float[] x = a.toArray(), y = b.toArray();
+        double num = 0, den = 0;
+        for (int i = 0; i < x.length; i++) {
+            num += (x[i] - y[i]) * (double) (x[i] - y[i]);
+            den += (double) x[i] * x[i];
+        }
+        return Math.sqrt(num / Math.max(den, 1e-300));
+    }
+}
