@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check for the CUDA backend: device facts, the committed fatbin against nvcc, every kernels test (GPU tests
-# included), the GpuGemmBench JMH benchmarks, the PyTorch baseline on the same card, then ONE summary table.
-# Meant for a GPU host without network: finishes within 8 minutes (each step gets a share of a 7.5-minute budget).
+# included), the JMH benchmarks (GpuGemmBench; issue 6: GpuAttentionBench, GpuDecodeBench), the PyTorch baselines on
+# the same card (torch.matmul; SDPA / SAM decoder), then the summary tables.
+# Meant for a GPU host without network: finishes within 8 minutes (each step gets a share of a 7.5-minute budget;
+# a step that runs out of its share is cut and reported, the later steps still run).
 #
 #   scripts/gpu-check.sh [--bundle DIR|DIR.tar.xz] [--out DIR]
 #
@@ -61,7 +63,7 @@ jvm=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow --
 # ---------------------------------------------------------------- the committed fatbin against this host's nvcc
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
     say "fatbin vs nvcc"
-    NVCC="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)" timeout "$(left 90)" kernels/build-fatbin.sh check 2>&1 | tail -n 3
+    NVCC="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)" timeout "$(left 60)" kernels/build-fatbin.sh check 2>&1 | tail -n 3
     status_fatbin=$([ "${PIPESTATUS[0]}" = 0 ] && echo ok || echo FAILED)
 fi
 
@@ -69,12 +71,12 @@ fi
 say "kernels tests (GPU tests included)"
 if [ -n "$bundle" ]; then
     cp=$(ls "$bundle"/lib/*.jar | tr '\n' ':')"$bundle/segsam-kernels-tests.jar"
-    (cd kernels && timeout "$(left 210)" "$java" "${jvm[@]}" -Xmx16g -jar "$bundle"/junit-platform-console-standalone-*.jar execute \
+    (cd kernels && timeout "$(left 170)" "$java" "${jvm[@]}" -Xmx16g -jar "$bundle"/junit-platform-console-standalone-*.jar execute \
         --class-path "$cp" --scan-class-path "$bundle/segsam-kernels-tests.jar" --exclude-tag emu --fail-if-no-tests \
         --reports-dir "$out/junit" --details summary --disable-banner) > "$out/tests.log" 2>&1
     rc=$?
 else
-    timeout "$(left 300)" ./mvnw -o -q -B -Dstyle.color=never -Pgpu -pl kernels -am test > "$out/tests.log" 2>&1
+    timeout "$(left 230)" ./mvnw -o -q -B -Dstyle.color=never -Pgpu -pl kernels -am test > "$out/tests.log" 2>&1
     rc=$?
 fi
 tail -n 25 "$out/tests.log"
@@ -82,32 +84,55 @@ status_tests=$([ $rc = 0 ] && echo passed || echo "FAILED (exit $rc, see tests.l
 grep -hE "cuBLAS: " "$out/tests.log" "$out"/junit/*.xml 2>/dev/null | head -n 1
 
 # ---------------------------------------------------------------- JMH
-say "GpuGemmBench (JMH)"
+# One JMH run per benchmark class (its own time share); results merged into jmh.json for the summary.
+say "JMH: GpuGemmBench, GpuAttentionBench, GpuDecodeBench"
 modes="FP32,TF32"
 ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.12' && modes="$modes,CUBLAS_FP32,CUBLAS_TF32"
-jmh_args=(GpuGemmBench -p "mode=$modes" -rf json -rff "$out/jmh.json" -foe false)
-if [ -n "$bundle" ]; then
-    timeout "$(left 150)" "$java" "${jvm[@]}" -cp "$bundle/lib/*" org.openjdk.jmh.Main "${jmh_args[@]}" -jvm "$java" > "$out/jmh.log" 2>&1
-    rc=$?
-else
-    ./mvnw -o -q -B -Dstyle.color=never -DskipTests -pl bench -am package > "$out/jmh.log" 2>&1 &&
-        timeout "$(left 150)" "$java" "${jvm[@]}" -jar bench/target/benchmarks.jar "${jmh_args[@]}" -jvm "$java" >> "$out/jmh.log" 2>&1
-    rc=$?
+if [ -z "$bundle" ]; then
+    ./mvnw -o -q -B -Dstyle.color=never -DskipTests -pl bench -am package > "$out/jmh.log" 2>&1
 fi
-grep -E "^GpuGemmBench|^Benchmark" "$out/jmh.log" | tail -n 30
+jmh() { # name seconds args...
+    local name="$1" secs="$2"
+    shift 2
+    if [ -n "$bundle" ]; then
+        timeout "$(left "$secs")" "$java" "${jvm[@]}" -cp "$bundle/lib/*" org.openjdk.jmh.Main "$@" -rf json -rff "$out/jmh-$name.json" \
+            -foe false -jvm "$java" >> "$out/jmh.log" 2>&1
+    else
+        timeout "$(left "$secs")" "$java" "${jvm[@]}" -jar bench/target/benchmarks.jar "$@" -rf json -rff "$out/jmh-$name.json" \
+            -foe false -jvm "$java" >> "$out/jmh.log" 2>&1
+    fi
+}
+jmh gemm 100 GpuGemmBench -p "mode=$modes"; rc_gemm=$?
+jmh attention 60 GpuAttentionBench -wi 1 -i 2; rc_attn=$?
+jmh decode 60 GpuDecodeBench -p mode=FP32 -wi 1 -i 2; rc_dec=$?  # fp32 (the default product path): 6 forks
+python3 - "$out" <<'PY'
+import json, os, sys
+out, merged = sys.argv[1], []
+for n in ("gemm", "attention", "decode"):
+    try:
+        merged += json.load(open(os.path.join(out, f"jmh-{n}.json")))
+    except (OSError, ValueError):
+        pass
+json.dump(merged, open(os.path.join(out, "jmh.json"), "w"), indent=1)
+PY
+grep -E "^Gpu(Gemm|Attention|Decode)Bench|^Benchmark" "$out/jmh.log" | tail -n 50
 results=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out/jmh.json" 2>/dev/null || echo 0)
-status_jmh=$([ $rc = 0 ] && [ "$results" -gt 0 ] && echo "ok ($results results)" || echo "FAILED (exit $rc, $results results, see jmh.log)")
+status_jmh="gemm exit $rc_gemm, attention exit $rc_attn, decode exit $rc_dec; $results results"
+[ $rc_gemm = 0 ] && [ $rc_attn = 0 ] && [ $rc_dec = 0 ] && [ "$results" -gt 0 ] && status_jmh="ok ($results results)"
 
 # ---------------------------------------------------------------- PyTorch
 say "PyTorch baseline (torch.matmul, CUDA events)"
-timeout "$(left 90)" python3 tools/reference/bench_torch_gemm_gpu.py --json "$out/torch.json" 2>&1 | tee "$out/torch.log"
-status_torch=$([ "${PIPESTATUS[0]}" = 0 ] && echo ok || echo FAILED)
+timeout "$(left 45)" python3 tools/reference/bench_torch_gemm_gpu.py --json "$out/torch.json" 2>&1 | tee "$out/torch.log"
+status_torch=$([ "${PIPESTATUS[0]}" = 0 ] && echo "gemm ok" || echo "gemm FAILED")
+say "PyTorch baseline for issue 6 (SDPA with SAM's rel-pos, SAM decoder, postprocess_masks)"
+timeout "$(left 60)" python3 tools/reference/bench_torch_attention_gpu.py --json "$out/torch_attention.json" 2>&1 | tee "$out/torch_attention.log"
+status_torch="$status_torch, attention $([ "${PIPESTATUS[0]}" = 0 ] && echo ok || echo FAILED)"
 
 # ---------------------------------------------------------------- the table
 say "summary"
 {
     echo "GPU check $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null), $(head -n 2 "$out/nvidia-smi.csv" | tail -n 1)"
     echo "tests: $status_tests; fatbin vs nvcc: $status_fatbin; JMH: $status_jmh; PyTorch: $status_torch; $(($(date +%s) - start)) s"
-    [ -f "$out/jmh.json" ] && python3 tools/reference/gpu_summary.py "$out/jmh.json" "$out/torch.json"
+    [ -f "$out/jmh.json" ] && python3 tools/reference/gpu_summary.py "$out/jmh.json" "$out/torch.json" "$out/torch_attention.json"
 } 2>&1 | tee "$out/summary.md"
 [ "$status_tests" = passed ]

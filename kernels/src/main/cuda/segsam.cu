@@ -6,3 +6,4 @@
 #include "norm.cuh"
 #include "layout.cuh"
 #include "gemm.cuh"
+#include "attention.cuh"

@@ -62,6 +62,8 @@ void* emu_dynamic_smem() { return g_launch->smem.data(); }
 
 void __syncthreads() { g_launch->block->arrive_and_wait(); }
 
+void __syncwarp(unsigned) { my_warp().bar->arrive_and_wait(); }
+
 uint64_t emu_shfl_xor(uint64_t bits, int laneMask) {
     Warp& w = my_warp();
     const unsigned lane = t_tid % 32;

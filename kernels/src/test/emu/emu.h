@@ -38,6 +38,7 @@ void* emu_dynamic_smem();
 #define SEGSAM_DYNAMIC_SMEM(T, name) T* name = reinterpret_cast<T*>(emu_dynamic_smem())
 
 void __syncthreads();
+void __syncwarp(unsigned mask = 0xffffffffu);  // a barrier over the (full) warp
 uint64_t emu_shfl_xor(uint64_t bits, int laneMask);
 
 template <class T>

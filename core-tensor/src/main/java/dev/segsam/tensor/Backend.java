@@ -142,6 +142,42 @@ public interface Backend {
      */
     Tensor interpolateBilinear(Tensor x, int outH, int outW);
 
+    /**
+     * SAM's {@code Sam.postprocess_masks} (sam.md §8.1): low-res mask logits {@code [B, C, H, W]} (256 × 256 in SAM) →
+     * {@code [B, C, outH, outW]}, as
+     * <pre>
+     * masks = F.interpolate(lowRes, (padSize, padSize), mode="bilinear", align_corners=False)
+     * masks = masks[..., :h, :w]                      # the resized input inside the padded square
+     * masks = F.interpolate(masks, (outH, outW), mode="bilinear", align_corners=False)
+     * if threshold: masks = (masks &gt; 0.0).float()     # 1 inside, 0 outside (NaN → 0)
+     * </pre>
+     * {@code 1 ≤ h, w ≤ padSize}.
+     *
+     * <p>Default: exactly that sequence of ops ({@link #interpolateBilinear}, {@link #slice} twice,
+     * {@link #interpolateBilinear}; the threshold on the host). A GPU backend fuses it into one pass without the
+     * {@code padSize²} intermediate; it must give the same values.
+     */
+    default Tensor postprocessMasks(Tensor lowRes, int padSize, int h, int w, int outH, int outW, boolean threshold) {
+        Shapes.requireRank(lowRes, 4, "postprocess_masks input");
+        if (h < 1 || w < 1 || h > padSize || w > padSize || outH < 1 || outW < 1) {
+            throw new IllegalArgumentException("postprocess_masks: crop " + h + "x" + w + " of " + padSize + "x" + padSize
+                    + " to " + outH + "x" + outW);
+        }
+        Tensor logits;
+        try (Tensor up = interpolateBilinear(lowRes, padSize, padSize); Tensor rows = slice(up, 2, 0, h);
+             Tensor crop = slice(rows, 3, 0, w)) {
+            logits = interpolateBilinear(crop, outH, outW);
+        }
+        if (!threshold) return logits;
+        try (logits) {
+            Tensor host = download(logits);
+            float[] v = host.toArray();
+            for (int i = 0; i < v.length; i++) v[i] = v[i] > 0f ? 1f : 0f;
+            if (host != logits) host.close();
+            return upload(Tensor.of(v, logits.shape()));
+        }
+    }
+
     // ------------------------------------------------------------------ attention and positional encodings
 
     /**

@@ -31,15 +31,32 @@ public final class CudaBackend implements Backend {
     private final Gemm gemm;
     /** Most bytes one tile of attention scores [B, T, Nk] may take ({@code segsam.cuda.attentionTileMiB}, default 64). */
     private final long attentionTileBytes;
+    /** Fused flash-attention kernels (v2 fp32 / v3 TF32) where they apply, else the v1 query tiles. */
+    private final boolean flashAttention;
 
     CudaBackend(CudaRuntime rt, GemmMode mode) {
-        this(rt, mode, Long.getLong("segsam.cuda.attentionTileMiB", 64) << 20);
+        this(rt, mode, Long.getLong("segsam.cuda.attentionTileMiB", 64) << 20, flashFromProperties());
     }
 
     CudaBackend(CudaRuntime rt, GemmMode mode, long attentionTileBytes) {
+        this(rt, mode, attentionTileBytes, false);
+    }
+
+    CudaBackend(CudaRuntime rt, GemmMode mode, long attentionTileBytes, boolean flashAttention) {
         this.rt = rt;
         this.gemm = new Gemm(rt, mode);
         this.attentionTileBytes = attentionTileBytes;
+        this.flashAttention = flashAttention;
+    }
+
+    /** {@code segsam.cuda.attention}: {@code flash} (default) or {@code tiled} (v1, the lab baseline). */
+    static boolean flashFromProperties() {
+        String v = System.getProperty("segsam.cuda.attention", "flash").trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (v) {
+            case "flash" -> true;
+            case "tiled" -> false;
+            default -> throw new IllegalArgumentException("segsam.cuda.attention must be flash or tiled, got " + v);
+        };
     }
 
     /**
@@ -67,6 +84,13 @@ public final class CudaBackend implements Backend {
         return new CudaBackend(rt, mode);
     }
 
+    /** The backend with an explicit GEMM mode and attention version (benchmarks: flash vs the v1 query tiles). */
+    public static CudaBackend create(GemmMode mode, boolean flashAttention) {
+        CudaRuntime rt = CudaRuntime.shared();
+        if (rt == null) throw new IllegalStateException(CudaRuntime.sharedFailure());
+        return new CudaBackend(rt, mode, Long.getLong("segsam.cuda.attentionTileMiB", 64) << 20, flashAttention);
+    }
+
     /** Null when cuBLAS can be used on this machine's GPU, else why not (one line). */
     public static String cublasUnavailableReason() {
         CudaRuntime rt = CudaRuntime.shared();
@@ -76,7 +100,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String name() {
-        return "cuda (" + rt.gpu.description() + ", gemm " + gemm.mode.name().toLowerCase(java.util.Locale.ROOT) + ")";
+        return "cuda (" + rt.gpu.description() + ", gemm " + gemm.mode.name().toLowerCase(java.util.Locale.ROOT) + ", attention "
+                + (flashAttention ? "flash" : "tiled") + ")";
     }
 
     @Override
@@ -524,10 +549,36 @@ public final class CudaBackend implements Backend {
         return y;
     }
 
+    /**
+     * {@link Backend#postprocessMasks} in one kernel ({@code mask_postprocess_f32}): every output pixel recomputes the
+     * four pixels of the cropped {@code padSize²} upsampling it blends, with the reference's float operations, so the
+     * result equals the two-stage sequence bit for bit without the intermediate.
+     */
+    @Override
+    public Tensor postprocessMasks(Tensor lowRes, int padSize, int h, int w, int outH, int outW, boolean threshold) {
+        dev("postprocess_masks", lowRes);
+        Shapes.requireRank(lowRes, 4, "postprocess_masks input");
+        if (h < 1 || w < 1 || h > padSize || w > padSize || outH < 1 || outW < 1) {
+            throw new IllegalArgumentException("postprocess_masks: crop " + h + "x" + w + " of " + padSize + "x" + padSize
+                    + " to " + outH + "x" + outW);
+        }
+        int B = lowRes.size(0), C = lowRes.size(1), H = lowRes.size(2), W = lowRes.size(3);
+        if (H == 0 || W == 0) throw new IllegalArgumentException("postprocess_masks: empty input " + str(lowRes));
+        Tensor y = rt.alloc(B, C, outH, outW);
+        rt.launch1d(Kernel.MASK_POSTPROCESS, "postprocess_masks " + str(lowRes) + " via " + padSize + "² crop " + h + "x" + w + " to "
+                + outH + "x" + outW, y.numel(), y, lowRes, B * C, H, W, padSize, h, w, outH, outW, threshold ? 1 : 0);
+        return y;
+    }
+
     // =================================================================== attention and positional encodings
 
     /**
-     * Query tiles of T rows: for each, {@code S = scale·q_tile·kᵀ} (GEMM "nt", all B at once), the rel-pos bias and the
+     * v2/v3 (default, {@code segsam.cuda.attention=flash}): one launch of a fused flash kernel ({@code attention.cuh}):
+     * online softmax over key tiles, the rel-pos bias built in the kernel from the unscaled q, no score tensor; fp32 FMAs,
+     * or TF32 tensor cores when the GEMM mode is TF32. Used for head dims 16, 32, 64, 80 with d = dv and shared memory
+     * under 48 KiB (rel-pos grids up to kh + kw = 128 at d = 80); anything else takes v1.
+     *
+     * <p>v1 ({@code segsam.cuda.attention=tiled}): query tiles of T rows: for each, {@code S = scale·q_tile·kᵀ} (GEMM "nt", all B at once), the rel-pos bias and the
      * softmax in place ({@code attn_softmax_f32}), then {@code out[:, tile] = S·v}. T is the largest multiple of 16 that
      * keeps the [B, T, Nk] tile under {@code segsam.cuda.attentionTileMiB} (64 MiB: SAM-B's global attention, 12 heads ×
      * 4096 keys, gets 341 → 336 rows per tile instead of one 805 MB score tensor). Scaling the product instead of q first
@@ -553,6 +604,17 @@ public final class CudaBackend implements Backend {
         if (smem > 48 * 1024) throw new IllegalArgumentException("attention: rel-pos head dim " + d + " with " + kh + "+" + kw + " keys needs too much shared memory");
         Tensor out = rt.alloc(B, Nq, dv);
         if (out.numel() == 0) return out;
+        if (flashAttention && Nk > 0) {
+            Kernel fk = flashKernel(d, dv);
+            int fsmem = fk == null ? 0 : flashSharedBytes(fk, d, relPos == null ? 0 : kh + kw);
+            if (fk != null && fsmem <= FLASH_MAX_SMEM) {
+                String what = "attention q " + str(q) + ", k " + str(k) + ", v " + str(v) + (relPos == null ? "" : " + rel-pos");
+                // plain [B, N, d] operands: one head per batch item, rows of d floats
+                rt.launch(fk, what, (Nq + FLASH_ROWS - 1) / FLASH_ROWS, B, 1, fk.threads, 1, fsmem, out, q, k, v, Nq, Nk, 1,
+                        d, Nq * d, 0, d, Nk * d, 0, dv, Nk * dv, 0, dv, Nq * dv, 0, scale, relH, relW, qw, kh, kw);
+                return out;
+            }
+        }
         int T = tileRows(B, Nq, Nk);
         String what = "attention q " + str(q) + ", k " + str(k) + ", v " + str(v) + (relPos == null ? "" : " + rel-pos");
         try (Tensor s = rt.alloc(B, T, Nk)) {
@@ -569,6 +631,87 @@ public final class CudaBackend implements Backend {
             }
         }
         return out;
+    }
+
+    /**
+     * Multi-head attention on head-interleaved projections, as SAM's mask decoder runs it between its projections:
+     * {@code q [B, nq, heads·d], k [Bk, nk, heads·d], v [Bk, nk, heads·d] → [B, nq, heads·d]}, head h owning channels
+     * {@code h·d … h·d + d − 1}, per head {@code softmax((q_h·scale)·k_hᵀ)·v_h}. {@code Bk} is B, or 1 to share one k / v
+     * (one image embedding) between all B query batches (many prompts): batch stride 0, no copy.
+     *
+     * <p>With a flash kernel for d (16, 32, 64, 80): one launch reading the heads in place (row stride heads·d, head
+     * offset h·d), no permute copies, no scores. Otherwise: split heads ({@link #permute}; k / v repeated B times when
+     * shared), {@link #attention}, merge heads.
+     */
+    public Tensor multiHeadAttention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
+        dev("multi-head attention", q, k, v);
+        Shapes.requireRank(q, 3, "multi-head attention q");
+        Shapes.requireRank(k, 3, "multi-head attention k");
+        Shapes.requireRank(v, 3, "multi-head attention v");
+        int B = q.size(0), nq = q.size(1), nk = k.size(1), Bk = k.size(0);
+        if (heads <= 0 || q.size(2) % heads != 0 || v.size(2) % heads != 0) {
+            throw new IllegalArgumentException("multi-head attention: " + heads + " heads do not divide q " + str(q) + " / v " + str(v));
+        }
+        int d = q.size(2) / heads, dv = v.size(2) / heads;
+        if (k.size(2) != q.size(2) || v.size(1) != nk || v.size(0) != Bk || (Bk != B && Bk != 1)) {
+            throw new IllegalArgumentException("multi-head attention: q " + str(q) + ", k " + str(k) + ", v " + str(v) + " do not match");
+        }
+        if ((long) B * heads > 65535) throw new IllegalArgumentException("multi-head attention: batch·heads " + B * heads + " exceeds one launch (65535)");
+        Kernel fk = flashAttention && nk > 0 ? flashKernel(d, dv) : null;
+        if (fk != null && nq > 0) {
+            Tensor out = rt.alloc(B, nq, heads * dv);
+            int hd = heads * d, hdv = heads * dv, shared = Bk == 1 ? 0 : 1;
+            rt.launch(fk, "multi-head attention q " + str(q) + ", k " + str(k) + ", v " + str(v) + ", " + heads + " heads",
+                    (nq + FLASH_ROWS - 1) / FLASH_ROWS, B * heads, 1, fk.threads, 1, flashSharedBytes(fk, d, 0), out, q, k, v, nq, nk,
+                    heads, hd, nq * hd, d, hd, shared * nk * hd, d, hdv, shared * nk * hdv, dv, hdv, nq * hdv, dv, scale, null, null,
+                    1, 1, 1);
+            return out;
+        }
+        Tensor kk = k, vv = v;
+        if (Bk != B) { // shared k / v on the fallback path: repeated per batch item
+            kk = concat(java.util.Collections.nCopies(B, k), 0);
+            vv = concat(java.util.Collections.nCopies(B, v), 0);
+        }
+        try (Tensor qh = permute(q.reshape(B, nq, heads, d), 0, 2, 1, 3);
+             Tensor kh = permute(kk.reshape(B, nk, heads, d), 0, 2, 1, 3);
+             Tensor vh = permute(vv.reshape(B, nk, heads, dv), 0, 2, 1, 3);
+             Tensor o = attention(qh.reshape(B * heads, nq, d), kh.reshape(B * heads, nk, d), vh.reshape(B * heads, nk, dv), scale, null)) {
+            return permute(o.reshape(B, heads, nq, dv), 0, 2, 1, 3).reshape(B, nq, heads * dv);
+        } finally {
+            if (kk != k) kk.close();
+            if (vv != v) vv.close();
+        }
+    }
+
+    /** Query rows per block of the flash kernels ({@code SEG_FA_BQ}); keys per tile are 32 as well. */
+    static final int FLASH_ROWS = 32;
+    /** Shared memory a launch may use without the opt-in attribute. */
+    static final int FLASH_MAX_SMEM = 48 * 1024;
+
+    /**
+     * The flash kernel for head dim {@code d} (= {@code dv}) in this backend's precision (TF32 tensor cores when the GEMM
+     * mode is TF32), or null where only v1 applies (other head dims, d ≠ dv).
+     */
+    Kernel flashKernel(int d, int dv) {
+        if (d != dv) return null;
+        boolean tf32 = gemm.mode.tf32();
+        return switch (d) {
+            case 16 -> tf32 ? Kernel.FLASH_ATTN_TF32_D16 : Kernel.FLASH_ATTN_F32_D16;
+            case 32 -> tf32 ? Kernel.FLASH_ATTN_TF32_D32 : Kernel.FLASH_ATTN_F32_D32;
+            case 64 -> tf32 ? Kernel.FLASH_ATTN_TF32_D64 : Kernel.FLASH_ATTN_F32_D64;
+            case 80 -> tf32 ? Kernel.FLASH_ATTN_TF32_D80 : Kernel.FLASH_ATTN_F32_D80;
+            default -> null;
+        };
+    }
+
+    /** Dynamic shared memory of a flash launch (the layouts in attention.cuh); {@code nb = kh + kw}, 0 without rel-pos. */
+    static int flashSharedBytes(Kernel k, int d, int nb) {
+        int bq = FLASH_ROWS, bk = FLASH_ROWS;
+        long floats = k.threads == 64
+                ? (long) bk * (d + 4) + (long) bk * (d + 8) + 2L * 16 * (bk + 4) // tf32: K, V, P slabs (q staged in their place)
+                : (long) bq * (d + 1) + Math.max((long) bk * (d + 1), (long) bq * (bk + 1)) + (long) bk * d; // fp32: Q, K/P, V
+        floats += (long) bq * nb;
+        return (int) Math.min(Integer.MAX_VALUE, floats * Float.BYTES);
     }
 
     /** Rows per attention tile (see {@link #attention}). */

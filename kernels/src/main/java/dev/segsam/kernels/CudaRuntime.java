@@ -174,6 +174,11 @@ final class CudaRuntime {
 
     // ------------------------------------------------------------------ launches
 
+    /** The last launch, as error messages name it (kernel symbol, shapes, grid): tests check which kernel ran. */
+    String lastLaunch() {
+        return lastLaunch;
+    }
+
     /** A device pointer argument: {@code tensor}'s storage at element {@code offset} from its first element. */
     record Ptr(Tensor tensor, long offset) {}
 

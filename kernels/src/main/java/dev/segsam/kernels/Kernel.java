@@ -29,6 +29,15 @@ enum Kernel {
     RELPOS_GATHER("relpos_gather_f32", 256, "ppiiiifff"),
     FOURIER_PE("fourier_pe_f32", 256, "pppiif"),
     ARGMAX("argmax_f32", 256, "ppii"),
+    FLASH_ATTN_F32_D16("flash_attn_f32_d16", 128, Kernel.FLASH_PARAMS),
+    FLASH_ATTN_F32_D32("flash_attn_f32_d32", 128, Kernel.FLASH_PARAMS),
+    FLASH_ATTN_F32_D64("flash_attn_f32_d64", 128, Kernel.FLASH_PARAMS),
+    FLASH_ATTN_F32_D80("flash_attn_f32_d80", 128, Kernel.FLASH_PARAMS),
+    FLASH_ATTN_TF32_D16("flash_attn_tf32_d16", 64, Kernel.FLASH_PARAMS),
+    FLASH_ATTN_TF32_D32("flash_attn_tf32_d32", 64, Kernel.FLASH_PARAMS),
+    FLASH_ATTN_TF32_D64("flash_attn_tf32_d64", 64, Kernel.FLASH_PARAMS),
+    FLASH_ATTN_TF32_D80("flash_attn_tf32_d80", 64, Kernel.FLASH_PARAMS),
+    MASK_POSTPROCESS("mask_postprocess_f32", 256, "ppiiiiiiiii"),
     GEMM_NAIVE("gemm_naive_f32", 256, "iiipiiipiiipiifpii"),
     SGEMM128_NN("sgemm128_nn", 256, Kernel.GEMM_PARAMS),
     SGEMM128_NT("sgemm128_nt", 256, Kernel.GEMM_PARAMS),
@@ -42,6 +51,8 @@ enum Kernel {
 
     /** M, N, K, A, lda, sA, B, ldb, sB, C, ldc, sC, alpha, bias, biasMode, act. */
     private static final String GEMM_PARAMS = "iiipiipiipiifpii";
+    /** out, q, k, v, Nq, Nk, heads, (row, batch, head) strides of q, k, v, out, scale, relH, relW, qw, kh, kw. */
+    private static final String FLASH_PARAMS = "ppppiiiiiiiiiiiiiiifppiii";
 
     /** The {@code extern "C"} name in the fatbin. */
     final String symbol;

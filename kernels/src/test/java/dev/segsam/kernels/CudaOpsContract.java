@@ -497,6 +497,192 @@ abstract class CudaOpsContract {
         Compare.close(expected, tiled, 1e-4, 1e-4 * vmax, "attention in 3-row tiles " + c);
     }
 
+    // ------------------------------------------------------------------ fused (flash) attention
+
+    /** rel: qh, qw, kh, kw or null; padded: rows of the 7×7 q/k/v grid at y or x ≥ 5 are one shared "bias token". */
+    record FlashCase(int B, int Nq, int Nk, int d, int[] rel, boolean padded) {
+        @Override
+        public String toString() {
+            return "B " + B + ", Nq " + Nq + ", Nk " + Nk + ", d " + d + (rel == null ? "" : ", rel-pos " + Arrays.toString(rel))
+                    + (padded ? ", zero-padded window tokens" : "");
+        }
+    }
+
+    /** One and many query / key tiles (32 each), odd sizes, every head dim with a flash kernel. */
+    List<FlashCase> flashCases() {
+        List<FlashCase> c = new ArrayList<>(List.of(
+                new FlashCase(2, 37, 45, 16, null, false),            // decoder self-attention-like, 2×2 tiles
+                new FlashCase(3, 5, 300, 16, null, false),            // tokens → image: few queries, 10 key tiles
+                new FlashCase(2, 70, 6, 16, null, false),             // image → tokens: 3 query tiles, one short key tile
+                new FlashCase(2, 33, 33, 32, null, false),            // decoder self-attention, d 32
+                new FlashCase(2, 12, 10, 64, new int[] {3, 4, 2, 5}, false), // q grid ≠ k grid
+                new FlashCase(2, 49, 49, 64, new int[] {7, 7, 7, 7}, true),  // a window with zero-padded tokens
+                new FlashCase(1, 40, 40, 80, new int[] {5, 8, 5, 8}, false), // SAM-H head dim
+                new FlashCase(1, 1, 1, 64, null, false)));
+        if (size() > 1) {
+            c.add(new FlashCase(12, 196, 196, 64, new int[] {14, 14, 14, 14}, true));
+            c.add(new FlashCase(2, 1024, 1024, 80, new int[] {32, 32, 32, 32}, false));
+            c.add(new FlashCase(8, 7, 4096, 16, null, false));
+        }
+        return c;
+    }
+
+    Stream<Arguments> flashArgs() {
+        return Stream.of(GemmMode.FP32, GemmMode.TF32).flatMap(m -> flashCases().stream().map(c -> Arguments.of(m, c)));
+    }
+
+    /**
+     * The flash kernels against the CPU reference ({@link CpuBackend#attention}: scores, rel-pos, double softmax, P·V).
+     * The output is a convex combination of v rows, so errors are bounded in units of max|v|: fp32 differs from the
+     * reference only in summation order (FMA chains over d for the scores, online rescaling, fp32 instead of double
+     * softmax sums over ≤ 300 keys here): a few ulps of max|v|, bound 2e-6·max|v| + 1e-5·|cpu|. TF32 rounds q·scale, k,
+     * P and v to 10-bit mantissas (relative 2^−11 each): score errors up to ~2^−10·Σ|q·scale||k| (≤ 5e-3 for d 64
+     * standard normals, typically 10× less: random signs) move the weights by that relative amount, plus 2^−10 on P·V:
+     * bound 3e-3·max|v|, the TF32 GEMM bound (observed on the emulator: ≤ 3.3e-4·max|v| TF32, ≤ 3.6e-7·max|v| fp32).
+     */
+    @ParameterizedTest
+    @MethodSource("flashArgs")
+    void flashAttention(GemmMode mode, FlashCase c) {
+        Random r = new Random(c.Nq() * 131 + c.Nk() * 7 + c.d());
+        Tensor q = randn(r, 1f, c.B(), c.Nq(), c.d()), k = randn(r, 1f, c.B(), c.Nk(), c.d()), v = randn(r, 1f, c.B(), c.Nk(), c.d());
+        if (c.padded()) { // SAM pads windows with zeros before qkv: padded tokens all become the qkv bias (sam.md §5.3)
+            float[] bq = randn(r, 1f, c.d()).toArray(), bk = randn(r, 1f, c.d()).toArray(), bv = randn(r, 1f, c.d()).toArray();
+            int side = c.rel()[1];
+            for (int b = 0; b < c.B(); b++) {
+                for (int i = 0; i < c.Nq(); i++) {
+                    if (i / side < 5 && i % side < 5) continue;
+                    for (int ch = 0; ch < c.d(); ch++) {
+                        long at = ((long) b * c.Nq() + i) * c.d() + ch;
+                        q.set(at, bq[ch]);
+                        k.set(at, bk[ch]);
+                        v.set(at, bv[ch]);
+                    }
+                }
+            }
+        }
+        Tensor rh = c.rel() == null ? null : randn(r, 0.5f, c.rel()[0], c.rel()[2], c.d());
+        Tensor rw = c.rel() == null ? null : randn(r, 0.5f, c.rel()[1], c.rel()[3], c.d());
+        float scale = (float) (1 / Math.sqrt(c.d()));
+        BiFunction<Backend, Tensor[], Tensor> op = (be, t) -> be.attention(t[0], t[1], t[2], scale,
+                t[3] == null ? null : new Backend.RelPos(t[3], t[4], c.rel()[0], c.rel()[1], c.rel()[2], c.rel()[3]));
+        Tensor expected = op.apply(cpu, new Tensor[] {q, k, v, rh, rw});
+        CudaBackend g = new CudaBackend(runtime(), mode, 64L << 20, true);
+        Kernel fk = g.flashKernel(c.d(), c.d());
+        assertTrue(fk != null && fk.symbol.startsWith(mode.tf32() ? "flash_attn_tf32" : "flash_attn_f32"), "flash kernel for " + c);
+        Tensor got = onGpu(g, t -> op.apply(g, t), q, k, v, rh, rw);
+        assertTrue(runtime().lastLaunch().contains(fk.symbol), "the flash kernel ran: " + runtime().lastLaunch());
+        float vmax = 0;
+        for (float x : v.toArray()) vmax = Math.max(vmax, Math.abs(x));
+        // fp32: the online sums run over the keys in order, their rounding grows like √Nk (GPU-only cases have 4096)
+        double bound = mode.tf32() ? 3e-3 : 2e-6 * Math.max(1, Math.sqrt(c.Nk() / 300.0));
+        Compare.close(expected, got, 1e-5, bound * vmax, mode + " flash attention " + c);
+    }
+
+    /** Same inputs through the flash kernel and the v1 query tiles: the property switch reaches both paths. */
+    @Test
+    void flashAndTiledAgreeAndTheSwitchSelects() {
+        Random r = new Random(17);
+        Tensor q = randn(r, 1f, 2, 21, 16), k = randn(r, 1f, 2, 19, 16), v = randn(r, 1f, 2, 19, 16);
+        CudaBackend flash = new CudaBackend(runtime(), GemmMode.FP32, 64L << 20, true);
+        CudaBackend tiled = new CudaBackend(runtime(), GemmMode.FP32, 64L << 20, false);
+        Tensor a = onGpu(flash, t -> flash.attention(t[0], t[1], t[2], 0.25f, null), q, k, v);
+        assertTrue(runtime().lastLaunch().contains("flash_attn_f32_d16"), runtime().lastLaunch());
+        Tensor b = onGpu(tiled, t -> tiled.attention(t[0], t[1], t[2], 0.25f, null), q, k, v);
+        assertTrue(!runtime().lastLaunch().contains("flash_attn"), runtime().lastLaunch());
+        Compare.close(b, a, 1e-5, 1e-6, "flash vs tiled");
+        String before = System.getProperty("segsam.cuda.attention");
+        try {
+            System.setProperty("segsam.cuda.attention", "tiled");
+            assertTrue(!CudaBackend.flashFromProperties());
+            System.setProperty("segsam.cuda.attention", "flash");
+            assertTrue(CudaBackend.flashFromProperties());
+            System.setProperty("segsam.cuda.attention", "fast");
+            assertThrows(IllegalArgumentException.class, CudaBackend::flashFromProperties);
+        } finally {
+            if (before == null) System.clearProperty("segsam.cuda.attention");
+            else System.setProperty("segsam.cuda.attention", before);
+        }
+        // a head dim without a flash kernel (5) falls back to v1 even with flash on
+        Tensor q5 = randn(r, 1f, 1, 9, 5), k5 = randn(r, 1f, 1, 8, 5), v5 = randn(r, 1f, 1, 8, 5);
+        Tensor f5 = onGpu(flash, t -> flash.attention(t[0], t[1], t[2], 0.4f, null), q5, k5, v5);
+        assertTrue(!runtime().lastLaunch().contains("flash_attn"), runtime().lastLaunch());
+        Compare.close(cpu.attention(q5, k5, v5, 0.4f, null), f5, 1e-4, 1e-4, "d 5 through v1");
+    }
+
+    /** The CPU twin of {@link CudaBackend#multiHeadAttention}: split heads, attention, merge heads (k / v broadcast). */
+    Tensor cpuMultiHead(Tensor q, Tensor k, Tensor v, int heads, float scale) {
+        int B = q.size(0), nq = q.size(1), nk = k.size(1), d = q.size(2) / heads;
+        if (k.size(0) != B) {
+            k = cpu.concat(java.util.Collections.nCopies(B, k), 0);
+            v = cpu.concat(java.util.Collections.nCopies(B, v), 0);
+        }
+        Tensor qh = cpu.permute(q.reshape(B, nq, heads, d), 0, 2, 1, 3).reshape(B * heads, nq, d);
+        Tensor kh = cpu.permute(k.reshape(B, nk, heads, d), 0, 2, 1, 3).reshape(B * heads, nk, d);
+        Tensor vh = cpu.permute(v.reshape(B, nk, heads, d), 0, 2, 1, 3).reshape(B * heads, nk, d);
+        Tensor o = cpu.attention(qh, kh, vh, scale, null);
+        return cpu.permute(o.reshape(B, heads, nq, d), 0, 2, 1, 3).reshape(B, nq, heads * d);
+    }
+
+    static Stream<Arguments> multiHeadCases() { // B, Bk (1: shared k / v), nq, nk, heads, d
+        return Stream.of(Arguments.of(new int[] {1, 1, 7, 64, 8, 16}), Arguments.of(new int[] {3, 1, 6, 45, 8, 16}),
+                Arguments.of(new int[] {2, 2, 70, 5, 8, 16}), Arguments.of(new int[] {2, 2, 9, 9, 8, 32}),
+                Arguments.of(new int[] {2, 1, 4, 11, 2, 5})); // d 5: the permute fallback, k / v repeated
+    }
+
+    @ParameterizedTest
+    @MethodSource("multiHeadCases")
+    void multiHeadAttentionReadsHeadsInPlace(int[] s) {
+        int B = s[0], Bk = s[1], nq = s[2], nk = s[3], heads = s[4], d = s[5];
+        Random r = new Random(Arrays.hashCode(s));
+        Tensor q = randn(r, 1f, B, nq, heads * d), k = randn(r, 1f, Bk, nk, heads * d), v = randn(r, 1f, Bk, nk, heads * d);
+        float scale = (float) (1 / Math.sqrt(d));
+        Tensor expected = cpuMultiHead(q, k, v, heads, scale);
+        for (GemmMode mode : List.of(GemmMode.FP32, GemmMode.TF32)) {
+            CudaBackend g = new CudaBackend(runtime(), mode, 64L << 20, true);
+            Tensor got = onGpu(g, t -> g.multiHeadAttention(t[0], t[1], t[2], heads, scale), q, k, v);
+            boolean flash = g.flashKernel(d, d) != null;
+            assertEquals(flash, runtime().lastLaunch().contains("flash_attn"), runtime().lastLaunch());
+            float vmax = 0;
+            for (float x : v.toArray()) vmax = Math.max(vmax, Math.abs(x));
+            double bound = flash ? (mode.tf32() ? 3e-3 : 2e-6) : (mode.tf32() ? 3e-3 : 1e-4);
+            Compare.close(expected, got, 1e-5, bound * vmax, mode + " multi-head attention " + Arrays.toString(s));
+        }
+    }
+
+    // ------------------------------------------------------------------ mask postprocessing
+
+    static Stream<Arguments> maskCases() { // lowRes shape, padSize, crop h, crop w, outH, outW
+        return Stream.of(Arguments.of(new int[] {1, 3, 16, 16}, new int[] {64, 48, 40, 37, 53}),
+                Arguments.of(new int[] {2, 1, 8, 8}, new int[] {32, 32, 32, 32, 32}),
+                Arguments.of(new int[] {1, 2, 8, 12}, new int[] {40, 1, 40, 5, 3}),
+                Arguments.of(new int[] {1, 1, 16, 16}, new int[] {64, 64, 21, 200, 17}),
+                Arguments.of(new int[] {1, 1, 256, 256}, new int[] {1024, 1024, 683, 300, 200}));
+    }
+
+    /**
+     * The fused kernel against the CPU two-stage sequence ({@link Backend#postprocessMasks}'s default: interpolate to
+     * padSize², crop, interpolate): bit-equal logits (same float operations in the same order), identical masks.
+     */
+    @ParameterizedTest
+    @MethodSource("maskCases")
+    void postprocessMasks(int[] shape, int[] p) {
+        Random r = new Random(Arrays.hashCode(p));
+        Tensor x = randn(r, 4f, shape);
+        x.set(0, 0f); // exact zeros: the threshold is strict
+        CudaBackend g = cuda();
+        String what = "postprocess_masks " + Shapes.str(shape) + " " + Arrays.toString(p);
+        Tensor expected = cpu.postprocessMasks(x, p[0], p[1], p[2], p[3], p[4], false);
+        Tensor twoStage = cpu.interpolateBilinear(cpu.slice(cpu.slice(cpu.interpolateBilinear(x, p[0], p[0]), 2, 0, p[1]), 3, 0, p[2]), p[3], p[4]);
+        Compare.exact(twoStage, expected, what + ": the CPU default is the two-stage sequence");
+        Compare.exact(expected, onGpu(g, t -> g.postprocessMasks(t[0], p[0], p[1], p[2], p[3], p[4], false), x), what);
+        assertTrue(runtime().lastLaunch().contains("mask_postprocess_f32"), runtime().lastLaunch());
+        Tensor masks = cpu.postprocessMasks(x, p[0], p[1], p[2], p[3], p[4], true);
+        float[] e = expected.toArray(), m = masks.toArray();
+        for (int i = 0; i < e.length; i++) assertEquals(e[i] > 0f ? 1f : 0f, m[i], "CPU threshold at " + i);
+        Compare.exact(masks, onGpu(g, t -> g.postprocessMasks(t[0], p[0], p[1], p[2], p[3], p[4], true), x), what + " threshold");
+        assertThrows(IllegalArgumentException.class, () -> cpu.postprocessMasks(x, p[0], p[0] + 1, p[2], p[3], p[4], false));
+    }
+
     @Test
     void relPosLookup() {
         Random r = new Random(3);

@@ -161,13 +161,9 @@ public final class SamModel {
     /**
      * SAM's {@code postprocess_masks}: low-res logits {@code [1, C, 4g, 4g]} → bilinear to S×S → crop to the resized
      * image {@code resizedH × resizedW} → bilinear to the original {@code origH × origW} (logits; threshold at 0).
+     * One backend op ({@link Backend#postprocessMasks}): the CUDA backend fuses it, the CPU backends run the two stages.
      */
     public Tensor postprocess(Tensor lowRes, int resizedH, int resizedW, int origH, int origW) {
-        Backend b = backend;
-        int S = config.imgSize();
-        try (Tensor up = b.interpolateBilinear(lowRes, S, S); Tensor rows = b.slice(up, 2, 0, resizedH);
-             Tensor crop = b.slice(rows, 3, 0, resizedW)) {
-            return b.interpolateBilinear(crop, origH, origW);
-        }
+        return backend.postprocessMasks(lowRes, config.imgSize(), resizedH, resizedW, origH, origW, false);
     }
 }

@@ -1,0 +1,29 @@
+package dev.segsam.kernels;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+
+/** {@link SamCudaContract} on the CPU emulator of the kernels ({@code -Pemu}); a few predict rounds only (slow). */
+@Tag("emu")
+class SamCudaEmuTest extends SamCudaContract {
+    private CudaRuntime rt;
+
+    @BeforeAll
+    void emulator() {
+        EmuGpu gpu = EmuGpu.get();
+        Assumptions.assumeTrue(gpu != null, EmuGpu.unavailableReason());
+        rt = new CudaRuntime(gpu, false); // a caching pool, as in production: the memory check needs reuse
+        rt.pool.poison = true;
+    }
+
+    @Override
+    CudaRuntime runtime() {
+        return rt;
+    }
+
+    @Override
+    int rounds() {
+        return 4;
+    }
+}
