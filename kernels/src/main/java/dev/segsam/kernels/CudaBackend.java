@@ -643,6 +643,7 @@ public final class CudaBackend implements Backend {
      * offset h·d), no permute copies, no scores. Otherwise: split heads ({@link #permute}; k / v repeated B times when
      * shared), {@link #attention}, merge heads.
      */
+    @Override
     public Tensor multiHeadAttention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
         dev("multi-head attention", q, k, v);
         Shapes.requireRank(q, 3, "multi-head attention q");

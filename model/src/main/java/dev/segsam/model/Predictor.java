@@ -90,8 +90,8 @@ public final class Predictor {
         Preprocessor.Preprocessed img = e.image();
         try (SegSam.Decoded d = model.decode(e.features(), mapPoints(img, p), p.labels(), mapBox(img, p), p.maskInput(), p.multimask())) {
             Backend b = model.sam().backend();
-            Tensor lowRes = b.download(d.binary().lowRes()).copy();
-            float[] iou = b.download(d.binary().iou()).toArray();
+            Tensor lowRes = hostCopy(b, d.binary().lowRes());
+            float[] iou = values(b, d.binary().iou());
             Result r = result(img, lowRes, iou);
             if (d.semantic() == null) return r;
             return new Result(r.lowRes(), r.iou(), r.maskLogits(), r.best(), r.mask(), semantic(d.semantic(), img, r.mask()));
@@ -135,7 +135,7 @@ public final class Predictor {
                     batch.add(new SamModel.PromptInput(mapPoints(img, p), p.labels(), mapBox(img, p), p.maskInput()));
                 }
                 try (SamModel.Decoded d = model.sam().decodeBatch(e.features().fv(), batch, prompts.get(idx.get(0)).multimask());
-                     Tensor lowRes = b.download(d.lowRes()).copy(); Tensor iou = b.download(d.iou()).copy()) {
+                     Tensor lowRes = hostCopy(b, d.lowRes()); Tensor iou = hostCopy(b, d.iou())) {
                     int n = iou.size(1);
                     for (int j = 0; j < idx.size(); j++) {
                         float[] iouRow = new float[n];
@@ -176,17 +176,58 @@ public final class Predictor {
     private Tensor upsample(Tensor lowRes, Preprocessor.Preprocessed img, boolean binary) {
         SamModel sam = model.sam();
         Backend b = sam.backend();
-        if (img.convention() == Convention.SAM) {
-            return b.download(sam.postprocess(b.upload(lowRes), img.resizedH(), img.resizedW(), img.origH(), img.origW()));
+        Tensor in = b.upload(lowRes);
+        try {
+            if (img.convention() == Convention.SAM) {
+                return takeHost(b, sam.postprocess(in, img.resizedH(), img.resizedW(), img.origH(), img.origW()));
+            }
+            if (!binary) return takeHost(b, b.interpolateBilinear(in, img.origH(), img.origW()));
+        } finally {
+            if (in != lowRes) in.close();
         }
-        if (!binary) return b.download(b.interpolateBilinear(b.upload(lowRes), img.origH(), img.origW()));
-        try (Tensor prob = b.sigmoid(b.upload(lowRes)); Tensor up = b.interpolateBilinear(prob, img.origH(), img.origW())) {
-            float[] v = b.download(up).toArray();
+        try (Tensor up = sigmoidUp(b, lowRes, img.origH(), img.origW())) {
+            float[] v = values(b, up);
             for (int i = 0; i < v.length; i++) {
                 double q = Math.min(Math.max(v[i], 1e-7), 1 - 1e-7);
                 v[i] = (float) Math.log(q / (1 - q));
             }
             return Tensor.of(v, up.shape());
+        }
+    }
+
+    /** σ(lowRes) bilinearly resized to {@code h × w} on the backend (MedSAM's binary path); device temporaries closed. */
+    private static Tensor sigmoidUp(Backend b, Tensor lowRes, int h, int w) {
+        Tensor in = b.upload(lowRes);
+        try (Tensor prob = b.sigmoid(in)) {
+            return b.interpolateBilinear(prob, h, w);
+        } finally {
+            if (in != lowRes) in.close();
+        }
+    }
+
+    // Host/device hand-over without leaks: on the CPU, upload/download hand back the same tensor; on a GPU they make
+    // new ones, which must be closed here rather than left to the cleaner (device memory would grow per call).
+
+    /** A host tensor the caller owns with {@code t}'s values; {@code t} stays open (its owner closes it). */
+    private static Tensor hostCopy(Backend b, Tensor t) {
+        Tensor h = b.download(t);
+        return h == t ? t.copy() : h;
+    }
+
+    /** {@code t}'s values on the host; {@code t} is a temporary owned here and is closed (unless it is the result). */
+    private static Tensor takeHost(Backend b, Tensor t) {
+        Tensor h = b.download(t);
+        if (h != t) t.close();
+        return h;
+    }
+
+    /** {@code t}'s values as an array; any host copy made for it is closed, {@code t} stays open. */
+    private static float[] values(Backend b, Tensor t) {
+        Tensor h = b.download(t);
+        try {
+            return h.toArray();
+        } finally {
+            if (h != t) h.close();
         }
     }
 
@@ -197,7 +238,10 @@ public final class Predictor {
      */
     private Semantic semantic(SemanticAwareDecoder.Output s, Preprocessor.Preprocessed img, boolean[] binaryMask) {
         Backend b = model.sam().backend();
-        Tensor logits = upsample(b.download(s.semanticLogits()).copy(), img, false);
+        Tensor logits;
+        try (Tensor low = hostCopy(b, s.semanticLogits())) {
+            logits = upsample(low, img, false);
+        }
         int K1 = logits.size(1), hw = img.origH() * img.origW();
         float[] v = logits.toArray();
         int[] label = new int[hw];
@@ -239,7 +283,7 @@ public final class Predictor {
                 }
             }
         }
-        float[] presence = s.classPresence() == null ? null : b.download(s.classPresence()).toArray();
+        float[] presence = s.classPresence() == null ? null : values(b, s.classPresence());
         return new Semantic(logits, label, fg, predicted, best, classProb, presence);
     }
 }
