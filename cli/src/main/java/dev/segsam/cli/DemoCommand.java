@@ -3,7 +3,9 @@ package dev.segsam.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.segsam.io.image.ImageFiles;
+import dev.segsam.io.safetensors.SafeTensorsFile;
 import dev.segsam.model.train.Metrics;
+import dev.segsam.tensor.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -57,23 +59,35 @@ final class DemoCommand implements Callable<Integer> {
             int code = cl.execute(args.toArray(String[]::new));
             if (code != 0) return code;
             double sec = (System.nanoTime() - t0) / 1e9;
-            JsonNode res = new ObjectMapper().readTree(out.resolve("result.json").toFile());
+            ObjectMapper json = new ObjectMapper();
+            JsonNode res = json.readTree(out.resolve("result.json").toFile());
             int w = res.get("width").asInt(), h = res.get("height").asInt();
             o.println();
             o.printf(Locale.ROOT, "segsam demo: %s, %dx%d CT phantom slice (abdomen window), %d prompts, %.1f s%n",
                     truth.get("model").asText(), w, h, res.get("prompts").size(), sec);
-            for (JsonNode p : res.get("prompts")) {
-                int i = p.get("index").asInt();
-                JsonNode t = truth.get("targets").get(i);
-                boolean[] gt = mask(ImageFiles.read(dir.resolve(extract("truth_" + i + ".png", dir).getFileName())).image(), w, h);
-                boolean[] bin = mask(ImageFiles.read(out.resolve("mask_" + i + ".png")).image(), w, h);
-                JsonNode sem = p.get("semantic");
-                String cls = sem == null || sem.get("predicted_class").isNull() ? "none" : sem.get("predicted_class").asText();
-                double prob = sem == null ? Double.NaN : sem.get("probability").asDouble();
-                o.printf(Locale.ROOT, "  prompt %d (%s box): predicted %s (p = %.2f) %s; binary Dice %.3f%n", i, t.get("class").asText(), cls, prob,
-                        cls.equals(t.get("class").asText()) ? "correct" : "WRONG", Metrics.dice(bin, gt));
+            com.fasterxml.jackson.databind.node.ObjectNode summary = json.createObjectNode();
+            summary.put("model", truth.get("model").asText()).put("sample", truth.get("sample").asText()).put("seconds", sec);
+            com.fasterxml.jackson.databind.node.ArrayNode rows = summary.putArray("prompts");
+            try (SafeTensorsFile outputs = SafeTensorsFile.open(out.resolve("outputs.safetensors"))) {
+                for (JsonNode p : res.get("prompts")) {
+                    int i = p.get("index").asInt();
+                    String want = truth.get("targets").get(i).get("class").asText();
+                    boolean[] gt = mask(ImageFiles.read(extract("truth_" + i + ".png", dir)).image(), w, h);
+                    boolean[] bin = mask(ImageFiles.read(out.resolve("mask_" + i + ".png")).image(), w, h);
+                    JsonNode sem = p.get("semantic");
+                    String cls = sem == null || sem.get("predicted_class").isNull() ? "none" : sem.get("predicted_class").asText();
+                    double prob = sem == null ? Double.NaN : sem.get("probability").asDouble();
+                    double semDice = sem == null ? Double.NaN
+                            : Metrics.dice(semanticMask(outputs.get("semantic_logits." + i), classIndex(sem, want)), gt);
+                    double binDice = Metrics.dice(bin, gt);
+                    o.printf(Locale.ROOT, "  prompt %d (%s box): predicted %s (p = %.2f) %s; Dice vs ground truth: binary %.3f, semantic %.3f%n",
+                            i, want, cls, prob, cls.equals(want) ? "correct" : "WRONG", binDice, semDice);
+                    rows.addObject().put("index", i).put("true_class", want).put("predicted_class", cls).put("probability", prob)
+                            .put("binary_dice", binDice).put("semantic_dice", semDice);
+                }
             }
-            o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, semantic_*.png, mask_*.png, result.json)");
+            json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("demo.json").toFile(), summary);
+            o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, semantic_*.png, mask_*.png, result.json, demo.json)");
             return 0;
         } finally {
             try (var s = Files.list(dir)) {
@@ -83,9 +97,33 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** Foreground of a mask PNG: any non-zero value (predict writes 0/255, the truth files hold labels 0/1). */
     static boolean[] mask(dev.segsam.tensor.image.RgbImage img, int w, int h) {
+        if (img.width() != w || img.height() != h) {
+            throw new IllegalStateException("mask is " + img.width() + "x" + img.height() + ", expected " + w + "x" + h);
+        }
         boolean[] m = new boolean[w * h];
-        for (int i = 0; i < m.length; i++) m[i] = img.get(i % w, i / w, 0) > 127;
+        for (int i = 0; i < m.length; i++) m[i] = img.get(i % w, i / w, 0) > 0;
+        return m;
+    }
+
+    /** 1-based channel of {@code cls} in M̂_s (channel 0 is background), from result.json's class order. */
+    private static int classIndex(JsonNode sem, String cls) {
+        int k = 1;
+        for (var it = sem.get("class_probabilities").fieldNames(); it.hasNext(); k++) if (it.next().equals(cls)) return k;
+        throw new IllegalStateException("the demo model has no class " + cls);
+    }
+
+    /** Pixels whose argmax over M̂_s ({@code [1, K+1, H, W]}) is channel {@code k}. */
+    private static boolean[] semanticMask(Tensor logits, int k) {
+        int channels = logits.size(1), hw = logits.size(2) * logits.size(3);
+        float[] v = logits.toArray();
+        boolean[] m = new boolean[hw];
+        for (int i = 0; i < hw; i++) {
+            int arg = 0;
+            for (int c = 1; c < channels; c++) if (v[c * hw + i] > v[arg * hw + i]) arg = c;
+            m[i] = arg == k;
+        }
         return m;
     }
 
