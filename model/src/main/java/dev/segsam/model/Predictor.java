@@ -108,15 +108,11 @@ public final class Predictor {
     /**
      * Runs several prompts on one encoded image; results in prompt order. Prompts with the same number of sparse tokens
      * and the same {@code multimask} run together, up to {@value #MAX_BATCH} per pass, as one batched decoder pass
-     * ({@link SamModel#decodeBatch}); the results equal one-at-a-time {@link #predict(Encoded, Prompt)} up to float
-     * rounding. SEG-SAM models (semantic outputs) decode one prompt at a time.
+     * ({@link SegSam#decodeBatch}: SAM's decoder and, for SEG-SAM models, Dec_saw); the results equal one-at-a-time
+     * {@link #predict(Encoded, Prompt)} up to float rounding.
      */
     public List<Result> predict(Encoded e, List<Prompt> prompts) {
         Result[] out = new Result[prompts.size()];
-        if (model.hasSemantics()) {
-            for (int i = 0; i < out.length; i++) out[i] = predict(e, prompts.get(i));
-            return List.of(out);
-        }
         java.util.Map<String, List<Integer>> groups = new java.util.LinkedHashMap<>();
         for (int i = 0; i < out.length; i++) {
             Prompt p = prompts.get(i);
@@ -134,18 +130,31 @@ public final class Predictor {
                     Prompt p = prompts.get(i);
                     batch.add(new SamModel.PromptInput(mapPoints(img, p), p.labels(), mapBox(img, p), p.maskInput()));
                 }
-                try (SamModel.Decoded d = model.sam().decodeBatch(e.features().fv(), batch, prompts.get(idx.get(0)).multimask());
-                     Tensor lowRes = hostCopy(b, d.lowRes()); Tensor iou = hostCopy(b, d.iou())) {
+                try (SegSam.Decoded d = model.decodeBatch(e.features(), batch, prompts.get(idx.get(0)).multimask());
+                     Tensor lowRes = hostCopy(b, d.binary().lowRes()); Tensor iou = hostCopy(b, d.binary().iou())) {
                     int n = iou.size(1);
                     for (int j = 0; j < idx.size(); j++) {
                         float[] iouRow = new float[n];
                         iou.read((long) j * n, iouRow, 0, n);
-                        out[idx.get(j)] = result(img, lowRes.narrow0(j, 1).copy(), iouRow);
+                        Result r = result(img, lowRes.narrow0(j, 1).copy(), iouRow);
+                        if (d.semantic() != null) {
+                            try (SemanticAwareDecoder.Output one = row(b, d.semantic(), j)) {
+                                r = new Result(r.lowRes(), r.iou(), r.maskLogits(), r.best(), r.mask(), semantic(one, img, r.mask()));
+                            }
+                        }
+                        out[idx.get(j)] = r;
                     }
                 }
             }
         }
         return List.of(out);
+    }
+
+    /** Prompt {@code j}'s semantic outputs of a batched pass (slices: M̂_s {@code [1, K+1, 4g, 4g]}, Ĉ_s {@code [1, K]}). */
+    private static SemanticAwareDecoder.Output row(Backend b, SemanticAwareDecoder.Output all, int j) {
+        return new SemanticAwareDecoder.Output(b.slice(all.semanticLogits(), 0, j, 1),
+                all.classPresence() == null ? null : b.slice(all.classPresence(), 0, j, 1),
+                all.classLogits() == null ? null : b.slice(all.classLogits(), 0, j, 1));
     }
 
     private static float[][] mapPoints(Preprocessor.Preprocessed img, Prompt p) {

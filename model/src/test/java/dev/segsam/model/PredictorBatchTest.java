@@ -6,7 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.segsam.model.preprocess.Preprocessor.Convention;
 import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.SeededWeights;
+import dev.segsam.model.segsam.ClassSpec;
 import dev.segsam.model.segsam.SegSam;
+import dev.segsam.model.segsam.SegSamConfig;
+import dev.segsam.model.segsam.SegSamInit;
+import dev.segsam.tensor.TensorSource;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.CpuBackend;
@@ -36,8 +42,39 @@ class PredictorBatchTest {
         check(Backends.cpu());
     }
 
+    @Test
+    void segSamBatchedEqualsOneAtATimeOnTheReference() {
+        check(segSam(new CpuBackend()));
+    }
+
+    @Test
+    void segSamBatchedEqualsOneAtATimeOnTheCpuBackend() {
+        check(segSam(Backends.cpu()));
+    }
+
+    /** A SEG-SAM model whose every part is random (T2VSE fusion and the prior included, so none of them adds zero). */
+    static SegSam segSam(Backend backend) {
+        List<ClassSpec> classes = List.of(new ClassSpec("liver", "large organ in the right upper abdomen"),
+                new ClassSpec("spleen", "organ in the left upper abdomen"), new ClassSpec("aorta", "round bright vessel"));
+        SegSamConfig cfg = new SegSamConfig(classes, 32, "hashed-v1", true, "sam");
+        Map<String, Tensor> w = new LinkedHashMap<>();
+        TensorSource sam = SeededWeights.generate(SMALL, 11);
+        for (String n : sam.names()) w.put(n, sam.get(n));
+        for (Map.Entry<String, int[]> e : cfg.parameterShapes(SMALL).entrySet()) w.put(e.getKey(), SeededWeights.tensor(e.getKey(), e.getValue(), 11));
+        float[][] text = SegSamInit.hashedEmbeddings(classes, 32);
+        float[] flat = new float[text.length * 32];
+        for (int i = 0; i < text.length; i++) System.arraycopy(text[i], 0, flat, i * 32, 32);
+        w.put("t2vse.text_embeddings", Tensor.of(flat, classes.size(), 32));
+        return SegSam.load(TensorSource.of(w, cfg.toMetadata()), backend);
+    }
+
     static void check(Backend backend) {
-        Predictor predictor = new Predictor(SegSam.load(SeededWeights.generate(SMALL, 7), backend), Convention.SAM);
+        check(SegSam.load(SeededWeights.generate(SMALL, 7), backend));
+    }
+
+    static void check(SegSam model) {
+        Backend backend = model.sam().backend();
+        Predictor predictor = new Predictor(model, Convention.SAM);
         Random r = new Random(3);
         RgbImage img = RgbImage.black(200, 150);
         for (int y = 0; y < 150; y++) for (int x = 0; x < 200; x++) for (int c = 0; c < 3; c++) img.set(x, y, c, r.nextInt(256));
@@ -63,6 +100,18 @@ class PredictorBatchTest {
                 int same = 0;
                 for (int p = 0; p < one.mask().length; p++) if (one.mask()[p] == many.mask()[p]) same++;
                 assertTrue(same >= one.mask().length * 0.999, what + ": masks agree on " + same + " of " + one.mask().length + " pixels");
+                assertEquals(one.semantic() == null, many.semantic() == null, what);
+                if (one.semantic() != null) {
+                    Predictor.Semantic a = one.semantic(), m = many.semantic();
+                    assertTrue(relL2(a.logits(), m.logits()) <= 1e-5, what + ": M̂_s differs, relative L2 " + relL2(a.logits(), m.logits()));
+                    assertEquals(a.predictedClass(), m.predictedClass(), what + " class");
+                    for (int k = 0; k < a.classPresence().length; k++) {
+                        assertEquals(a.classPresence()[k], m.classPresence()[k], 1e-5, what + " Ĉ_s " + k);
+                    }
+                    int sameLabel = 0;
+                    for (int q = 0; q < a.labelMap().length; q++) if (a.labelMap()[q] == m.labelMap()[q]) sameLabel++;
+                    assertTrue(sameLabel >= a.labelMap().length * 0.999, what + ": label maps agree on " + sameLabel + " pixels");
+                }
             }
         }
     }

@@ -133,9 +133,32 @@ public final class SamModel {
      * {@code lowRes [B, C, 4g, 4g]}, {@code iou [B, C]}.
      */
     public Decoded decodeBatch(Tensor embedding, List<PromptInput> batch, boolean multimask) {
-        Backend b = backend;
-        List<PromptEncoder.Embeddings> emb = new ArrayList<>();
         MaskDecoder.Output out;
+        try (BatchEmbeddings e = embedBatch(backend, batch)) {
+            out = decoder.forward(backend, embedding, densePe, e.sparse(), e.dense());
+        }
+        int from = multimask ? 1 : 0, n = multimask ? config.numMultimask() : 1;
+        return new Decoded(backend.slice(out.lowRes(), 1, from, n), backend.slice(out.iou(), 1, from, n), out);
+    }
+
+    /**
+     * The prompt encoder's outputs for a batch of prompts: {@code sparse [B, Np, C]} (every prompt must yield the same
+     * number of tokens) and {@code dense}: without mask inputs every prompt's dense embedding is no_mask_embed, so one
+     * {@code [1, C, g, g]} serves the batch; with mask inputs {@code [B, C, g, g]}. Closing it closes every part.
+     */
+    public record BatchEmbeddings(Tensor sparse, Tensor dense, List<PromptEncoder.Embeddings> parts) implements AutoCloseable {
+        @Override
+        public void close() {
+            sparse.close();
+            dense.close(); // may be parts[0]'s: closing twice is harmless
+            parts.forEach(PromptEncoder.Embeddings::close);
+        }
+    }
+
+    /** {@link BatchEmbeddings} of {@code batch} on backend {@code b}. */
+    public BatchEmbeddings embedBatch(Backend b, List<PromptInput> batch) {
+        if (batch.isEmpty()) throw new IllegalArgumentException("no prompts to decode");
+        List<PromptEncoder.Embeddings> emb = new ArrayList<>();
         try {
             boolean masks = false;
             for (PromptInput p : batch) {
@@ -146,16 +169,13 @@ public final class SamModel {
                             + " and " + emb.getLast().sparse().size(1));
                 }
             }
-            // without mask inputs every prompt's dense embedding is no_mask_embed: one [1, C, g, g] serves the batch
-            try (Tensor sparse = b.concat(emb.stream().map(PromptEncoder.Embeddings::sparse).toList(), 0);
-                 Tensor dense = masks ? b.concat(emb.stream().map(PromptEncoder.Embeddings::dense).toList(), 0) : emb.getFirst().dense()) {
-                out = decoder.forward(b, embedding, densePe, sparse, dense);
-            }
-        } finally {
+            Tensor sparse = b.concat(emb.stream().map(PromptEncoder.Embeddings::sparse).toList(), 0);
+            Tensor dense = masks ? b.concat(emb.stream().map(PromptEncoder.Embeddings::dense).toList(), 0) : emb.getFirst().dense();
+            return new BatchEmbeddings(sparse, dense, emb);
+        } catch (RuntimeException e) {
             emb.forEach(PromptEncoder.Embeddings::close);
+            throw e;
         }
-        int from = multimask ? 1 : 0, n = multimask ? config.numMultimask() : 1;
-        return new Decoded(b.slice(out.lowRes(), 1, from, n), b.slice(out.iou(), 1, from, n), out);
     }
 
     /**

@@ -144,4 +144,22 @@ public final class SegSam {
             return new Decoded(binary, config == null ? null : decoder.forward(b, f.fv(), sam.densePe(), enhanced, e.dense()));
         }
     }
+
+    /**
+     * B prompts on one image in one batched pass through SAM's decoder and Dec_saw (as {@link SamModel#decodeBatch}:
+     * equal sparse token counts). Outputs are those of {@link #decode} with batch dimension B in prompt order:
+     * binary {@code lowRes [B, C, 4g, 4g]}, {@code iou [B, C]}; semantic M̂_s {@code [B, K+1, 4g, 4g]}, Ĉ_s {@code [B, K]}.
+     */
+    public Decoded decodeBatch(Features f, List<SamModel.PromptInput> batch, boolean multimask) {
+        if (config == null) return new Decoded(sam.decodeBatch(f.fv(), batch, multimask), null);
+        Backend b = sam.backend();
+        try (SamModel.BatchEmbeddings e = sam.embedBatch(b, batch);
+             Tensor enhanced = !config.useT2vse() ? e.sparse() : t2vse.enhance(b, e.sparse(), f.textSummary())) {
+            Tensor forBinary = config.enhanceBinary() ? enhanced : e.sparse();
+            var all = sam.maskDecoder().forward(b, f.fv(), sam.densePe(), forBinary, e.dense());
+            int from = multimask ? 1 : 0, n = multimask ? sam.config().numMultimask() : 1;
+            var binary = new SamModel.Decoded(b.slice(all.lowRes(), 1, from, n), b.slice(all.iou(), 1, from, n), all);
+            return new Decoded(binary, decoder.forward(b, f.fv(), sam.densePe(), enhanced, e.dense()));
+        }
+    }
 }

@@ -62,41 +62,49 @@ public final class SemanticAwareDecoder {
     }
 
     /**
-     * @param fv      f_v {@code [1, C, g, g]}
+     * @param fv      f_v {@code [1, C, g, g]} (shared by all B prompts)
      * @param densePe {@code [1, C, g, g]}
-     * @param prompts t'_p {@code [1, Np, C]}
-     * @param dense   the dense prompt embedding {@code [1, C, g, g]}
+     * @param prompts t'_p {@code [B, Np, C]}: B prompts on one image, decoded in one batched pass
+     * @param dense   the dense prompt embedding {@code [1 or B, C, g, g]}
+     * @return M̂_s {@code [B, K+1, 4g, 4g]}, Ĉ_s {@code [B, K]} (as SAM's decoder, f_v + dense is repeated per prompt)
      */
     public Output forward(Backend b, Tensor fv, Tensor densePe, Tensor prompts, Tensor dense) {
-        int own = useCoTokens ? 1 + K : 1;
+        int own = useCoTokens ? 1 + K : 1, B = prompts.size(0);
         TwoWayTransformer.Output t;
         try (Tensor tok = useCoTokens ? b.concat(List.of(soToken, coTokens), 0) : b.slice(soToken, 0, 0, 1);
-             Tensor tokens = b.concat(List.of(tok.reshape(1, own, C), prompts), 1);
-             Tensor src = b.add(fv, dense)) {
+             Tensor ownTokens = repeat(b, tok.reshape(1, own, C), B);
+             Tensor tokens = b.concat(List.of(ownTokens, prompts), 1);
+             Tensor sum = b.add(fv, dense);
+             Tensor src = repeat(b, sum, B)) {
             t = transformer.forward(b, src, densePe, tokens);
         }
         Tensor classLogits = null, presence = null, soPrime;
         try (Tensor hs = t.queries(); Tensor so = b.slice(hs, 1, 0, 1)) {
             if (useCoTokens) {
                 try (Tensor co = b.slice(hs, 1, 1, K)) {
-                    classLogits = coHead.forward(b, co.reshape(K, C)).reshape(1, K);
+                    classLogits = coHead.forward(b, co.reshape(B * K, C)).reshape(B, K);
                 }
                 presence = b.sigmoid(classLogits);
                 try (Tensor prior = priorMlp.forward(b, presence)) {
-                    soPrime = b.add(so.reshape(1, C), prior);
+                    soPrime = b.add(so.reshape(B, C), prior);
                 }
             } else {
-                soPrime = b.add(so.reshape(1, C), b.zeros(1, C));
+                soPrime = b.add(so.reshape(B, C), b.zeros(B, C));
             }
         }
         Tensor up;
         try (Tensor keys = t.keys(); Tensor img = b.permute(keys, 0, 2, 1)) {
-            up = upscaling.forward(b, img.reshape(1, C, g, g));
+            up = upscaling.forward(b, img.reshape(B, C, g, g));
         }
         int s = 4 * g;
         try (up; soPrime; Tensor w = soHyper.forward(b, soPrime)) {
-            Tensor masks = b.matmul(w.reshape(K + 1, C / 8), up.reshape(C / 8, s * s)).reshape(1, K + 1, s, s);
+            Tensor masks = b.matmul(w.reshape(B, K + 1, C / 8), up.reshape(B, C / 8, s * s)).reshape(B, K + 1, s, s);
             return new Output(masks, presence, classLogits);
         }
+    }
+
+    /** {@code x [1, ...]} repeated to {@code [B, ...]}; {@code x} itself when it has B already (closing twice is harmless). */
+    private static Tensor repeat(Backend b, Tensor x, int B) {
+        return x.size(0) == B ? x : b.concat(java.util.Collections.nCopies(B, x), 0);
     }
 }

@@ -74,9 +74,9 @@ public final class TextToVisionSemanticEnhancement {
 
     /** t'_p = t_p + MLP_fuse([t_p ; t'_text]): {@code tp [1, Np, C]}, {@code textSummary [1, C]} → {@code [1, Np, C]}. */
     public Tensor enhance(Backend b, Tensor tp, Tensor textSummary) {
-        int n = tp.size(1);
+        int B = tp.size(0), n = tp.size(1);
         if (n == 0) return b.slice(tp, 1, 0, 0);
-        try (Tensor z = b.zeros(1, n, C); Tensor broad = b.add(z, textSummary.reshape(1, 1, C));
+        try (Tensor z = b.zeros(B, n, C); Tensor broad = b.add(z, textSummary.reshape(1, 1, C));
              Tensor cat = b.concat(List.of(tp, broad), 2); Tensor f = fuse.forward(b, cat)) {
             return b.add(tp, f);
         }
