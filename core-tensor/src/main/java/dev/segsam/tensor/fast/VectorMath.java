@@ -128,6 +128,19 @@ final class VectorMath {
         return v.lane(0);
     }
 
+    /**
+     * {@link #sumLanes(FloatVector)} of the vector stored at {@code v[off, off + L)}, in scalar Java ({@code tmp}: L
+     * floats of scratch): the same additions in the same order ({@code t[j] + t[j + h]} for h = L/2, …, 1, which is
+     * what lane 0 of the rotation tree adds), so the same bits, without a vector crossing a call the JIT may not
+     * inline (a vector argument is then boxed).
+     */
+    static float sumLanes(float[] v, int off, float[] tmp) {
+        int n = S.length();
+        System.arraycopy(v, off, tmp, 0, n);
+        for (int h = n / 2; h >= 1; h /= 2) for (int j = 0; j < h; j++) tmp[j] = tmp[j] + tmp[j + h];
+        return tmp[0];
+    }
+
     /** GELU of one value, through the vector formula (lane 0), so scalar edges match vector lanes. */
     static float gelu(float x) {
         return geluVector(FloatVector.broadcast(S, x)).lane(0);
