@@ -132,6 +132,10 @@ public final class FastCpuBackend implements Backend {
         for (int c = 0; c < C; c++) for (int r = 0; r < OKK; r++) wT[r * C + c] = wt[c * OKK + r];
         float[] bv = bias == null ? null : bias.toArray();
         Tensor y = Tensor.empty(B, O, Ho, Wo);
+        if (s == kh && s == kw) { // every output pixel gets exactly one tap: tiles of input rows, no cols tensor
+            convTransposeCover(x, wT, bv, y, B, C, H, W, O, s);
+            return y;
+        }
         try (Tensor cols = Tensor.empty(B, OKK, HW)) {
             Sgemm.gemm(B, OKK, HW, C, new Sgemm.Mat(MemorySegment.ofArray(wT), 0, C, 0), mat(x, HW, (long) C * HW), false,
                     mat(cols, HW, (long) OKK * HW), null);
@@ -156,6 +160,43 @@ public final class FastCpuBackend implements Backend {
             });
         }
         return y;
+    }
+
+    /** Input pixels per task of {@link #convTransposeCover} (whole input rows): the task's cols block stays in L2. */
+    static final int CONVT_PIXELS = 512;
+
+    /**
+     * {@code conv_transpose2d} with kernel = stride (SAM's 2×2, stride 2 upscaling: each output pixel is one tap), in
+     * tasks of whole input rows (about {@value #CONVT_PIXELS} pixels): a single-threaded GEMM
+     * {@code cols[(o,i,j), p] = Σ_c W[c,(o,i,j)]·x[c, p]} for the task's pixels into a per-thread array (L2-resident),
+     * then each output row {@code out[o, y·s + i, :]} is assembled from the s taps {@code (o, i, j)} plus the bias and
+     * copied out whole. Compared with one GEMM into a {@code [O·s·s, H·W]} tensor and a per-plane scatter, the
+     * products are never written to and re-read from memory (8 MB each way for SAM's second upscaling layer). Every
+     * value is the same expression as there (the GEMM sums over c in one order for any column split; then bias + tap).
+     */
+    private static void convTransposeCover(Tensor x, float[] wT, float[] bv, Tensor y, int B, int C, int H, int W, int O, int s) {
+        int OKK = O * s * s, HW = H * W, Ho = H * s, Wo = W * s;
+        int rows = Math.max(1, Math.min(H, CONVT_PIXELS / Math.max(1, W))), tiles = (H + rows - 1) / rows;
+        MemorySegment xs = x.data(), out = y.data(), ws = MemorySegment.ofArray(wT);
+        Parallel.forRange(B * tiles, t -> {
+            int b = t / tiles, y0 = (t % tiles) * rows, yn = Math.min(rows, H - y0), P = yn * W;
+            float[] cols = Buffers.get(0, OKK * P), row = Buffers.get(1, Wo);
+            Sgemm.gemm(1, OKK, P, C, new Sgemm.Mat(ws, 0, C, 0), new Sgemm.Mat(xs, (long) b * C * HW + (long) y0 * W, HW, 0), false,
+                    new Sgemm.Mat(MemorySegment.ofArray(cols), 0, P, 0), null, false);
+            for (int o = 0; o < O; o++) {
+                float b0 = bv == null ? 0f : bv[o];
+                for (int i = 0; i < s; i++) {
+                    for (int yy = 0; yy < yn; yy++) {
+                        for (int j = 0; j < s; j++) {
+                            int src = ((o * s + i) * s + j) * P + yy * W;
+                            for (int xx = 0, d = j; xx < W; xx++, d += s) row[d] = b0 + cols[src + xx];
+                        }
+                        long at = (((long) b * O + o) * Ho + (long) (y0 + yy) * s + i) * Wo;
+                        MemorySegment.copy(row, 0, out, Tensor.LAYOUT, at * Float.BYTES, Wo);
+                    }
+                }
+            }
+        });
     }
 
     /** {@link FlashAttention} over the B items of {@code q, k, v}, contiguous rows. */

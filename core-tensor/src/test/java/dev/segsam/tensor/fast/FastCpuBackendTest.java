@@ -99,6 +99,9 @@ class FastCpuBackendTest {
         same(ref.convTranspose2d(x, w, b, 2), fast.convTranspose2d(x, w, b, 2), "2x2 stride 2");
         Tensor w3 = rand(16, 3, 3, 3);
         same(ref.convTranspose2d(x, w3, null, 2), fast.convTranspose2d(x, w3, null, 2), "3x3 stride 2 (overlapping)");
+        // several row tiles per image (the last one short), two images
+        Tensor big = rand(2, 8, 40, 30), wb = rand(8, 3, 2, 2), bb = rand(3);
+        same(ref.convTranspose2d(big, wb, bb, 2), fast.convTranspose2d(big, wb, bb, 2), "2x2 stride 2, row tiles");
     }
 
     @Test
