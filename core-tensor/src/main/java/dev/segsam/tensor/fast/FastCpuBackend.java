@@ -396,7 +396,7 @@ public final class FastCpuBackend implements Backend {
             rows = core.length <= as.length && m > 0 && n % m == 0 && bs.length <= as.length
                     && Arrays.equals(core, Arrays.copyOfRange(as, as.length - core.length, as.length));
         }
-        if (!same && !rows) return ref.add(a, b);
+        if (!same && !rows) return channelAdd(a, b) ? addPerChannel(a, b) : ref.add(a, b);
         Tensor y = Tensor.empty(as);
         MemorySegment sa = a.data(), sb = b.data(), out = y.data();
         if (same) {
@@ -417,6 +417,34 @@ public final class FastCpuBackend implements Backend {
                 MemorySegment.copy(x, 0, out, Tensor.LAYOUT, r0 * width * Float.BYTES, rn * width);
             });
         }
+        return y;
+    }
+
+    /** Whether {@code b} is one value per channel of the 4-D {@code a}: shape {@code [1, C, 1, 1]} or {@code [C, 1, 1]}. */
+    private static boolean channelAdd(Tensor a, Tensor b) {
+        int[] as = a.shape(), bs = b.shape();
+        if (as.length != 4 || as[2] * as[3] <= 1) return false;
+        return bs.length == 4 && bs[0] == 1 && bs[1] == as[1] && bs[2] == 1 && bs[3] == 1
+                || bs.length == 3 && bs[0] == as[1] && bs[1] == 1 && bs[2] == 1;
+    }
+
+    /**
+     * {@code a[B, C, H, W] + b[C]} broadcast over the pixels (the mask decoder's dense prompt embedding): plane by plane
+     * in per-thread arrays; each sum is the same single float add as the reference's, so the bits are equal.
+     */
+    private static Tensor addPerChannel(Tensor a, Tensor b) {
+        int[] as = a.shape();
+        int C = as[1], HW = as[2] * as[3];
+        float[] bv = b.toArray();
+        Tensor y = Tensor.empty(as);
+        MemorySegment in = a.data(), out = y.data();
+        Parallel.forRange(as[0] * C, plane -> {
+            float[] v = Buffers.get(0, HW);
+            float add = bv[plane % C];
+            MemorySegment.copy(in, Tensor.LAYOUT, (long) plane * HW * Float.BYTES, v, 0, HW);
+            for (int i = 0; i < HW; i++) v[i] += add;
+            MemorySegment.copy(v, 0, out, Tensor.LAYOUT, (long) plane * HW * Float.BYTES, HW);
+        });
         return y;
     }
 

@@ -173,6 +173,16 @@ class FastCpuBackendTest {
         same(ref.matmul(h, up), fast.matmul(h, up), "mask product");
     }
 
+    /** A per-channel value broadcast over the pixels ([1, C, 1, 1] or [C, 1, 1]: the decoder's dense prompt embedding). */
+    @Test
+    void addPerChannel() {
+        Tensor x = rand(2, 5, 3, 7);
+        Tensor b = rand(1, 5, 1, 1);
+        same(ref.add(x, b), fast.add(x, b), "add [1, C, 1, 1]");
+        Tensor c = rand(5, 1, 1);
+        same(ref.add(x, c), fast.add(x, c), "add [C, 1, 1]");
+    }
+
     /** Vectorised LayerNorm2d (whole vectors and the scalar tail of a pixel block), far from zero too. */
     @Test
     void layerNorm2d() {
