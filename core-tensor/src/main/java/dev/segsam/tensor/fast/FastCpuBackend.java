@@ -330,17 +330,12 @@ public final class FastCpuBackend implements Backend {
         }
     }
 
-    /** Exact-form GELU on float32 vectors ({@link VectorMath#gelu}), in chunks over the threads. */
+    /** Exact-form GELU on float32 vectors ({@link VectorMath#gelu}), in chunks over the threads, segment to segment. */
     @Override
     public Tensor gelu(Tensor x) {
         Tensor y = Tensor.empty(x.shape());
         MemorySegment in = x.data(), out = y.data();
-        chunks(x.numel(), CHUNK, (from, len) -> {
-            float[] buf = Buffers.get(0, len);
-            MemorySegment.copy(in, Tensor.LAYOUT, from * Float.BYTES, buf, 0, len);
-            VectorMath.gelu(buf, buf, len);
-            MemorySegment.copy(buf, 0, out, Tensor.LAYOUT, from * Float.BYTES, len);
-        });
+        chunks(x.numel(), CHUNK, (from, len) -> VectorMath.gelu(in, from * Float.BYTES, out, from * Float.BYTES, len));
         return y;
     }
 
@@ -400,13 +395,7 @@ public final class FastCpuBackend implements Backend {
         Tensor y = Tensor.empty(as);
         MemorySegment sa = a.data(), sb = b.data(), out = y.data();
         if (same) {
-            chunks(n, CHUNK, (from, len) -> {
-                float[] x = Buffers.get(0, len), z = Buffers.get(1, len);
-                MemorySegment.copy(sa, Tensor.LAYOUT, from * Float.BYTES, x, 0, len);
-                MemorySegment.copy(sb, Tensor.LAYOUT, from * Float.BYTES, z, 0, len);
-                VectorMath.add(x, z, x, len);
-                MemorySegment.copy(x, 0, out, Tensor.LAYOUT, from * Float.BYTES, len);
-            });
+            chunks(n, CHUNK, (from, len) -> VectorMath.add(sa, from * Float.BYTES, sb, from * Float.BYTES, out, from * Float.BYTES, len));
         } else {
             int width = Math.toIntExact(m);
             float[] bv = b.toArray();

@@ -294,6 +294,36 @@ final class VectorMath {
         for (; i < n; i++) out[i] = a * x[i] + b * y[i];
     }
 
+    private static final java.lang.foreign.ValueLayout.OfFloat SF = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final java.nio.ByteOrder NATIVE = java.nio.ByteOrder.nativeOrder();
+
+    /**
+     * {@code out[i] = a[i] + b[i]} for {@code i < n}, straight between segments (byte offsets {@code ao, bo, oo}): one
+     * pass, no staging copies into arrays. The same single float add per element as {@link #add(float[], float[], float[], int)}.
+     */
+    static void add(java.lang.foreign.MemorySegment a, long ao, java.lang.foreign.MemorySegment b, long bo,
+                    java.lang.foreign.MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            long d = (long) i * Float.BYTES;
+            FloatVector.fromMemorySegment(S, a, ao + d, NATIVE).add(FloatVector.fromMemorySegment(S, b, bo + d, NATIVE)).intoMemorySegment(out, oo + d, NATIVE);
+        }
+        for (; i < n; i++) {
+            long d = (long) i * Float.BYTES;
+            out.set(SF, oo + d, a.get(SF, ao + d) + b.get(SF, bo + d));
+        }
+    }
+
+    /** {@link #gelu(float[], float[], int)} straight between segments (byte offsets); the tail through {@link #gelu(float)} (the same lane values). */
+    static void gelu(java.lang.foreign.MemorySegment in, long io, java.lang.foreign.MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            long d = (long) i * Float.BYTES;
+            geluVector(FloatVector.fromMemorySegment(S, in, io + d, NATIVE)).intoMemorySegment(out, oo + d, NATIVE);
+        }
+        for (; i < n; i++) out.set(SF, oo + (long) i * Float.BYTES, gelu(in.get(SF, io + (long) i * Float.BYTES)));
+    }
+
     /** {@code out[i] = a[i] + b[i]}. */
     static void add(float[] a, float[] b, float[] out, int n) {
         int i = 0;
