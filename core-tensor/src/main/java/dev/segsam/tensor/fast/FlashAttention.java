@@ -209,7 +209,7 @@ final class FlashAttention {
         // compilation stops inlining VectorMath's helpers, and a vector passed to a method not inlined is boxed)
         for (int b0 = i0; b0 < i1; b0 += R) {
             int rn = Math.min(R, i1 - b0);
-            fewKeyScores(h, b0, rn, d, nk, scale, kT, qu, w.s, w.l, w.m);
+            fewKeyScores(h, b0, rn, d, nk, scale, kT, w.s, w.l, w.m);
             fewKeyValues(h, b0, rn, dv, nk, w.s, w.l, vv);
         }
     }
@@ -220,19 +220,19 @@ final class FlashAttention {
      * one-vector row, inline here (the lane sum in scalar Java from the stored row, the same bits): called per row from a large
      * method, expShifted's lane sum was not inlined and its vector got boxed (80 ns a row; a vector sumLanes here too).
      */
-    private static void fewKeyScores(Head h, int b0, int rn, int d, int nk, float scale, float[] kT, float[] qu, float[] s, float[] inv,
-                                     float[] tmp) {
+    private static void fewKeyScores(Head h, int b0, int rn, int d, int nk, float scale, float[] kT, float[] s, float[] inv, float[] tmp) {
         VectorMask<Float> keys = S.indexInRange(0, nk);
         FloatVector negInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int r = 0; r < rn; r++) {
-            VectorMath.rowToArray(h.q, h.qRow[b0 + r] * Float.BYTES, d, qu, 0);
+        MemorySegment q = h.q;
+        for (int r = 0; r < rn; r++) { // q read as scalars from the segment (a vector staging store would stall the loads)
+            long qo = h.qRow[b0 + r];
             FloatVector acc = FloatVector.zero(S);
-            for (int c = 0; c < d; c++) acc = FloatVector.broadcast(S, qu[c] * scale).fma(FloatVector.fromArray(S, kT, c * L), acc);
+            for (int c = 0; c < d; c++) acc = FloatVector.broadcast(S, q.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, qo + c) * scale).fma(FloatVector.fromArray(S, kT, c * L), acc);
             acc = negInf.blend(acc, keys);
             float mx = negInf.max(acc).reduceLanes(VectorOperators.MAX);
             VectorMath.exp(acc.sub(mx)).intoArray(s, r * L);
-            inv[r] = 1f / VectorMath.sumLanes(s, r * L, tmp);
         }
+        for (int r = 0; r < rn; r++) inv[r] = 1f / VectorMath.sumLanes(s, r * L, tmp); // after the block's stores
     }
 
     /** out[b0 + r] = (Σ_j p[r][j]·v[j], an FMA chain over j from 0)·inv[r]. */

@@ -135,9 +135,10 @@ final class VectorMath {
      * inline (a vector argument is then boxed).
      */
     static float sumLanes(float[] v, int off, float[] tmp) {
-        int n = S.length();
-        System.arraycopy(v, off, tmp, 0, n);
-        for (int h = n / 2; h >= 1; h /= 2) for (int j = 0; j < h; j++) tmp[j] = tmp[j] + tmp[j + h];
+        int h = S.length() / 2;
+        if (h == 0) return v[off];
+        for (int j = 0; j < h; j++) tmp[j] = v[off + j] + v[off + j + h]; // scalar loads only: no vector store to forward from
+        for (h /= 2; h >= 1; h /= 2) for (int j = 0; j < h; j++) tmp[j] = tmp[j] + tmp[j + h];
         return tmp[0];
     }
 
