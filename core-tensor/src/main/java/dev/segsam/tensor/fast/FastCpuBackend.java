@@ -534,11 +534,42 @@ public final class FastCpuBackend implements Backend {
         if (x.rank() != 4 || outH <= 0 || outW <= 0 || x.numel() == 0) {
             return ref.interpolateBilinear(x, outH, outW); // empty input (or output) and errors: the reference
         }
+        return bilinear(x, outH, outW, outH, outW);
+    }
+
+    /**
+     * SAM's mask postprocessing (upscale to the padded input size, crop the image's region, resize to the original
+     * size) without materialising the cropped-away part or the crop copies: the first resize computes only the rows
+     * and columns inside the crop (each output pixel depends only on its own coordinates and the full sizes, so the
+     * values are those the full resize would have), the second reads that. Bit-identical to the default composition.
+     */
+    @Override
+    public Tensor postprocessMasks(Tensor lowRes, int padSize, int h, int w, int outH, int outW, boolean threshold) {
+        if (lowRes.rank() != 4 || lowRes.numel() == 0 || h < 1 || w < 1 || h > padSize || w > padSize || outH < 1 || outW < 1) {
+            return Backend.super.postprocessMasks(lowRes, padSize, h, w, outH, outW, threshold); // it reports the errors
+        }
+        Tensor logits;
+        try (Tensor crop = bilinear(lowRes, padSize, padSize, h, w)) {
+            logits = interpolateBilinear(crop, outH, outW);
+        }
+        if (!threshold) return logits;
+        try (logits) {
+            float[] v = logits.toArray();
+            for (int i = 0; i < v.length; i++) v[i] = v[i] > 0f ? 1f : 0f;
+            return upload(Tensor.of(v, logits.shape()));
+        }
+    }
+
+    /** Bilinear resize to {@code fullH × fullW}, keeping only the output rows {@code < outH} and columns {@code < outW}. */
+    private static Tensor bilinear(Tensor x, int fullH, int fullW, int outH, int outW) {
         int planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
-        int[] y0 = new int[outH], y1 = new int[outH], x0 = new int[outW], x1 = new int[outW];
-        float[] hy0 = new float[outH], hy1 = new float[outH], wx0 = new float[outW], wx1 = new float[outW];
-        lerp(H, outH, y0, y1, hy0, hy1);
-        lerp(W, outW, x0, x1, wx0, wx1);
+        int[] y0 = new int[fullH], y1 = new int[fullH], fx0 = new int[fullW], fx1 = new int[fullW];
+        float[] hy0 = new float[fullH], hy1 = new float[fullH], fw0 = new float[fullW], fw1 = new float[fullW];
+        lerp(H, fullH, y0, y1, hy0, hy1);
+        lerp(W, fullW, fx0, fx1, fw0, fw1);
+        // the horizontal pass walks the whole index arrays: cut them to the kept columns
+        int[] x0 = Arrays.copyOf(fx0, outW), x1 = Arrays.copyOf(fx1, outW);
+        float[] wx0 = Arrays.copyOf(fw0, outW), wx1 = Arrays.copyOf(fw1, outW);
         Tensor y = Tensor.empty(x.size(0), x.size(1), outH, outW);
         MemorySegment in = x.data(), out = y.data();
         int parts = Math.max(1, Math.min(outH, 4 * Parallel.THREADS / planes + 1));

@@ -173,6 +173,18 @@ class FastCpuBackendTest {
         same(ref.matmul(h, up), fast.matmul(h, up), "mask product");
     }
 
+    /** Mask postprocessing (resize, crop, resize) computed on the crop only: equal to the default composition. */
+    @Test
+    void postprocessMasks() {
+        Tensor low = rand(1, 3, 16, 16);
+        for (boolean threshold : new boolean[] {false, true}) {
+            same(ref.postprocessMasks(low, 64, 48, 37, 45, 60, threshold), fast.postprocessMasks(low, 64, 48, 37, 45, 60, threshold),
+                    "postprocess crop 48x37" + (threshold ? " thresholded" : ""));
+            same(ref.postprocessMasks(low, 64, 64, 64, 30, 30, threshold), fast.postprocessMasks(low, 64, 64, 64, 30, 30, threshold),
+                    "postprocess no crop" + (threshold ? " thresholded" : ""));
+        }
+    }
+
     /** A per-channel value broadcast over the pixels ([1, C, 1, 1] or [C, 1, 1]: the decoder's dense prompt embedding). */
     @Test
     void addPerChannel() {
