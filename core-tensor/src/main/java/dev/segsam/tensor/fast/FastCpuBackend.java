@@ -132,6 +132,10 @@ public final class FastCpuBackend implements Backend {
         for (int c = 0; c < C; c++) for (int r = 0; r < OKK; r++) wT[r * C + c] = wt[c * OKK + r];
         float[] bv = bias == null ? null : bias.toArray();
         Tensor y = Tensor.empty(B, O, Ho, Wo);
+        if (s == kh && s == kw) { // every output pixel gets exactly one tap: tiles of input rows, no cols tensor
+            convTransposeCover(x, wT, bv, y, B, C, H, W, O, s);
+            return y;
+        }
         try (Tensor cols = Tensor.empty(B, OKK, HW)) {
             Sgemm.gemm(B, OKK, HW, C, new Sgemm.Mat(MemorySegment.ofArray(wT), 0, C, 0), mat(x, HW, (long) C * HW), false,
                     mat(cols, HW, (long) OKK * HW), null);
@@ -156,6 +160,43 @@ public final class FastCpuBackend implements Backend {
             });
         }
         return y;
+    }
+
+    /** Input pixels per task of {@link #convTransposeCover} (whole input rows): the task's cols block stays in L2. */
+    static final int CONVT_PIXELS = 512;
+
+    /**
+     * {@code conv_transpose2d} with kernel = stride (SAM's 2×2, stride 2 upscaling: each output pixel is one tap), in
+     * tasks of whole input rows (about {@value #CONVT_PIXELS} pixels): a single-threaded GEMM
+     * {@code cols[(o,i,j), p] = Σ_c W[c,(o,i,j)]·x[c, p]} for the task's pixels into a per-thread array (L2-resident),
+     * then each output row {@code out[o, y·s + i, :]} is assembled from the s taps {@code (o, i, j)} plus the bias and
+     * copied out whole. Compared with one GEMM into a {@code [O·s·s, H·W]} tensor and a per-plane scatter, the
+     * products are never written to and re-read from memory (8 MB each way for SAM's second upscaling layer). Every
+     * value is the same expression as there (the GEMM sums over c in one order for any column split; then bias + tap).
+     */
+    private static void convTransposeCover(Tensor x, float[] wT, float[] bv, Tensor y, int B, int C, int H, int W, int O, int s) {
+        int OKK = O * s * s, HW = H * W, Ho = H * s, Wo = W * s;
+        int rows = Math.max(1, Math.min(H, CONVT_PIXELS / Math.max(1, W))), tiles = (H + rows - 1) / rows;
+        MemorySegment xs = x.data(), out = y.data(), ws = MemorySegment.ofArray(wT);
+        Parallel.forRange(B * tiles, t -> {
+            int b = t / tiles, y0 = (t % tiles) * rows, yn = Math.min(rows, H - y0), P = yn * W;
+            float[] cols = Buffers.get(0, OKK * P), row = Buffers.get(1, Wo);
+            Sgemm.gemm(1, OKK, P, C, new Sgemm.Mat(ws, 0, C, 0), new Sgemm.Mat(xs, (long) b * C * HW + (long) y0 * W, HW, 0), false,
+                    new Sgemm.Mat(MemorySegment.ofArray(cols), 0, P, 0), null, false);
+            for (int o = 0; o < O; o++) {
+                float b0 = bv == null ? 0f : bv[o];
+                for (int i = 0; i < s; i++) {
+                    for (int yy = 0; yy < yn; yy++) {
+                        for (int j = 0; j < s; j++) {
+                            int src = ((o * s + i) * s + j) * P + yy * W;
+                            for (int xx = 0, d = j; xx < W; xx++, d += s) row[d] = b0 + cols[src + xx];
+                        }
+                        long at = (((long) b * O + o) * Ho + (long) (y0 + yy) * s + i) * Wo;
+                        MemorySegment.copy(row, 0, out, Tensor.LAYOUT, at * Float.BYTES, Wo);
+                    }
+                }
+            }
+        });
     }
 
     /** {@link FlashAttention} over the B items of {@code q, k, v}, contiguous rows. */
@@ -289,17 +330,12 @@ public final class FastCpuBackend implements Backend {
         }
     }
 
-    /** Exact-form GELU on float32 vectors ({@link VectorMath#gelu}), in chunks over the threads. */
+    /** Exact-form GELU on float32 vectors ({@link VectorMath#gelu}), in chunks over the threads, segment to segment. */
     @Override
     public Tensor gelu(Tensor x) {
         Tensor y = Tensor.empty(x.shape());
         MemorySegment in = x.data(), out = y.data();
-        chunks(x.numel(), CHUNK, (from, len) -> {
-            float[] buf = Buffers.get(0, len);
-            MemorySegment.copy(in, Tensor.LAYOUT, from * Float.BYTES, buf, 0, len);
-            VectorMath.gelu(buf, buf, len);
-            MemorySegment.copy(buf, 0, out, Tensor.LAYOUT, from * Float.BYTES, len);
-        });
+        chunks(x.numel(), CHUNK, (from, len) -> VectorMath.gelu(in, from * Float.BYTES, out, from * Float.BYTES, len));
         return y;
     }
 
@@ -355,17 +391,11 @@ public final class FastCpuBackend implements Backend {
             rows = core.length <= as.length && m > 0 && n % m == 0 && bs.length <= as.length
                     && Arrays.equals(core, Arrays.copyOfRange(as, as.length - core.length, as.length));
         }
-        if (!same && !rows) return ref.add(a, b);
+        if (!same && !rows) return channelAdd(a, b) ? addPerChannel(a, b) : ref.add(a, b);
         Tensor y = Tensor.empty(as);
         MemorySegment sa = a.data(), sb = b.data(), out = y.data();
         if (same) {
-            chunks(n, CHUNK, (from, len) -> {
-                float[] x = Buffers.get(0, len), z = Buffers.get(1, len);
-                MemorySegment.copy(sa, Tensor.LAYOUT, from * Float.BYTES, x, 0, len);
-                MemorySegment.copy(sb, Tensor.LAYOUT, from * Float.BYTES, z, 0, len);
-                VectorMath.add(x, z, x, len);
-                MemorySegment.copy(x, 0, out, Tensor.LAYOUT, from * Float.BYTES, len);
-            });
+            chunks(n, CHUNK, (from, len) -> VectorMath.add(sa, from * Float.BYTES, sb, from * Float.BYTES, out, from * Float.BYTES, len));
         } else {
             int width = Math.toIntExact(m);
             float[] bv = b.toArray();
@@ -376,6 +406,34 @@ public final class FastCpuBackend implements Backend {
                 MemorySegment.copy(x, 0, out, Tensor.LAYOUT, r0 * width * Float.BYTES, rn * width);
             });
         }
+        return y;
+    }
+
+    /** Whether {@code b} is one value per channel of the 4-D {@code a}: shape {@code [1, C, 1, 1]} or {@code [C, 1, 1]}. */
+    private static boolean channelAdd(Tensor a, Tensor b) {
+        int[] as = a.shape(), bs = b.shape();
+        if (as.length != 4 || as[2] * as[3] <= 1) return false;
+        return bs.length == 4 && bs[0] == 1 && bs[1] == as[1] && bs[2] == 1 && bs[3] == 1
+                || bs.length == 3 && bs[0] == as[1] && bs[1] == 1 && bs[2] == 1;
+    }
+
+    /**
+     * {@code a[B, C, H, W] + b[C]} broadcast over the pixels (the mask decoder's dense prompt embedding): plane by plane
+     * in per-thread arrays; each sum is the same single float add as the reference's, so the bits are equal.
+     */
+    private static Tensor addPerChannel(Tensor a, Tensor b) {
+        int[] as = a.shape();
+        int C = as[1], HW = as[2] * as[3];
+        float[] bv = b.toArray();
+        Tensor y = Tensor.empty(as);
+        MemorySegment in = a.data(), out = y.data();
+        Parallel.forRange(as[0] * C, plane -> {
+            float[] v = Buffers.get(0, HW);
+            float add = bv[plane % C];
+            MemorySegment.copy(in, Tensor.LAYOUT, (long) plane * HW * Float.BYTES, v, 0, HW);
+            for (int i = 0; i < HW; i++) v[i] += add;
+            MemorySegment.copy(v, 0, out, Tensor.LAYOUT, (long) plane * HW * Float.BYTES, HW);
+        });
         return y;
     }
 
@@ -476,11 +534,42 @@ public final class FastCpuBackend implements Backend {
         if (x.rank() != 4 || outH <= 0 || outW <= 0 || x.numel() == 0) {
             return ref.interpolateBilinear(x, outH, outW); // empty input (or output) and errors: the reference
         }
+        return bilinear(x, outH, outW, outH, outW);
+    }
+
+    /**
+     * SAM's mask postprocessing (upscale to the padded input size, crop the image's region, resize to the original
+     * size) without materialising the cropped-away part or the crop copies: the first resize computes only the rows
+     * and columns inside the crop (each output pixel depends only on its own coordinates and the full sizes, so the
+     * values are those the full resize would have), the second reads that. Bit-identical to the default composition.
+     */
+    @Override
+    public Tensor postprocessMasks(Tensor lowRes, int padSize, int h, int w, int outH, int outW, boolean threshold) {
+        if (lowRes.rank() != 4 || lowRes.numel() == 0 || h < 1 || w < 1 || h > padSize || w > padSize || outH < 1 || outW < 1) {
+            return Backend.super.postprocessMasks(lowRes, padSize, h, w, outH, outW, threshold); // it reports the errors
+        }
+        Tensor logits;
+        try (Tensor crop = bilinear(lowRes, padSize, padSize, h, w)) {
+            logits = interpolateBilinear(crop, outH, outW);
+        }
+        if (!threshold) return logits;
+        try (logits) {
+            float[] v = logits.toArray();
+            for (int i = 0; i < v.length; i++) v[i] = v[i] > 0f ? 1f : 0f;
+            return upload(Tensor.of(v, logits.shape()));
+        }
+    }
+
+    /** Bilinear resize to {@code fullH × fullW}, keeping only the output rows {@code < outH} and columns {@code < outW}. */
+    private static Tensor bilinear(Tensor x, int fullH, int fullW, int outH, int outW) {
         int planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
-        int[] y0 = new int[outH], y1 = new int[outH], x0 = new int[outW], x1 = new int[outW];
-        float[] hy0 = new float[outH], hy1 = new float[outH], wx0 = new float[outW], wx1 = new float[outW];
-        lerp(H, outH, y0, y1, hy0, hy1);
-        lerp(W, outW, x0, x1, wx0, wx1);
+        int[] y0 = new int[fullH], y1 = new int[fullH], fx0 = new int[fullW], fx1 = new int[fullW];
+        float[] hy0 = new float[fullH], hy1 = new float[fullH], fw0 = new float[fullW], fw1 = new float[fullW];
+        lerp(H, fullH, y0, y1, hy0, hy1);
+        lerp(W, fullW, fx0, fx1, fw0, fw1);
+        // the horizontal pass walks the whole index arrays: cut them to the kept columns
+        int[] x0 = Arrays.copyOf(fx0, outW), x1 = Arrays.copyOf(fx1, outW);
+        float[] wx0 = Arrays.copyOf(fw0, outW), wx1 = Arrays.copyOf(fw1, outW);
         Tensor y = Tensor.empty(x.size(0), x.size(1), outH, outW);
         MemorySegment in = x.data(), out = y.data();
         int parts = Math.max(1, Math.min(outH, 4 * Parallel.THREADS / planes + 1));

@@ -2,7 +2,13 @@ package dev.segsam.tensor.fast;
 
 import dev.segsam.tensor.Parallel;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -153,6 +159,10 @@ final class FlashAttention {
     /** Queries {@code [i0, i1)} of head {@code h}. */
     private static void attend(Head h, int i0, int i1, int d, int dv, float scale, RelTables rel, Scratch w) {
         if (i0 >= i1) return;
+        if (rel == null && h.nk > 0 && h.nk <= L) {
+            attendFewKeys(h, i0, i1, d, dv, scale, w);
+            return;
+        }
         int nk = h.nk, kPanels = (nk + NR - 1) / NR, vPanels = (dv + NR - 1) / NR, dvPad = vPanels * NR;
         if (w.zeros.length < Math.max(d, dv)) w.zeros = new float[Math.max(d, dv)];
         w.kp = Scratch.grow(w.kp, kPanels * d * NR);
@@ -165,6 +175,83 @@ final class FlashAttention {
         }
         packKeys(h, d, dv, w);
         for (int rb = i0; rb < i1; rb += R) block(h, rb, Math.min(R, i1 - rb), d, dv, dvPad, scale, rel, w);
+    }
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+
+    /**
+     * At most one vector of keys (SAM's mask decoder: 4096 image tokens attending to 7 prompt tokens), no rel-pos: the
+     * keys sit in the lanes of one score vector, so a query costs d broadcast FMAs, one vector softmax and nk
+     * broadcast FMAs per dv vector, instead of the register-tile path's 6×2V tiles (4.5× wider than 7 keys), per-row
+     * −∞ padding, scaling and copies. Every value is the same float expression in the same order as in {@link #block}
+     * with its single key chunk (scores as an FMA chain over c from 0, padding lanes −∞, {@link VectorMath#max},
+     * {@link VectorMath#expShifted}, P·V as an FMA chain over keys from 0, times 1/l), so the results are bit-identical.
+     */
+    private static void attendFewKeys(Head h, int i0, int i1, int d, int dv, float scale, Scratch w) {
+        int nk = h.nk;
+        if (w.zeros.length < Math.max(d, dv)) w.zeros = new float[Math.max(d, dv)];
+        w.kp = Scratch.grow(w.kp, d * L);
+        w.vp = Scratch.grow(w.vp, nk * dv);
+        w.qu = Scratch.grow(w.qu, Math.max(d, dv));
+        float[] kT = w.kp, vv = w.vp, qu = w.qu;
+        MemorySegment kPad = MemorySegment.ofArray(h.kPad == null ? w.zeros : h.kPad), vPad = MemorySegment.ofArray(h.vPad == null ? w.zeros : h.vPad);
+        MemorySegment zeros = MemorySegment.ofArray(w.zeros);
+        Arrays.fill(kT, 0, d * L, 0f);
+        for (int j = 0; j < nk; j++) { // kT[c][j] = k[j][c], vv[j] = v row j
+            long kr = h.kRow[j], vr = h.vRow[j];
+            MemorySegment ks = kr >= 0 ? h.k : kr == PAD ? kPad : zeros, vs = vr >= 0 ? h.v : vr == PAD ? vPad : zeros;
+            VectorMath.rowToArray(ks, Math.max(kr, 0) * Float.BYTES, d, qu, 0);
+            for (int c = 0; c < d; c++) kT[c * L + j] = qu[c];
+            VectorMath.rowToArray(vs, Math.max(vr, 0) * Float.BYTES, dv, vv, j * dv);
+        }
+        // in blocks of R queries: scores, softmax rows, P·V, each phase its own small method taking arrays (a large
+        // compilation stops inlining VectorMath's helpers, and a vector passed to a method not inlined is boxed)
+        for (int b0 = i0; b0 < i1; b0 += R) {
+            int rn = Math.min(R, i1 - b0);
+            fewKeyScores(h, b0, rn, d, nk, scale, kT, w.s, w.l, w.m);
+            fewKeyValues(h, b0, rn, dv, nk, w.s, w.l, vv);
+        }
+    }
+
+    /**
+     * p[r][0, L) = softmax numerators e^(s − max s) of s = (q[b0 + r]·scale)·kᵀ (an FMA chain over c from 0, −∞ in the
+     * lanes j ≥ nk), inv[r] = 1 / Σ p[r] — what {@link VectorMath#max} and {@link VectorMath#expShifted} compute for a
+     * one-vector row, inline here (the lane sum in scalar Java from the stored row, the same bits): called per row from a large
+     * method, expShifted's lane sum was not inlined and its vector got boxed (80 ns a row; a vector sumLanes here too).
+     */
+    private static void fewKeyScores(Head h, int b0, int rn, int d, int nk, float scale, float[] kT, float[] s, float[] inv, float[] tmp) {
+        VectorMask<Float> keys = S.indexInRange(0, nk);
+        FloatVector negInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        MemorySegment q = h.q;
+        for (int r = 0; r < rn; r++) { // q read as scalars from the segment (a vector staging store would stall the loads)
+            long qo = h.qRow[b0 + r];
+            FloatVector acc = FloatVector.zero(S);
+            for (int c = 0; c < d; c++) acc = FloatVector.broadcast(S, q.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, qo + c) * scale).fma(FloatVector.fromArray(S, kT, c * L), acc);
+            acc = negInf.blend(acc, keys);
+            float mx = negInf.max(acc).reduceLanes(VectorOperators.MAX);
+            VectorMath.exp(acc.sub(mx)).intoArray(s, r * L);
+        }
+        for (int r = 0; r < rn; r++) inv[r] = 1f / VectorMath.sumLanes(s, r * L, tmp); // after the block's stores
+    }
+
+    /** out[b0 + r] = (Σ_j p[r][j]·v[j], an FMA chain over j from 0)·inv[r]. */
+    private static void fewKeyValues(Head h, int b0, int rn, int dv, int nk, float[] p, float[] inv, float[] vv) {
+        int dvv = dv / L * L;
+        for (int r = 0; r < rn; r++) {
+            long out = h.oRow[b0 + r] * Float.BYTES;
+            int c = 0;
+            for (; c < dvv; c += L) {
+                FloatVector acc = FloatVector.zero(S);
+                for (int j = 0; j < nk; j++) acc = FloatVector.broadcast(S, p[r * L + j]).fma(FloatVector.fromArray(S, vv, j * dv + c), acc);
+                acc.mul(inv[r]).intoMemorySegment(h.out, out + (long) c * Float.BYTES, ByteOrder.nativeOrder());
+            }
+            for (; c < dv; c++) {
+                float acc = 0f;
+                for (int j = 0; j < nk; j++) acc = Math.fma(p[r * L + j], vv[j * dv + c], acc);
+                h.out.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, h.oRow[b0 + r] + c, acc * inv[r]);
+            }
+        }
     }
 
     /** kᵀ → kp[panel][c][j % NR] and v → vp[panel][j][c % NR], padding keys from kPad / vPad. */

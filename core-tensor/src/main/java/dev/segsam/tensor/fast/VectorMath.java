@@ -128,6 +128,20 @@ final class VectorMath {
         return v.lane(0);
     }
 
+    /**
+     * {@link #sumLanes(FloatVector)} of the vector stored at {@code v[off, off + L)}, in scalar Java ({@code tmp}: L
+     * floats of scratch): the same additions in the same order ({@code t[j] + t[j + h]} for h = L/2, …, 1, which is
+     * what lane 0 of the rotation tree adds), so the same bits, without a vector crossing a call the JIT may not
+     * inline (a vector argument is then boxed).
+     */
+    static float sumLanes(float[] v, int off, float[] tmp) {
+        int h = S.length() / 2;
+        if (h == 0) return v[off];
+        for (int j = 0; j < h; j++) tmp[j] = v[off + j] + v[off + j + h]; // scalar loads only: no vector store to forward from
+        for (h /= 2; h >= 1; h /= 2) for (int j = 0; j < h; j++) tmp[j] = tmp[j] + tmp[j + h];
+        return tmp[0];
+    }
+
     /** GELU of one value, through the vector formula (lane 0), so scalar edges match vector lanes. */
     static float gelu(float x) {
         return geluVector(FloatVector.broadcast(S, x)).lane(0);
@@ -279,6 +293,36 @@ final class VectorMath {
             FloatVector.fromArray(S, x, i).mul(a).add(FloatVector.fromArray(S, y, i).mul(b)).intoArray(out, i);
         }
         for (; i < n; i++) out[i] = a * x[i] + b * y[i];
+    }
+
+    private static final java.lang.foreign.ValueLayout.OfFloat SF = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final java.nio.ByteOrder NATIVE = java.nio.ByteOrder.nativeOrder();
+
+    /**
+     * {@code out[i] = a[i] + b[i]} for {@code i < n}, straight between segments (byte offsets {@code ao, bo, oo}): one
+     * pass, no staging copies into arrays. The same single float add per element as {@link #add(float[], float[], float[], int)}.
+     */
+    static void add(java.lang.foreign.MemorySegment a, long ao, java.lang.foreign.MemorySegment b, long bo,
+                    java.lang.foreign.MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            long d = (long) i * Float.BYTES;
+            FloatVector.fromMemorySegment(S, a, ao + d, NATIVE).add(FloatVector.fromMemorySegment(S, b, bo + d, NATIVE)).intoMemorySegment(out, oo + d, NATIVE);
+        }
+        for (; i < n; i++) {
+            long d = (long) i * Float.BYTES;
+            out.set(SF, oo + d, a.get(SF, ao + d) + b.get(SF, bo + d));
+        }
+    }
+
+    /** {@link #gelu(float[], float[], int)} straight between segments (byte offsets); the tail through {@link #gelu(float)} (the same lane values). */
+    static void gelu(java.lang.foreign.MemorySegment in, long io, java.lang.foreign.MemorySegment out, long oo, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            long d = (long) i * Float.BYTES;
+            geluVector(FloatVector.fromMemorySegment(S, in, io + d, NATIVE)).intoMemorySegment(out, oo + d, NATIVE);
+        }
+        for (; i < n; i++) out.set(SF, oo + (long) i * Float.BYTES, gelu(in.get(SF, io + (long) i * Float.BYTES)));
     }
 
     /** {@code out[i] = a[i] + b[i]}. */

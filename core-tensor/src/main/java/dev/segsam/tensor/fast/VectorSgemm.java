@@ -162,6 +162,9 @@ final class VectorSgemm {
     /** At most this many rows of A take {@link #smallM}: packing B would cost more than the product. */
     static final int SMALL_M = 8;
 
+    /** Small-M products with fewer multiply-adds than this run on the calling thread (tuning knob {@code segsam.sgemm.smallpar}). */
+    static final long SMALL_PARALLEL_MACS = Long.getLong("segsam.sgemm.smallpar", 1L << 20);
+
     /**
      * A few rows of A (the mask decoder's 7 tokens, a hypernetwork's single row, 4 mask tokens × the upscaled
      * embedding): no packing. A is copied to an array; with {@code bT} each output is a vectorised dot product of an A row
@@ -175,7 +178,8 @@ final class VectorSgemm {
         float[] a = new float[m * k];
         for (int i = 0; i < m; i++) MemorySegment.copy(as, F, (aOff + i * lda) * FB, a, i * k, k);
         int strips = ceilDiv(n, V), perTask = Math.max(1, ceilDiv(strips, 8 * Parallel.THREADS)), tasks = ceilDiv(strips, perTask);
-        forRange(parallel, tasks, t -> {
+        // below ~1 M multiply-adds (tens of µs) waking the pool costs more than the second core gives
+        forRange(parallel && (long) m * n * k >= SMALL_PARALLEL_MACS, tasks, t -> {
             int j0 = t * perTask * V, j1 = Math.min(n, j0 + perTask * V);
             smallMColumns(m, k, a, bs, bOff, ldb, bT, cs, cOff, ldc, bias, j0, j1);
             if (gelu) {
@@ -189,26 +193,106 @@ final class VectorSgemm {
         });
     }
 
-    /** Columns {@code [j0, j1)} of the small-M product (see {@link #smallM}); {@code a} holds A's m rows of k floats. */
+    /**
+     * Columns {@code [j0, j1)} of the small-M product (see {@link #smallM}); {@code a} holds A's m rows of k floats.
+     * Register blocks of 4 A rows × 2 columns: with {@code bT} two weight rows are read once per 4 A rows (8 dot products
+     * in flight), otherwise a 2V-wide strip of B is read once per 4 A rows (8 accumulators), instead of once per row.
+     * Rows beyond m in the last block repeat row m−1 and are not stored. Every output keeps the summation order of a
+     * plain one-row loop (lanes over k, {@link VectorMath#sumLanes}, the scalar tail, then + bias; or bias, then k in
+     * order), so the blocking does not change a bit.
+     */
     private static void smallMColumns(int m, int k, float[] a, MemorySegment bs, long bOff, long ldb, boolean bT, MemorySegment cs,
                                       long cOff, long ldc, MemorySegment bias, int j0, int j1) {
         int kv = k / V * V;
         if (bT) {
-            for (int j = j0; j < j1; j++) {
-                long w = (bOff + j * ldb) * FB;
-                float b0 = bias == null ? 0f : bias.getAtIndex(F, j);
-                for (int i = 0; i < m; i++) {
-                    FloatVector acc = FloatVector.zero(S);
-                    int kk = 0;
-                    for (; kk < kv; kk += V) acc = FloatVector.fromArray(S, a, i * k + kk).fma(FloatVector.fromMemorySegment(S, bs, w + kk * FB, ORDER), acc);
-                    float sum = VectorMath.sumLanes(acc); // fixed order: the same bits compiled or not
-                    for (; kk < k; kk++) sum += a[i * k + kk] * bs.get(F, w + kk * FB);
-                    cs.setAtIndex(F, cOff + i * ldc + j, b0 + sum);
+            float[] sums = buffer(2, 8);
+            for (int j = j0; j < j1; j += 2) {
+                int jb = Math.min(j + 1, j1 - 1); // second column (a repeat of j at an odd end)
+                long w0 = (bOff + j * ldb) * FB, w1 = (bOff + jb * ldb) * FB;
+                float bias0 = bias == null ? 0f : bias.getAtIndex(F, j), bias1 = bias == null ? 0f : bias.getAtIndex(F, jb);
+                for (int i0 = 0; i0 < m; i0 += 4) {
+                    int r0 = i0 * k, r1 = Math.min(i0 + 1, m - 1) * k, r2 = Math.min(i0 + 2, m - 1) * k, r3 = Math.min(i0 + 3, m - 1) * k;
+                    FloatVector s00 = FloatVector.zero(S), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+                    for (int kk = 0; kk < kv; kk += V) {
+                        FloatVector b0 = FloatVector.fromMemorySegment(S, bs, w0 + kk * FB, ORDER);
+                        FloatVector b1 = FloatVector.fromMemorySegment(S, bs, w1 + kk * FB, ORDER);
+                        FloatVector x = FloatVector.fromArray(S, a, r0 + kk);
+                        s00 = x.fma(b0, s00);
+                        s01 = x.fma(b1, s01);
+                        x = FloatVector.fromArray(S, a, r1 + kk);
+                        s10 = x.fma(b0, s10);
+                        s11 = x.fma(b1, s11);
+                        x = FloatVector.fromArray(S, a, r2 + kk);
+                        s20 = x.fma(b0, s20);
+                        s21 = x.fma(b1, s21);
+                        x = FloatVector.fromArray(S, a, r3 + kk);
+                        s30 = x.fma(b0, s30);
+                        s31 = x.fma(b1, s31);
+                    }
+                    // no vector crosses a branch or a call below: all eight sums first (selecting vectors would box them)
+                    sums[0] = VectorMath.sumLanes(s00); // fixed order: the same bits compiled or not
+                    sums[1] = VectorMath.sumLanes(s01);
+                    sums[2] = VectorMath.sumLanes(s10);
+                    sums[3] = VectorMath.sumLanes(s11);
+                    sums[4] = VectorMath.sumLanes(s20);
+                    sums[5] = VectorMath.sumLanes(s21);
+                    sums[6] = VectorMath.sumLanes(s30);
+                    sums[7] = VectorMath.sumLanes(s31);
+                    for (int r = 0, rows = Math.min(4, m - i0); r < rows; r++) {
+                        int ro = (i0 + r) * k;
+                        float sum0 = sums[2 * r], sum1 = sums[2 * r + 1];
+                        for (int kk = kv; kk < k; kk++) {
+                            sum0 += a[ro + kk] * bs.get(F, w0 + kk * FB);
+                            sum1 += a[ro + kk] * bs.get(F, w1 + kk * FB);
+                        }
+                        cs.setAtIndex(F, cOff + (i0 + r) * ldc + j, bias0 + sum0);
+                        if (jb != j) cs.setAtIndex(F, cOff + (i0 + r) * ldc + jb, bias1 + sum1);
+                    }
                 }
             }
             return;
         }
         int j = j0;
+        for (; j + 2 * V <= j1; j += 2 * V) {
+            FloatVector c0 = bias == null ? FloatVector.zero(S) : FloatVector.fromMemorySegment(S, bias, j * FB, ORDER);
+            FloatVector c1 = bias == null ? FloatVector.zero(S) : FloatVector.fromMemorySegment(S, bias, (j + V) * FB, ORDER);
+            for (int i0 = 0; i0 < m; i0 += 4) {
+                int r0 = i0 * k, r1 = Math.min(i0 + 1, m - 1) * k, r2 = Math.min(i0 + 2, m - 1) * k, r3 = Math.min(i0 + 3, m - 1) * k;
+                FloatVector s00 = c0, s01 = c1, s10 = c0, s11 = c1, s20 = c0, s21 = c1, s30 = c0, s31 = c1;
+                for (int kk = 0; kk < k; kk++) {
+                    long bo = (bOff + kk * ldb + j) * FB;
+                    FloatVector b0 = FloatVector.fromMemorySegment(S, bs, bo, ORDER), b1 = FloatVector.fromMemorySegment(S, bs, bo + V * FB, ORDER);
+                    FloatVector x = FloatVector.broadcast(S, a[r0 + kk]);
+                    s00 = b0.fma(x, s00);
+                    s01 = b1.fma(x, s01);
+                    x = FloatVector.broadcast(S, a[r1 + kk]);
+                    s10 = b0.fma(x, s10);
+                    s11 = b1.fma(x, s11);
+                    x = FloatVector.broadcast(S, a[r2 + kk]);
+                    s20 = b0.fma(x, s20);
+                    s21 = b1.fma(x, s21);
+                    x = FloatVector.broadcast(S, a[r3 + kk]);
+                    s30 = b0.fma(x, s30);
+                    s31 = b1.fma(x, s31);
+                }
+                int rows = Math.min(4, m - i0);
+                long co = (cOff + i0 * ldc + j) * FB, step = ldc * FB;
+                s00.intoMemorySegment(cs, co, ORDER);
+                s01.intoMemorySegment(cs, co + V * FB, ORDER);
+                if (rows > 1) {
+                    s10.intoMemorySegment(cs, co + step, ORDER);
+                    s11.intoMemorySegment(cs, co + step + V * FB, ORDER);
+                }
+                if (rows > 2) {
+                    s20.intoMemorySegment(cs, co + 2 * step, ORDER);
+                    s21.intoMemorySegment(cs, co + 2 * step + V * FB, ORDER);
+                }
+                if (rows > 3) {
+                    s30.intoMemorySegment(cs, co + 3 * step, ORDER);
+                    s31.intoMemorySegment(cs, co + 3 * step + V * FB, ORDER);
+                }
+            }
+        }
         for (; j + V <= j1; j += V) {
             FloatVector b0 = bias == null ? FloatVector.zero(S) : FloatVector.fromMemorySegment(S, bias, j * FB, ORDER);
             for (int i = 0; i < m; i++) {

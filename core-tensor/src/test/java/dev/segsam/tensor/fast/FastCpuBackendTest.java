@@ -99,6 +99,9 @@ class FastCpuBackendTest {
         same(ref.convTranspose2d(x, w, b, 2), fast.convTranspose2d(x, w, b, 2), "2x2 stride 2");
         Tensor w3 = rand(16, 3, 3, 3);
         same(ref.convTranspose2d(x, w3, null, 2), fast.convTranspose2d(x, w3, null, 2), "3x3 stride 2 (overlapping)");
+        // several row tiles per image (the last one short), two images
+        Tensor big = rand(2, 8, 40, 30), wb = rand(8, 3, 2, 2), bb = rand(3);
+        same(ref.convTranspose2d(big, wb, bb, 2), fast.convTranspose2d(big, wb, bb, 2), "2x2 stride 2, row tiles");
     }
 
     @Test
@@ -168,6 +171,28 @@ class FastCpuBackendTest {
         }
         Tensor h = rand(4, 32), up = rand(32, 4096 + 5);
         same(ref.matmul(h, up), fast.matmul(h, up), "mask product");
+    }
+
+    /** Mask postprocessing (resize, crop, resize) computed on the crop only: equal to the default composition. */
+    @Test
+    void postprocessMasks() {
+        Tensor low = rand(1, 3, 16, 16);
+        for (boolean threshold : new boolean[] {false, true}) {
+            same(ref.postprocessMasks(low, 64, 48, 37, 45, 60, threshold), fast.postprocessMasks(low, 64, 48, 37, 45, 60, threshold),
+                    "postprocess crop 48x37" + (threshold ? " thresholded" : ""));
+            same(ref.postprocessMasks(low, 64, 64, 64, 30, 30, threshold), fast.postprocessMasks(low, 64, 64, 64, 30, 30, threshold),
+                    "postprocess no crop" + (threshold ? " thresholded" : ""));
+        }
+    }
+
+    /** A per-channel value broadcast over the pixels ([1, C, 1, 1] or [C, 1, 1]: the decoder's dense prompt embedding). */
+    @Test
+    void addPerChannel() {
+        Tensor x = rand(2, 5, 3, 7);
+        Tensor b = rand(1, 5, 1, 1);
+        same(ref.add(x, b), fast.add(x, b), "add [1, C, 1, 1]");
+        Tensor c = rand(5, 1, 1);
+        same(ref.add(x, c), fast.add(x, c), "add [C, 1, 1]");
     }
 
     /** Vectorised LayerNorm2d (whole vectors and the scalar tail of a pixel block), far from zero too. */
