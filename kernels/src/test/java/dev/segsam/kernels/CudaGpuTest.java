@@ -2,7 +2,6 @@ package dev.segsam.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -18,7 +17,6 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -35,10 +33,7 @@ class CudaGpuTest extends CudaOpsContract {
 
     @BeforeAll
     void gpu() {
-        CudaProbe.Result probe = CudaProbe.probe();
-        Assumptions.assumeTrue(probe.available(), "no GPU: " + probe.reason());
-        rt = CudaRuntime.shared();
-        assertNotNull(rt, "GPU present (" + probe + ") but the CUDA backend is unusable: " + CudaRuntime.sharedFailure());
+        rt = GpuTests.runtimeOrSkip();
         rt.pool.poison = true;
         rt.syncEachLaunch = true;
     }

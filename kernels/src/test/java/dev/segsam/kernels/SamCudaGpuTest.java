@@ -1,8 +1,5 @@
 package dev.segsam.kernels;
 
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 
@@ -13,10 +10,7 @@ class SamCudaGpuTest extends SamCudaContract {
 
     @BeforeAll
     void gpu() {
-        CudaProbe.Result probe = CudaProbe.probe();
-        Assumptions.assumeTrue(probe.available(), "no GPU: " + probe.reason());
-        rt = CudaRuntime.shared();
-        assertNotNull(rt, "GPU present (" + probe + ") but the CUDA backend is unusable: " + CudaRuntime.sharedFailure());
+        rt = GpuTests.runtimeOrSkip();
     }
 
     @Override

@@ -1,0 +1,22 @@
+package dev.segsam.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import org.junit.jupiter.api.Assumptions;
+
+/** Shared set-up of the GPU-tagged tests. */
+final class GpuTests {
+    private GpuTests() {}
+
+    /**
+     * The shared CUDA runtime; skips the calling test class when {@link CudaProbe} finds no device, and fails it when a
+     * device exists but the backend cannot use it (fatbin not loading, self-test failing): that is a bug, not a skip.
+     */
+    static CudaRuntime runtimeOrSkip() {
+        CudaProbe.Result probe = CudaProbe.probe();
+        Assumptions.assumeTrue(probe.available(), "no GPU: " + probe.reason());
+        CudaRuntime rt = CudaRuntime.shared();
+        assertNotNull(rt, "GPU present (" + probe + ") but the CUDA backend is unusable: " + CudaRuntime.sharedFailure());
+        return rt;
+    }
+}
