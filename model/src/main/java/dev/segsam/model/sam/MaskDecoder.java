@@ -88,8 +88,12 @@ public final class MaskDecoder {
         }
     }
 
-    /** {@code x [1, ...]} repeated to {@code [B, ...]}; {@code x} itself when it has B already (closing twice is harmless). */
-    private static Tensor repeat(Backend b, Tensor x, int B) {
+    /**
+     * {@code x [1, ...]} repeated to {@code [B, ...]} (one prompt's copy of the image-side input per batch entry, as SAM's
+     * {@code torch.repeat_interleave}); {@code x} itself when it has B already (closing twice is harmless). Also used by
+     * SEG-SAM's semantic-aware decoder.
+     */
+    public static Tensor repeat(Backend b, Tensor x, int B) {
         return x.size(0) == B ? x : b.concat(java.util.Collections.nCopies(B, x), 0);
     }
 }

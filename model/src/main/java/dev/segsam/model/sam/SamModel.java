@@ -119,6 +119,14 @@ public final class SamModel {
         try (PromptEncoder.Embeddings e = prompts.embed(b, points, labels, box, mask == null ? null : b.upload(mask))) {
             out = decoder.forward(b, embedding, densePe, e.sparse(), e.dense());
         }
+        return select(b, out, multimask);
+    }
+
+    /**
+     * SAM's output selection: with {@code multimask} the {@code numMultimask} mask tokens after the first, else the first
+     * alone; the returned {@link Decoded} owns {@code out}.
+     */
+    public Decoded select(Backend b, MaskDecoder.Output out, boolean multimask) {
         int from = multimask ? 1 : 0, n = multimask ? config.numMultimask() : 1;
         return new Decoded(b.slice(out.lowRes(), 1, from, n), b.slice(out.iou(), 1, from, n), out);
     }
@@ -137,8 +145,7 @@ public final class SamModel {
         try (BatchEmbeddings e = embedBatch(backend, batch)) {
             out = decoder.forward(backend, embedding, densePe, e.sparse(), e.dense());
         }
-        int from = multimask ? 1 : 0, n = multimask ? config.numMultimask() : 1;
-        return new Decoded(backend.slice(out.lowRes(), 1, from, n), backend.slice(out.iou(), 1, from, n), out);
+        return select(backend, out, multimask);
     }
 
     /**

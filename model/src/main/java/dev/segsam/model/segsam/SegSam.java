@@ -135,13 +135,8 @@ public final class SegSam {
     /** {@link #decode} on backend {@code b} (the model's own, or a training tape over it). */
     public Decoded decode(Backend b, Features f, float[][] points, int[] labels, float[] box, Tensor mask, boolean multimask) {
         if (config == null && b == sam.backend()) return new Decoded(sam.decode(f.fv(), points, labels, box, mask, multimask), null);
-        try (PromptEncoder.Embeddings e = sam.promptEncoder().embed(b, points, labels, box, mask == null ? null : b.upload(mask));
-             Tensor enhanced = config == null || !config.useT2vse() ? e.sparse() : t2vse.enhance(b, e.sparse(), f.textSummary())) {
-            Tensor forBinary = config != null && config.enhanceBinary() ? enhanced : e.sparse();
-            var all = sam.maskDecoder().forward(b, f.fv(), sam.densePe(), forBinary, e.dense());
-            int from = multimask ? 1 : 0, n = multimask ? sam.config().numMultimask() : 1;
-            var binary = new SamModel.Decoded(b.slice(all.lowRes(), 1, from, n), b.slice(all.iou(), 1, from, n), all);
-            return new Decoded(binary, config == null ? null : decoder.forward(b, f.fv(), sam.densePe(), enhanced, e.dense()));
+        try (PromptEncoder.Embeddings e = sam.promptEncoder().embed(b, points, labels, box, mask == null ? null : b.upload(mask))) {
+            return decodeEmbedded(b, f, e.sparse(), e.dense(), multimask);
         }
     }
 
@@ -153,13 +148,20 @@ public final class SegSam {
     public Decoded decodeBatch(Features f, List<SamModel.PromptInput> batch, boolean multimask) {
         if (config == null) return new Decoded(sam.decodeBatch(f.fv(), batch, multimask), null);
         Backend b = sam.backend();
-        try (SamModel.BatchEmbeddings e = sam.embedBatch(b, batch);
-             Tensor enhanced = !config.useT2vse() ? e.sparse() : t2vse.enhance(b, e.sparse(), f.textSummary())) {
-            Tensor forBinary = config.enhanceBinary() ? enhanced : e.sparse();
-            var all = sam.maskDecoder().forward(b, f.fv(), sam.densePe(), forBinary, e.dense());
-            int from = multimask ? 1 : 0, n = multimask ? sam.config().numMultimask() : 1;
-            var binary = new SamModel.Decoded(b.slice(all.lowRes(), 1, from, n), b.slice(all.iou(), 1, from, n), all);
-            return new Decoded(binary, decoder.forward(b, f.fv(), sam.densePe(), enhanced, e.dense()));
+        try (SamModel.BatchEmbeddings e = sam.embedBatch(b, batch)) {
+            return decodeEmbedded(b, f, e.sparse(), e.dense(), multimask);
+        }
+    }
+
+    /**
+     * Both decoders on prompt embeddings {@code sparse [B, Np, C]}, {@code dense [1 or B, C, g, g]}: t'_p from T2VSE (when
+     * on), SAM's decoder on t'_p or t_p (per the config), Dec_saw on t'_p (none for plain SAM).
+     */
+    private Decoded decodeEmbedded(Backend b, Features f, Tensor sparse, Tensor dense, boolean multimask) {
+        try (Tensor enhanced = config == null || !config.useT2vse() ? sparse : t2vse.enhance(b, sparse, f.textSummary())) {
+            Tensor forBinary = config != null && config.enhanceBinary() ? enhanced : sparse;
+            var binary = sam.select(b, sam.maskDecoder().forward(b, f.fv(), sam.densePe(), forBinary, dense), multimask);
+            return new Decoded(binary, config == null ? null : decoder.forward(b, f.fv(), sam.densePe(), enhanced, dense));
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.segsam.model.segsam;
 
 import dev.segsam.model.nn.Mlp;
 import dev.segsam.model.nn.Params;
+import dev.segsam.model.sam.MaskDecoder;
 import dev.segsam.model.sam.OutputUpscaling;
 import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.TwoWayTransformer;
@@ -72,10 +73,10 @@ public final class SemanticAwareDecoder {
         int own = useCoTokens ? 1 + K : 1, B = prompts.size(0);
         TwoWayTransformer.Output t;
         try (Tensor tok = useCoTokens ? b.concat(List.of(soToken, coTokens), 0) : b.slice(soToken, 0, 0, 1);
-             Tensor ownTokens = repeat(b, tok.reshape(1, own, C), B);
+             Tensor ownTokens = MaskDecoder.repeat(b, tok.reshape(1, own, C), B);
              Tensor tokens = b.concat(List.of(ownTokens, prompts), 1);
              Tensor sum = b.add(fv, dense);
-             Tensor src = repeat(b, sum, B)) {
+             Tensor src = MaskDecoder.repeat(b, sum, B)) {
             t = transformer.forward(b, src, densePe, tokens);
         }
         Tensor classLogits = null, presence = null, soPrime;
@@ -101,10 +102,5 @@ public final class SemanticAwareDecoder {
             Tensor masks = b.matmul(w.reshape(B, K + 1, C / 8), up.reshape(B, C / 8, s * s)).reshape(B, K + 1, s, s);
             return new Output(masks, presence, classLogits);
         }
-    }
-
-    /** {@code x [1, ...]} repeated to {@code [B, ...]}; {@code x} itself when it has B already (closing twice is harmless). */
-    private static Tensor repeat(Backend b, Tensor x, int B) {
-        return x.size(0) == B ? x : b.concat(java.util.Collections.nCopies(B, x), 0);
     }
 }
