@@ -15,6 +15,9 @@ public interface BackendProvider {
      */
     String unavailableReason();
 
-    /** Creates the backend; only called when {@link #unavailableReason()} is null. */
-    Backend create();
+    /**
+     * Creates the backend configured by {@code options} (the device-specific fields: GEMM engine and precision, memory
+     * pool, attention kind, synchronisation); only called when {@link #unavailableReason()} is null.
+     */
+    Backend create(Options options);
 }

@@ -33,6 +33,12 @@ public final class Backends {
 
     /** The backend for {@code device}, resolving AUTO (see the class comment). */
     public static Backend select(Device device) {
+        return select(Options.defaults().withDevice(device)); // TODO(issue 13): callers pass Options
+    }
+
+    /** The backend that {@code options} asks for, resolving device AUTO (see the class comment). */
+    public static Backend select(Options options) {
+        Device device = options.device();
         return switch (device) {
             case CPU -> cpu();
             case CUDA -> {
@@ -42,13 +48,13 @@ public final class Backends {
                 }
                 String why = p.unavailableReason();
                 if (why != null) throw new BackendUnavailableException("device cuda requested, but CUDA is unavailable: " + why);
-                yield p.create();
+                yield p.create(options);
             }
             case AUTO -> {
                 BackendProvider p = provider(Device.CUDA);
                 String why = p == null ? "the CUDA backend is not on the class path" : p.unavailableReason();
                 if (why == null) {
-                    Backend b = p.create();
+                    Backend b = p.create(options);
                     LOG.log(System.Logger.Level.INFO, "device auto: using " + b.name());
                     yield b;
                 }

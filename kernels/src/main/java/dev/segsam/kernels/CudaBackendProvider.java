@@ -3,6 +3,7 @@ package dev.segsam.kernels;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.BackendProvider;
 import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Options;
 
 /**
  * Offers the CUDA backend to {@link dev.segsam.tensor.Backends} through {@link java.util.ServiceLoader}. CUDA is
@@ -22,7 +23,7 @@ public final class CudaBackendProvider implements BackendProvider {
     }
 
     @Override
-    public Backend create() {
-        return CudaBackend.create();
+    public Backend create(Options options) {
+        return CudaBackend.create(); // TODO(issue 13): configure from options instead of system properties
     }
 }
