@@ -10,7 +10,7 @@ random inputs and PyTorch's output, plus the command and library versions that p
 (OpsGoldenTest) feeds the same inputs to the CPU backend and compares.
 
 The SAM-specific helpers below (window partition, relative-position lookup and bias, LayerNorm2d, the random
-Fourier encoding) are written from ../shared/spec/sam.md, in plain PyTorch, independently of the Java code.
+Fourier encoding) are written from docs/design/sam.md, in plain PyTorch, independently of the Java code.
 """
 import json
 import math

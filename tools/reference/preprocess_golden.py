@@ -8,7 +8,7 @@ Run once (Debian 12: apt-get install python3-pil python3-skimage python3-torch p
 It writes model/src/test/resources/preprocess/golden.json, recording the command and the library versions. The Java
 tests (PreprocessGoldenTest) regenerate the same input images from the tiny generators below and compare.
 
-What is reproduced, written from ../shared/spec/sam.md (§4, §13), independently of the Java code:
+What is reproduced, written from docs/design/sam.md (§4, §13), independently of the Java code:
 
 * SAM (segment_anything SamPredictor.set_image): ResizeLongestSide.get_preprocess_shape, then the resize that
   torchvision's PIL path performs, i.e. Pillow ``Image.resize((neww, newh), BILINEAR)`` (torchvision itself is not

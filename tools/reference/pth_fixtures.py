@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 
 DIR = "io/src/test/resources/pth/"
-SPEC = os.path.join(os.path.dirname(__file__), "../../../shared/spec/sam.md")
+SPEC = os.path.join(os.path.dirname(__file__), "../../docs/design/sam.md")
 PWNED = "/tmp/segsam-pth-pwned"  # the hostile fixtures would create this file if anything executed them
 
 

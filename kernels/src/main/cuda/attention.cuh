@@ -3,7 +3,7 @@
 // walks the keys in tiles of BK = 32, keeping per row the running maximum m, the running sum l of exp(s − m) and the
 // unnormalised output O, rescaled by exp(m_old − m_new) whenever the maximum grows; O / l is written at the end.
 //
-// SAM's decomposed relative-position bias (sam.md §5.5, add_decomposed_rel_pos) is built inside the kernel: for the
+// SAM's decomposed relative-position bias (docs/design/sam.md §5.5, add_decomposed_rel_pos) is built inside the kernel: for the
 // block's rows, from the UNSCALED q, bias_h[r][ky] = Σ_c q[r][c]·Rh[y][ky][c] and bias_w[r][kx] = Σ_c q[r][c]·Rw[x][kx][c]
 // (float sums in c order, no FMA: bit-equal to the reference) go to shared memory once (BQ·(kh + kw) floats, 16 KiB
 // for a 64×64 global block) and are added per score as (s + bias_h[ky]) + bias_w[kx], PyTorch's order, key j = ky·kw + kx.
@@ -395,7 +395,7 @@ extern "C" __global__ void __launch_bounds__(64) flash_attn_tf32_d80(float* out,
 
 // ------------------------------------------------------------------------------------------------ mask postprocessing
 
-// SAM's postprocess_masks in one pass (sam.md §8.1), x [planes][H][W] low-res logits → out [planes][outH][outW]:
+// SAM's postprocess_masks in one pass (docs/design/sam.md §8.1), x [planes][H][W] low-res logits → out [planes][outH][outW]:
 //   m = F.interpolate(x, (S, S), bilinear, align_corners=False)[..., :ch, :cw]
 //   m = F.interpolate(m, (outH, outW), bilinear, align_corners=False);  threshold != 0: m = (m > 0) as 1 / 0
 // Each output pixel blends 4 pixels of the cropped S×S image, each of which is recomputed from 4 low-res pixels with

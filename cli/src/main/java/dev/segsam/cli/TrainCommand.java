@@ -44,7 +44,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code segsam train}: trains SEG-SAM's trainable parts in Java (segsam.md §4), or, with {@code --stage encoder}, a
+ * {@code segsam train}: trains SEG-SAM's trainable parts in Java (docs/design/segsam.md §4), or, with {@code --stage encoder}, a
  * small SAM (encoder + prompt encoder + mask decoder, binary loss) from scratch. See docs/TRAINING.md for the recipes.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,

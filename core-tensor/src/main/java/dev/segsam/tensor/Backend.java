@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * The set of tensor ops that SAM and SEG-SAM need. Model code is written against this interface only, so a backend
- * (the CPU reference {@link CpuBackend}, the CUDA backend of the {@code kernels} module, later a fast CPU backend)
- * plugs in without touching the model.
+ * (the CPU reference {@link CpuBackend}, the fast CPU backend {@code dev.segsam.tensor.fast.FastCpuBackend}, the CUDA
+ * backend of the {@code kernels} module) plugs in without touching the model.
  *
  * <p>Conventions: every op returns a new tensor on this backend's device and leaves its inputs untouched; shapes
  * follow PyTorch (NCHW for images unless an op says otherwise); every op names the PyTorch function it mirrors. A
@@ -143,7 +143,7 @@ public interface Backend {
     Tensor interpolateBilinear(Tensor x, int outH, int outW);
 
     /**
-     * SAM's {@code Sam.postprocess_masks} (sam.md §8.1): low-res mask logits {@code [B, C, H, W]} (256 × 256 in SAM) →
+     * SAM's {@code Sam.postprocess_masks} (docs/design/sam.md §8.1): low-res mask logits {@code [B, C, H, W]} (256 × 256 in SAM) →
      * {@code [B, C, outH, outW]}, as
      * <pre>
      * masks = F.interpolate(lowRes, (padSize, padSize), mode="bilinear", align_corners=False)

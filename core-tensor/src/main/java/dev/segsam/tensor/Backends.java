@@ -7,7 +7,8 @@ import java.util.ServiceLoader;
 /**
  * Chooses a backend for a {@link Device}:
  * <ul>
- *   <li>{@code cpu}: the CPU reference backend;</li>
+ *   <li>{@code cpu}: the fast CPU backend, or the CPU reference with {@code -Dsegsam.cpu=reference} or without the
+ *       Vector API ({@link #cpu()});</li>
  *   <li>{@code cuda}: the CUDA backend from a {@link BackendProvider} on the class path, or a
  *       {@link BackendUnavailableException} whose one-line message says why there is none;</li>
  *   <li>{@code auto}: CUDA when available, else CPU, with one log line saying why CUDA was not used.</li>

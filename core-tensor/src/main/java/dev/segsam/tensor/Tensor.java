@@ -143,7 +143,7 @@ public final class Tensor implements AutoCloseable {
     public MemorySegment data() {
         if (!(storage instanceof HostStorage h)) {
             throw new IllegalStateException("tensor " + Shapes.str(shape) + " lives on " + storage.device()
-                    + "; copy it to the host first (Backend.toHost)");
+                    + "; copy it to the host first (Backend.download)");
         }
         return h.segment().asSlice(offset * Float.BYTES, numel * Float.BYTES);
     }

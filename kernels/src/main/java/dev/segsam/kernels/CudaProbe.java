@@ -5,7 +5,7 @@ import jcuda.driver.JCudaDriver;
 
 /**
  * Detects, once per JVM, whether a CUDA device can be used, without ever letting a missing driver escape as a stack
- * trace. Outcomes (see ../shared/spec/stack.md §2.6):
+ * trace. Outcomes (see docs/design/stack.md §2.6):
  * <ul>
  *   <li>no driver: the first touch of {@code JCudaDriver} throws {@link UnsatisfiedLinkError} (libcuda.so.1 missing),
  *       later touches {@link NoClassDefFoundError};</li>

@@ -44,7 +44,7 @@ import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 /**
- * {@link Gpu} over the JCuda 12.6 driver API (stack.md §2): device 0's primary context, made current on every calling
+ * {@link Gpu} over the JCuda 12.6 driver API (docs/design/stack.md §2): device 0's primary context, made current on every calling
  * thread; the kernels from the fatbin resource loaded with {@code cuModuleLoadData}; one non-blocking stream; host
  * copies staged through two pinned buffers so that a copy of chunk i overlaps the host-side copy of chunk i ± 1.
  *

@@ -545,7 +545,7 @@ abstract class CudaOpsContract {
     void flashAttention(GemmMode mode, FlashCase c) {
         Random r = new Random(c.Nq() * 131 + c.Nk() * 7 + c.d());
         Tensor q = randn(r, 1f, c.B(), c.Nq(), c.d()), k = randn(r, 1f, c.B(), c.Nk(), c.d()), v = randn(r, 1f, c.B(), c.Nk(), c.d());
-        if (c.padded()) { // SAM pads windows with zeros before qkv: padded tokens all become the qkv bias (sam.md §5.3)
+        if (c.padded()) { // SAM pads windows with zeros before qkv: padded tokens all become the qkv bias (docs/design/sam.md §5.3)
             float[] bq = randn(r, 1f, c.d()).toArray(), bk = randn(r, 1f, c.d()).toArray(), bv = randn(r, 1f, c.d()).toArray();
             int side = c.rel()[1];
             for (int b = 0; b < c.B(); b++) {

@@ -18,9 +18,9 @@ import java.util.function.IntConsumer;
  * on its own tensors, so several threads may predict on one {@link Encoded} image at once.
  *
  * <p>Postprocessing follows the convention: SAM upsamples the low-res logits bilinearly to S×S, crops the resized
- * image and upsamples to the original size, then thresholds at 0 (sam.md §8.1); MedSAM applies the sigmoid,
+ * image and upsamples to the original size, then thresholds at 0 (docs/design/sam.md §8.1); MedSAM applies the sigmoid,
  * upsamples the probabilities straight from the low-res size to the original size and thresholds at 0.5
- * (sam.md §13) — its {@code maskLogits} are the logits of those probabilities, so {@code > 0} gives the same mask.
+ * (docs/design/sam.md §13) — its {@code maskLogits} are the logits of those probabilities, so {@code > 0} gives the same mask.
  */
 public final class Predictor {
     private final SegSam model;
@@ -243,7 +243,7 @@ public final class Predictor {
     /**
      * Label map (argmax over background and K classes), semantic foreground probability {@code 1 − softmax(M̂_s)[0]},
      * and the predicted class of the prompted object: the class with the highest mean probability over its semantic
-     * foreground (label ≠ 0), or over the binary mask when the semantic foreground is empty (segsam.md §3).
+     * foreground (label ≠ 0), or over the binary mask when the semantic foreground is empty (docs/design/segsam.md §3).
      */
     private Semantic semantic(SemanticAwareDecoder.Output s, Preprocessor.Preprocessed img, boolean[] binaryMask) {
         Backend b = model.sam().backend();

@@ -15,7 +15,7 @@ import java.util.Locale;
 import java.util.function.Function;
 
 /**
- * Evaluation (segsam.md §5) with each target's tight box as the prompt: DSC = mean binary Dice of M̂_b over targets;
+ * Evaluation (docs/design/segsam.md §5) with each target's tight box as the prompt: DSC = mean binary Dice of M̂_b over targets;
  * per-class Dice = mean, over the targets of a class, of the Dice between {@code label map == that class} and the
  * target (wrong class → 0); mDSC = mean of the per-class Dice; class-presence accuracy (threshold ½) and AUROC of
  * the per-image Ĉ_s against the classes annotated on the image.

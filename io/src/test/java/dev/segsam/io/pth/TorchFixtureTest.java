@@ -139,7 +139,7 @@ class TorchFixtureTest {
                 total += t.numel();
             }
             assertEquals(want.get("numel").asLong(), total);
-            // spec §12: 93,735,472 parameters plus the prompt encoder's 256-element Gaussian buffer
+            // docs/design/sam.md §12: 93,735,472 parameters plus the prompt encoder's 256-element Gaussian buffer
             assertEquals(93_735_472L + 256, total);
             Tensor pos = f.get("image_encoder.pos_embed");
             assertTrue(pos.hasShape(1, 64, 64, 768));

@@ -5,7 +5,7 @@ import dev.segsam.tensor.image.RgbImage;
 
 /**
  * Turns an 8-bit RGB image into the image encoder's input, following one of two conventions
- * ({@code shared/spec/sam.md} §4 and §13):
+ * ({@code docs/design/sam.md} §4 and §13):
  * <ul>
  *   <li>{@link Convention#SAM}: {@code SamPredictor.set_image} — Pillow bilinear resize of the longest side to
  *       {@code S} ({@link PillowResize}, bit-exact), {@code (x − mean[c]) / std[c]} in float32 with SAM's pixel mean

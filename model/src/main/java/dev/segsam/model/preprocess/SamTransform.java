@@ -1,7 +1,7 @@
 package dev.segsam.model.preprocess;
 
 /**
- * SAM's {@code ResizeLongestSide} arithmetic ({@code segment_anything/utils/transforms.py}; {@code shared/spec/sam.md}
+ * SAM's {@code ResizeLongestSide} arithmetic ({@code segment_anything/utils/transforms.py}; {@code docs/design/sam.md}
  * §4.1 and §4.4): the resized shape for a longest side, and the mapping of prompt coordinates from original pixels to
  * the resized frame. The maths is done in double, as numpy does it, and the coordinates are then rounded to float32,
  * as {@code torch.as_tensor(..., dtype=torch.float)} does.

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * SAM's prompt encoder (sam.md §6): points and boxes become sparse tokens t_p, an optional low-resolution mask becomes
+ * SAM's prompt encoder (docs/design/sam.md §6): points and boxes become sparse tokens t_p, an optional low-resolution mask becomes
  * the dense embedding; {@link #densePe} is the positional encoding of the image-embedding grid.
  * <pre>
  * pe(p) = [sin(2π·(2p − 1)·G), cos(2π·(2p − 1)·G)]      random Fourier features, G [2, C/2] from the checkpoint

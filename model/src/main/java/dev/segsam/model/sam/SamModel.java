@@ -17,8 +17,8 @@ import java.util.function.IntConsumer;
  * <p>Immutable after loading and safe to share between threads: every call allocates its own tensors, and the
  * weights and the dense positional encoding are only read.
  *
- * <p>Coordinates given to {@link #decode} are in the S×S model input frame; {@code SamPredictor} maps original-image
- * pixels to that frame per preprocessing convention.
+ * <p>Coordinates given to {@link #decode} are in the S×S model input frame; {@link dev.segsam.model.Predictor} maps
+ * original-image pixels to that frame per preprocessing convention.
  */
 public final class SamModel {
     private final SamConfig config;

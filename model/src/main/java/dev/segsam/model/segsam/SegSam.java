@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
- * SEG-SAM (segsam.md §2): SAM's image encoder (f_v), prompt encoder (t_p) and mask decoder (Dec_sag → M̂_b), plus T2VSE
+ * SEG-SAM (docs/design/segsam.md §2): SAM's image encoder (f_v), prompt encoder (t_p) and mask decoder (Dec_sag → M̂_b), plus T2VSE
  * (t_p → t'_p using the class descriptions) and the semantic-aware decoder (Dec_saw → M̂_s, Ĉ_s).
  *
  * <p>A weights file without {@code t2vse.*} / {@code semantic_decoder.*} tensors and SEG-SAM metadata loads as plain

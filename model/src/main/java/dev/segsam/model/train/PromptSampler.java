@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Training prompts for a target mask (segsam.md §4, ours): with probability ½ a box — the tight box of the mask, each
+ * Training prompts for a target mask (docs/design/segsam.md §4, ours): with probability ½ a box — the tight box of the mask, each
  * side moved by up to ±5 % of the box size (uniform), clipped to the image — otherwise 1–3 positive points drawn
  * uniformly from the mask's pixels (pixel centres). Coordinates are original image pixels, box XYXY with exclusive
  * right/bottom edges as SAM's boxes are used.

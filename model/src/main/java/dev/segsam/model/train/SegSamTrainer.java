@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * One SEG-SAM training step (segsam.md §4): for an image, up to {@code targetsPerImage} of its objects, each prompted
+ * One SEG-SAM training step (docs/design/segsam.md §4): for an image, up to {@code targetsPerImage} of its objects, each prompted
  * by {@link PromptSampler}; the decoders run on a {@link Tape}; the loss
  * {@code L = L_bin + L_sem + λ_bce·L_bce + λ_cons·L_cons} (terms switched by the options, averaged over the targets) is
  * back-propagated and AdamW updates the trainable tensors in place.

@@ -26,12 +26,12 @@ class SamModelTest {
     void vitBHas314TensorsAnd93_7MValues() {
         Map<String, int[]> p = SamConfig.vitB().parameterShapes();
         assertEquals(314, p.size());
-        // sam.md §12: 93,735,472 parameters plus the 256-value Gaussian buffer of the prompt encoder
+        // docs/design/sam.md §12: 93,735,472 parameters plus the 256-value Gaussian buffer of the prompt encoder
         long params = p.entrySet().stream().filter(e -> !e.getKey().endsWith("positional_encoding_gaussian_matrix"))
                 .mapToLong(e -> Shapes.numel(e.getValue())).sum();
         assertEquals(93_735_472L, params);
         assertEquals(256, Shapes.numel(p.get("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix")));
-        // spot checks against sam.md Appendix A (order included)
+        // spot checks against docs/design/sam.md Appendix A (order included)
         List<String> names = new ArrayList<>(p.keySet());
         assertEquals("image_encoder.pos_embed", names.get(0));
         assertEquals("image_encoder.blocks.0.attn.rel_pos_h", names.get(5));

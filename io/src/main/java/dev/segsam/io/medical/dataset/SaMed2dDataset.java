@@ -28,7 +28,7 @@ import org.apache.commons.compress.archivers.zip.ZipFile;
 import org.apache.commons.compress.archivers.zip.ZipSplitReadOnlySeekableByteChannel;
 
 /**
- * Reads the SA-Med2D-16M layout ({@code stack.md} §8.2) in place: an unpacked folder, a single {@code .zip}, or a
+ * Reads the SA-Med2D-16M layout ({@code docs/design/stack.md} §8.2) in place: an unpacked folder, a single {@code .zip}, or a
  * split archive ({@code X.zip} with {@code X.z01, X.z02, ...} beside it, opened with Commons Compress without
  * merging).
  *
