@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * GEMM) differ by a few ulps, and our normalisation statistics are computed in double.
  */
 public class OpsGoldenTest {
-    public static final List<Golden.Case> CASES = Golden.load("/golden/ops.json");
+    public static final List<Golden.Case> CASES = Golden.load("/golden/ops.safetensors");
 
     /** Every golden on every CPU backend: the reference, and the fast one when the Vector API is present. */
     static Stream<org.junit.jupiter.params.provider.Arguments> cases() {

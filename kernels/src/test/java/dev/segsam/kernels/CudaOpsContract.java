@@ -837,7 +837,7 @@ abstract class CudaOpsContract {
     /** A runtime on the same device with a caching (non-exact) pool. */
     abstract CudaRuntime cachingRuntime();
 
-    /** The PyTorch op goldens (core-tensor's ops.json) through the CUDA backend. */
+    /** The PyTorch op goldens (core-tensor's ops.safetensors) through the CUDA backend. */
     @Test
     void pytorchGoldens() {
         CudaBackend g = cuda();
