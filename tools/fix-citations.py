@@ -23,6 +23,9 @@ relative links) and this script are skipped; nothing else is touched. Mentions o
 map (anything under shared/ other than shared/spec/) are listed and make the exit status 1. Section numbers are
 kept as they are: docs/design/ keeps the numbering of the notes these citations were written against, and
 CitationsTest (core-tensor, in ./mvnw test) checks that every cited section exists.
+
+When it rewrites a file under kernels/src/main/cuda/, the committed fatbin's stamp (which records the SHA-256 of
+every CUDA source) must be refreshed with kernels/build-fatbin.sh --update; comments do not change the fatbin itself.
 """
 import os
 import re
@@ -104,6 +107,10 @@ def main(argv):
         print("  " + c)
     for l in leftovers:
         print("fix-citations: left over: " + l, file=sys.stderr)
+    if not check and any(c.startswith("kernels/src/main/cuda/") for c in changed):
+        # KernelSourceTest and the nvcc check compare the fatbin's stamp with the SHA-256 of every CUDA source
+        print("fix-citations: CUDA sources changed (comments only): refresh the fatbin stamp with"
+              " kernels/build-fatbin.sh --update (the fatbin bytes stay the same) and commit it")
     return 1 if leftovers or (check and changed) else 0
 
 
