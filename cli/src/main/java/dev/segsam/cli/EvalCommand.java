@@ -8,6 +8,7 @@ import dev.segsam.cli.train.DataSources;
 import dev.segsam.cli.train.Evaluation;
 import dev.segsam.cli.train.Plots;
 import dev.segsam.io.AtomicFiles;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.model.Predictor;
 import dev.segsam.model.preprocess.Preprocessor;
@@ -57,8 +58,8 @@ final class EvalCommand implements Callable<Integer> {
         DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
         List<TrainSample> samples = ds.split(split);
         if (samples.isEmpty()) throw new IllegalArgumentException("the " + split + " split of " + data + " is empty");
-        try (ModelFiles.Opened f = ModelFiles.open(model)) {
-            SegSam m = SegSam.load(f.source(), Backends.select(Device.CPU));
+        try (Checkpoint f = Checkpoint.open(model)) {
+            SegSam m = SegSam.load(f, Backends.select(Device.CPU));
             if (m.hasSemantics() && !m.config().classNames().equals(ds.classNames())) {
                 throw new IllegalArgumentException("the model's classes " + m.config().classNames() + " are not the data set's " + ds.classNames());
             }

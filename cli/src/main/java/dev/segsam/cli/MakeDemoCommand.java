@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.dataset.AbdomenPhantom;
 import dev.segsam.io.medical.dataset.InstanceMask;
@@ -38,8 +39,8 @@ final class MakeDemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
-        try (ModelFiles.Opened f = ModelFiles.open(model)) {
-            SegSam m = SegSam.load(f.source(), new CpuBackend());
+        try (Checkpoint f = Checkpoint.open(model)) {
+            SegSam m = SegSam.load(f, new CpuBackend());
             if (!m.hasSemantics()) throw new IllegalArgumentException(model + " has no SEG-SAM parts");
         }
         Files.createDirectories(out);

@@ -9,6 +9,7 @@ import dev.segsam.cli.predict.LabelMapImage;
 import dev.segsam.cli.predict.Overlay;
 import dev.segsam.cli.predict.Progress;
 import dev.segsam.cli.predict.PromptSpec;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.intensity.Windowing;
@@ -103,8 +104,8 @@ final class PredictCommand implements Callable<Integer> {
         for (int i = 0; i < prompts.size(); i++) prompts.get(i).validate(img.width(), img.height(), "prompt " + i);
 
         Backend backend = Backends.select(where);
-        try (ModelFiles.Opened weights = ModelFiles.open(model)) {
-            SegSam segsam = SegSam.load(weights.source(), backend);
+        try (Checkpoint weights = Checkpoint.open(model)) {
+            SegSam segsam = SegSam.load(weights, backend);
             Convention conv = convention(segsam);
             Predictor predictor = new Predictor(segsam, conv);
             if (!quiet) {

@@ -9,6 +9,7 @@ import dev.segsam.cli.predict.Overlay;
 import dev.segsam.cli.predict.Progress;
 import dev.segsam.cli.predict.PromptSpec;
 import dev.segsam.io.AtomicFiles;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.MedicalImages;
@@ -123,8 +124,8 @@ final class PredictVolumeCommand implements Callable<Integer> {
         InputImage start = InputImage.slice(vol, ax, index, win);
         first.validate(start.image().width(), start.image().height(), "prompt");
 
-        try (ModelFiles.Opened weights = ModelFiles.open(model)) {
-            SegSam segsam = SegSam.load(weights.source(), Backends.select(where));
+        try (Checkpoint weights = Checkpoint.open(model)) {
+            SegSam segsam = SegSam.load(weights, Backends.select(where));
             String c = convention != null ? convention : segsam.hasSemantics() ? segsam.config().convention() : "sam";
             Predictor predictor = new Predictor(segsam, c.equalsIgnoreCase("medsam") ? Convention.MEDSAM : Convention.SAM);
             int w = start.image().width(), h = start.image().height();

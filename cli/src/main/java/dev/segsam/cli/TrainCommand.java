@@ -10,6 +10,7 @@ import dev.segsam.cli.train.DataSources;
 import dev.segsam.cli.train.Evaluation;
 import dev.segsam.cli.train.Plots;
 import dev.segsam.io.AtomicFiles;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.safetensors.SafeTensorsFile;
 import dev.segsam.io.safetensors.SafeTensorsWriter;
@@ -138,9 +139,9 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             TensorSource base;
             Map<String, String> baseMeta = Map.of();
-            try (ModelFiles.Opened f = init == null ? null : ModelFiles.open(init)) {
-                base = f == null ? SeededWeights.generate(Architectures.byName(arch), seed) : f.source();
-                if (f != null) baseMeta = f.source().metadata();
+            try (Checkpoint f = init == null ? null : Checkpoint.open(init)) {
+                base = f == null ? SeededWeights.generate(Architectures.byName(arch), seed) : f;
+                if (f != null) baseMeta = f.metadata();
                 for (String n : base.names()) {
                     if (n.startsWith("t2vse.") || n.startsWith("semantic_decoder.")) continue; // SEG-SAM parts are made below
                     weights.put(n, base.get(n).copy());
