@@ -10,10 +10,10 @@ import dev.segsam.cli.train.Plots;
 import dev.segsam.io.AtomicFiles;
 import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
+import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.segsam.SegSam;
-import dev.segsam.model.train.PromptSampler;
 import dev.segsam.model.train.TrainSample;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.Device;
@@ -95,7 +95,7 @@ final class EvalCommand implements Callable<Integer> {
         List<boolean[]> masks = new ArrayList<>();
         int[] labels = new int[w * h];
         for (TrainSample.Target t : s.targets()) {
-            int[] bb = PromptSampler.bbox(t.mask(), w, h);
+            int[] bb = Masks.bbox(t.mask(), w, h);
             Predictor.Result r = p.predict(enc, new Predictor.Prompt(null, null, new float[] {bb[0], bb[1], bb[2], bb[3]}, null, false));
             masks.add(r.mask());
             if (r.semantic() != null) for (int i = 0; i < labels.length; i++) if (r.mask()[i] && labels[i] == 0) labels[i] = r.semantic().labelMap()[i];
