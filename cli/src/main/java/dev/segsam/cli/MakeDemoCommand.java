@@ -59,7 +59,7 @@ final class MakeDemoCommand implements Callable<Integer> {
             int[] bb = mk.bbox();
             prompts.addObject().putArray("box").add(bb[0]).add(bb[1]).add(bb[2] + 1).add(bb[3] + 1);
             targets.addObject().put("class", c).put("truth_file", "truth_" + i + ".png");
-            ImageFiles.writeMaskPng(mk.mask(), mk.width(), mk.height(), out.resolve("truth_" + i + ".png"));
+            ImageFiles.writeGreyPng(mk.mask(), mk.width(), mk.height(), out.resolve("truth_" + i + ".png"));
             i++;
         }
         json.writeValue(out.resolve("prompts.json").toFile(), prompts);

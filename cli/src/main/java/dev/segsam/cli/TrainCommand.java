@@ -144,39 +144,9 @@ final class TrainCommand implements Callable<Integer> {
         String dataKey = data + (data.equals("phantom") ? phantoms : "");
         run.prepare((sam, weights, samples, frames) -> EmbeddingCache.load(sam, weights, dataKey, samples, frames, cache, err));
 
-        ObjectNode log = resume && Files.exists(out.resolve("train.json")) ? (ObjectNode) json.readTree(out.resolve("train.json").toFile()) : json.createObjectNode();
-        log.set("options", options());
-        ArrayNode stepsLog = log.has("steps") ? (ArrayNode) log.get("steps") : log.putArray("steps");
-        ArrayNode evals = log.has("evals") ? (ArrayNode) log.get("evals") : log.putArray("evals");
+        RunLog log = new RunLog(run, o, resume);
         long t0 = System.nanoTime();
-        int last = run.train(maxStepsThisRun == null ? 0 : maxStepsThisRun, new TrainingRun.Listener() {
-            @Override
-            public void step(int step, SegSamTrainer.Report r, double lr) {
-                stepsLog.addObject().put("step", step).put("total", r.total()).put("focal", r.focal()).put("dice", r.dice()).put("ce", r.ce())
-                        .put("sem_dice", r.semDice()).put("bce", r.bce()).put("cons", r.cons()).put("grad_norm", r.gradNorm()).put("lr", lr);
-            }
-
-            @Override
-            public void progress(TrainingRun.Progress p) {
-                SegSamTrainer.Report m = p.mean();
-                o.printf(Locale.ROOT, "step %d/%d  loss %.4f (focal %.4f dice %.3f ce %.3f sem-dice %.3f bce %.3f cons %.3f)  lr %.2e  %.2f s/step  ETA %s%n",
-                        p.step(), p.steps(), m.total(), m.focal(), m.dice(), m.ce(), m.semDice(), m.bce(), m.cons(), p.learningRate(),
-                        p.secondsPerStep(), eta(p.etaSeconds()));
-                o.flush();
-            }
-
-            @Override
-            public void validation(int step, Evaluation.Result e) {
-                evals.add(e.toJson(json, "val", step));
-                o.println("  val @" + step + ": " + e.summary());
-            }
-
-            @Override
-            public void checkpoint(int step) throws IOException {
-                write(run.checkpoint(), ckpt);
-                AtomicFiles.write(out.resolve("train.json"), true, tmp -> json.writeValue(tmp.toFile(), log));
-            }
-        });
+        int last = run.train(maxStepsThisRun == null ? 0 : maxStepsThisRun, log);
         if (last < steps) {
             o.println("stopped after step " + last + " (resume with --resume)");
             return 0;
@@ -191,11 +161,63 @@ final class TrainCommand implements Callable<Integer> {
             o.println(split + ": " + e.summary());
         }
         AtomicFiles.write(out.resolve("eval.json"), true, tmp -> json.writeValue(tmp.toFile(), report));
-        log.put("seconds", (log.path("seconds").asDouble(0) + (System.nanoTime() - t0) / 1e9));
-        AtomicFiles.write(out.resolve("train.json"), true, tmp -> json.writeValue(tmp.toFile(), log));
-        ImageFiles.writePng(lossPlot(stepsLog, parts.semantic()), out.resolve("loss.png"));
+        log.root.put("seconds", (log.root.path("seconds").asDouble(0) + (System.nanoTime() - t0) / 1e9));
+        log.save();
+        ImageFiles.writePng(lossPlot(log.steps, parts.semantic()), out.resolve("loss.png"));
         o.println("wrote " + out.resolve("model.safetensors") + ", eval.json, train.json, loss.png");
         return 0;
+    }
+
+    /**
+     * What the run reports, kept: {@code train.json} (options, every step's losses, validations; saved with each
+     * checkpoint), the progress lines, and the checkpoint file.
+     */
+    private final class RunLog implements TrainingRun.Listener {
+        final TrainingRun run;
+        final PrintWriter o;
+        final ObjectNode root;
+        final ArrayNode steps, evals;
+
+        RunLog(TrainingRun run, PrintWriter o, boolean resume) throws IOException {
+            this.run = run;
+            this.o = o;
+            Path f = out.resolve("train.json");
+            root = resume && Files.exists(f) ? (ObjectNode) json.readTree(f.toFile()) : json.createObjectNode();
+            root.set("options", options());
+            steps = root.has("steps") ? (ArrayNode) root.get("steps") : root.putArray("steps");
+            evals = root.has("evals") ? (ArrayNode) root.get("evals") : root.putArray("evals");
+        }
+
+        @Override
+        public void step(int step, SegSamTrainer.Report r, double lr) {
+            steps.addObject().put("step", step).put("total", r.total()).put("focal", r.focal()).put("dice", r.dice()).put("ce", r.ce())
+                    .put("sem_dice", r.semDice()).put("bce", r.bce()).put("cons", r.cons()).put("grad_norm", r.gradNorm()).put("lr", lr);
+        }
+
+        @Override
+        public void progress(TrainingRun.Progress p) {
+            SegSamTrainer.Report m = p.mean();
+            o.printf(Locale.ROOT, "step %d/%d  loss %.4f (focal %.4f dice %.3f ce %.3f sem-dice %.3f bce %.3f cons %.3f)  lr %.2e  %.2f s/step  ETA %s%n",
+                    p.step(), p.steps(), m.total(), m.focal(), m.dice(), m.ce(), m.semDice(), m.bce(), m.cons(), p.learningRate(),
+                    p.secondsPerStep(), eta(p.etaSeconds()));
+            o.flush();
+        }
+
+        @Override
+        public void validation(int step, Evaluation.Result e) {
+            evals.add(e.toJson(json, "val", step));
+            o.println("  val @" + step + ": " + e.summary());
+        }
+
+        @Override
+        public void checkpoint(int step) throws IOException {
+            write(run.checkpoint(), out.resolve("checkpoint.safetensors"));
+            save();
+        }
+
+        void save() throws IOException {
+            AtomicFiles.write(out.resolve("train.json"), true, tmp -> json.writeValue(tmp.toFile(), root));
+        }
     }
 
     static String eta(double seconds) {
