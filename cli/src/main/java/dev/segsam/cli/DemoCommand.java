@@ -122,7 +122,7 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** Foreground of a mask PNG: any non-zero value (predict writes 0/255, the truth files hold labels 0/1). */
+    /** Foreground of a mask PNG: any non-zero value (the truth files hold labels 0/1). */
     static boolean[] mask(RgbImage img, int w, int h) {
         if (img.width() != w || img.height() != h) {
             throw new IllegalStateException("mask is " + img.width() + "x" + img.height() + ", expected " + w + "x" + h);

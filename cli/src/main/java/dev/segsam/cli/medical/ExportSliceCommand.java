@@ -78,7 +78,7 @@ public final class ExportSliceCommand implements Callable<Integer> {
             Slice2D s = voxelOrder ? v.slice(axis, k) : v.displaySlice(axis, k);
             ImageFiles.writeGreyPng(map.toGray8(s.values()), s.width(), s.height(), out);
             o.printf(Locale.ROOT, "wrote %s: %dx%d, %s = %d of %d, grey = clip(v, %s, %s) scaled to 0-255%s%n", out, s.width(), s.height(), axisName(), k, n,
-                    InspectCommand.num(map.low()), InspectCommand.num(map.high()), (map.keepZero() ? ", zeros kept" : "") + (map.invert() ? ", inverted (MONOCHROME1)" : ""));
+                    Numbers.format(map.low()), Numbers.format(map.high()), (map.keepZero() ? ", zeros kept" : "") + (map.invert() ? ", inverted (MONOCHROME1)" : ""));
         }
         return 0;
     }
