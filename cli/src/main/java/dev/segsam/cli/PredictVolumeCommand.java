@@ -4,11 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.Overlay;
 import dev.segsam.cli.predict.Progress;
 import dev.segsam.cli.predict.PromptSpec;
 import dev.segsam.io.AtomicFiles;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.MedicalImages;
@@ -16,8 +18,8 @@ import dev.segsam.io.medical.Volume;
 import dev.segsam.io.medical.intensity.Windowing;
 import dev.segsam.io.medical.nifti.NiftiDataType;
 import dev.segsam.io.medical.nifti.NiftiWriter;
+import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
-import dev.segsam.model.preprocess.Preprocessor.Convention;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.Device;
@@ -123,10 +125,9 @@ final class PredictVolumeCommand implements Callable<Integer> {
         InputImage start = InputImage.slice(vol, ax, index, win);
         first.validate(start.image().width(), start.image().height(), "prompt");
 
-        try (ModelFiles.Opened weights = ModelFiles.open(model)) {
-            SegSam segsam = SegSam.load(weights.source(), Backends.select(where));
-            String c = convention != null ? convention : segsam.hasSemantics() ? segsam.config().convention() : "sam";
-            Predictor predictor = new Predictor(segsam, c.equalsIgnoreCase("medsam") ? Convention.MEDSAM : Convention.SAM);
+        try (Checkpoint weights = Checkpoint.open(model)) {
+            SegSam segsam = SegSam.load(weights, Backends.select(where));
+            Predictor predictor = new Predictor(segsam, Conventions.choose(convention, segsam));
             int w = start.image().width(), h = start.image().height();
             TreeMap<Integer, boolean[]> masks = new TreeMap<>();
             TreeMap<Integer, RgbImage> images = new TreeMap<>();
@@ -138,13 +139,14 @@ final class PredictVolumeCommand implements Callable<Integer> {
             bar.update(++done[0], "slices (upper bound)");
             for (int dir : new int[] {-1, 1}) {
                 boolean[] prev = seed;
-                for (int z = index + dir; z >= lo && z <= hi && area(prev) >= minArea; z += dir) {
-                    int[] bb = PredictCommand.bbox(prev, w, h);
+                for (int z = index + dir; z >= lo && z <= hi && Masks.area(prev) >= minArea; z += dir) {
+                    int[] bb = Masks.bbox(prev, w, h);
+                    if (bb == null) break; // an empty mask (possible with --min-area 0) has no box to follow
                     float[] b = {Math.max(0, bb[0] - margin), Math.max(0, bb[1] - margin), Math.min(w, bb[2] + margin), Math.min(h, bb[3] + margin)};
                     RgbImage img = InputImage.slice(vol, ax, z, win).image();
                     prev = segment(predictor, img, new PromptSpec(b, null, null, false));
                     bar.update(++done[0], "slices (upper bound)");
-                    if (area(prev) < minArea) break;
+                    if (Masks.area(prev) < minArea) break;
                     masks.put(z, prev);
                     images.put(z, img);
                 }
@@ -152,7 +154,7 @@ final class PredictVolumeCommand implements Callable<Integer> {
             if (!quiet) err.println();
             Files.createDirectories(out);
             write(vol, ax, masks, images, w, h, first);
-            long voxels = masks.values().stream().mapToLong(PredictVolumeCommand::area).sum();
+            long voxels = masks.values().stream().mapToLong(Masks::area).sum();
             o.printf(Locale.ROOT, "segmented slices %d..%d along %s (%d slices, %d voxels = %.1f ml)%n", masks.firstKey(), masks.lastKey(),
                     ax, masks.size(), voxels, voxels * vol.spacing()[0] * vol.spacing()[1] * vol.spacing()[2] / 1000.0);
             o.println("wrote " + out);
@@ -164,12 +166,6 @@ final class PredictVolumeCommand implements Callable<Integer> {
         try (Predictor.Encoded e = p.encode(img, null)) {
             return p.predict(e, new Predictor.Prompt(prompt.points(), prompt.labels(), prompt.box(), null, prompt.multimask())).mask();
         }
-    }
-
-    static long area(boolean[] m) {
-        long a = 0;
-        for (boolean b : m) if (b) a++;
-        return a;
     }
 
     private void write(Volume vol, Axis ax, TreeMap<Integer, boolean[]> masks, TreeMap<Integer, RgbImage> images, int w, int h,
@@ -221,7 +217,7 @@ final class PredictVolumeCommand implements Callable<Integer> {
         root.put("first_slice", masks.firstKey());
         root.put("last_slice", masks.lastKey());
         ArrayNode per = root.putArray("slices");
-        for (var e : masks.entrySet()) per.addObject().put("index", e.getKey()).put("area", area(e.getValue()));
+        for (var e : masks.entrySet()) per.addObject().put("index", e.getKey()).put("area", Masks.area(e.getValue()));
         root.put("label_map", "labels.nii.gz");
         root.put("montage", "montage.png");
         AtomicFiles.write(out.resolve("volume.json"), true, tmp -> json.writeValue(tmp.toFile(), root));

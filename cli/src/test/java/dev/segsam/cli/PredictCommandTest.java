@@ -126,7 +126,7 @@ class PredictCommandTest {
             {"--model", sam.toString(), "--image", image.toString()},
             {"--model", sam.toString(), "--image", sam.toString(), "--box", "1,1,5,5"},
         };
-        String[] expect = {"no such file", "outside the 90x60 image", "label 2 is not 0", "not a number", "unknown model format", "no prompt", "sam_small.safetensors"};
+        String[] expect = {"no such file", "outside the 90x60 image", "label 2 is not 0", "not a number", "not a checkpoint: a PNG image", "no prompt", "sam_small.safetensors"};
         for (int i = 0; i < cases.length; i++) {
             String[] args = Stream.concat(Stream.of("predict"), Stream.concat(Stream.of(cases[i]), Stream.of("--out", out.toString()))).toArray(String[]::new);
             MainTest.Run r = MainTest.run(args);

@@ -72,13 +72,13 @@ public final class InspectCommand implements Callable<Integer> {
             out.printf("modality      %s%n", v.modality().orElse("unknown (not stored in " + v.format() + ")"));
             out.printf("dims          %d x %d x %d (x, y, z)%n", v.nx(), v.ny(), v.nz());
             double[] s = v.spacing();
-            out.printf(Locale.ROOT, "spacing       %s x %s x %s mm%n", num(s[0]), num(s[1]), num(s[2]));
+            out.printf(Locale.ROOT, "spacing       %s x %s x %s mm%n", Numbers.format(s[0]), Numbers.format(s[1]), Numbers.format(s[2]));
             out.printf("data type     %s%n", v.dataType());
-            out.printf(Locale.ROOT, "value range   %s .. %s%n", num(range[0]), num(range[1]));
+            out.printf(Locale.ROOT, "value range   %s .. %s%n", Numbers.format(range[0]), Numbers.format(range[1]));
             if (x.containsKey(Volume.WINDOW_CENTER)) out.printf("window        centre %s, width %s (stored)%n", x.get(Volume.WINDOW_CENTER), x.get(Volume.WINDOW_WIDTH));
             out.printf("affine        %s (voxel -> RAS mm)%n", v.affineSource());
             for (double[] row : v.affine()) {
-                out.printf(Locale.ROOT, "              [%10s %10s %10s %10s]%n", num(row[0]), num(row[1]), num(row[2]), num(row[3]));
+                out.printf(Locale.ROOT, "              [%10s %10s %10s %10s]%n", Numbers.format(row[0]), Numbers.format(row[1]), Numbers.format(row[2]), Numbers.format(row[3]));
             }
             for (Map.Entry<String, String> e : x.entrySet()) {
                 if (e.getKey().equals(Volume.TRANSFER_SYNTAX) || e.getKey().equals(Volume.TRANSFER_SYNTAX_NAME)
@@ -87,10 +87,5 @@ public final class InspectCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    static String num(double v) {
-        if (v == Math.rint(v) && Math.abs(v) < 1e12) return Long.toString((long) v);
-        return String.format(Locale.ROOT, "%.6g", v).replaceAll("(\\.\\d*?)0+$", "$1").replaceAll("\\.$", "");
     }
 }

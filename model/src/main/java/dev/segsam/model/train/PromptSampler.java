@@ -1,5 +1,6 @@
 package dev.segsam.model.train;
 
+import dev.segsam.model.Masks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -17,7 +18,7 @@ public final class PromptSampler {
     public record Prompt(float[] box, float[][] points, int[] labels) {}
 
     public static Prompt sample(byte[] mask, int w, int h, Random rnd) {
-        int[] bb = bbox(mask, w, h);
+        int[] bb = Masks.bbox(mask, w, h);
         if (bb == null) throw new IllegalArgumentException("empty target mask");
         if (rnd.nextBoolean()) return new Prompt(jitteredBox(bb, w, h, rnd, 0.05), null, null);
         List<Integer> inside = new ArrayList<>();
@@ -43,20 +44,5 @@ public final class PromptSampler {
         x1 = Math.max(x0 + 1, Math.min(x1, w));
         y1 = Math.max(y0 + 1, Math.min(y1, h));
         return new float[] {(float) x0, (float) y0, (float) x1, (float) y1};
-    }
-
-    /** {@code [x0, y0, x1 + 1, y1 + 1]} of the non-zero pixels, or null. */
-    public static int[] bbox(byte[] mask, int w, int h) {
-        int x0 = w, y0 = h, x1 = -1, y1 = -1;
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                if (mask[y * w + x] == 0) continue;
-                x0 = Math.min(x0, x);
-                y0 = Math.min(y0, y);
-                x1 = Math.max(x1, x);
-                y1 = Math.max(y1, y);
-            }
-        }
-        return x1 < 0 ? null : new int[] {x0, y0, x1 + 1, y1 + 1};
     }
 }

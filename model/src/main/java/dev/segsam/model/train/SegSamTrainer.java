@@ -1,5 +1,6 @@
 package dev.segsam.model.train;
 
+import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.segsam.SegSam;
@@ -176,7 +177,7 @@ public final class SegSamTrainer {
         List<TargetEval> out = new ArrayList<>();
         float[] presence = null;
         for (TrainSample.Target t : s.targets()) {
-            int[] bb = PromptSampler.bbox(t.mask(), w, h);
+            int[] bb = Masks.bbox(t.mask(), w, h);
             Predictor.Result r = predictor.predict(enc, new Predictor.Prompt(null, null,
                     new float[] {bb[0], bb[1], bb[2], bb[3]}, null, false));
             boolean[] truth = new boolean[w * h];

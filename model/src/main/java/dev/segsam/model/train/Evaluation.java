@@ -1,13 +1,10 @@
-package dev.segsam.cli.train;
+package dev.segsam.model.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.segsam.model.Predictor;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.segsam.SegSam;
-import dev.segsam.model.train.Metrics;
-import dev.segsam.model.train.SegSamTrainer;
-import dev.segsam.model.train.TrainSample;
 import dev.segsam.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,8 +52,12 @@ public final class Evaluation {
         }
     }
 
+    /**
+     * Evaluates {@code model} on {@code samples} (SAM preprocessing), with each sample's f_v from {@code embedding} and
+     * its preprocessed image from {@code frames}.
+     */
     public static Result run(SegSam model, List<TrainSample> samples, Function<TrainSample, Tensor> embedding,
-                             Function<String, Preprocessor.Preprocessed> frames, List<String> classNames) {
+                             Function<TrainSample, Preprocessor.Preprocessed> frames, List<String> classNames) {
         Predictor predictor = new Predictor(model, Preprocessor.Convention.SAM);
         int K = classNames.size();
         double[] semSum = new double[K], binSum = new double[K];
@@ -68,7 +69,7 @@ public final class Evaluation {
         long presentOk = 0, presentN = 0;
         for (TrainSample s : samples) {
             if (s.targets().isEmpty()) continue;
-            Predictor.Encoded enc = new Predictor.Encoded(frames.apply(s.id()), model.features(embedding.apply(s)));
+            Predictor.Encoded enc = new Predictor.Encoded(frames.apply(s), model.features(embedding.apply(s)));
             float[][] presence = new float[1][];
             for (SegSamTrainer.TargetEval e : SegSamTrainer.evaluate(predictor, enc, s, presence)) {
                 int k = e.classIndex() - 1;

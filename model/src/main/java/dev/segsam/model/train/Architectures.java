@@ -1,4 +1,4 @@
-package dev.segsam.cli.train;
+package dev.segsam.model.train;
 
 import dev.segsam.model.sam.SamConfig;
 
