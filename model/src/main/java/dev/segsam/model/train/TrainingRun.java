@@ -22,7 +22,7 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * A training run (segsam.md §4): the loop around {@link SegSamTrainer} with AdamW's warm-up + cosine schedule,
+ * A training run (docs/design/segsam.md §4): the loop around {@link SegSamTrainer} with AdamW's warm-up + cosine schedule,
  * progress, validation and checkpoint events, and exact resumption from a checkpoint. What {@code segsam train} does,
  * as a library:
  * <pre>{@code
