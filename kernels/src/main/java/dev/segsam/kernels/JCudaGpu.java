@@ -28,6 +28,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.GZIPInputStream;
 import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -53,8 +54,11 @@ import jcuda.driver.JCudaDriver;
  * 8-byte values, exactly what {@code Pointer.to(devicePtr)} would produce.
  */
 final class JCudaGpu implements Gpu {
-    /** The kernels, built by kernels/build-fatbin.sh. */
-    static final String FATBIN = "/dev/segsam/kernels/segsam.fatbin";
+    /**
+     * The kernels, built by kernels/build-fatbin.sh and committed gzip-compressed (5.8 → 1.1 MB in the repository; reading
+     * it costs no more than reading the plain file from the jar, see docs/kernels-cuda.md).
+     */
+    static final String FATBIN = "/dev/segsam/kernels/segsam.fatbin.gz";
     private static final long STAGING_BYTES = 8L << 20;
     private static final CUdeviceptr NULL = new CUdeviceptr();
 
@@ -99,13 +103,14 @@ final class JCudaGpu implements Gpu {
         }
     }
 
-    /** The committed (or freshly built) fatbin from the class path. */
+    /** The committed fatbin from the class path, decompressed. */
     static byte[] fatbin() {
-        try (InputStream in = JCudaGpu.class.getResourceAsStream(FATBIN)) {
-            if (in == null) throw new IllegalStateException("kernel binary " + FATBIN + " is missing from the class path");
+        InputStream raw = JCudaGpu.class.getResourceAsStream(FATBIN);
+        if (raw == null) throw new IllegalStateException("kernel binary " + FATBIN + " is missing from the class path");
+        try (raw; InputStream in = new GZIPInputStream(raw, 1 << 16)) {
             return in.readAllBytes();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UncheckedIOException("kernel binary " + FATBIN + " cannot be read: " + e.getMessage(), e);
         }
     }
 
