@@ -6,8 +6,8 @@
 #                                      byte-identical contents
 #   kernels/build-fatbin.sh --update   compile, gzip the fatbin into src/main/resources and copy its stamp (commit both)
 #
-# The fatbin is committed gzip-compressed (5.8 MB → 1.1 MB per version in the history); JCudaGpu decompresses it
-# with java.util.zip while loading, which costs no more than reading the plain file out of the (deflated) jar
+# The fatbin is committed gzip-compressed (5.8 MB → 1.1 MB per version in the history); the Maven build decompresses
+# it into the classes (kernels/pom.xml), so the jar holds the plain fatbin as before and loading it costs nothing extra
 # (docs/kernels-cuda.md, "Compiled kernels"). The stamp records the SHA-256 of the uncompressed fatbin.
 #
 # Maven runs the check before the tests wherever /usr/local/cuda/bin/nvcc exists (profile "nvcc" in kernels/pom.xml;

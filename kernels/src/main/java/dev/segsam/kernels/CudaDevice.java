@@ -16,7 +16,7 @@ final class CudaDevice {
     private final boolean exactPools;
     private final Map<Kernel, Object> functions = new EnumMap<>(Kernel.class);
     private final Map<Long, DevicePool> pools = new HashMap<>();
-    private volatile String lastLaunch = "none yet";
+    private volatile Launch lastLaunch;
     private Object cublas; // CublasGemm, or the one-line reason why there is none
 
     CudaDevice(Gpu gpu, boolean exactPools) {
@@ -44,12 +44,21 @@ final class CudaDevice {
         }
     }
 
-    String lastLaunch() {
-        return lastLaunch;
+    /** A launch as error messages name it; formatted only when asked (most launches never are). */
+    record Launch(Kernel kernel, String shapes, int gx, int gy, int gz, int bx, int by) {
+        @Override
+        public String toString() {
+            return "kernel " + kernel.symbol + " (" + shapes + ") grid " + gx + "x" + gy + "x" + gz + " block " + bx + "x" + by;
+        }
     }
 
-    void launched(String what) {
-        lastLaunch = what;
+    String lastLaunch() {
+        Launch l = lastLaunch;
+        return l == null ? "none yet" : l.toString();
+    }
+
+    void launched(Launch l) {
+        lastLaunch = l;
     }
 
     /** The cuBLAS path on this device (opened once: two handles), or a String saying why there is none. */

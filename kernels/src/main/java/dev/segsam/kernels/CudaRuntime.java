@@ -154,69 +154,81 @@ final class CudaRuntime {
             throw new IllegalArgumentException(k.symbol + " takes " + k.args.getSimpleName() + " arguments, got " + args.getClass().getSimpleName());
         }
         Object[] raw = marshal(args);
-        String what = "kernel " + k.symbol + " (" + shapes + ") grid " + gx + "x" + gy + "x" + gz + " block " + bx + "x" + by;
+        CudaDevice.Launch launch = new CudaDevice.Launch(k, shapes, gx, gy, gz, bx, by);
         gpu.enterThread();
         Object f = device.function(k);
-        device.launched(what);
+        device.launched(launch);
         try {
             gpu.launch(f, k, gx, gy, gz, bx, by, sharedBytes, raw);
             if (syncEachLaunch) gpu.synchronize();
         } catch (RuntimeException e) {
-            throw new CudaOpException(what + ": " + e.getMessage(), e);
+            throw new CudaOpException(launch + ": " + e.getMessage(), e);
         } finally {
             Reference.reachabilityFence(args); // tensors stay reachable (no cleaner release) until the launch is queued
         }
     }
 
-    /** One component of a {@link KernelArgs} record: its name, its kind ({@code In}, {@code Out}, int, float), its reader. */
-    record Param(String name, Class<?> type, MethodHandle get) {}
+    /**
+     * How to read one {@link KernelArgs} record class: its component names and types in declaration order (= the
+     * kernel's parameter order) and one method handle {@code (KernelArgs) → Object[]} of the {@code void**} values:
+     * Integer, Float, or a Long device address (0 for a null {@code In}).
+     */
+    record Reader(String[] names, Class<?>[] types, MethodHandle values) {}
 
-    /** The components of each argument record, in declaration order (= the kernel's parameter order). */
-    static final ClassValue<Param[]> PARAMS = new ClassValue<>() {
+    static final ClassValue<Reader> READERS = new ClassValue<>() {
         @Override
-        protected Param[] computeValue(Class<?> type) {
+        protected Reader computeValue(Class<?> type) {
             RecordComponent[] rc = type.getRecordComponents();
-            Param[] p = new Param[rc.length];
+            String[] names = new String[rc.length];
+            Class<?>[] types = new Class<?>[rc.length];
+            MethodHandle[] getters = new MethodHandle[rc.length];
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            for (int i = 0; i < rc.length; i++) {
-                Class<?> t = rc[i].getType();
-                if (t != KernelArgs.In.class && t != KernelArgs.Out.class && t != int.class && t != float.class) {
-                    throw new IllegalStateException(type.getSimpleName() + "." + rc[i].getName() + ": type " + t + " has no CUDA counterpart");
+            try {
+                MethodHandle inAddress = lookup.findStatic(CudaRuntime.class, "address", MethodType.methodType(long.class, KernelArgs.In.class));
+                MethodHandle outAddress = lookup.findStatic(CudaRuntime.class, "address", MethodType.methodType(long.class, KernelArgs.Out.class));
+                for (int i = 0; i < rc.length; i++) {
+                    names[i] = rc[i].getName();
+                    types[i] = rc[i].getType();
+                    MethodHandle get = lookup.unreflect(rc[i].getAccessor());
+                    if (types[i] == KernelArgs.In.class) get = MethodHandles.filterReturnValue(get, inAddress);
+                    else if (types[i] == KernelArgs.Out.class) get = MethodHandles.filterReturnValue(get, outAddress);
+                    else if (types[i] != int.class && types[i] != float.class) {
+                        throw new IllegalStateException(type.getSimpleName() + "." + names[i] + ": type " + types[i] + " has no CUDA counterpart");
+                    }
+                    getters[i] = get.asType(MethodType.methodType(Object.class, KernelArgs.class));
                 }
-                try {
-                    MethodHandle mh = lookup.unreflect(rc[i].getAccessor()).asType(MethodType.methodType(Object.class, KernelArgs.class));
-                    p[i] = new Param(rc[i].getName(), t, mh);
-                } catch (IllegalAccessException e) {
-                    throw new IllegalStateException(e);
-                }
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
             }
-            return p;
+            // (KernelArgs) → Object[]: every getter applied to the one argument, collected into an array
+            MethodHandle collect = MethodHandles.identity(Object[].class).asCollector(Object[].class, rc.length);
+            MethodHandle spread = MethodHandles.filterArguments(collect, 0, getters);
+            MethodHandle values = MethodHandles.permuteArguments(spread, MethodType.methodType(Object[].class, KernelArgs.class), new int[rc.length]);
+            return new Reader(names, types, values);
         }
     };
 
+    /** The device address of an input pointer argument, 0 for null. */
+    private static long address(KernelArgs.In p) {
+        return p == null ? 0L : address(p.tensor(), p.offset());
+    }
+
+    /** The device address of an output pointer argument (never null). */
+    private static long address(KernelArgs.Out p) {
+        if (p == null) throw new IllegalArgumentException("an output pointer argument is null");
+        return address(p.tensor(), p.offset());
+    }
+
     /** The {@code void**} values: Integer, Float, or Long device addresses (0 = NULL). */
     private static Object[] marshal(KernelArgs args) {
-        Param[] ps = PARAMS.get(args.getClass());
-        Object[] raw = new Object[ps.length];
-        for (int i = 0; i < ps.length; i++) {
-            Object v;
-            try {
-                v = ps[i].get().invokeExact(args);
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            }
-            raw[i] = switch (v) {
-                case null -> {
-                    if (ps[i].type() == KernelArgs.Out.class) {
-                        throw new IllegalArgumentException(args.getClass().getSimpleName() + "." + ps[i].name() + ": an output pointer cannot be null");
-                    }
-                    yield 0L;
-                }
-                case KernelArgs.In p -> address(p.tensor(), p.offset());
-                case KernelArgs.Out p -> address(p.tensor(), p.offset());
-                default -> v; // Integer, Float
-            };
+        try {
+            return (Object[]) READERS.get(args.getClass()).values().invokeExact(args);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(args.getClass().getSimpleName() + ": " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
         }
-        return raw;
     }
 }

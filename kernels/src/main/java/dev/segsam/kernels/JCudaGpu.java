@@ -28,7 +28,6 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.zip.GZIPInputStream;
 import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -55,10 +54,10 @@ import jcuda.driver.JCudaDriver;
  */
 final class JCudaGpu implements Gpu {
     /**
-     * The kernels, built by kernels/build-fatbin.sh and committed gzip-compressed (5.8 → 1.1 MB in the repository; reading
-     * it costs no more than reading the plain file from the jar, see docs/kernels-cuda.md).
+     * The kernels, built by kernels/build-fatbin.sh; committed gzip-compressed and decompressed by the build into the
+     * classes (kernels/pom.xml), so the class path holds the plain fatbin.
      */
-    static final String FATBIN = "/dev/segsam/kernels/segsam.fatbin.gz";
+    static final String FATBIN = "/dev/segsam/kernels/segsam.fatbin";
     private static final long STAGING_BYTES = 8L << 20;
     private static final CUdeviceptr NULL = new CUdeviceptr();
 
@@ -103,14 +102,13 @@ final class JCudaGpu implements Gpu {
         }
     }
 
-    /** The committed fatbin from the class path, decompressed. */
+    /** The fatbin from the class path. */
     static byte[] fatbin() {
-        InputStream raw = JCudaGpu.class.getResourceAsStream(FATBIN);
-        if (raw == null) throw new IllegalStateException("kernel binary " + FATBIN + " is missing from the class path");
-        try (raw; InputStream in = new GZIPInputStream(raw, 1 << 16)) {
+        try (InputStream in = JCudaGpu.class.getResourceAsStream(FATBIN)) {
+            if (in == null) throw new IllegalStateException("kernel binary " + FATBIN + " is missing from the class path");
             return in.readAllBytes();
         } catch (IOException e) {
-            throw new UncheckedIOException("kernel binary " + FATBIN + " cannot be read: " + e.getMessage(), e);
+            throw new UncheckedIOException(e);
         }
     }
 

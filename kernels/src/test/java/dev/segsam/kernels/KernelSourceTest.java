@@ -2,11 +2,12 @@ package dev.segsam.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,6 +23,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,13 +32,15 @@ import org.junit.jupiter.api.Test;
  *   <li>every {@link Kernel} is declared in {@code src/main/cuda} with the same {@code __launch_bounds__}, and its
  *       {@link KernelArgs} record has the kernel's parameters by name, type and order ({@code const float*} ↔
  *       {@code In}, other pointers ↔ {@code Out}, {@code int}, {@code float}); every declared kernel is in the table;</li>
- *   <li>the fatbin resource decompresses to a fatbin holding SASS (ELF) and PTX, and contains every kernel name;</li>
+ *   <li>the fatbin on the class path (the build decompresses the committed {@code segsam.fatbin.gz} into the classes)
+ *       holds SASS (ELF) and PTX, and contains every kernel name;</li>
  *   <li>its stamp lists the SHA-256 of exactly the current sources, the flags of build-fatbin.sh and the fatbin's own
  *       hash: editing a kernel without rebuilding the fatbin fails here, on any machine.</li>
  * </ul>
  */
 class KernelSourceTest {
     private static final Path STAMP = Path.of("src/main/resources/dev/segsam/kernels/segsam.fatbin.sha256");
+    private static final Path COMMITTED = Path.of("src/main/resources/dev/segsam/kernels/segsam.fatbin.gz");
 
     @Test
     void javaTableMatchesTheCudaDeclarations() {
@@ -95,7 +99,6 @@ class KernelSourceTest {
 
     @Test
     void fatbinHoldsSassPtxAndEveryKernel() {
-        assertNull(JCudaGpu.class.getResource("/dev/segsam/kernels/segsam.fatbin"), "only the compressed fatbin is shipped");
         byte[] fb = JCudaGpu.fatbin();
         assertTrue(fb.length > 1000, "fatbin of " + fb.length + " bytes");
         // fatbin header magic 0xBA55ED50, little-endian
@@ -133,7 +136,13 @@ class KernelSourceTest {
         Matcher flags = Pattern.compile("(?m)^FLAGS=\"([^\"]*)\"").matcher(Files.readString(Path.of("build-fatbin.sh")));
         assertTrue(flags.find(), "FLAGS in build-fatbin.sh");
         assertEquals(flags.group(1), fields.get("flags"), "nvcc flags vs the stamp" + fix);
-        assertEquals(sha256(JCudaGpu.fatbin()), fields.get("fatbin"), "the fatbin resource vs its stamp" + fix);
+        byte[] committed;
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(COMMITTED))) {
+            committed = in.readAllBytes();
+        }
+        assertEquals(sha256(committed), fields.get("fatbin"), "the committed " + COMMITTED + " vs its stamp" + fix);
+        assertEquals(sha256(committed), sha256(JCudaGpu.fatbin()), "the class path's fatbin is the committed one, decompressed by the build");
+        assertFalse(Files.exists(COMMITTED.resolveSibling("segsam.fatbin")), "only the compressed fatbin is committed");
         assertNotNull(fields.get("nvcc"));
     }
 
