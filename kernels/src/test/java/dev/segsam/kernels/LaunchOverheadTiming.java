@@ -8,7 +8,8 @@ import java.lang.foreign.MemorySegment;
  * against the kind-string marshalling it replaced (copied below as it was, with the launch description it formatted on
  * every launch), interleaved in one JVM, 25 arguments (a flash-attention launch). Not a test: run after a build with
  *
- * <pre>java -cp kernels/target/test-classes:kernels/target/classes:core-tensor/target/classes dev.segsam.kernels.LaunchOverheadTiming</pre>
+ * <pre>java -cp kernels/target/test-classes:kernels/target/classes:core-tensor/target/classes:$HOME/.m2/repository/org/jcuda/jcuda/12.6.0/jcuda-12.6.0.jar \
+ *     dev.segsam.kernels.LaunchOverheadTiming</pre>
  */
 public class LaunchOverheadTiming {
     static final class NullGpu implements Gpu {
