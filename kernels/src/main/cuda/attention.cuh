@@ -14,9 +14,10 @@
 //   batch item z = blockIdx.y, b = z / heads, h = z % heads;  row i of q lives at q + b·sbq + h·shq + i·ldq
 // (the same for k, v and out). A batch stride of 0 shares k / v between batch items (many prompts, one embedding).
 // Grid (⌈Nq/32⌉, B·heads). Head dim D (= dv) is a template parameter: 16 (mask decoder cross-attention), 32 (its
-// self-attention), 64 (SAM-B/L image encoder), 80 (SAM-H); other head dims take the v1 path (CudaBackend.attention).
+// self-attention), 64 (SAM-B/L image encoder), 80 (SAM-H); other head dims take materialised score tiles
+// (AttentionOps on the Java side: gemm.cuh products and attn_softmax_f32 in norm.cuh).
 //
-// Two versions, chosen by the GEMM precision (GemmMode):
+// Two variants, chosen by the GEMM precision (GemmEngine):
 //   flash_attn_f32_d*:  128 threads as 16 row pairs × 8 lanes; exact fp32 FMAs.
 //   flash_attn_tf32_d*: 64 threads = 2 warps × 16 query rows; both products on tensor cores (mma.m16n8k8 TF32, the
 //                       fragment conventions of gemm.cuh); softmax, rescaling and the bias in fp32.
@@ -87,7 +88,7 @@ __device__ __forceinline__ float flash_score(float s, int col, int Nk, const flo
     return __fadd_rn(__fadd_rn(s, br[col / kw]), br[kh + col % kw]);
 }
 
-// ------------------------------------------------------------------------------------------------ v2: fp32
+// ------------------------------------------------------------------------------------------------ fp32
 
 // Thread (ty, tx) = (tid / 8, tid % 8) owns query rows 2ty and 2ty + 1 of the block: their scores for the tile's keys
 // tx + 8j (j < 4) and their outputs in columns tx + 8i (i < D/8). The 8 lanes of a row pair are adjacent in one warp,
@@ -210,7 +211,7 @@ __device__ __forceinline__ void flash_attn_f32_body(const FlashOperands& p, int 
     }
 }
 
-// ------------------------------------------------------------------------------------------------ v3: TF32 mma
+// ------------------------------------------------------------------------------------------------ TF32 tensor cores
 
 // Warp w owns block rows 16w … 16w + 15; lane (g, t) = (lane / 4, lane % 4) holds, in mma's accumulator layout, rows
 // g and g + 8 of the warp's slab: scores S[·][8n + 2t + {0,1}] for the 4 key groups n of a tile, outputs

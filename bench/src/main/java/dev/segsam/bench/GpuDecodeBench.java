@@ -1,7 +1,7 @@
 package dev.segsam.bench;
 
 import dev.segsam.kernels.CudaBackend;
-import dev.segsam.kernels.GemmMode;
+import dev.segsam.tensor.Options;
 import dev.segsam.model.Predictor;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.sam.SamConfig;
@@ -66,7 +66,8 @@ public class GpuDecodeBench {
 
     @Setup(Level.Trial)
     public void setup() {
-        cuda = CudaBackend.create(GemmMode.valueOf(mode), "flash".equals(impl));
+        cuda = CudaBackend.create(Options.fromSystemProperties(), GpuGemmBench.engine(mode),
+                "flash".equals(impl) ? Options.AttentionKind.FLASH : Options.AttentionKind.TILED);
         SegSam model = SegSam.load(SeededWeights.generate(SamConfig.vitB(), 20261126L), cuda);
         predictor = new Predictor(model, Preprocessor.Convention.SAM);
         RgbImage image = RgbImage.black(2000, 1500);

@@ -47,13 +47,13 @@ public final class Backends {
                 if (p == null) {
                     throw new BackendUnavailableException("device cuda requested, but the CUDA backend (module segsam-kernels) is not on the class path");
                 }
-                String why = p.unavailableReason();
+                String why = p.unavailableReason(options);
                 if (why != null) throw new BackendUnavailableException("device cuda requested, but CUDA is unavailable: " + why);
                 yield p.create(options);
             }
             case AUTO -> {
                 BackendProvider p = provider(Device.CUDA);
-                String why = p == null ? "the CUDA backend is not on the class path" : p.unavailableReason();
+                String why = p == null ? "the CUDA backend is not on the class path" : p.unavailableReason(options);
                 if (why == null) {
                     Backend b = p.create(options);
                     LOG.log(System.Logger.Level.INFO, "device auto: using " + b.name());

@@ -53,7 +53,10 @@ import jcuda.driver.JCudaDriver;
  * 8-byte values, exactly what {@code Pointer.to(devicePtr)} would produce.
  */
 final class JCudaGpu implements Gpu {
-    /** The kernels, built by kernels/build-fatbin.sh. */
+    /**
+     * The kernels, built by kernels/build-fatbin.sh; committed gzip-compressed and decompressed by the build into the
+     * classes (kernels/pom.xml), so the class path holds the plain fatbin.
+     */
     static final String FATBIN = "/dev/segsam/kernels/segsam.fatbin";
     private static final long STAGING_BYTES = 8L << 20;
     private static final CUdeviceptr NULL = new CUdeviceptr();
@@ -99,7 +102,7 @@ final class JCudaGpu implements Gpu {
         }
     }
 
-    /** The committed (or freshly built) fatbin from the class path. */
+    /** The fatbin from the class path. */
     static byte[] fatbin() {
         try (InputStream in = JCudaGpu.class.getResourceAsStream(FATBIN)) {
             if (in == null) throw new IllegalStateException("kernel binary " + FATBIN + " is missing from the class path");

@@ -19,15 +19,22 @@ import org.junit.jupiter.api.TestInstance;
  * A small SAM (the configuration of model's SamSmallParityTest: 128² input, 64-wide ViT with 4 heads of 16, windows of
  * 5 with padding, two global blocks, the full mask decoder) end to end through {@link Predictor} on the CUDA backend,
  * against the same model on the reference {@link CpuBackend}: image encoder (flash attention with rel-pos on padded
- * windows and globally), prompt encoder, mask decoder (v1 attention: its head dims 4 and 2 have no flash kernel),
+ * windows and globally), prompt encoder, mask decoder (score-tile attention: its head dims 4 and 2 have no flash kernel),
  * fused mask postprocessing to a 150×110 original. Seeded random weights.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class SamCudaContract {
     static final SamConfig SMALL = new SamConfig(128, 16, 64, 4, 4, new int[] {1, 3}, 5, 256, 32, 64, 8, 2, 32, 16, 3);
 
-    /** The runtime under test (poisoning on). */
-    abstract CudaRuntime runtime();
+    /** The device under test. */
+    abstract CudaDevice device();
+
+    /** The product default backend (fp32 tiles, fused flash attention) on the device, its pool poisoned. */
+    CudaBackend cuda() {
+        CudaRuntime rt = device().runtime(-1, false);
+        rt.pool.poison = true;
+        return new CudaBackend(rt, GemmEngine.FP32_TILED);
+    }
 
     /** predict calls for the memory check (1000 on a GPU). */
     abstract int rounds();
@@ -50,7 +57,7 @@ abstract class SamCudaContract {
     void smallSamMatchesTheCpu() {
         TensorSource w = SeededWeights.generate(SMALL, 20261127L);
         Predictor cpuP = new Predictor(SegSam.load(w, new CpuBackend()), Preprocessor.Convention.SAM);
-        Predictor gpuP = new Predictor(SegSam.load(SeededWeights.generate(SMALL, 20261127L), new CudaBackend(runtime(), GemmMode.FP32)),
+        Predictor gpuP = new Predictor(SegSam.load(SeededWeights.generate(SMALL, 20261127L), cuda()),
                 Preprocessor.Convention.SAM);
         try (Predictor.Encoded ec = cpuP.encode(image(), null); Predictor.Encoded eg = gpuP.encode(image(), null)) {
             for (Predictor.Prompt p : new Predictor.Prompt[] {BOX, POINTS}) {
@@ -76,7 +83,7 @@ abstract class SamCudaContract {
      */
     @Test
     void repeatedPredictKeepsDeviceMemoryFlat() {
-        CudaBackend g = new CudaBackend(runtime(), GemmMode.FP32);
+        CudaBackend g = cuda();
         Predictor gpuP = new Predictor(SegSam.load(SeededWeights.generate(SMALL, 5L), g), Preprocessor.Convention.SAM);
         try (Predictor.Encoded e = gpuP.encode(image(), null)) {
             gpuP.predict(e, BOX);
