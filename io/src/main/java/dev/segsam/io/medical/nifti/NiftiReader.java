@@ -1,5 +1,6 @@
 package dev.segsam.io.medical.nifti;
 
+import dev.segsam.io.IoLimits;
 import dev.segsam.io.medical.MedicalFormatException;
 import dev.segsam.io.medical.Volume;
 import dev.segsam.tensor.Tensor;
@@ -27,8 +28,10 @@ import java.util.zip.ZipException;
  *   <li>Affine: sform when {@code sform_code > 0}, else qform when {@code qform_code > 0}, else nibabel's pixdim
  *       fallback ({@link NiftiHeader#baseAffine}); spacing = |pixdim[1..3]| (units as stored, normally mm).</li>
  *   <li>Dimensions: {@code dim[1..3]} form the volume (missing ones are 1). Images with more dimensions (time,
- *       vectors, dims 4..7) yield one 3-D frame: frame 0 by default, any other with {@link #frame(long)}; the full
- *       {@code dim} is reported in the extras ({@code nifti.dim}).</li>
+ *       channels such as MR sequences, dims 4..7) hold several 3-D volumes ("frames"); one is read: frame 0 by
+ *       default, any other with {@link #frame(long)}. The file's full shape and the frame read are in
+ *       {@link Volume#fileDims()}, {@link Volume#volumeIndex()} and {@link Volume#volumeCount()} (and the extras
+ *       {@code nifti.dim}, {@code nifti.frame}).</li>
  *   <li>Extensions between the header and {@code vox_offset} are skipped.</li>
  * </ul>
  *
@@ -84,11 +87,15 @@ public final class NiftiReader {
             long nvox = h.frameVoxels();
             if (nvox > maxVoxels) {
                 throw new MedicalFormatException(file, "dim", h.size(1) + "x" + h.size(2) + "x" + h.size(3) + " = " + nvox
-                        + " voxels exceeds the limit of " + maxVoxels);
+                        + " voxels exceeds the limit of " + maxVoxels + " " + IoLimits.hint(IoLimits.VOLUME_VOXELS));
             }
             long frames = h.frames();
             if (frame >= frames) {
-                throw new MedicalFormatException(file, "dim", "frame " + frame + " requested, the image has " + frames);
+                throw new MedicalFormatException(file, "volume", "volume " + frame + " asked for, but the " + dimString(h)
+                        + " image holds " + frames + (frames == 1 ? " volume (volume 0)" : " volumes (0.." + (frames - 1) + ")"));
+            }
+            if (frames > Integer.MAX_VALUE) {
+                throw new MedicalFormatException(file, "dim", dimString(h) + " holds " + frames + " volumes, more than segsam counts");
             }
             long frameBytes = nvox * dt.bytes();
             long totalBytes;
@@ -220,6 +227,9 @@ public final class NiftiReader {
                 .extra("nifti.qform_code", Integer.toString(h.qformCode()))
                 .extra("nifti.byte_order", h.order().toString().toLowerCase(java.util.Locale.ROOT));
         if (h.frames() > 1) b.extra("nifti.frame", frame + " of " + h.frames());
+        int[] dims = new int[Math.max(3, h.dim()[0])];
+        for (int i = 0; i < dims.length; i++) dims[i] = h.size(i + 1);
+        b.volumes(dims, (int) frame, (int) h.frames());
         if (h.scaled()) b.extra("nifti.scl_slope", Float.toString(h.sclSlope())).extra("nifti.scl_inter", Float.toString(h.sclInter()));
         if (!h.descrip().isEmpty()) b.extra("nifti.descrip", h.descrip());
         return b.build();
