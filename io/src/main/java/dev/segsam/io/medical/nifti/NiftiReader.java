@@ -37,14 +37,20 @@ import java.util.zip.ZipException;
  *
  * <p>Safety: every header value is validated before it sizes anything. For {@code .nii} the data must lie inside the
  * file; for {@code .nii.gz} the frame must fit in what the compressed size can possibly hold (DEFLATE expands at
- * most 1032:1) and in {@link #maxVoxels(long)}, and data are read incrementally, so a lying header ends in a
- * {@link MedicalFormatException}, never in a huge allocation.
+ * most 1032:1) and in {@link #maxVoxels(long)}; a frame needing more than 64 times the file's size is inflated
+ * before its tensor is allocated. So a lying header ends in a {@link MedicalFormatException}, never in an
+ * allocation the file's content does not back.
  */
 public final class NiftiReader {
     /** Default limit on voxels per 3-D frame (2^30 voxels = 4 GiB of float32). */
     public static final long DEFAULT_MAX_VOXELS = 1L << 30;
     /** DEFLATE's maximum expansion ratio. */
     static final long MAX_DEFLATE_RATIO = 1032;
+    /**
+     * A {@code .nii.gz} whose frame needs more than this many times the file's size is read into memory before its
+     * tensor is allocated (real images compress 2–10:1, label maps up to a few hundred).
+     */
+    static final long STAGE_RATIO = 64;
 
     private long maxVoxels = DEFAULT_MAX_VOXELS;
     private long frame;
@@ -127,9 +133,15 @@ public final class NiftiReader {
                 throw new MedicalFormatException(file, "vox_offset", "the data ends before vox_offset " + h.voxOffset()
                         + (frame > 0 ? " + frame " + frame : "") + " (truncated file?)");
             }
+            InputStream data = in;
+            if (gz && frameBytes > STAGE_RATIO * fileSize) {
+                // a .nii.gz declaring far more than its size usually holds: make the stream prove it before the
+                // tensor is allocated, so a small file cannot make us allocate what it does not contain
+                data = staged(file, in, h, nvox, frameBytes);
+            }
             Tensor t = Tensor.zeros(h.size(3), h.size(2), h.size(1));
             try {
-                readData(file, in, h, nvox, t);
+                readData(file, data, h, nvox, t);
             } catch (IOException | RuntimeException e) {
                 t.close();
                 throw e;
@@ -156,6 +168,33 @@ public final class NiftiReader {
             }
         }
         return in;
+    }
+
+    /**
+     * Reads a frame's {@code frameBytes} raw bytes from {@code in} into memory (in chunks, as they arrive), failing as
+     * {@link #readData} would if the stream ends early; returns a stream over them. Raw bytes cost at most as much as
+     * the float32 tensor (1/4 of it for uint8 data), and only once the data has been seen.
+     */
+    private static InputStream staged(Path file, InputStream in, NiftiHeader h, long nvox, long frameBytes) throws IOException {
+        java.util.List<byte[]> chunks = new java.util.ArrayList<>();
+        long done = 0;
+        while (done < frameBytes) {
+            byte[] c = new byte[(int) Math.min(1 << 24, frameBytes - done)];
+            int got;
+            try {
+                got = in.readNBytes(c, 0, c.length);
+            } catch (EOFException e) {
+                got = -1;
+            }
+            if (got != c.length) {
+                throw new MedicalFormatException(file, "file size", "file is truncated: the data end after "
+                        + (done + Math.max(got, 0)) + " of the " + frameBytes + " bytes of " + dimString(h) + " " + h.dataType().label());
+            }
+            chunks.add(c);
+            done += c.length;
+        }
+        return new java.io.SequenceInputStream(java.util.Collections.enumeration(
+                chunks.stream().map(c -> (InputStream) new java.io.ByteArrayInputStream(c)).toList()));
     }
 
     private static void readData(Path file, InputStream in, NiftiHeader h, long nvox, Tensor t) throws IOException {
