@@ -30,6 +30,12 @@ final class Invariant {
             .withMaxInflatedBytes(16 << 20).withMaxPickleBytes(4 << 20).withMaxPickleMemory(16 << 20)
             .withMaxExpandedBytes(16 << 20);
 
+    /** Whether every dimension fits the int shape of a {@code Tensor} (readers refuse get() otherwise, by contract). */
+    static boolean intDims(long[] shape) {
+        for (long d : shape) if (d > Integer.MAX_VALUE) return false;
+        return true;
+    }
+
     interface Body {
         void run(Path file) throws Exception;
     }
