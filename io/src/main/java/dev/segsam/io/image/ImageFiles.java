@@ -95,7 +95,8 @@ public final class ImageFiles {
             format = formatOf(reader);
             List<String> warnings = new ArrayList<>();
             try {
-                reader.setInput(in, !format.equals("GIF"), false); // GIF: frame 1 is looked at, then frame 0 read
+                // metadata is not read (a zTXt chunk can inflate to gigabytes); GIF: frame 1 is looked at, then frame 0 read
+                reader.setInput(in, !format.equals("GIF"), true);
                 reader.addIIOReadWarningListener((IIOReadWarningListener) (source, warning) -> warnings.add(warning));
                 checkHeader(file, format, reader, limits);
                 img = reader.read(0);
