@@ -20,6 +20,7 @@ import java.awt.image.RenderedImage;
 import java.awt.image.SampleModel;
 import java.awt.image.WritableRaster;
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -112,6 +113,9 @@ public final class ImageFiles {
             }
         } catch (ImageReadException e) {
             throw e;
+        } catch (EOFException e) {
+            // some decoders (BMP) read pixel rows with readFully and let a short file end in a bare EOFException
+            throw new ImageReadException(file, Reason.CORRUPT, "damaged image: the file ends before its pixel data does (truncated?)", e);
         } catch (IIOException e) {
             String msg = oneLine(e);
             boolean unsupported = msg.toLowerCase(Locale.ROOT).contains("unsupported");

@@ -159,6 +159,17 @@ class ImageHeaderLimitsTest {
         assertEquals("GIF", ImageFiles.read(still).format());
     }
 
+    /** Fuzzing finding: a BMP cut inside its pixel rows ended in a bare EOFException (no message, not typed). */
+    @Test
+    void truncatedBmpIsDamaged() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(new BufferedImage(6, 5, BufferedImage.TYPE_3BYTE_BGR), "bmp", out);
+        byte[] b = out.toByteArray();
+        Path p = file("cut.bmp", java.util.Arrays.copyOf(b, b.length - 20));
+        assertOneLine(assertThrows(ImageReadException.class, () -> ImageFiles.read(p)), Reason.CORRUPT,
+                p + ": damaged image: the file ends before its pixel data does (truncated?)");
+    }
+
     @Test
     void filesThatAreNoImageSayWhatTheyAre() throws IOException {
         Path empty = file("empty.png", new byte[0]);
