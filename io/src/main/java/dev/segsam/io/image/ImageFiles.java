@@ -55,6 +55,8 @@ import org.w3c.dom.Node;
  *       raw values.</li>
  * </ul>
  * No colour management (ICC profiles are ignored, as Pillow's {@code np.array(img)} does) and no EXIF rotation.
+ * The width and height are read from the header first: images over {@link IoLimits#maxImagePixels()} are refused
+ * before any pixel is decoded, and metadata (text chunks, which can inflate without bound) is not read.
  * Other sample types (float, signed or 32-bit integers) and colour spaces (CMYK) are refused.
  */
 public final class ImageFiles {

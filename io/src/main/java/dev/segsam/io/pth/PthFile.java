@@ -34,7 +34,10 @@ import java.util.Set;
  * ({@code os.system}, {@code eval}, ...) or whose state dict contains objects of other classes is refused with an
  * {@link UnsafePickleException}. Every size read from the file (string lengths, memo indices, element counts,
  * storage sizes against the actual zip record sizes, views against their storages) is checked before use, so a
- * malformed or truncated file fails on {@link #open} with a one-line {@link PthFormatException}. The legacy non-zip
+ * malformed or truncated file fails on {@link #open} with a one-line {@link PthFormatException}. What a small file
+ * can make the reader allocate is bounded by {@link IoLimits}: the pickle's size, memo, nesting and estimated memory,
+ * the zip's record count and inflated sizes, and how far stride-0 views stretch their storages (a one-element storage
+ * viewed as a 4 GiB tensor is refused unless the limits are raised). The legacy non-zip
  * format (PyTorch &lt; 1.6 or {@code _use_new_zipfile_serialization=False}) is recognised and refused with the
  * command that converts it.
  *
