@@ -9,7 +9,8 @@
 # The fuzz JVM runs with a small heap (FUZZ_HEAP, default 384m) and libFuzzer's RSS limit (FUZZ_RSS_MB, default
 # 1536): an OutOfMemoryError or a process past the RSS limit is a finding, like an unexpected exception (the
 # invariant is in Invariant.java). Findings are written to
-# io/src/test/resources/dev/segsam/io/fuzz/<Class>Inputs/<method>/crash-<sha1>, where ./mvnw test replays them;
+# io/src/test/resources/dev/segsam/io/fuzz/<Class>Inputs/<method>/{crash,oom,timeout}-<sha1>, where ./mvnw test
+# replays them;
 # fix the cause, keep the file, and record the finding in docs/FUZZING.md. The growing corpus stays in
 # io/.cifuzz-corpus/ (ignored by git). Extra libFuzzer flags: FUZZ_ARGS="-jobs=1 -max_len=8192".
 set -euo pipefail
@@ -39,7 +40,7 @@ fi
 fuzz_one() {
   local name="$1" test="${TARGETS[$1]}" secs=$(( minutes * 60 )) log
   local dir="io/src/test/resources/dev/segsam/io/fuzz/${test%%#*}Inputs/${test##*#}"
-  local before; before=$(ls "$dir" 2>/dev/null | grep -c '^crash-' || true)
+  local before; before=$(ls "$dir" 2>/dev/null | grep -cE '^(crash|oom|timeout|slow-unit)-' || true)
   log="$(mktemp -t "segsam-fuzz-$name.XXXXXX.log")"
   echo "fuzz.sh: $name ($test) for $minutes min, heap ${FUZZ_HEAP:-384m}, RSS limit ${FUZZ_RSS_MB:-1536} MB; log $log" >&2
   local args=(-Djazzer.hooks=true -Djazzer.internal.arg.0=fuzz "-Djazzer.internal.arg.1=-max_total_time=$secs"
@@ -50,7 +51,7 @@ fuzz_one() {
   JAZZER_FUZZ=1 ./mvnw -B -pl io -am test -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
     -Dsegsam.test.heap="${FUZZ_HEAP:-384m}" "${args[@]}" >"$log" 2>&1 || rc=$?
   grep -E '^#[0-9]+ +(DONE|pulse)|cov: .* exec/s' "$log" | tail -n 1 >&2 || true
-  local after; after=$(ls "$dir" 2>/dev/null | grep -c '^crash-' || true)
+  local after; after=$(ls "$dir" 2>/dev/null | grep -cE '^(crash|oom|timeout|slow-unit)-' || true)
   if [ "$rc" != 0 ] || [ "$after" != "$before" ]; then
     echo "fuzz.sh: $name: FINDING (exit $rc; $((after - before)) new input(s) in $dir)" >&2
     grep -E 'FuzzTestFinding|Exception|Error|out-of-memory|Test unit written' "$log" | grep -v '^\s*at ' | head -n 15 >&2 || true
