@@ -10,9 +10,8 @@
 # 1536): an OutOfMemoryError or a process past the RSS limit is a finding, like an unexpected exception (the
 # invariant is in Invariant.java). Findings are written to
 # io/src/test/resources/dev/segsam/io/fuzz/<Class>Inputs/<method>/{crash,oom,timeout}-<sha1>, where ./mvnw test
-# replays them;
-# fix the cause, keep the file, and record the finding in docs/FUZZING.md. The growing corpus stays in
-# io/.cifuzz-corpus/ (ignored by git). Extra libFuzzer flags: FUZZ_ARGS="-jobs=1 -max_len=8192".
+# replays them; fix the cause, keep the file, and record the finding in docs/FUZZING.md. The growing corpus stays
+# in io/.cifuzz-corpus/ (ignored by git). Extra libFuzzer flags: FUZZ_ARGS="-jobs=1 -max_len=8192".
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
