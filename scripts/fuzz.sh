@@ -31,7 +31,7 @@ ORDER=(safetensors pth pickle nifti nifti-gz dicom dicom-deflated image)
 target="${1:-}"
 minutes="${2:-5}"
 if [ -z "$target" ] || [ "$target" = list ] || [ "$target" = -h ] || [ "$target" = --help ]; then
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
   exit 0
 fi
 [[ "$minutes" =~ ^[0-9]+$ ]] && [ "$minutes" -ge 1 ] || { echo "fuzz.sh: MINUTES must be a whole number >= 1, got '$minutes'" >&2; exit 2; }
