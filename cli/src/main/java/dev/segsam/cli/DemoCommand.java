@@ -1,5 +1,6 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -71,7 +72,7 @@ final class DemoCommand implements Callable<Integer> {
             for (int i = 0; i < prompts.size(); i++) prompts.get(i).validate(w, h, "prompt " + i);
             List<Predictor.Result> results = new ArrayList<>();
             List<String> names;
-            try (Checkpoint weights = Checkpoint.open(model)) {
+            try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
                 SegSam segsam = SegSam.load(weights, Backends.select(Device.CPU));
                 if (!segsam.hasSemantics()) throw new IllegalStateException(model.getFileName() + " has no SEG-SAM parts");
                 names = segsam.config().classNames();

@@ -1,5 +1,6 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.segsam.cli.predict.LabelMapImage;
@@ -58,7 +59,7 @@ final class EvalCommand implements Callable<Integer> {
         DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
         List<TrainSample> samples = ds.split(split);
         if (samples.isEmpty()) throw new IllegalArgumentException("the " + split + " split of " + data + " is empty");
-        try (Checkpoint f = Checkpoint.open(model)) {
+        try (Checkpoint f = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam m = SegSam.load(f, Backends.select(Device.CPU));
             if (m.hasSemantics() && !m.config().classNames().equals(ds.classNames())) {
                 throw new IllegalArgumentException("the model's classes " + m.config().classNames() + " are not the data set's " + ds.classNames());

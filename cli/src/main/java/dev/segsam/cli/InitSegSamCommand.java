@@ -1,5 +1,6 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.segsam.io.Checkpoint;
@@ -70,7 +71,7 @@ final class InitSegSamCommand implements Callable<Integer> {
         if (Files.exists(out) && !force) throw new IOException(out + " exists (use --force to replace it)");
         if (out.toAbsolutePath().equals(from.toAbsolutePath())) throw new IOException("--out must differ from --from");
         List<ClassSpec> classes = readClasses(classesFile);
-        try (Checkpoint sam = Checkpoint.open(from)) {
+        try (Checkpoint sam = Checkpoint.open(from, IoLimits.fromSystemProperties())) {
             SamModel.load(sam, new CpuBackend()); // validates the SAM part with a clear message
             float[][] emb;
             String encoder;
@@ -115,7 +116,7 @@ final class InitSegSamCommand implements Callable<Integer> {
     }
 
     private static float[][] readEmbeddings(Path f, int k) throws IOException {
-        try (Checkpoint st = Checkpoint.open(f)) {
+        try (Checkpoint st = Checkpoint.open(f, IoLimits.fromSystemProperties())) {
             if (!st.contains("text_embeddings")) throw new IOException(f + ": no tensor \"text_embeddings\"");
             Tensor t = st.get("text_embeddings");
             if (t.rank() != 2 || t.size(0) != k) {

@@ -1,5 +1,6 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -39,7 +40,7 @@ final class MakeDemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
-        try (Checkpoint f = Checkpoint.open(model)) {
+        try (Checkpoint f = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam m = SegSam.load(f, new CpuBackend());
             if (!m.hasSemantics()) throw new IllegalArgumentException(model + " has no SEG-SAM parts");
         }

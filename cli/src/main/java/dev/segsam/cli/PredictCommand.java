@@ -1,5 +1,6 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.PredictionOutput;
@@ -96,7 +97,7 @@ final class PredictCommand implements Callable<Integer> {
         for (int i = 0; i < prompts.size(); i++) prompts.get(i).validate(img.width(), img.height(), "prompt " + i);
 
         Backend backend = Backends.select(where);
-        try (Checkpoint weights = Checkpoint.open(model)) {
+        try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam segsam = SegSam.load(weights, backend);
             Convention conv = Conventions.choose(convention, segsam);
             Predictor predictor = new Predictor(segsam, conv);

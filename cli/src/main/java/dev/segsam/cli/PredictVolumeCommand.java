@@ -1,5 +1,6 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -125,7 +126,7 @@ final class PredictVolumeCommand implements Callable<Integer> {
         InputImage start = InputImage.slice(vol, ax, index, win);
         first.validate(start.image().width(), start.image().height(), "prompt");
 
-        try (Checkpoint weights = Checkpoint.open(model)) {
+        try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam segsam = SegSam.load(weights, Backends.select(where));
             Predictor predictor = new Predictor(segsam, Conventions.choose(convention, segsam));
             int w = start.image().width(), h = start.image().height();

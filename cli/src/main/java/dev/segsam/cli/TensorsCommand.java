@@ -1,5 +1,6 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -31,7 +32,7 @@ final class TensorsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        try (Checkpoint f = Checkpoint.open(file)) {
+        try (Checkpoint f = Checkpoint.open(file, IoLimits.fromSystemProperties())) {
             long total = 0, params = 0;
             for (Checkpoint.Entry t : f.entries()) {
                 total += t.bytes();

@@ -1,5 +1,6 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -126,11 +127,11 @@ final class TrainCommand implements Callable<Integer> {
         Backend cpu = Backends.select(Device.CPU);
         TrainingRun run;
         if (resume) {
-            try (Checkpoint f = Checkpoint.open(ckpt)) {
+            try (Checkpoint f = Checkpoint.open(ckpt, IoLimits.fromSystemProperties())) {
                 run = TrainingRun.resume(f, ds, cpu, config);
             }
         } else {
-            try (Checkpoint f = init == null ? null : Checkpoint.open(init)) {
+            try (Checkpoint f = init == null ? null : Checkpoint.open(init, IoLimits.fromSystemProperties())) {
                 run = TrainingRun.start(TrainingRun.Weights.initial(f, f == null ? Architectures.byName(arch) : null, ds.classNames(), parts,
                         textDim, seed), ds, cpu, config);
             }

@@ -112,6 +112,11 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
      *     {@link dev.segsam.io.pth.UnsafePickleException} for a pickle that would run code
      */
     public static Checkpoint open(Path path) throws IOException {
+        return open(path, IoLimits.defaults());
+    }
+
+    /** {@link #open(Path)} with the given limits on what a {@code .pth} file's declared sizes may cost. */
+    public static Checkpoint open(Path path, IoLimits limits) throws IOException {
         Format f = detect(path);
         if (f == Format.SAFETENSORS) {
             SafeTensorsFile st = SafeTensorsFile.open(path);
@@ -119,7 +124,7 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
             for (TensorInfo t : st.infos()) e.put(t.name(), new Entry(t.name(), t.dtype().name(), t.shape(), t.byteSize()));
             return new Checkpoint(path, f, st, Collections.unmodifiableMap(e), List.of());
         }
-        PthFile pth = PthFile.open(path);
+        PthFile pth = PthFile.open(path, null, limits);
         Map<String, Entry> e = new LinkedHashMap<>();
         for (PthTensorInfo t : pth.infos()) {
             e.put(t.name(), new Entry(t.name(), PthConvert.safetensorsType(t.dtype()).name(), t.shape(), t.byteSize()));

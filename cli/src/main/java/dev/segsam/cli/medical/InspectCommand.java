@@ -24,7 +24,7 @@ public final class InspectCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE_OR_DIR", description = "NIfTI-1 (.nii/.nii.gz), DICOM file, or DICOM series folder")
     Path path;
 
-    @Option(names = "--json", description = "print one JSON object (keys: file, format, modality, dims, spacing, dtype, min, max, affine, affine_source, extras)")
+    @Option(names = "--json", description = "print one JSON object (keys: file, format, modality, dims, file_dims, volume, volumes, spacing, dtype, min, max, affine, affine_source, extras)")
     boolean json;
 
     @Spec
@@ -44,6 +44,10 @@ public final class InspectCommand implements Callable<Integer> {
                 else root.putNull("modality");
                 ArrayNode dims = root.putArray("dims");
                 for (int d : v.dims()) dims.add(d);
+                ArrayNode fileDims = root.putArray("file_dims");
+                for (int d : v.fileDims()) fileDims.add(d);
+                root.put("volume", v.volumeIndex());
+                root.put("volumes", v.volumeCount());
                 ArrayNode sp = root.putArray("spacing");
                 for (double s : v.spacing()) sp.add(s);
                 root.put("dtype", v.dataType());
@@ -71,6 +75,10 @@ public final class InspectCommand implements Callable<Integer> {
                     ? ", " + x.get(Volume.TRANSFER_SYNTAX_NAME) + " (" + x.get(Volume.TRANSFER_SYNTAX) + ")" : "");
             out.printf("modality      %s%n", v.modality().orElse("unknown (not stored in " + v.format() + ")"));
             out.printf("dims          %d x %d x %d (x, y, z)%n", v.nx(), v.ny(), v.nz());
+            if (v.volumeCount() > 1) {
+                out.printf("volumes       %d in the file's %s; shown and used by commands: volume %d%n", v.volumeCount(),
+                        String.join(" x ", java.util.Arrays.stream(v.fileDims()).mapToObj(Integer::toString).toList()), v.volumeIndex());
+            }
             double[] s = v.spacing();
             out.printf(Locale.ROOT, "spacing       %s x %s x %s mm%n", Numbers.format(s[0]), Numbers.format(s[1]), Numbers.format(s[2]));
             out.printf("data type     %s%n", v.dataType());

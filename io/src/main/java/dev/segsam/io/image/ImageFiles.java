@@ -1,6 +1,8 @@
 package dev.segsam.io.image;
 
 import dev.segsam.io.AtomicFiles;
+import dev.segsam.io.IoLimits;
+import dev.segsam.io.Printable;
 import dev.segsam.io.image.ImageReadException.Reason;
 import dev.segsam.tensor.image.RgbImage;
 import java.awt.Point;
@@ -19,6 +21,7 @@ import java.awt.image.RenderedImage;
 import java.awt.image.SampleModel;
 import java.awt.image.WritableRaster;
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -55,6 +58,8 @@ import org.w3c.dom.Node;
  *       raw values.</li>
  * </ul>
  * No colour management (ICC profiles are ignored, as Pillow's {@code np.array(img)} does) and no EXIF rotation.
+ * The width and height are read from the header first: images over {@link IoLimits#maxImagePixels()} are refused
+ * before any pixel is decoded, and metadata (text chunks, which can inflate without bound) is not read.
  * Other sample types (float, signed or 32-bit integers) and colour spaces (CMYK) are refused.
  */
 public final class ImageFiles {
@@ -64,19 +69,28 @@ public final class ImageFiles {
 
     // ------------------------------------------------------------------ reading
 
+    /** Reads the image in {@code file} with the {@linkplain IoLimits#defaults() default limits}; see {@link #read(Path, IoLimits)}. */
+    public static LoadedImage read(Path file) throws IOException {
+        return read(file, IoLimits.defaults());
+    }
+
     /**
-     * Reads the first image in {@code file}.
+     * Reads the image in {@code file} (a TIFF's first page). The header is read first and nothing is decoded when the
+     * image declares more than {@link IoLimits#maxImagePixels()} pixels. Animated GIFs are refused: which frame is
+     * meant would be a guess.
      *
      * @throws ImageReadException {@link Reason#MISSING} when there is no such regular file, {@link Reason#NOT_AN_IMAGE}
-     *     when no supported format recognises the content, {@link Reason#UNSUPPORTED} for image kinds listed above,
+     *     when no supported format recognises the content (empty files and text files say so),
+     *     {@link Reason#TOO_LARGE} over the pixel limit, {@link Reason#UNSUPPORTED} for image kinds listed above,
      *     {@link Reason#CORRUPT} for damaged or truncated files; other {@link IOException}s for I/O failures
      */
-    public static LoadedImage read(Path file) throws IOException {
+    public static LoadedImage read(Path file, IoLimits limits) throws IOException {
         if (!Files.exists(file)) throw new ImageReadException(file, Reason.MISSING, "no such file");
         if (!Files.isRegularFile(file)) throw new ImageReadException(file, Reason.MISSING, "not a regular file");
         if (!Files.isReadable(file)) throw new ImageReadException(file, Reason.MISSING, "not readable");
+        if (Files.size(file) == 0) throw new ImageReadException(file, Reason.NOT_AN_IMAGE, "empty file (0 bytes), not an image");
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
-            return read(in, file, Integer.MAX_VALUE);
+            return read(in, file, limits, Integer.MAX_VALUE);
         }
     }
 
@@ -90,7 +104,7 @@ public final class ImageFiles {
      */
     public static LoadedImage read(InputStream in, String name) throws IOException {
         try (ImageInputStream iis = ImageIO.createImageInputStream(in)) {
-            return read(iis, Path.of(name), MAX_SIDE);
+            return read(iis, Path.of(name), IoLimits.defaults(), MAX_SIDE);
         }
     }
 
@@ -104,7 +118,7 @@ public final class ImageFiles {
     public static Mask readMask(InputStream in, String name) throws IOException {
         Path file = Path.of(name);
         try (ImageInputStream iis = ImageIO.createImageInputStream(in)) {
-            BufferedImage img = decodeRaw(iis, file, MAX_SIDE).image;
+            BufferedImage img = decodeRaw(iis, file, IoLimits.defaults(), MAX_SIDE).image;
             int w = img.getWidth(), h = img.getHeight();
             int[] first = img.getRaster().getSamples(0, 0, w, h, 0, new int[w * h]);
             byte[] m = new byte[first.length];
@@ -113,30 +127,30 @@ public final class ImageFiles {
         }
     }
 
-    private static LoadedImage read(ImageInputStream in, Path file, int maxSide) throws IOException {
-        Raw raw = decodeRaw(in, file, maxSide);
+    private static LoadedImage read(ImageInputStream in, Path file, IoLimits limits, int maxSide) throws IOException {
+        Raw raw = decodeRaw(in, file, limits, maxSide);
         return decode(file, raw.format, raw.image, raw.palette);
     }
 
     private record Raw(BufferedImage image, String format, boolean palette) {}
 
     /** The first image of {@code in} as ImageIO decodes it, every failure an {@link ImageReadException}. */
-    private static Raw decodeRaw(ImageInputStream in, Path file, int maxSide) throws IOException {
+    private static Raw decodeRaw(ImageInputStream in, Path file, IoLimits limits, int maxSide) throws IOException {
         try {
             if (in == null) throw new ImageReadException(file, Reason.NOT_AN_IMAGE, "cannot be opened as an image");
             ImageReader reader = readerFor(in);
-            if (reader == null) throw new ImageReadException(file, Reason.NOT_AN_IMAGE, "not a PNG, JPEG, TIFF, BMP or GIF image");
+            if (reader == null) {
+                throw new ImageReadException(file, Reason.NOT_AN_IMAGE, "not a PNG, JPEG, TIFF, BMP or GIF image" + looksLike(file));
+            }
             String format = formatOf(reader);
             List<String> warnings = new ArrayList<>();
             BufferedImage img;
             boolean palette;
             try {
-                reader.setInput(in, true, false);
+                // metadata is not read (a zTXt chunk can inflate to gigabytes); GIF: frame 1 is looked at, then frame 0 read
+                reader.setInput(in, !format.equals("GIF"), true);
                 reader.addIIOReadWarningListener((IIOReadWarningListener) (source, warning) -> warnings.add(warning));
-                int w = reader.getWidth(0), h = reader.getHeight(0);
-                if (w < 1 || h < 1 || w > maxSide || h > maxSide) {
-                    throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: size " + w + "x" + h + " is outside 1.." + maxSide);
-                }
+                checkHeader(file, format, reader, limits, maxSide);
                 img = reader.read(0);
                 palette = hasPalette(reader);
             } finally {
@@ -151,6 +165,9 @@ public final class ImageFiles {
             return new Raw(img, format, palette);
         } catch (ImageReadException e) {
             throw e;
+        } catch (EOFException e) {
+            // some decoders (BMP) read pixel rows with readFully and let a short file end in a bare EOFException
+            throw new ImageReadException(file, Reason.CORRUPT, "damaged image: the file ends before its pixel data does (truncated?)", e);
         } catch (IIOException e) {
             String msg = oneLine(e);
             boolean unsupported = msg.toLowerCase(Locale.ROOT).contains("unsupported");
@@ -161,6 +178,71 @@ public final class ImageFiles {
             throw new ImageReadException(file, Reason.CORRUPT, "damaged image: " + oneLine(e), e);
         }
     }
+
+    /** Most pixels {@link #decode} can hold: the RGB bytes must fit in one Java array. */
+    static final long MAX_ARRAY_PIXELS = (Integer.MAX_VALUE - 16) / 3;
+
+    /**
+     * Reads the width and height from the header (no pixel data is decoded) and refuses sizes over the limit, empty
+     * sizes, and GIFs with a second frame.
+     */
+    private static void checkHeader(Path file, String format, ImageReader reader, IoLimits limits, int maxSide) throws IOException {
+        int w = reader.getWidth(0);
+        int h = reader.getHeight(0);
+        if (w <= 0 || h <= 0) throw new ImageReadException(file, Reason.CORRUPT, "damaged " + format + ": its header declares " + w + "x" + h + " pixels");
+        if (w > maxSide || h > maxSide) {
+            throw new ImageReadException(file, Reason.TOO_LARGE, format + " of " + w + "x" + h + " pixels: a side over " + maxSide + " is not read from a stream");
+        }
+        long pixels = (long) w * h;
+        if (pixels > limits.maxImagePixels()) {
+            throw new ImageReadException(file, Reason.TOO_LARGE, format + " of " + w + "x" + h + " = " + pixels
+                    + " pixels, more than the limit of " + limits.maxImagePixels() + " " + IoLimits.hint(IoLimits.IMAGE_PIXELS));
+        }
+        if (pixels > MAX_ARRAY_PIXELS) {
+            throw new ImageReadException(file, Reason.TOO_LARGE, format + " of " + w + "x" + h + " = " + pixels
+                    + " pixels, more than segsam can hold in one image (" + MAX_ARRAY_PIXELS + ")");
+        }
+        if (format.equals("GIF") && hasImage(reader, 1)) {
+            throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: an animated GIF (more than one frame); "
+                    + "save the frame to segment as PNG");
+        }
+    }
+
+    /** Whether the file holds an image at {@code index}, found from headers only. */
+    private static boolean hasImage(ImageReader reader, int index) {
+        try {
+            reader.getWidth(index);
+            return true;
+        } catch (IndexOutOfBoundsException | IOException e) {
+            return false; // no such frame, or a damaged tail after the first frame: read the first as before
+        }
+    }
+
+    /** What a file that no image reader recognises seems to be, for the error message: {@code ""} when unclear. */
+    private static String looksLike(Path file) {
+        byte[] head;
+        try (var in = Files.newInputStream(file)) {
+            head = in.readNBytes(132);
+        } catch (IOException e) {
+            return "";
+        }
+        if (head.length >= 132 && head[128] == 'D' && head[129] == 'I' && head[130] == 'C' && head[131] == 'M') {
+            return " (it is a DICOM file: read it as a medical image)";
+        }
+        if (head.length >= 2 && (head[0] & 0xFF) == 0x1f && (head[1] & 0xFF) == 0x8b) return " (it is gzip-compressed data)";
+        int n = Math.min(head.length, 64);
+        int text = 0;
+        for (int i = 0; i < n; i++) {
+            int b = head[i] & 0xFF;
+            if (b == '\n' || b == '\r' || b == '\t' || (b >= 0x20 && b < 0x7f) || b >= 0xc2) text++;
+        }
+        if (n > 0 && text == n) {
+            String start = new String(head, 0, Math.min(n, 24), java.nio.charset.StandardCharsets.UTF_8);
+            return " (it is text, starting \"" + Printable.of(start).replace("\"", "\\\"") + (n > 24 ? "..." : "") + "\")";
+        }
+        return "";
+    }
+
 
     /**
      * Whether the file stores palette indices: the standard metadata has a {@code Chroma/Palette} node. (ImageIO also
