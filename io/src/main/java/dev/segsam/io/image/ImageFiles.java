@@ -191,7 +191,7 @@ public final class ImageFiles {
         int h = reader.getHeight(0);
         if (w <= 0 || h <= 0) throw new ImageReadException(file, Reason.CORRUPT, "damaged " + format + ": its header declares " + w + "x" + h + " pixels");
         if (w > maxSide || h > maxSide) {
-            throw new ImageReadException(file, Reason.TOO_LARGE, format + " of " + w + "x" + h + " pixels: a side over " + maxSide + " is not read from a stream");
+            throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: size " + w + "x" + h + " is outside 1.." + maxSide);
         }
         long pixels = (long) w * h;
         if (pixels > limits.maxImagePixels()) {
