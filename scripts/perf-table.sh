@@ -22,7 +22,8 @@ py=/usr/bin/python3
 echo "perf-table: building the benchmark jar..." >&2
 "$here/mvnw" -q -B -Dstyle.color=never -DskipTests -pl bench -am package >"$out/build.log" 2>&1 || { tail -n 40 "$out/build.log" >&2; exit 2; }
 bench() {
-  "$SEGSAM_JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+  # -Djmh.ignoreLock: the machine may be shared with other JMH runs (/tmp/jmh.lock); the tables compare interleaved runs
+  "$SEGSAM_JAVA_HOME/bin/java" -Djmh.ignoreLock=true --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
       --add-modules=jdk.incubator.vector -jar "$here/bench/target/benchmarks.jar" "$@" -rf json
 }
 cd "$out"

@@ -15,7 +15,7 @@ import java.util.function.Supplier;
  * machine shared with other jobs disturbs far less than wall time (docs/kernels-cpu.md, "Decode II"). Run with
  * {@code -Dsegsam.threads=1} so all work happens on the calling thread:
  * <pre>
- * java --add-modules jdk.incubator.vector -Dsegsam.threads=1 -cp bench/target/benchmarks.jar dev.segsam.bench.lab.DecodeOpsLab [rounds]
+ * java --add-modules jdk.incubator.vector -Dsegsam.threads=1 -cp bench/target/benchmarks.jar dev.segsam.bench.lab.DecodeOpsLab [rounds] [name filter]
  * </pre>
  * Prints, per op, the best of {@code rounds} rounds (each the mean of several calls) in CPU ms and GFLOP/s where the
  * op is a GEMM.
@@ -25,6 +25,7 @@ public final class DecodeOpsLab {
 
     public static void main(String[] args) {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
+        only = args.length > 1 ? args[1] : "";
         Backend b = Backends.cpu();
         Random r = new Random(1);
         Tensor keys = rnd(r, 1, 4096, 256), w128 = rnd(r, 128, 256), b128 = rnd(r, 128);
@@ -68,7 +69,10 @@ public final class DecodeOpsLab {
         return Tensor.of(v, shape);
     }
 
+    static String only = "";
+
     static void time(String name, double flop, int rounds, Supplier<Tensor> op) {
+        if (!name.contains(only)) return;
         for (int i = 0; i < 20; i++) op.get().close(); // warm-up: C2 compiles the paths
         double[] ms = new double[rounds];
         for (int rr = 0; rr < rounds; rr++) {

@@ -102,6 +102,11 @@ class FastCpuBackendTest {
         // several row tiles per image (the last one short), two images
         Tensor big = rand(2, 8, 40, 30), wb = rand(8, 3, 2, 2), bb = rand(3);
         same(ref.convTranspose2d(big, wb, bb, 2), fast.convTranspose2d(big, wb, bb, 2), "2x2 stride 2, row tiles");
+        // rows of whole vectors plus a tail (the vector interleave of the two column taps, then scalars), and SAM's width
+        for (int width : new int[] {37, 64}) {
+            Tensor xw = rand(1, 8, 6, width), ww = rand(8, 5, 2, 2), bw = rand(5);
+            same(ref.convTranspose2d(xw, ww, bw, 2), fast.convTranspose2d(xw, ww, bw, 2), "2x2 stride 2, width " + width);
+        }
     }
 
     @Test
