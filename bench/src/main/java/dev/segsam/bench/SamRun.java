@@ -73,15 +73,17 @@ public final class SamRun {
             System.out.printf(Locale.ROOT, "encode %d: %.1f ms (process CPU %.1f ms)%n", i, (System.nanoTime() - t0) / 1e6, (cpuNanos() - c0) / 1e6);
         }
         if (profile) System.out.print("encode profile (last run):\n" + prof.table(1));
-        double[] ms = new double[decodes];
+        double[] ms = new double[decodes], cpu = new double[decodes];
         prof.reset();
         for (int i = 0; i < decodes; i++) {
             if (i == decodes / 2) prof.reset();
-            long t0 = System.nanoTime();
+            long t0 = System.nanoTime(), c0 = cpuNanos();
             predictor.predict(enc, box);
             ms[i] = (System.nanoTime() - t0) / 1e6;
+            cpu[i] = (cpuNanos() - c0) / 1e6;
         }
         System.out.println("decode + upsample ms: " + Arrays.toString(Arrays.stream(ms).map(x -> Math.round(x * 10) / 10.0).toArray()));
+        System.out.println("decode process CPU ms (JIT threads included): " + Arrays.toString(Arrays.stream(cpu).map(x -> Math.round(x * 10) / 10.0).toArray()));
         if (profile && decodes > 0) System.out.print("decode profile (per run, last " + (decodes - decodes / 2) + " runs):\n" + prof.table(decodes - decodes / 2));
         if (batch > 0) {
             List<Predictor.Prompt> prompts = SamBench.boxes(batch);

@@ -16,6 +16,7 @@ import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.Device;
 import dev.segsam.tensor.image.RgbImage;
+import java.util.Locale;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -96,6 +97,7 @@ final class PredictCommand implements Callable<Integer> {
         RgbImage img = input.image();
         for (int i = 0; i < prompts.size(); i++) prompts.get(i).validate(img.width(), img.height(), "prompt " + i);
 
+        long t0 = System.nanoTime(), upAtLoad = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
         Backend backend = Backends.select(where);
         try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam segsam = SegSam.load(weights, backend);
@@ -107,15 +109,25 @@ final class PredictCommand implements Callable<Integer> {
             }
             Progress bar = new Progress(err, "encoding", predictor.encoderBlocks(), !quiet);
             bar.update(0, "blocks");
+            long t1 = System.nanoTime();
             try (Predictor.Encoded enc = predictor.encode(img, i -> bar.update(i + 1, "blocks"))) {
+                long t2 = System.nanoTime();
                 List<Predictor.Result> results = new ArrayList<>();
+                StringBuilder decodeMs = new StringBuilder();
                 for (PromptSpec p : prompts) {
+                    long d0 = System.nanoTime();
                     results.add(predictor.predict(enc, new Predictor.Prompt(p.points(), p.labels(), p.box(), null, p.multimask())));
+                    decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", (System.nanoTime() - d0) / 1e6));
                 }
+                long t3 = System.nanoTime();
                 Files.createDirectories(out);
                 PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
                 output.write(out);
                 output.printSummary(o, out);
+                if (Boolean.getBoolean("segsam.timing")) { // docs/PERF.md: cold start, stage by stage
+                    err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], write %.0f ms%n",
+                            upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (System.nanoTime() - t3) / 1e6);
+                }
             }
         }
         return 0;

@@ -162,6 +162,12 @@ public final class FastCpuBackend implements Backend {
         return y;
     }
 
+    /**
+     * {@code -Dsegsam.convt.zip=false}: assemble the stride-2 output rows with scalar stores (the kernel before
+     * {@link VectorMath#interleave2}, kept for A/B runs in docs/kernels-cpu.md); the values are the same either way.
+     */
+    static final boolean CONVT_ZIP = Boolean.parseBoolean(System.getProperty("segsam.convt.zip", "true"));
+
     /** Input pixels per task of {@link #convTransposeCover} (whole input rows): the task's cols block stays in L2. */
     static final int CONVT_PIXELS = 512;
 
@@ -187,9 +193,14 @@ public final class FastCpuBackend implements Backend {
                 float b0 = bv == null ? 0f : bv[o];
                 for (int i = 0; i < s; i++) {
                     for (int yy = 0; yy < yn; yy++) {
+                        int done = 0;
+                        if (s == 2 && CONVT_ZIP) { // both taps of the row at once: vector permutes, the scalar loop finishes
+                            int src = (o * s + i) * s * P + yy * W;
+                            done = VectorMath.interleave2(cols, src, cols, src + P, b0, row, 0, W);
+                        }
                         for (int j = 0; j < s; j++) {
                             int src = ((o * s + i) * s + j) * P + yy * W;
-                            for (int xx = 0, d = j; xx < W; xx++, d += s) row[d] = b0 + cols[src + xx];
+                            for (int xx = done, d = j + done * s; xx < W; xx++, d += s) row[d] = b0 + cols[src + xx];
                         }
                         long at = (((long) b * O + o) * Ho + (long) (y0 + yy) * s + i) * Wo;
                         MemorySegment.copy(row, 0, out, Tensor.LAYOUT, at * Float.BYTES, Wo);

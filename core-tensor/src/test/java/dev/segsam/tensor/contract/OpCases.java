@@ -320,7 +320,9 @@ public final class OpCases {
                 {new int[] {1, 5, 2, 3}, new int[] {5, 4, 1, 1}, 1}, {new int[] {1, 2, 3, 2}, new int[] {2, 3, 3, 2}, 1},
                 {new int[] {1, 16, 8, 8}, new int[] {16, 8, 2, 2}, 2}, {new int[] {2, 16, 5, 7}, new int[] {16, 4, 2, 2}, 2},
                 {new int[] {2, 16, 5, 7}, new int[] {16, 3, 3, 3}, 2}, // overlapping taps
-                {new int[] {2, 8, 40, 30}, new int[] {8, 3, 2, 2}, 2}}; // several CPU row tiles, the last one short
+                {new int[] {2, 8, 40, 30}, new int[] {8, 3, 2, 2}, 2}, // several CPU row tiles, the last one short
+                // rows of whole vectors plus a tail (the fast path interleaves the two column taps), and SAM's width
+                {new int[] {1, 8, 6, 37}, new int[] {8, 5, 2, 2}, 2}, {new int[] {1, 8, 6, 64}, new int[] {8, 5, 2, 2}, 2}};
         for (Object[] c : convT) {
             int[] xs = (int[]) c[0], ws = (int[]) c[1];
             int st = (int) c[2];
