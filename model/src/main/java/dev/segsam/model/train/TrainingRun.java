@@ -104,6 +104,15 @@ public final class TrainingRun {
          * the ablation's parts switched on in the metadata.
          */
         public static Weights initial(TensorSource base, SamConfig arch, List<String> classNames, Ablation ablation, int textDim, long seed) {
+            return initial(base, arch, classNames, Map.of(), ablation, textDim, seed);
+        }
+
+        /**
+         * As {@link #initial(TensorSource, SamConfig, List, Ablation, int, long)}, with T2VSE's class descriptions from
+         * {@code descriptions} (class name → text) where given, segsam's shipped ones ({@link ClassTexts}) elsewhere.
+         */
+        public static Weights initial(TensorSource base, SamConfig arch, List<String> classNames, Map<String, String> descriptions,
+                                      Ablation ablation, int textDim, long seed) {
             Map<String, Tensor> weights = new LinkedHashMap<>();
             Map<String, String> meta = new LinkedHashMap<>();
             TensorSource from = base != null ? base : SeededWeights.generate(arch, seed);
@@ -113,7 +122,7 @@ public final class TrainingRun {
             }
             if (ablation.semantic()) {
                 List<ClassSpec> classes = new ArrayList<>();
-                for (String c : classNames) classes.add(ClassTexts.spec(c, null));
+                for (String c : classNames) classes.add(ClassTexts.spec(c, descriptions.get(c)));
                 SegSamConfig prior = base == null ? null : SegSamConfig.fromMetadata(base.metadata());
                 boolean reuse = prior != null && prior.classNames().equals(classNames);
                 SegSamInit.Model m = SegSamInit.create(SeededWeights.of(weights), classes, SegSamInit.hashedEmbeddings(classes, textDim),
