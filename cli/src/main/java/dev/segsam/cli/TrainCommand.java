@@ -15,6 +15,7 @@ import dev.segsam.io.Checkpoint;
 import dev.segsam.io.safetensors.SafeTensorsWriter;
 import dev.segsam.model.train.Ablation;
 import dev.segsam.model.train.Architectures;
+import dev.segsam.model.train.Augment;
 import dev.segsam.model.train.Evaluation;
 import dev.segsam.model.train.SegSamTrainer;
 import dev.segsam.model.train.TrainingRun;
@@ -82,6 +83,13 @@ final class TrainCommand implements Callable<Integer> {
     double focalWeight;
     @Option(names = "--dice-weight", defaultValue = "1", description = "weight of the Dice term of L_bin (default ${DEFAULT-VALUE})")
     double diceWeight;
+    @Option(names = "--sampling", defaultValue = "image", paramLabel = "image|class",
+            description = "how a step picks its image: uniformly (image), or a class uniformly, then an image with it (class) (default ${DEFAULT-VALUE})")
+    String sampling;
+    @Option(names = "--augment", defaultValue = "none", paramLabel = "none|standard",
+            description = {"random scale/rotation/shift and gamma/contrast/brightness per step (standard; the encoder stage also mirrors);",
+                "with a frozen encoder it costs an encoder pass per step (default ${DEFAULT-VALUE})"})
+    String augment;
     @Option(names = "--text-dim", defaultValue = "256", description = "built-in text embedding width (default ${DEFAULT-VALUE})")
     int textDim;
     @Option(names = "--descriptions", paramLabel = "FILE.json", description = "class descriptions for T2VSE, a JSON object {class: text} (default: segsam's built-in ones, else the class name)")
@@ -124,6 +132,8 @@ final class TrainCommand implements Callable<Integer> {
         if (!List.of("auto", "encoder", "segsam").contains(stage)) throw new IllegalArgumentException("--stage must be auto, encoder or segsam, got " + stage);
         Ablation parts = Ablation.parse(ablation);
         Architectures.byName(arch); // fails early on a bad name
+        samplingOf();
+        augmentOf(false);
         boolean both = stage.equals("auto") && init == null;
         if (stage.equals("segsam") && init == null && !allowUntrainedEncoder) {
             throw new IllegalArgumentException("--stage segsam freezes the image encoder, and without --init it would be an untrained one: train it first with "
@@ -180,7 +190,7 @@ final class TrainCommand implements Callable<Integer> {
     /** Runs (or resumes) one stage; returns the steps done in this call, or −1 when stopped before the end. */
     private int runStage(Stage st, DataSources ds, Map<String, String> texts, boolean resumeThis, Integer budget, PrintWriter o, PrintWriter err) throws IOException {
         TrainingRun.Config config = new TrainingRun.Config(st.steps(), st.lr(), st.warmup(), seed, logEvery, evalEvery, checkpointEvery,
-                st.parts().loss(targets, focalWeight, diceWeight, st.encoder()));
+                st.parts().loss(targets, focalWeight, diceWeight, st.encoder())).withSampling(samplingOf(), augmentOf(st.encoder()));
         Path dir = st.dir(), ckpt = dir.resolve("checkpoint.safetensors");
         Backend cpu = Backends.select(Device.CPU);
         TrainingRun run;
@@ -230,6 +240,22 @@ final class TrainCommand implements Callable<Integer> {
         LossPlot.write(log.steps, log.evals, st.parts().semantic(), dir.resolve("loss.png"));
         o.println("wrote " + dir.resolve("model.safetensors") + ", eval.json, train.json, loss.png");
         return last - startStep;
+    }
+
+    private TrainingRun.Sampling samplingOf() {
+        return switch (sampling) {
+            case "image" -> TrainingRun.Sampling.IMAGE;
+            case "class" -> TrainingRun.Sampling.CLASS;
+            default -> throw new IllegalArgumentException("--sampling must be image or class, got " + sampling);
+        };
+    }
+
+    private Augment augmentOf(boolean binary) {
+        return switch (augment) {
+            case "none" -> Augment.NONE;
+            case "standard" -> Augment.standard(binary);
+            default -> throw new IllegalArgumentException("--augment must be none or standard, got " + augment);
+        };
     }
 
     private Map<String, String> readDescriptions() throws IOException {
@@ -342,7 +368,7 @@ final class TrainCommand implements Callable<Integer> {
         n.put("stage", st.name()).put("ablation", st.parts().toString()).put("init", st.init() == null ? null : st.init().toString())
                 .put("arch", arch).put("steps", st.steps()).put("lr", st.lr()).put("warmup", st.warmup()).put("targets", targets)
                 .put("text_dim", textDim).put("descriptions", descriptions == null ? null : descriptions.toString()).put("seed", seed)
-                .put("focal_weight", focalWeight).put("dice_weight", diceWeight);
+                .put("focal_weight", focalWeight).put("dice_weight", diceWeight).put("sampling", sampling).put("augment", augment);
         return n;
     }
 

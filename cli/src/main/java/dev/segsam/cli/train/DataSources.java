@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.segsam.cli.predict.Progress;
 import dev.segsam.io.IoLimits;
 import dev.segsam.io.medical.Axis;
+import dev.segsam.io.medical.MedicalFormatException;
 import dev.segsam.io.medical.MedicalImages;
 import dev.segsam.io.medical.Volume;
 import dev.segsam.io.medical.dataset.AbdomenPhantom;
@@ -130,6 +131,7 @@ public record DataSources(String name, List<String> classNames, List<TrainSample
         List<Item> items = new ArrayList<>();
         String splitRule;
         Budget budget = new Budget();
+        Map<String, String> decided = null; // MSD: every case's split, also of cases without a usable slice
         switch (layout) {
             case COLIN27 -> {
                 Path dir = o.dataDir == null ? defaultDataDir().resolve("mricron-data") : o.dataDir;
@@ -199,6 +201,7 @@ public record DataSources(String name, List<String> classNames, List<TrainSample
                     for (String c : cases.stream().map(MsdDataset.Case::id).toList()) splitOf.put(c, cs.splitOf(c));
                     prov.put("split_rule_detail", cs.rule());
                 }
+                decided = splitOf;
                 String axisSpec = pick(o.axis, "auto", recorded, "axis");
                 String windowSpec = pick(o.window, "auto", recorded, "window");
                 int channel = recorded != null && o.channel == 0 && recorded.has("channel") ? recorded.get("channel").asInt() : o.channel;
@@ -222,7 +225,7 @@ public record DataSources(String name, List<String> classNames, List<TrainSample
                     List<Sample> slices;
                     try (Volume img = readChannel(file.getKey(), file.getValue(), channel); Volume lab = MedicalImages.read(c.label(), 0, IoLimits.fromSystemProperties())) {
                         if (lab.volumeCount() > 1) {
-                            throw new dev.segsam.io.medical.MedicalFormatException(c.label(), "dim", "label volume is " + lab.fileShape() + ": a label map must be 3-D");
+                            throw new MedicalFormatException(c.label(), "dim", "label volume is " + lab.fileShape() + ": a label map must be 3-D");
                         }
                         VolumeSlicer.requireSameGrid(img, file.getKey(), lab, c.label());
                         VolumeSlicer.requireKnownLabels(lab, c.label(), d.labels());
@@ -286,7 +289,8 @@ public record DataSources(String name, List<String> classNames, List<TrainSample
         for (var e : casesBySplit.entrySet()) {
             ArrayNode a = split.putArray(e.getKey());
             // the split's full case list when it was made here; eval's subset otherwise keeps the recorded one
-            Iterable<String> ids = recSplit != null && recSplit.has(e.getKey()) ? iterable(recSplit.get(e.getKey())) : sortedKeys(splitOf, e.getKey());
+            Iterable<String> ids = recSplit != null && recSplit.has(e.getKey()) ? iterable(recSplit.get(e.getKey()))
+                    : sortedKeys(decided != null ? decided : splitOf, e.getKey());
             for (String id : ids) a.add(id);
         }
         ObjectNode counts = prov.putObject("samples");
@@ -337,16 +341,13 @@ public record DataSources(String name, List<String> classNames, List<TrainSample
     }
 
     private static Volume readChannel(Path file, int volume, int channel) throws IOException {
-        Volume probe = MedicalImages.read(file, 0, IoLimits.fromSystemProperties());
-        if (volume == 0) return probe;
-        int count = probe.volumeCount();
-        String shape = probe.fileShape();
-        probe.close();
-        if (volume >= count) {
-            throw new dev.segsam.io.medical.MedicalFormatException(file, "channel", "--channel " + channel + " asked for, but the image " + shape
-                    + " has " + count + " channel(s) (0.." + (count - 1) + ")");
+        try {
+            return MedicalImages.read(file, volume, IoLimits.fromSystemProperties());
+        } catch (MedicalFormatException e) {
+            if (!"volume".equals(e.field())) throw e;
+            String m = e.getMessage(), cut = ": volume: ";
+            throw new MedicalFormatException(file, "channel", "--channel " + channel + ": " + (m.contains(cut) ? m.substring(m.indexOf(cut) + cut.length()) : m));
         }
-        return MedicalImages.read(file, volume, IoLimits.fromSystemProperties());
     }
 
     /** SA-Med2D image stems are {@code <modality>--<dataset>--<case>--<axis>_<slice>}: the case is {@code <dataset>--<case>}. */
