@@ -220,7 +220,7 @@ public record DataSources(String name, List<String> classNames, List<TrainSample
                 Progress bar = new Progress(err, "data", todo.size(), true);
                 int k = 0, empty = 0;
                 Set<String> axesUsed = new TreeSet<>();
-                for (MsdDataset.Case c : todo) {
+                for (MsdDataset.Case c : todo) try {
                     var file = c.channel(channel);
                     List<Sample> slices;
                     try (Volume img = readChannel(file.getKey(), file.getValue(), channel); Volume lab = MedicalImages.read(c.label(), 0, IoLimits.fromSystemProperties())) {
@@ -243,6 +243,9 @@ public record DataSources(String name, List<String> classNames, List<TrainSample
                     }
                     if (kept == 0) empty++;
                     bar.update(++k, "volumes");
+                } catch (IOException | RuntimeException e) {
+                    if (k > 0) err.println(); // end the progress line before the error
+                    throw e;
                 }
                 if (empty > 0) err.println("data: " + empty + " of " + todo.size() + " volumes have no slice with a labelled class of at least " + minPixels + " pixels");
                 splitRule = recSplit != null ? recSplit.path("rule").asText() : "by case: --val-fraction " + o.valFraction + ", --test-fraction " + o.testFraction;
