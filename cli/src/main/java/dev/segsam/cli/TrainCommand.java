@@ -216,7 +216,7 @@ final class TrainCommand implements Callable<Integer> {
 
         ObjectNode opts = options(st);
         RunLog log = new RunLog(run, o, resumeThis, dir, opts, ds);
-        long t0 = System.nanoTime();
+        long t0 = System.nanoTime(), c0 = cpuNanos();
         int last = run.train(budget == null ? 0 : budget, log);
         if (last < st.steps()) {
             o.println("stopped after step " + last + " of stage " + st.name() + " (resume with --resume)");
@@ -236,6 +236,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         AtomicFiles.write(dir.resolve("eval.json"), true, tmp -> json.writeValue(tmp.toFile(), report));
         log.root.put("seconds", (log.root.path("seconds").asDouble(0) + (System.nanoTime() - t0) / 1e9));
+        if (c0 >= 0) log.root.put("cpu_seconds", (log.root.path("cpu_seconds").asDouble(0) + (cpuNanos() - c0) / 1e9));
         log.save();
         LossPlot.write(log.steps, log.evals, st.parts().semantic(), dir.resolve("loss.png"));
         o.println("wrote " + dir.resolve("model.safetensors") + ", eval.json, train.json, loss.png");
@@ -256,6 +257,12 @@ final class TrainCommand implements Callable<Integer> {
             case "standard" -> Augment.standard(binary);
             default -> throw new IllegalArgumentException("--augment must be none or standard, got " + augment);
         };
+    }
+
+    /** CPU time of this process so far (all threads), or −1 where the JVM does not say. */
+    static long cpuNanos() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : -1;
     }
 
     private Map<String, String> readDescriptions() throws IOException {
