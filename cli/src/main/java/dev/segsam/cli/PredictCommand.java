@@ -8,17 +8,19 @@ import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.LabelMapImage;
 import dev.segsam.cli.predict.Overlay;
 import dev.segsam.cli.predict.Progress;
-import dev.segsam.cli.predict.PromptSpec;
+import dev.segsam.cli.predict.PromptParser;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.intensity.Windowing;
 import dev.segsam.io.safetensors.SafeTensorsWriter;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor.Convention;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
@@ -30,6 +32,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -76,8 +79,8 @@ final class PredictCommand implements Callable<Integer> {
             description = "preprocessing: sam (resize longest side, mean/std, pad) or medsam (resize to a square, [0,1]); default: the model's, else sam")
     String convention;
 
-    @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "where to run (default: ${DEFAULT-VALUE})", defaultValue = "auto")
-    String device;
+    @Mixin
+    ComputeOptions compute;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created; must be empty unless --force)")
     Path out;
@@ -95,29 +98,28 @@ final class PredictCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         // cheap checks first: nothing is loaded or written before the arguments are known to be usable
-        List<PromptSpec> prompts = prompts();
+        List<Prompt> prompts = prompts();
+        Options options = compute.options();
         OutputFolder.requireUsable(out, force, "use --force to write into it");
-        Device where = Device.parse(device);
         InputImage input = InputImage.load(image, axis == null ? null : Axis.parse(axis), index, Windowing.parse(window));
         RgbImage img = input.image();
-        for (int i = 0; i < prompts.size(); i++) prompts.get(i).validate(img.width(), img.height(), "prompt " + i);
+        for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), img.width(), img.height(), "prompt " + i);
 
-        Backend backend = Backends.select(where);
+        Backend backend = Backends.select(options);
         try (ModelFiles.Opened weights = ModelFiles.open(model)) {
             SegSam segsam = SegSam.load(weights.source(), backend);
             Convention conv = convention(segsam);
-            Predictor predictor = new Predictor(segsam, conv);
+            Predictor predictor = new Predictor(segsam, conv, options);
             if (!quiet) {
                 err.println("segsam: " + segsam.sam().config().name() + (segsam.hasSemantics() ? " + SEG-SAM (" + segsam.config().numClasses() + " classes)" : "")
-                        + " on " + backend.name() + ", " + input.description() + ", " + prompts.size() + " prompt(s)");
+                        + " on " + backend.name() + (backend.device() == Device.CPU ? " (" + backend.parallel() + ")" : "") + ", " + input.description()
+                        + ", " + prompts.size() + " prompt(s)");
             }
             Progress bar = new Progress(err, "encoding", predictor.encoderBlocks(), !quiet);
             bar.update(0, "blocks");
             try (Predictor.Encoded enc = predictor.encode(img, i -> bar.update(i + 1, "blocks"))) {
                 List<Predictor.Result> results = new ArrayList<>();
-                for (PromptSpec p : prompts) {
-                    results.add(predictor.predict(enc, new Predictor.Prompt(p.points(), p.labels(), p.box(), null, p.multimask())));
-                }
+                for (Prompt p : prompts) results.add(predictor.predict(enc, p));
                 Files.createDirectories(out);
                 write(enc, segsam, conv, img, prompts, results);
                 summary(o, segsam, prompts, results, img);
@@ -126,18 +128,13 @@ final class PredictCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<PromptSpec> prompts() throws IOException {
-        List<PromptSpec> list = new ArrayList<>();
+    private List<Prompt> prompts() throws IOException {
         if (promptsFile != null) {
-            if (box != null || !points.isEmpty()) throw new PromptSpec.BadPromptException("use either --prompts or --box/--point, not both");
-            list.addAll(PromptSpec.readJson(promptsFile));
-        } else {
-            if (box == null && points.isEmpty()) throw new PromptSpec.BadPromptException("no prompt: give --box, --point or --prompts");
-            List<float[]> pts = new ArrayList<>();
-            for (String p : points) pts.add(PromptSpec.parsePoint(p));
-            list.add(PromptSpec.of(box == null ? null : PromptSpec.parseBox(box), pts, multimask));
+            if (box != null || !points.isEmpty()) throw new PromptParser.BadPromptException("use either --prompts or --box/--point, not both");
+            return PromptParser.readJson(promptsFile);
         }
-        return list;
+        if (box == null && points.isEmpty()) throw new PromptParser.BadPromptException("no prompt: give --box, --point or --prompts");
+        return List.of(PromptParser.fromFlags(box, points, multimask));
     }
 
     private Convention convention(SegSam m) {
@@ -149,7 +146,7 @@ final class PredictCommand implements Callable<Integer> {
         };
     }
 
-    private void write(Predictor.Encoded enc, SegSam m, Convention conv, RgbImage img, List<PromptSpec> prompts,
+    private void write(Predictor.Encoded enc, SegSam m, Convention conv, RgbImage img, List<Prompt> prompts,
                        List<Predictor.Result> results) throws IOException {
         int w = img.width(), h = img.height();
         SafeTensorsWriter st = new SafeTensorsWriter();
@@ -169,7 +166,7 @@ final class PredictCommand implements Callable<Integer> {
         float[] presenceSum = null;
         for (int i = 0; i < results.size(); i++) {
             Predictor.Result r = results.get(i);
-            PromptSpec p = prompts.get(i);
+            Prompt p = prompts.get(i);
             st.add("low_res_logits." + i, r.lowRes());
             st.add("iou_predictions." + i, Tensor.of(r.iou(), 1, r.iou().length));
             st.add("mask_logits." + i, r.maskLogits());
@@ -177,13 +174,13 @@ final class PredictCommand implements Callable<Integer> {
             masks.add(r.mask());
             ObjectNode e = arr.addObject();
             e.put("index", i);
-            if (p.box() != null) {
+            if (p.hasBox()) {
                 ArrayNode b = e.putArray("box");
                 for (float v : p.box()) b.add(v);
             }
-            if (p.hasPoints()) {
+            if (p.pointCount() > 0) {
                 ArrayNode pts = e.putArray("points");
-                for (int j = 0; j < p.points().length; j++) pts.addArray().add(p.points()[j][0]).add(p.points()[j][1]).add(p.labels()[j]);
+                for (int j = 0; j < p.pointCount(); j++) pts.addArray().add(p.pointX(j)).add(p.pointY(j)).add(p.label(j));
             }
             e.put("multimask", p.multimask());
             ArrayNode iou = e.putArray("iou_predictions");
@@ -244,7 +241,7 @@ final class PredictCommand implements Callable<Integer> {
         return new int[] {x0, y0, x1 + 1, y1 + 1, area};
     }
 
-    private void summary(PrintWriter o, SegSam m, List<PromptSpec> prompts, List<Predictor.Result> results, RgbImage img) {
+    private void summary(PrintWriter o, SegSam m, List<Prompt> prompts, List<Predictor.Result> results, RgbImage img) {
         for (int i = 0; i < results.size(); i++) {
             Predictor.Result r = results.get(i);
             int[] bb = bbox(r.mask(), img.width(), img.height());

@@ -159,7 +159,7 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         TensorSource src = withMeta(weights, meta);
-        SegSam model = SegSam.load(src, Backends.select(Device.CPU));
+        SegSam model = SegSam.load(src, Backends.select(Main.options(null, null).withDevice(Device.CPU))); // -Dsegsam.cpu/threads
         Map<String, Tensor> trainable = SegSamTrainer.trainableOf(weights, encoderStage);
         if (!semantic) trainable.keySet().removeIf(n -> n.startsWith("t2vse.") || n.startsWith("semantic_decoder."));
         AdamW opt = AdamW.defaults(trainable, lr, warmup, steps);

@@ -80,6 +80,11 @@ public final class Backends {
         return cpu(Options.defaults());
     }
 
+    /** {@link #describeProviders(Options)} with the default options. */
+    public static List<String> describeProviders() {
+        return describeProviders(Options.defaults());
+    }
+
     /** Every provider on the class path, with its availability under {@code options}, for diagnostics ({@code segsam selftest}). */
     public static List<String> describeProviders(Options options) {
         List<String> out = new ArrayList<>();
