@@ -17,8 +17,9 @@ import java.util.List;
  * tensors' memory (memory-mapped weights included, no copies); attention runs on {@link FlashAttention} (fused,
  * flash-style, heads read and written in place, see {@link #multiHeadAttention} and {@link #encoderAttention});
  * element-wise, normalisation and layout ops are vectorised ({@link VectorMath}, {@link SegmentOps}); the rest is the
- * reference {@link CpuBackend}'s, which stays the oracle (tests compare the two). Selected for {@code --device cpu}
- * unless {@code -Dsegsam.cpu=reference} or the JVM lacks {@code --add-modules jdk.incubator.vector}.
+ * reference {@link CpuBackend}'s, which stays the oracle (tests compare the two). {@link dev.segsam.tensor.Backends#cpu(Options)}
+ * makes it for {@link Options.CpuKind#FAST} (the default) when the JVM has {@code --add-modules jdk.incubator.vector}.
+ * Its threads ({@link #parallel()}, from {@link Options#threads()}) are handed to every kernel it calls.
  */
 public final class FastCpuBackend implements Backend {
     private final Parallel par;
