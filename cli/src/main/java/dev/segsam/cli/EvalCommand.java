@@ -12,6 +12,7 @@ import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.model.train.Evaluation;
@@ -60,7 +61,7 @@ final class EvalCommand implements Callable<Integer> {
         List<TrainSample> samples = ds.split(split);
         if (samples.isEmpty()) throw new IllegalArgumentException("the " + split + " split of " + data + " is empty");
         try (Checkpoint f = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
-            SegSam m = SegSam.load(f, Backends.select(Device.CPU));
+            SegSam m = SegSam.load(f, Backends.select(Main.options(null, null).withDevice(Device.CPU))); // -Dsegsam.cpu/threads
             if (m.hasSemantics() && !m.config().classNames().equals(ds.classNames())) {
                 throw new IllegalArgumentException("the model's classes " + m.config().classNames() + " are not the data set's " + ds.classNames());
             }
@@ -97,7 +98,7 @@ final class EvalCommand implements Callable<Integer> {
         int[] labels = new int[w * h];
         for (TrainSample.Target t : s.targets()) {
             int[] bb = Masks.bbox(t.mask(), w, h);
-            Predictor.Result r = p.predict(enc, new Predictor.Prompt(null, null, new float[] {bb[0], bb[1], bb[2], bb[3]}, null, false));
+            Predictor.Result r = p.predict(enc, Prompt.box(bb[0], bb[1], bb[2], bb[3]));
             masks.add(r.mask());
             if (r.semantic() != null) for (int i = 0; i < labels.length; i++) if (r.mask()[i] && labels[i] == 0) labels[i] = r.semantic().labelMap()[i];
         }

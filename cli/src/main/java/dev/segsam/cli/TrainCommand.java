@@ -124,7 +124,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
         if (ds.train().isEmpty()) throw new IllegalStateException("the " + data + " training split is empty");
-        Backend cpu = Backends.select(Device.CPU);
+        Backend cpu = Backends.select(Main.options(null, null).withDevice(Device.CPU)); // -Dsegsam.cpu/threads
         TrainingRun run;
         if (resume) {
             try (Checkpoint f = Checkpoint.open(ckpt, IoLimits.fromSystemProperties())) {
