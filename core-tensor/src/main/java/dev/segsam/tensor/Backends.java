@@ -42,13 +42,13 @@ public final class Backends {
                 if (p == null) {
                     throw new BackendUnavailableException("device cuda requested, but the CUDA backend (module segsam-kernels) is not on the class path");
                 }
-                String why = p.unavailableReason(options);
+                String why = unavailableReason(p, options);
                 if (why != null) throw new BackendUnavailableException("device cuda requested, but CUDA is unavailable: " + why);
                 yield p.create(options);
             }
             case AUTO -> {
                 BackendProvider p = provider(Device.CUDA);
-                String why = p == null ? "the CUDA backend is not on the class path" : p.unavailableReason(options);
+                String why = p == null ? "the CUDA backend is not on the class path" : unavailableReason(p, options);
                 if (why == null) {
                     Backend b = p.create(options);
                     LOG.log(System.Logger.Level.INFO, "device auto: using " + b.name());
@@ -90,10 +90,16 @@ public final class Backends {
         Backend cpu = cpu(options);
         out.add("cpu: " + cpu.name() + ", " + cpu.parallel() + " (" + dev.segsam.tensor.fast.Sgemm.describe() + ")");
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
-            String why = options.cudaProbe() ? p.unavailableReason() : "the GPU probe is off (segsam.cuda=off)";
+            String why = unavailableReason(p, options);
             out.add(p.device() + ": " + (why == null ? "available" : "unavailable: " + why));
         }
         return out;
+    }
+
+    /** Why {@code p} cannot serve {@code options}: a GPU provider is not even asked when the probe is off. */
+    private static String unavailableReason(BackendProvider p, Options options) {
+        if (p.device() == Device.CUDA && !options.cudaProbe()) return "the GPU probe is off (segsam.cuda=off)";
+        return p.unavailableReason(options);
     }
 
     private static BackendProvider provider(Device d) {
