@@ -2,12 +2,13 @@ package dev.segsam.bench;
 
 import ai.onnxruntime.OnnxTensor;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.SeededWeights;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backends;
-import dev.segsam.tensor.Parallel;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.image.RgbImage;
 import java.nio.FloatBuffer;
@@ -64,8 +65,8 @@ public class OrtBench {
     Predictor predictor;
     RgbImage image;
     Predictor.Encoded encoded;
-    Predictor.Prompt box;
-    List<Predictor.Prompt> boxes16;
+    Prompt box;
+    List<Prompt> boxes16;
 
     OrtSam ort;
     Preprocessor.Preprocessed pre;
@@ -79,15 +80,16 @@ public class OrtBench {
         box = SamBench.box(150, 100, 420, 330);
         boxes16 = SamBench.boxes(16);
         boolean check = side.equals("ort") && params.getBenchmark().endsWith(".encode");
+        Options options = Options.fromSystemProperties(); // -Dsegsam.* mapped at this edge
         if (side.equals("segsam") || check) {
-            predictor = new Predictor(SegSam.load(SeededWeights.generate(SamConfig.vitB(), 20261126L), Backends.cpu()),
-                    Preprocessor.Convention.SAM);
+            predictor = new Predictor(SegSam.load(SeededWeights.generate(SamConfig.vitB(), 20261126L), Backends.cpu(options)),
+                    Preprocessor.Convention.SAM, options);
             encoded = predictor.encode(image, null);
         }
         if (side.equals("ort")) {
             Path dir = Path.of(onnxDir);
             if (!OrtSam.present(dir)) throw new IllegalStateException(OrtSam.absentMessage(dir));
-            ort = new OrtSam(dir, Parallel.THREADS);
+            ort = new OrtSam(dir, options.threads());
             pre = new Preprocessor(Preprocessor.Convention.SAM).preprocess(image);
             input = pre.input().toArray();
             box1 = new float[][] {pre.mapBox(150, 100, 420, 330)};

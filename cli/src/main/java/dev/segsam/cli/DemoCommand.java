@@ -7,15 +7,17 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.PredictionOutput;
-import dev.segsam.cli.predict.PromptSpec;
+import dev.segsam.cli.predict.PromptParser;
 import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor.Convention;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.model.train.Metrics;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
@@ -70,25 +72,24 @@ final class DemoCommand implements Callable<Integer> {
         try {
             String res = mri ? RES_MRI : RES;
             Path model = extract(res, mri ? "segsam-mri.safetensors" : "segsam-demo.safetensors", dir), image = extract(res, "sample.png", dir);
-            List<PromptSpec> prompts = PromptSpec.readJson(extract(res, "prompts.json", dir));
+            List<Prompt> prompts = PromptParser.readJson(extract(res, "prompts.json", dir));
             JsonNode truth = new ObjectMapper().readTree(extract(res, "truth.json", dir).toFile());
             long t0 = System.nanoTime();
             // what segsam predict does, through the library: load, encode once, one prediction per prompt, write
             RgbImage img = ImageFiles.read(image).image();
             int w = img.width(), h = img.height();
-            for (int i = 0; i < prompts.size(); i++) prompts.get(i).validate(w, h, "prompt " + i);
+            for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), w, h, "prompt " + i);
             List<Predictor.Result> results = new ArrayList<>();
             List<String> names;
             try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
-                SegSam segsam = SegSam.load(weights, Backends.select(Device.CPU));
+                Options options = Main.options(null, null).withDevice(Device.CPU); // -Dsegsam.cpu/threads
+                SegSam segsam = SegSam.load(weights, Backends.select(options));
                 if (!segsam.hasSemantics()) throw new IllegalStateException(model.getFileName() + " has no SEG-SAM parts");
                 names = segsam.config().classNames();
                 Convention conv = Conventions.choose(null, segsam);
-                Predictor predictor = new Predictor(segsam, conv);
+                Predictor predictor = new Predictor(segsam, conv, options);
                 try (Predictor.Encoded enc = predictor.encode(img, null)) {
-                    for (PromptSpec p : prompts) {
-                        results.add(predictor.predict(enc, new Predictor.Prompt(p.points(), p.labels(), p.box(), null, p.multimask())));
-                    }
+                    for (Prompt p : prompts) results.add(predictor.predict(enc, p));
                     Files.createDirectories(out);
                     PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
                     output.write(out);

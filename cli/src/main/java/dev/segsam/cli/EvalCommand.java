@@ -14,6 +14,7 @@ import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.model.train.Evaluation;
@@ -62,7 +63,7 @@ final class EvalCommand implements Callable<Integer> {
         OutputFolder.requireUsable(out, force, "use --force to write into it");
         if (!Files.exists(model)) throw new java.nio.file.NoSuchFileException(model.toString());
         try (Checkpoint f = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
-            SegSam m = SegSam.load(f, Backends.select(Device.CPU));
+            SegSam m = SegSam.load(f, Backends.select(Main.options(null, null).withDevice(Device.CPU))); // -Dsegsam.cpu/threads
             // the data set and split the model was trained on, when it records them
             JsonNode rec = null;
             String recText = f.metadata().get(DataSources.META_KEY);
@@ -130,7 +131,7 @@ final class EvalCommand implements Callable<Integer> {
         int[] labels = new int[w * h];
         for (TrainSample.Target t : s.targets()) {
             int[] bb = Masks.bbox(t.mask(), w, h);
-            Predictor.Result r = p.predict(enc, new Predictor.Prompt(null, null, new float[] {bb[0], bb[1], bb[2], bb[3]}, null, false));
+            Predictor.Result r = p.predict(enc, Prompt.box(bb[0], bb[1], bb[2], bb[3]));
             masks.add(r.mask());
             if (r.semantic() != null) for (int i = 0; i < labels.length; i++) if (r.mask()[i] && labels[i] == 0) labels[i] = r.semantic().labelMap()[i];
         }

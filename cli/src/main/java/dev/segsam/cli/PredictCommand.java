@@ -5,16 +5,19 @@ import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.PredictionOutput;
 import dev.segsam.cli.predict.Progress;
-import dev.segsam.cli.predict.PromptSpec;
 import dev.segsam.io.Checkpoint;
+import dev.segsam.cli.predict.PromptParser;
+import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.intensity.Windowing;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor.Convention;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.image.RgbImage;
 import java.util.Locale;
 import java.io.IOException;
@@ -25,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -71,8 +75,8 @@ final class PredictCommand implements Callable<Integer> {
             description = "preprocessing: sam (resize longest side, mean/std, pad) or medsam (resize to a square, [0,1]); default: the model's, else sam")
     String convention;
 
-    @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "where to run (default: ${DEFAULT-VALUE})", defaultValue = "auto")
-    String device;
+    @Mixin
+    ComputeOptions compute;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created; must be empty unless --force)")
     Path out;
@@ -90,22 +94,23 @@ final class PredictCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         // cheap checks first: nothing is loaded or written before the arguments are known to be usable
-        List<PromptSpec> prompts = prompts();
+        List<Prompt> prompts = prompts();
+        Options options = compute.options();
         OutputFolder.requireUsable(out, force, "use --force to write into it");
-        Device where = Device.parse(device);
         InputImage input = InputImage.load(image, axis == null ? null : Axis.parse(axis), index, Windowing.parse(window));
         RgbImage img = input.image();
-        for (int i = 0; i < prompts.size(); i++) prompts.get(i).validate(img.width(), img.height(), "prompt " + i);
+        for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), img.width(), img.height(), "prompt " + i);
 
         long t0 = System.nanoTime(), upAtLoad = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
-        Backend backend = Backends.select(where);
+        Backend backend = Backends.select(options);
         try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam segsam = SegSam.load(weights, backend);
             Convention conv = Conventions.choose(convention, segsam);
-            Predictor predictor = new Predictor(segsam, conv);
+            Predictor predictor = new Predictor(segsam, conv, options);
             if (!quiet) {
                 err.println("segsam: " + segsam.sam().config().name() + (segsam.hasSemantics() ? " + SEG-SAM (" + segsam.config().numClasses() + " classes)" : "")
-                        + " on " + backend.name() + ", " + input.description() + ", " + prompts.size() + " prompt(s)");
+                        + " on " + backend.name() + (backend.device() == Device.CPU ? " (" + backend.parallel() + ")" : "") + ", " + input.description()
+                        + ", " + prompts.size() + " prompt(s)");
             }
             Progress bar = new Progress(err, "encoding", predictor.encoderBlocks(), !quiet);
             bar.update(0, "blocks");
@@ -114,9 +119,9 @@ final class PredictCommand implements Callable<Integer> {
                 long t2 = System.nanoTime();
                 List<Predictor.Result> results = new ArrayList<>();
                 StringBuilder decodeMs = new StringBuilder();
-                for (PromptSpec p : prompts) {
+                for (Prompt p : prompts) {
                     long d0 = System.nanoTime();
-                    results.add(predictor.predict(enc, new Predictor.Prompt(p.points(), p.labels(), p.box(), null, p.multimask())));
+                    results.add(predictor.predict(enc, p));
                     decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", (System.nanoTime() - d0) / 1e6));
                 }
                 long t3 = System.nanoTime();
@@ -133,17 +138,12 @@ final class PredictCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<PromptSpec> prompts() throws IOException {
-        List<PromptSpec> list = new ArrayList<>();
+    private List<Prompt> prompts() throws IOException {
         if (promptsFile != null) {
-            if (box != null || !points.isEmpty()) throw new PromptSpec.BadPromptException("use either --prompts or --box/--point, not both");
-            list.addAll(PromptSpec.readJson(promptsFile));
-        } else {
-            if (box == null && points.isEmpty()) throw new PromptSpec.BadPromptException("no prompt: give --box, --point or --prompts");
-            List<float[]> pts = new ArrayList<>();
-            for (String p : points) pts.add(PromptSpec.parsePoint(p));
-            list.add(PromptSpec.of(box == null ? null : PromptSpec.parseBox(box), pts, multimask));
+            if (box != null || !points.isEmpty()) throw new PromptParser.BadPromptException("use either --prompts or --box/--point, not both");
+            return PromptParser.readJson(promptsFile);
         }
-        return list;
+        if (box == null && points.isEmpty()) throw new PromptParser.BadPromptException("no prompt: give --box, --point or --prompts");
+        return List.of(PromptParser.fromFlags(box, points, multimask));
     }
 }

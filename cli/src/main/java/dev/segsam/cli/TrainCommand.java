@@ -192,7 +192,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainingRun.Config config = new TrainingRun.Config(st.steps(), st.lr(), st.warmup(), seed, logEvery, evalEvery, checkpointEvery,
                 st.parts().loss(targets, focalWeight, diceWeight, st.encoder())).withSampling(samplingOf(), augmentOf(st.encoder()));
         Path dir = st.dir(), ckpt = dir.resolve("checkpoint.safetensors");
-        Backend cpu = Backends.select(Device.CPU);
+        Backend cpu = Backends.select(Main.options(null, null).withDevice(Device.CPU)); // -Dsegsam.cpu/threads
         TrainingRun run;
         if (resumeThis) {
             try (Checkpoint f = Checkpoint.open(ckpt, IoLimits.fromSystemProperties())) {

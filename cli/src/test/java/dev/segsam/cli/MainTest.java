@@ -79,4 +79,15 @@ class MainTest {
         assertEquals(2, usage.code());
         assertTrue(usage.err().contains("Unmatched argument"), usage.err());
     }
+
+    /** {@code -Dsegsam.debug=true} adds the stack trace behind the one-line error. */
+    @Test
+    void debugPropertyAddsTheStackTrace() {
+        Run plain = run("tensors", dir.resolve("none.safetensors").toString());
+        assertEquals(1, plain.err().strip().lines().count(), plain.err());
+        Run debug = PredictCommandTest.withProperty("segsam.debug", "true", () -> run("tensors", dir.resolve("none.safetensors").toString()));
+        assertEquals(1, debug.code());
+        assertTrue(debug.err().startsWith("segsam: no such file: "), debug.err());
+        assertTrue(debug.err().contains("NoSuchFileException") && debug.err().contains("\tat "), debug.err());
+    }
 }

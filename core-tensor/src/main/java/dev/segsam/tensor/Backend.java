@@ -28,6 +28,14 @@ public interface Backend {
     /** A zero-filled tensor on this device. */
     Tensor zeros(int... shape);
 
+    /**
+     * The threads this backend's host-side loops run on: a CPU backend's ops, and the host-side formulas of an autodiff
+     * tape over it. Sized from {@link Options#threads()} when the backend is made; default {@link Parallel#SEQUENTIAL}.
+     */
+    default Parallel parallel() {
+        return Parallel.SEQUENTIAL;
+    }
+
     // ------------------------------------------------------------------ linear algebra
 
     /**
@@ -242,4 +250,37 @@ public interface Backend {
 
     /** {@code torch.argmax(x, dim=-1)}: index of the first maximum along the last dimension, as a Java array. */
     int[] argmax(Tensor x);
+
+    /**
+     * The per-pixel class decision over the classes (dim 1) of {@code logits [B, K, H, W]} (K ≥ 1), as SEG-SAM's
+     * semantic mask M̂_s is read (docs/design/segsam.md §3): with {@code p = softmax(logits[b, :, y, x])} and
+     * {@code label = argmax_k logits[b, k, y, x]} (the first maximum),
+     * <ul>
+     *   <li>{@code labels [B, H, W]}: {@code label} as a float (exact for K ≤ 2²⁴);</li>
+     *   <li>{@code foreground [B, H, W]}: {@code 1 − p_0}, the probability of any class but class 0;</li>
+     *   <li>{@code means [B, K]}: per image, the mean of {@code p} over its pixels with {@code label ≠ 0}; when it has
+     *       none, over its pixels where {@code region [B, 1, H, W] > 0} (NaN counts as outside); zeros when that is
+     *       empty too.</li>
+     * </ul>
+     * All three stay on this device. The CPU backends compute softmax in double ({@link CpuBackend#classMaps}, the
+     * reference) and round once.
+     *
+     * <p>Default (for backends without a fused kernel): exactly that from existing ops — {@link #permute} to
+     * channels-last, {@link #softmax}, {@link #argmax}, {@link #slice}, and the region means as a {@link #matmul} of a
+     * 0/1 selection row with the probabilities; the selection is built on the host from the labels (and the region),
+     * one small download and upload.
+     */
+    default ClassMaps classMaps(Tensor logits, Tensor region) {
+        return Composites.classMaps(this, logits, region);
+    }
+
+    /** The outputs of {@link #classMaps}; closing it closes all three. */
+    record ClassMaps(Tensor labels, Tensor foreground, Tensor means) implements AutoCloseable {
+        @Override
+        public void close() {
+            labels.close();
+            foreground.close();
+            means.close();
+        }
+    }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.SeededWeights;
@@ -45,8 +46,8 @@ abstract class SamCudaContract {
         return img;
     }
 
-    static final Predictor.Prompt BOX = new Predictor.Prompt(null, null, new float[] {30, 20, 110, 90}, null, false);
-    static final Predictor.Prompt POINTS = new Predictor.Prompt(new float[][] {{70, 50}, {20, 95}}, new int[] {1, 0}, null, null, true);
+    static final Prompt BOX = Prompt.box(30, 20, 110, 90);
+    static final Prompt POINTS = Prompt.point(70, 50, true).withPoint(20, 95, false).multimask(true);
 
     /**
      * Logits: relative L2 ≤ 1e-4 to the CPU (fp32 kernels differ from the reference only in summation order, amplified
@@ -60,7 +61,7 @@ abstract class SamCudaContract {
         Predictor gpuP = new Predictor(SegSam.load(SeededWeights.generate(SMALL, 20261127L), cuda()),
                 Preprocessor.Convention.SAM);
         try (Predictor.Encoded ec = cpuP.encode(image(), null); Predictor.Encoded eg = gpuP.encode(image(), null)) {
-            for (Predictor.Prompt p : new Predictor.Prompt[] {BOX, POINTS}) {
+            for (Prompt p : new Prompt[] {BOX, POINTS}) {
                 Predictor.Result c = cpuP.predict(ec, p), g = gpuP.predict(eg, p);
                 double rel = Compare.relL2(c.maskLogits(), g.maskLogits());
                 assertTrue(rel <= 1e-4, "mask logits relL2 " + rel);

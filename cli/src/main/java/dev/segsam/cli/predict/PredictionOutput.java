@@ -9,6 +9,7 @@ import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.safetensors.SafeTensorsWriter;
 import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor.Convention;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Tensor;
@@ -36,7 +37,7 @@ import java.util.Locale;
  * @param prompts    the prompts, in the order of {@code results}
  */
 public record PredictionOutput(Path modelFile, Path imageFile, SegSam model, Convention convention, RgbImage image,
-                               Predictor.Encoded encoded, List<PromptSpec> prompts, List<Predictor.Result> results) {
+                               Predictor.Encoded encoded, List<Prompt> prompts, List<Predictor.Result> results) {
 
     /** Writes the files into {@code out}, which must exist; each file is replaced atomically. */
     public void write(Path out) throws IOException {
@@ -58,7 +59,7 @@ public record PredictionOutput(Path modelFile, Path imageFile, SegSam model, Con
         float[] presenceSum = null;
         for (int i = 0; i < results.size(); i++) {
             Predictor.Result r = results.get(i);
-            PromptSpec p = prompts.get(i);
+            Prompt p = prompts.get(i);
             st.add("low_res_logits." + i, r.lowRes());
             st.add("iou_predictions." + i, Tensor.of(r.iou(), 1, r.iou().length));
             st.add("mask_logits." + i, r.maskLogits());
@@ -66,13 +67,13 @@ public record PredictionOutput(Path modelFile, Path imageFile, SegSam model, Con
             masks.add(r.mask());
             ObjectNode e = arr.addObject();
             e.put("index", i);
-            if (p.box() != null) {
+            if (p.hasBox()) {
                 ArrayNode b = e.putArray("box");
                 for (float v : p.box()) b.add(v);
             }
-            if (p.hasPoints()) {
+            if (p.pointCount() > 0) {
                 ArrayNode pts = e.putArray("points");
-                for (int j = 0; j < p.points().length; j++) pts.addArray().add(p.points()[j][0]).add(p.points()[j][1]).add(p.labels()[j]);
+                for (int j = 0; j < p.pointCount(); j++) pts.addArray().add(p.pointX(j)).add(p.pointY(j)).add(p.label(j));
             }
             e.put("multimask", p.multimask());
             ArrayNode iou = e.putArray("iou_predictions");

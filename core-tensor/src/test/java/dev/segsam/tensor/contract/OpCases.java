@@ -99,6 +99,7 @@ public final class OpCases {
         elementwise(l);
         norms(l);
         layout(l);
+        classMaps(l);
         resize(l);
         gemm(l);
         convolutions(l);
@@ -235,6 +236,30 @@ public final class OpCases {
                 in = r -> new Tensor[] {Tensor.of(v.clone(), sh)};
             }
             add(l, "argmax", lab, Size.SMALL, EXACT, in, (b, t) -> b.argmax(t[0]));
+        }
+    }
+
+    /** classMaps: B, K, H, W, and how the region is made (null: labels decide; "empty": no label ≠ 0 and no region). */
+    private static void classMaps(List<OpCase> l) {
+        Object[][] cases = {{1, 4, 5, 7, "random"}, {2, 3, 6, 4, "random"}, {1, 1, 3, 3, "random"}, {2, 6, 16, 16, "random"},
+                {1, 3, 4, 5, "background"}, {1, 3, 4, 4, "empty"}};
+        for (Object[] c : cases) {
+            int B = (int) c[0], K = (int) c[1], H = (int) c[2], W = (int) c[3];
+            String kind = (String) c[4];
+            Function<Random, Tensor[]> in = r -> {
+                Tensor logits = randn(r, 2f, B, K, H, W), region = randn(r, 1f, B, 1, H, W);
+                if (!kind.equals("random")) { // class 0 wins everywhere: the means fall back to the region
+                    for (long i = 0; i < (long) H * W; i++) logits.set(i, 50f);
+                    if (B == 1 && kind.equals("empty")) region.fill(-1f);
+                }
+                return new Tensor[] {logits, region};
+            };
+            // labels, foreground and means as one tensor (labels are whole numbers, compared within the same tolerance)
+            add(l, "classMaps", B + "x" + K + "x" + H + "x" + W + " " + kind, Size.SMALL, CLOSE, in, (b, t) -> {
+                try (Backend.ClassMaps m = b.classMaps(t[0], t[1])) {
+                    return b.concat(List.of(m.labels().reshape(-1), m.foreground().reshape(-1), m.means().reshape(-1)), 0);
+                }
+            });
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.segsam.model.sam;
 
+import dev.segsam.model.Prompt;
 import dev.segsam.model.nn.LayerNorm;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
@@ -71,25 +72,23 @@ public final class PromptEncoder {
     }
 
     /**
-     * @param points   {@code [n][2]} coordinates in the S×S model input frame (already scaled from the original image),
-     *                 or null
-     * @param labels   one label per point: 1 foreground, 0 background, −1 ignored (padding)
-     * @param box      {@code {x0, y0, x1, y1}} in the input frame, or null
-     * @param mask     low-res mask logits {@code [1, 1, 4g, 4g]}, or null
-     * @return sparse {@code [1, Nt, C]} and dense {@code [1, C, g, g]}
+     * Sparse {@code [1, Nt, C]} and dense {@code [1, C, g, g]} embeddings of {@code p}, whose coordinates are in the S×S
+     * model input frame (already mapped from the original image, {@link Prompt#mapped}); its mask, if any, is low-res
+     * logits {@code [1, 1, 4g, 4g]}.
      */
-    public Embeddings embed(Backend b, float[][] points, int[] labels, float[] box, Tensor mask) {
+    public Embeddings embed(Backend b, Prompt p) {
         int C = c.outChans(), S = c.imgSize();
+        float[] box = p.box();
         List<Tensor> parts = new ArrayList<>();
-        if (points != null && points.length > 0) {
+        if (p.pointCount() > 0) {
             boolean pad = box == null;
-            int n = points.length + (pad ? 1 : 0);
+            int n = p.pointCount() + (pad ? 1 : 0);
             float[] xy = new float[n * 2];
             int[] lab = new int[n];
-            for (int i = 0; i < points.length; i++) {
-                xy[2 * i] = (points[i][0] + 0.5f) / S;
-                xy[2 * i + 1] = (points[i][1] + 0.5f) / S;
-                lab[i] = labels[i];
+            for (int i = 0; i < p.pointCount(); i++) {
+                xy[2 * i] = (p.pointX(i) + 0.5f) / S;
+                xy[2 * i + 1] = (p.pointY(i) + 0.5f) / S;
+                lab[i] = p.label(i);
             }
             if (pad) lab[n - 1] = -1; // the padding point (0, 0): its encoding is discarded below
             parts.add(labelled(b, xy, lab, n));
@@ -101,7 +100,7 @@ public final class PromptEncoder {
         }
         Tensor sparse = parts.isEmpty() ? b.zeros(1, 0, C) : parts.size() == 1 ? parts.get(0) : b.concat(parts, 1);
         if (parts.size() > 1) parts.forEach(Tensor::close);
-        return new Embeddings(sparse, mask == null ? noMaskDense(b) : downscale(b, mask));
+        return new Embeddings(sparse, p.mask() == null ? noMaskDense(b) : downscale(b, b.upload(p.mask())));
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.segsam.model.train;
 
 import dev.segsam.model.Masks;
+import dev.segsam.model.Prompt;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -14,13 +15,14 @@ import java.util.Random;
 public final class PromptSampler {
     private PromptSampler() {}
 
-    /** A prompt: a box or points (labels all 1). */
-    public record Prompt(float[] box, float[][] points, int[] labels) {}
-
+    /** A prompt for the target {@code mask} ({@code w × h}, non-zero = inside): a box or 1–3 positive points, single-mask. */
     public static Prompt sample(byte[] mask, int w, int h, Random rnd) {
         int[] bb = Masks.bbox(mask, w, h);
         if (bb == null) throw new IllegalArgumentException("empty target mask");
-        if (rnd.nextBoolean()) return new Prompt(jitteredBox(bb, w, h, rnd, 0.05), null, null);
+        if (rnd.nextBoolean()) {
+            float[] b = jitteredBox(bb, w, h, rnd, 0.05);
+            return Prompt.box(b[0], b[1], b[2], b[3]);
+        }
         List<Integer> inside = new ArrayList<>();
         for (int i = 0; i < mask.length; i++) if (mask[i] != 0) inside.add(i);
         int n = 1 + rnd.nextInt(3);
@@ -31,7 +33,7 @@ public final class PromptSampler {
             pts[j] = new float[] {p % w + 0.5f, p / w + 0.5f};
             labels[j] = 1;
         }
-        return new Prompt(null, pts, labels);
+        return Prompt.of(pts, labels, null, null, false);
     }
 
     /** The tight box {@code [x0, y0, x1 + 1, y1 + 1]} with each side moved by up to ±{@code frac} of the box size. */

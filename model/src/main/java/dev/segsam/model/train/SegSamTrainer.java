@@ -2,6 +2,7 @@ package dev.segsam.model.train;
 
 import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backend;
@@ -59,7 +60,7 @@ public final class SegSamTrainer {
         this.trainable = trainable;
         this.opt = opt;
         this.o = o;
-        this.pre = new Preprocessor(convention, model.sam().config().imgSize());
+        this.pre = new Preprocessor(convention, model.sam().config().imgSize(), cpu.parallel()); // the backend's threads
     }
 
     /**
@@ -131,14 +132,8 @@ public final class SegSamTrainer {
             List<float[]> grads = new ArrayList<>();
             float[] presence = s.presence(Math.max(K, 1));
             for (TrainSample.Target t : targets) {
-                PromptSampler.Prompt p = PromptSampler.sample(t.mask(), w, h, rnd);
-                float[][] pts = null;
-                if (p.points() != null) {
-                    pts = new float[p.points().length][];
-                    for (int i = 0; i < pts.length; i++) pts[i] = frame.mapPoint(p.points()[i][0], p.points()[i][1]);
-                }
-                float[] box = p.box() == null ? null : frame.mapBox(p.box()[0], p.box()[1], p.box()[2], p.box()[3]);
-                SegSam.Decoded d = model.decode(b, f, pts, p.labels(), box, null, false);
+                Prompt p = PromptSampler.sample(t.mask(), w, h, rnd);
+                SegSam.Decoded d = model.decode(b, f, p.mapped(frame::mapCoords));
                 float[] target = LowResTargets.of(t.mask(), w, h, frame, L);
                 float[] xb = d.binary().lowRes().toArray();
                 Losses.Value lf = Losses.focal(xb, target, 0.25, 2), ld = Losses.dice(xb, target);
@@ -196,8 +191,7 @@ public final class SegSamTrainer {
         float[] presence = null;
         for (TrainSample.Target t : s.targets()) {
             int[] bb = Masks.bbox(t.mask(), w, h);
-            Predictor.Result r = predictor.predict(enc, new Predictor.Prompt(null, null,
-                    new float[] {bb[0], bb[1], bb[2], bb[3]}, null, false));
+            Predictor.Result r = predictor.predict(enc, Prompt.box(bb[0], bb[1], bb[2], bb[3]));
             boolean[] truth = new boolean[w * h];
             for (int i = 0; i < truth.length; i++) truth[i] = t.mask()[i] != 0;
             double bd = Metrics.dice(r.mask(), truth);

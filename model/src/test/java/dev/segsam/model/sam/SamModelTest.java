@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.segsam.model.Prompt;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.CpuBackend;
 import dev.segsam.tensor.Shapes;
@@ -109,7 +110,7 @@ class SamModelTest {
 
     private static float[] decode(SamModel sam, Tensor emb, int i) {
         float[][] pts = {{10 + 5 * i, 100 - 3 * i}, {60, 20 + 4 * i}};
-        try (SamModel.Decoded d = sam.decode(emb, pts, new int[] {1, i % 2}, i % 3 == 0 ? new float[] {5, 5, 90 + i, 80} : null, null, i % 2 == 0)) {
+        try (SamModel.Decoded d = sam.decode(emb, Prompt.of(pts, new int[] {1, i % 2}, i % 3 == 0 ? new float[] {5, 5, 90 + i, 80} : null, null, i % 2 == 0))) {
             float[] lr = d.lowRes().toArray(), iou = d.iou().toArray();
             float[] out = java.util.Arrays.copyOf(lr, lr.length + iou.length);
             System.arraycopy(iou, 0, out, lr.length, iou.length);
