@@ -58,6 +58,13 @@ public final class LossPlot {
 
     /** The chart as PNG bytes. */
     static byte[] render(JsonNode steps, JsonNode evals, boolean semantic, int width, int height) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ChartUtils.writeChartAsPNG(bytes, chart(steps, evals, semantic), width, height);
+        return bytes.toByteArray();
+    }
+
+    /** The chart: losses on the left axis, validation scores (when any) on the right one, the legend below. */
+    static JFreeChart chart(JsonNode steps, JsonNode evals, boolean semantic) {
         System.setProperty("java.awt.headless", "true");
         int n = steps.size(), win = Math.max(1, n / 50);
         XYSeriesCollection losses = new XYSeriesCollection();
@@ -95,6 +102,9 @@ public final class LossPlot {
         x.setAutoRangeIncludesZero(false);
         NumberAxis y = new NumberAxis("loss (moving average over " + win + (win == 1 ? " step)" : " steps)"));
         y.setAutoRangeIncludesZero(true);
+        double top = 0;
+        for (int i = 0; i < losses.getSeriesCount(); i++) top = Math.max(top, losses.getSeries(i).getMaxY());
+        if (top > 0 && Double.isFinite(top)) y.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(niceStep(top * 1.05, 8))); // ≤ ~8 labelled ticks
         XYLineAndShapeRenderer lines = new XYLineAndShapeRenderer(true, false);
         for (int i = 0; i < losses.getSeriesCount(); i++) {
             lines.setSeriesPaint(i, COLOURS[i % COLOURS.length]);
@@ -135,9 +145,14 @@ public final class LossPlot {
         LegendTitle legend = chart.getLegend();
         legend.setPosition(RectangleEdge.BOTTOM);
         legend.setItemFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ChartUtils.writeChartAsPNG(bytes, chart, width, height);
-        return bytes.toByteArray();
+        return chart;
+    }
+
+    /** The smallest 1, 2 or 5 × 10^k step that divides [0, span] into at most {@code most} intervals. */
+    static double niceStep(double span, int most) {
+        double raw = span / most, p = Math.pow(10, Math.floor(Math.log10(raw)));
+        for (double m : new double[] {1, 2, 5, 10}) if (m * p >= raw) return m * p;
+        return 10 * p;
     }
 
     private static Stroke stroke(float width, float[] dash) {
