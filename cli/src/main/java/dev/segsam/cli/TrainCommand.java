@@ -201,6 +201,7 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             if (st.init() != null && !Files.exists(st.init())) throw new java.nio.file.NoSuchFileException(st.init().toString());
             try (Checkpoint f = st.init() == null ? null : Checkpoint.open(st.init(), IoLimits.fromSystemProperties())) {
+                if (f != null && !st.encoder()) warnIfUndertrained(st.init(), f.metadata(), err);
                 run = TrainingRun.start(TrainingRun.Weights.initial(f, f == null ? Architectures.byName(arch) : null, ds.classNames(), texts,
                         st.parts(), textDim, seed), ds, cpu, config);
             }
@@ -241,6 +242,31 @@ final class TrainCommand implements Callable<Integer> {
         LossPlot.write(log.steps, log.evals, st.parts().semantic(), dir.resolve("loss.png"));
         o.println("wrote " + dir.resolve("model.safetensors") + ", eval.json, train.json, loss.png");
         return last - startStep;
+    }
+
+    /** Stage 1 of the recipe trains the encoder for this many steps; far fewer leaves it close to random. */
+    static final int RECIPE_ENCODER_STEPS = 2000, FEW_ENCODER_STEPS = 500;
+
+    /**
+     * Warns when the encoder that the segsam stage freezes is a half-trained one: a training checkpoint rather than a
+     * finished model, or a stage-encoder model of far fewer steps than the recipe's.
+     */
+    static void warnIfUndertrained(Path init, Map<String, String> meta, PrintWriter err) {
+        String step = meta.get(TrainingRun.STEP_KEY);
+        if (step != null) {
+            err.println("train: warning: " + init + " is a training checkpoint (after step " + step + "), not a finished model: "
+                    + "finish that run first with `segsam train --resume --out " + (init.getParent() == null ? "RUN" : init.getParent()) + "` (same options)");
+            return;
+        }
+        try {
+            JsonNode t = new ObjectMapper().readTree(meta.getOrDefault("segsam.train", "{}"));
+            if ("encoder".equals(t.path("stage").asText()) && t.path("steps").asInt(RECIPE_ENCODER_STEPS) < FEW_ENCODER_STEPS) {
+                err.println("train: warning: the encoder of " + init + " was trained for only " + t.path("steps").asInt() + " steps (the recipe: "
+                        + RECIPE_ENCODER_STEPS + ", docs/TRAINING.md); it stays frozen in this stage, so masks and classes will be poor");
+            }
+        } catch (IOException e) {
+            // unreadable training record: nothing to say about it
+        }
     }
 
     private TrainingRun.Sampling samplingOf() {

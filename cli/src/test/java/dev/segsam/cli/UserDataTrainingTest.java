@@ -49,6 +49,8 @@ class UserDataTrainingTest {
             assertTrue(Files.isRegularFile(run.resolve(f)), f);
         }
         assertTrue(r.out().contains("stage encoder (binary)") && r.out().contains("stage segsam, ablation full"), r.out());
+        // a 2-step encoder is far from the recipe's: the segsam stage says so
+        assertTrue(r.err().contains("train: warning: the encoder of " + run.resolve("encoder/model.safetensors") + " was trained for only 2 steps"), r.err());
         // the split: by case, recorded in train.json and in the model, no case in two splits
         JsonNode data = JSON.readTree(run.resolve("train.json").toFile()).get("data");
         Set<String> seen = new HashSet<>();
@@ -127,6 +129,19 @@ class UserDataTrainingTest {
         try (var s = Files.list(out)) {
             assertEquals(List.of("notes.txt"), s.map(p -> p.getFileName().toString()).toList());
         }
+    }
+
+    @Test
+    void aHalfTrainedEncoderCheckpointGetsAWarningWithTheCommandToFinishIt() {
+        var sw = new java.io.StringWriter();
+        TrainCommand.warnIfUndertrained(Path.of("runs/enc/checkpoint.safetensors"), java.util.Map.of("segsam.train.step", "750"), new java.io.PrintWriter(sw, true));
+        assertTrue(sw.toString().startsWith("train: warning: runs/enc/checkpoint.safetensors is a training checkpoint (after step 750)"), sw.toString());
+        assertTrue(sw.toString().contains("segsam train --resume --out runs/enc"), sw.toString());
+        // a finished stage-encoder model of the recipe's length, or weights without a training record: no warning
+        sw.getBuffer().setLength(0);
+        TrainCommand.warnIfUndertrained(Path.of("m.safetensors"), java.util.Map.of("segsam.train", "{\"stage\":\"encoder\",\"steps\":2000}"), new java.io.PrintWriter(sw, true));
+        TrainCommand.warnIfUndertrained(Path.of("sam.safetensors"), java.util.Map.of(), new java.io.PrintWriter(sw, true));
+        assertEquals("", sw.toString());
     }
 
     static void assertError(String[] args, String start) {
