@@ -84,7 +84,8 @@ final class DemoCommand implements Callable<Integer> {
                 try (Predictor.Encoded enc = predictor.encode(img, null)) {
                     for (Prompt p : prompts) results.add(predictor.predict(enc, p));
                     Files.createDirectories(out);
-                    PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
+                    PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results)
+                            .names("segsam-demo.safetensors (embedded)", "sample.png (embedded)");
                     output.write(out);
                     output.printSummary(o, out);
                 }

@@ -126,7 +126,7 @@ final class PredictCommand implements Callable<Integer> {
                 }
                 long t3 = System.nanoTime();
                 Files.createDirectories(out);
-                PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
+                PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results).input(input);
                 output.write(out);
                 output.printSummary(o, out);
                 if (Boolean.getBoolean("segsam.timing")) { // docs/PERF.md: cold start, stage by stage
