@@ -43,13 +43,13 @@ import picocli.CommandLine.Spec;
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Evaluate a SAM/SEG-SAM model on a data set split (box prompts): DSC, per-class Dice, mDSC, class presence.")
 final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "FILE") Path model;
-    @Option(names = "--data", required = true, paramLabel = "colin27|phantom") String data;
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "where colin27's files are") Path dataDir;
-    @Option(names = "--phantoms", defaultValue = "240", description = "phantom count (must match training for the same split)") int phantoms;
-    @Option(names = "--split", defaultValue = "test", description = "train, val or test (default ${DEFAULT-VALUE})") String split;
-    @Option(names = "--overlays", defaultValue = "6", description = "sample overlays to write (default ${DEFAULT-VALUE})") int overlays;
-    @Option(names = "--out", required = true, paramLabel = "DIR") Path out;
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "the weights to evaluate: SAM/MedSAM/SEG-SAM (.safetensors or .pth)") Path model;
+    @Option(names = "--data", required = true, paramLabel = "colin27|phantom", description = "the data set: colin27 (real MRI, scripts/fetch-data.sh) or phantom (synthetic CT)") String data;
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "where colin27's files are (default: $SEGSAM_DATA or ~/.cache/segsam, /mricron-data)") Path dataDir;
+    @Option(names = "--phantoms", paramLabel = "N", defaultValue = "240", description = "phantom slices generated (default ${DEFAULT-VALUE}; must match training for the same split)") int phantoms;
+    @Option(names = "--split", paramLabel = "train|val|test", defaultValue = "test", description = "train, val or test (default ${DEFAULT-VALUE})") String split;
+    @Option(names = "--overlays", paramLabel = "N", defaultValue = "6", description = "sample overlays to write (default ${DEFAULT-VALUE})") int overlays;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder for eval.json and the overlays (new or empty unless --force)") Path out;
     @Option(names = "--force", description = "write into a non-empty --out") boolean force;
     @Spec CommandSpec spec;
 

@@ -74,10 +74,10 @@ final class PredictVolumeCommand implements Callable<Integer> {
     @Option(names = "--range", paramLabel = "FIRST:LAST", description = "slices to consider (default: the whole axis)")
     String range;
 
-    @Option(names = "--min-area", defaultValue = "10", description = "a slice's mask below this many pixels counts as vanished (default ${DEFAULT-VALUE})")
+    @Option(names = "--min-area", paramLabel = "N", defaultValue = "10", description = "a slice's mask below this many pixels counts as vanished (default ${DEFAULT-VALUE})")
     int minArea;
 
-    @Option(names = "--margin", defaultValue = "3", description = "pixels added around the previous mask's box (default ${DEFAULT-VALUE})")
+    @Option(names = "--margin", paramLabel = "N", defaultValue = "3", description = "pixels added around the previous mask's box (default ${DEFAULT-VALUE})")
     int margin;
 
     @Option(names = "--window", defaultValue = "auto", paramLabel = "PRESET|W,L", description = "intensity window (default ${DEFAULT-VALUE})")

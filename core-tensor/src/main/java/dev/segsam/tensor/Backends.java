@@ -12,7 +12,7 @@ import java.util.ServiceLoader;
  *       the Vector API module one WARN names the JVM option to add, see there);</li>
  *   <li>{@code cuda}: the CUDA backend from a {@link BackendProvider} on the class path, or a
  *       {@link BackendUnavailableException} whose one-line message says why there is none;</li>
- *   <li>{@code auto}: CUDA when available, else CPU, with one log line saying why CUDA was not used.</li>
+ *   <li>{@code auto}: CUDA when available, else CPU, with one DEBUG log line saying why CUDA was not used.</li>
  * </ul>
  * {@link Options#cudaProbe()} false ({@code segsam.cuda=off}) treats CUDA as unavailable without asking the provider.
  */
@@ -52,11 +52,11 @@ public final class Backends {
                 String why = p == null ? "the CUDA backend is not on the class path" : unavailableReason(p, options);
                 if (why == null) {
                     Backend b = p.create(options);
-                    LOG.log(System.Logger.Level.INFO, "device auto: using " + b.name());
+                    LOG.log(System.Logger.Level.DEBUG, "device auto: using " + b.name());
                     yield b;
                 }
                 Backend cpu = cpu(options);
-                LOG.log(System.Logger.Level.INFO, "device auto: using the CPU, " + cpu.name() + " (" + why + ")");
+                LOG.log(System.Logger.Level.DEBUG, "device auto: using the CPU, " + cpu.name() + " (" + why + ")");
                 yield cpu;
             }
         };
