@@ -59,7 +59,7 @@ import java.util.stream.Stream;
  * is skipped when the same command runs again (resume after a crash or a stop; delete the sub-folder to redo an item).
  * An item that fails (unreadable image, prompt outside the image, ...) is reported with its one-line reason and the
  * others go on. {@code summary.csv} and {@code summary.json} list every prompt of every item (item, prompt, class,
- * probability, area, Dice when a truth is given) and every failure; {@code batch.json} records the model, so a
+ * probability, area, Dice when a truth is given, {@link Plausibility} warnings) and every failure; {@code batch.json} records the model, so a
  * resumed run with other weights is refused.
  */
 public final class BatchPredict {
@@ -443,6 +443,7 @@ public final class BatchPredict {
                     row.putNull("probability");
                 }
                 row.put("area", Masks.area(r.mask()));
+                row.put("warnings", String.join("; ", Plausibility.warnings(prompts.get(i), r, w, h)));
                 if (truth != null) row.put("dice", dice(r.mask(), truth));
                 else row.putNull("dice");
                 rows.add(row);
@@ -505,7 +506,7 @@ public final class BatchPredict {
     }
 
     private static void writeSummary(Path out, List<Outcome> outcomes, ObjectMapper json) throws IOException {
-        StringBuilder csv = new StringBuilder("item,status,prompt,class,probability,area,dice,error\n");
+        StringBuilder csv = new StringBuilder("item,status,prompt,class,probability,area,dice,error,warnings\n");
         ObjectNode root = json.createObjectNode();
         ArrayNode rows = root.putArray("rows"), failures = root.putArray("failures");
         int ok = 0, earlier = 0, failed = 0;
@@ -517,7 +518,7 @@ public final class BatchPredict {
             }
             if (x.error() != null) {
                 failures.addObject().put("item", x.id()).put("error", x.error());
-                csv.append(Csv.quote(x.id())).append(",failed,,,,,,").append(Csv.quote(x.error())).append('\n');
+                csv.append(Csv.quote(x.id())).append(",failed,,,,,,").append(Csv.quote(x.error())).append(",\n");
             }
             for (ObjectNode r : x.rows()) {
                 ObjectNode row = r.deepCopy();
@@ -527,7 +528,8 @@ public final class BatchPredict {
                         .append(r.path("class").isNull() ? "" : Csv.quote(r.path("class").asText())).append(',')
                         .append(r.path("probability").isNull() ? "" : String.format(Locale.ROOT, "%.6f", r.path("probability").asDouble())).append(',')
                         .append(r.path("area").asLong()).append(',')
-                        .append(r.path("dice").isNull() ? "" : String.format(Locale.ROOT, "%.6f", r.path("dice").asDouble())).append(",\n");
+                        .append(r.path("dice").isNull() ? "" : String.format(Locale.ROOT, "%.6f", r.path("dice").asDouble())).append(",,")
+                        .append(Csv.quote(r.path("warnings").asText(""))).append('\n');
             }
         }
         root.put("items", outcomes.size()).put("predicted", ok).put("done_earlier", earlier).put("failed", failed);

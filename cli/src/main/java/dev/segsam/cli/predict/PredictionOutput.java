@@ -28,11 +28,12 @@ import java.util.Locale;
  * <p>Files: {@code mask_i.png} (M̂_b, 255 inside), {@code labels.png} (the class-ID label map of all prompts, pixel for
  * pixel with the input: 0 background, k = class k of the model's class list where prompt i's mask M̂_b lies and its
  * predicted class is k — for plain SAM models k = i + 1, the prompt's number; where masks overlap the later prompt
- * wins; 8-bit grey PNG, 16-bit when a label exceeds 255), {@code overlay.png} (masks and prompts over the image),
+ * wins; 8-bit grey PNG, 16-bit when a label exceeds 255), {@code overlay.png} (masks and prompts over the image, a legend
+ * below: prompt → class → colour),
  * {@code outputs.safetensors} ({@code image_embedding} f_v, {@code low_res_logits.i}, {@code iou_predictions.i},
  * {@code mask_logits.i}; for SEG-SAM models {@code semantic_logits.i} M̂_s and {@code class_presence} Ĉ_s, averaged over
  * the prompts), {@code result.json} (per prompt: the prompt, IoU predictions, chosen mask, area, tight box; predicted
- * class and class probabilities; every path in it relative to the output folder) and, for SEG-SAM models,
+ * class and class probabilities; {@link Plausibility} warnings; every path in it relative to the output folder) and, for SEG-SAM models,
  * {@code semantic_i.png} (the label map argmax M̂_s in colour, with a legend) and {@code labels_i.png} (the same label
  * map as class IDs). For a slice of a NIfTI volume or DICOM series ({@link #input(InputImage)}) also
  * {@code mask_i.nii.gz} and {@code labels.nii.gz}: the same masks and label map on the source volume's grid (its
@@ -179,6 +180,8 @@ public final class PredictionOutput {
                 for (int j = 0; j < p.pointCount(); j++) pts.addArray().add(p.pointX(j)).add(p.pointY(j)).add(p.label(j));
             }
             e.put("multimask", p.multimask());
+            ArrayNode warn = e.putArray("warnings");
+            for (String x : Plausibility.warnings(p, r, w, h)) warn.add(x);
             ArrayNode iou = e.putArray("iou_predictions");
             for (float v : r.iou()) iou.add(v);
             e.put("chosen_mask", r.best());
@@ -229,9 +232,24 @@ public final class PredictionOutput {
         } else {
             for (int i = 0; i < results.size(); i++) ids.addObject().put("id", i + 1).put("prompt", i);
         }
-        ImageFiles.writePng(Overlay.render(image, masks, prompts), out.resolve("overlay.png"));
+        ImageFiles.writePng(Overlay.withLegend(Overlay.render(image, masks, prompts), legend()), out.resolve("overlay.png"));
         st.write(out.resolve("outputs.safetensors"), true);
         AtomicFiles.write(out.resolve("result.json"), true, tmp -> json.writeValue(tmp.toFile(), root));
+    }
+
+    /** The overlay's legend: per prompt its number and predicted class with probability (SEG-SAM) or its area. */
+    List<String> legend() {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < results.size(); i++) {
+            Predictor.Result r = results.get(i);
+            if (r.semantic() != null && r.semantic().predictedClass() > 0) {
+                out.add(String.format(Locale.ROOT, "%d: %s %.2f", i, model.config().classNames().get(r.semantic().predictedClass() - 1),
+                        r.semantic().classProbability()));
+            } else {
+                out.add(String.format(Locale.ROOT, "%d: %d px", i, Masks.area(r.mask())));
+            }
+        }
+        return out;
     }
 
     /** One line per prompt (chosen mask, predicted IoU, area; predicted class), then {@code wrote <out>}. */
@@ -245,6 +263,7 @@ public final class PredictionOutput {
                         r.semantic().classProbability()));
             }
             o.println(sb);
+            for (String x : Plausibility.warnings(prompts.get(i), r, image.width(), image.height())) o.println("  warning: " + x);
         }
         o.println("wrote " + out);
     }
