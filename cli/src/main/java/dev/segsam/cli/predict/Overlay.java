@@ -69,6 +69,31 @@ public final class Overlay {
         return out;
     }
 
+    /** {@code picture} under a title bar ({@code title} in the bitmap font, upper case). */
+    public static RgbImage titled(RgbImage picture, String title) {
+        int w = picture.width(), scale = Math.max(1, Math.min(3, w / 200 + 1)), bar = (BitmapFont.H + 4) * scale;
+        RgbImage out = RgbImage.black(w, picture.height() + bar);
+        for (int y = 0; y < picture.height(); y++) for (int x = 0; x < w; x++) for (int c = 0; c < 3; c++) out.set(x, bar + y, c, picture.get(x, y, c));
+        BitmapFont.draw(out, title, 2 * scale, 2 * scale, scale, new int[] {235, 235, 235});
+        return out;
+    }
+
+    /** The pictures side by side, left to right, 4 black pixels apart, top-aligned. */
+    public static RgbImage sideBySide(List<RgbImage> pictures) {
+        int w = -4, h = 0;
+        for (RgbImage p : pictures) {
+            w += p.width() + 4;
+            h = Math.max(h, p.height());
+        }
+        RgbImage out = RgbImage.black(Math.max(w, 1), Math.max(h, 1));
+        int ox = 0;
+        for (RgbImage p : pictures) {
+            for (int y = 0; y < p.height(); y++) for (int x = 0; x < p.width(); x++) for (int c = 0; c < 3; c++) out.set(ox + x, y, c, p.get(x, y, c));
+            ox += p.width() + 4;
+        }
+        return out;
+    }
+
     private static void rectangle(RgbImage img, float[] box, int[] col, int t) {
         int x0 = Math.round(box[0]), y0 = Math.round(box[1]), x1 = Math.round(box[2]) - 1, y1 = Math.round(box[3]) - 1;
         for (int k = 0; k < t; k++) {
