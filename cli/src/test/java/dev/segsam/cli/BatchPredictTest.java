@@ -56,6 +56,7 @@ class BatchPredictTest {
         picture(in.resolve("b.png"), 70, 50, 1);
         Files.write(in.resolve("c.png"), new byte[] {1, 2, 3}); // damaged
         Files.writeString(in.resolve("notes.txt"), "not an image");
+        Files.copy(Path.of("..", "io", "src", "test", "resources", "medical", "dicom", "CT_small.dcm"), in.resolve("CT_small.dcm")); // 128x128 CT
         Path out = dir.resolve("fout");
         String[] args = {"predict", "--model", PredictCommandTest.sam.toString(), "--batch", in.toString(), "--box", "10,5,40,30",
             "--out", out.toString(), "--quiet"};
@@ -64,12 +65,13 @@ class BatchPredictTest {
         assertTrue(r.err().contains("notes.txt"), "the left-out file is named: " + r.err());
         assertTrue(r.err().contains("c:"), "the failing item is named: " + r.err());
         JsonNode sum = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
-        assertEquals(3, sum.get("items").asInt());
-        assertEquals(2, sum.get("predicted").asInt());
+        assertEquals(4, sum.get("items").asInt());
+        assertEquals(3, sum.get("predicted").asInt());
         assertEquals(1, sum.get("failed").asInt());
         assertEquals("c", sum.get("failures").get(0).get("item").asText());
         List<List<String>> rows = csv(out.resolve("summary.csv"));
-        assertEquals(3, rows.size());
+        assertEquals(4, rows.size());
+        assertTrue(Files.exists(out.resolve("CT_small").resolve("mask_0.nii.gz")), "a DICOM item gets its masks on the source grid");
         for (List<String> row : rows) {
             if (row.get(0).equals("c")) {
                 assertEquals("failed", row.get(1));
@@ -83,19 +85,19 @@ class BatchPredictTest {
         }
         assertFalse(Files.exists(out.resolve("c")) && Files.exists(out.resolve("c").resolve("item.json")), "a failed item is not done");
 
-        // again: the two done items are skipped (untouched), the damaged one fails again
+        // again: the three done items are skipped (untouched), the damaged one fails again
         Path doneMarker = out.resolve("a").resolve("item.json");
         Files.setLastModifiedTime(doneMarker, FileTime.fromMillis(1_000_000_000_000L));
         r = MainTest.run(args);
         assertEquals(3, r.code(), r.err());
-        assertTrue(r.out().contains("2 done earlier"), r.out());
+        assertTrue(r.out().contains("3 done earlier"), r.out());
         assertEquals(1_000_000_000_000L, Files.getLastModifiedTime(doneMarker).toMillis(), "a done item is not redone");
         // repaired: only the last item runs, and the batch succeeds
         picture(in.resolve("c.png"), 80, 40, 2);
         r = MainTest.run(args);
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("1 predicted, 2 done earlier (skipped), 0 failed"), r.out());
-        assertEquals(3, csv(out.resolve("summary.csv")).stream().filter(x -> !x.get(1).equals("failed")).count());
+        assertTrue(r.out().contains("1 predicted, 3 done earlier (skipped), 0 failed"), r.out());
+        assertEquals(4, csv(out.resolve("summary.csv")).stream().filter(x -> !x.get(1).equals("failed")).count());
 
         // another model into the same folder is refused
         MainTest.Run other = MainTest.run("predict", "--model", PredictCommandTest.segsam.toString(), "--batch", in.toString(),
