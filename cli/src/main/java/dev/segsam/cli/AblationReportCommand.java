@@ -23,8 +23,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "ablation-report", hidden = true, mixinStandardHelpOptions = true,
         description = "Print the ablation table (DSC, mDSC, class accuracy, presence AUROC; mean ± sd over the DIRs) from DIR/{encoder,baseline,so,co,t2vse,full}/eval.json.")
 final class AblationReportCommand implements Callable<Integer> {
-    @Parameters(paramLabel = "DIR", arity = "1..*", description = "one run folder per seed") List<Path> dirs;
-    @Option(names = "--split", defaultValue = "test", description = "test, val or both (default ${DEFAULT-VALUE})") String split;
+    @Parameters(paramLabel = "DIR", arity = "1..*", description = "run folders, one per seed, each holding one sub-folder per variant") List<Path> dirs;
+    @Option(names = "--split", paramLabel = "test|val|both", defaultValue = "test", description = "the split(s) whose eval results are tabulated (default ${DEFAULT-VALUE})") String split;
     @Spec CommandSpec spec;
 
     private static final String[][] ROWS = {{"encoder", "stage encoder: SAM from scratch (binary)"}, {"baseline", "baseline: SAM decoder only"},

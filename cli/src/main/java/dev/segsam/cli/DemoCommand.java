@@ -44,8 +44,8 @@ import picocli.CommandLine.Spec;
  * against the sample's ground truth (also in {@code demo.json}).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run an embedded SEG-SAM model on its embedded sample slice (offline, a few seconds): the CT phantom model,",
-            "or with --mri the brain MRI model (16 structures) on a real T1 slice of its test split.",
+        description = {"Run the embedded SEG-SAM model on its embedded sample slice (offline, a few seconds).",
+            "Default: the CT phantom model; --mri: the brain MRI model (16 structures) on a real T1 slice of its test split.",
             "Writes masks, semantic label maps, an overlay and result.json into --out."})
 final class DemoCommand implements Callable<Integer> {
     static final String RES = "/dev/segsam/cli/demo/";
@@ -91,7 +91,8 @@ final class DemoCommand implements Callable<Integer> {
                 try (Predictor.Encoded enc = predictor.encode(img, null)) {
                     for (Prompt p : prompts) results.add(predictor.predict(enc, p));
                     Files.createDirectories(out);
-                    PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
+                    PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results)
+                            .names("segsam-demo.safetensors (embedded)", "sample.png (embedded)");
                     output.write(out);
                     output.printSummary(o, out);
                 }
@@ -121,7 +122,7 @@ final class DemoCommand implements Callable<Integer> {
                         .put("binary_dice", binDice).put("semantic_dice", semDice);
             }
             json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("demo.json").toFile(), summary);
-            o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, semantic_*.png, mask_*.png, result.json, demo.json)");
+            o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, labels.png, semantic_*.png, labels_*.png, mask_*.png, result.json, demo.json)");
             return 0;
         } finally {
             try (var s = Files.list(dir)) {

@@ -34,13 +34,13 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "make-demo", hidden = true, mixinStandardHelpOptions = true, description = "Pack a trained model and a slice as an embedded demo.")
 final class MakeDemoCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true) Path model;
-    @Option(names = "--seed", description = "phantom seed of the sample (take one from the test split)") Long seed;
+    @Option(names = "--model", paramLabel = "FILE", required = true, description = "the trained SEG-SAM weights to embed") Path model;
+    @Option(names = "--seed", paramLabel = "N", description = "phantom seed of the sample (take one from the test split)") Long seed;
     @Option(names = "--mri", description = "a Colin27 T1 + AAL slice (--slice) for segsam demo --mri") boolean mri;
-    @Option(names = "--slice", description = "--mri: the axial slice (z index; must be in the model's test split)") Integer slice;
-    @Option(names = "--data-dir", description = "--mri: where mricron-data is (default: $SEGSAM_DATA or ~/.cache/segsam, /mricron-data)") Path dataDir;
-    @Option(names = "--classes", split = ",", description = "structures to prompt (default: liver,spleen,kidney_left; --mri: every structure on the slice)") List<String> classes;
-    @Option(names = "--out", description = "default: the cli resources of the demo (demo/ or demo-mri/)") Path out;
+    @Option(names = "--slice", paramLabel = "Z", description = "--mri: the axial slice (z index; must be in the model's test split)") Integer slice;
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "--mri: where mricron-data is (default: $SEGSAM_DATA or ~/.cache/segsam, /mricron-data)") Path dataDir;
+    @Option(names = "--classes", paramLabel = "LIST", split = ",", description = "the classes prompted in the demo (default: liver,spleen,kidney_left; --mri: every structure on the slice)") List<String> classes;
+    @Option(names = "--out", paramLabel = "DIR", description = "where the demo resources go (default: the cli resources of the demo, demo/ or demo-mri/)") Path out;
     @Spec CommandSpec spec;
 
     @Override

@@ -47,8 +47,8 @@ import picocli.CommandLine.Spec;
  * {@code eval.json} and {@code loss.png}.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train SEG-SAM on a labelled data set (prints loss components with ETA; writes checkpoints,",
-            "model.safetensors, train.json, loss.png and eval.json into --out).",
+        description = {"Train SEG-SAM on a labelled data set, printing the loss components with an ETA.",
+            "Writes checkpoints, model.safetensors, train.json, loss.png and eval.json into --out.",
             "Without --init it runs the whole recipe: stage encoder (a small SAM from scratch, into OUT/encoder), then stage",
             "segsam (SEG-SAM on the frozen encoder, into OUT). See docs/TRAINING.md."})
 final class TrainCommand implements Callable<Integer> {
@@ -63,25 +63,25 @@ final class TrainCommand implements Callable<Integer> {
     String ablation;
     @Option(names = "--init", paramLabel = "FILE", description = "start from these weights (SAM/MedSAM/SEG-SAM or a stage-encoder model); default: fresh --arch")
     Path init;
-    @Option(names = "--arch", defaultValue = "small256", description = "architecture for fresh weights: small256, medium256 or vit_b (default ${DEFAULT-VALUE})")
+    @Option(names = "--arch", paramLabel = "NAME", defaultValue = "small256", description = "architecture for fresh weights: small256, medium256 or vit_b (default ${DEFAULT-VALUE})")
     String arch;
-    @Option(names = "--steps", defaultValue = "1000", description = "optimizer steps of the segsam stage (or of --stage encoder) (default ${DEFAULT-VALUE})")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "1000", description = "optimizer steps of the segsam stage (or of --stage encoder) (default ${DEFAULT-VALUE})")
     int steps;
-    @Option(names = "--lr", defaultValue = "5e-4", description = "peak learning rate of the segsam stage (or of --stage encoder) (default ${DEFAULT-VALUE})")
+    @Option(names = "--lr", paramLabel = "X", defaultValue = "5e-4", description = "peak learning rate of the segsam stage (or of --stage encoder) (default ${DEFAULT-VALUE})")
     double lr;
-    @Option(names = "--warmup", defaultValue = "50", description = "warm-up steps (default ${DEFAULT-VALUE}), then cosine decay")
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "50", description = "warm-up steps (default ${DEFAULT-VALUE}), then cosine decay")
     int warmup;
-    @Option(names = "--encoder-steps", defaultValue = "2000", description = "stage auto: steps of the encoder stage (default ${DEFAULT-VALUE})")
+    @Option(names = "--encoder-steps", paramLabel = "N", defaultValue = "2000", description = "stage auto: steps of the encoder stage (default ${DEFAULT-VALUE})")
     int encoderSteps;
-    @Option(names = "--encoder-lr", defaultValue = "1e-3", description = "stage auto: peak learning rate of the encoder stage (default ${DEFAULT-VALUE})")
+    @Option(names = "--encoder-lr", paramLabel = "X", defaultValue = "1e-3", description = "stage auto: peak learning rate of the encoder stage (default ${DEFAULT-VALUE})")
     double encoderLr;
-    @Option(names = "--encoder-warmup", defaultValue = "100", description = "stage auto: warm-up steps of the encoder stage (default ${DEFAULT-VALUE})")
+    @Option(names = "--encoder-warmup", paramLabel = "N", defaultValue = "100", description = "stage auto: warm-up steps of the encoder stage (default ${DEFAULT-VALUE})")
     int encoderWarmup;
-    @Option(names = "--targets", defaultValue = "5", description = "objects per image per step (default ${DEFAULT-VALUE})")
+    @Option(names = "--targets", paramLabel = "N", defaultValue = "5", description = "objects per image per step (default ${DEFAULT-VALUE})")
     int targets;
-    @Option(names = "--focal-weight", defaultValue = "1", description = "weight of the focal term of L_bin (default ${DEFAULT-VALUE}; SAM's 20 collapses to empty masks from scratch, docs/TRAINING.md)")
+    @Option(names = "--focal-weight", paramLabel = "X", defaultValue = "1", description = "weight of the focal term of L_bin (default ${DEFAULT-VALUE}; SAM's 20 collapses to empty masks from scratch, docs/TRAINING.md)")
     double focalWeight;
-    @Option(names = "--dice-weight", defaultValue = "1", description = "weight of the Dice term of L_bin (default ${DEFAULT-VALUE})")
+    @Option(names = "--dice-weight", paramLabel = "X", defaultValue = "1", description = "weight of the Dice term of L_bin (default ${DEFAULT-VALUE})")
     double diceWeight;
     @Option(names = "--sampling", defaultValue = "image", paramLabel = "image|class",
             description = "how a step picks its image: uniformly (image), or a class uniformly, then an image with it (class) (default ${DEFAULT-VALUE})")
@@ -90,23 +90,23 @@ final class TrainCommand implements Callable<Integer> {
             description = {"random scale/rotation/shift and gamma/contrast/brightness per step (standard; the encoder stage also mirrors);",
                 "with a frozen encoder it costs an encoder pass per step (default ${DEFAULT-VALUE})"})
     String augment;
-    @Option(names = "--text-dim", defaultValue = "256", description = "built-in text embedding width (default ${DEFAULT-VALUE})")
+    @Option(names = "--text-dim", paramLabel = "N", defaultValue = "256", description = "built-in text embedding width (default ${DEFAULT-VALUE})")
     int textDim;
     @Option(names = "--descriptions", paramLabel = "FILE.json", description = "class descriptions for T2VSE, a JSON object {class: text} (default: segsam's built-in ones, else the class name)")
     Path descriptions;
-    @Option(names = "--seed", defaultValue = "1", description = "seed of everything random (default ${DEFAULT-VALUE})")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "seed of everything random (default ${DEFAULT-VALUE})")
     long seed;
-    @Option(names = "--eval-every", defaultValue = "250", description = "validate every N steps (default ${DEFAULT-VALUE}; 0 = only at the end)")
+    @Option(names = "--eval-every", paramLabel = "N", defaultValue = "250", description = "validate every N steps (default ${DEFAULT-VALUE}; 0 = only at the end)")
     int evalEvery;
-    @Option(names = "--checkpoint-every", defaultValue = "250", description = "write checkpoint.safetensors every N steps (default ${DEFAULT-VALUE})")
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "250", description = "write checkpoint.safetensors every N steps (default ${DEFAULT-VALUE})")
     int checkpointEvery;
-    @Option(names = "--log-every", defaultValue = "25", description = "print losses every N steps (default ${DEFAULT-VALUE})")
+    @Option(names = "--log-every", paramLabel = "N", defaultValue = "25", description = "print losses every N steps (default ${DEFAULT-VALUE})")
     int logEvery;
     @Option(names = "--cache", paramLabel = "DIR", description = "where encoder embeddings are cached (default: $SEGSAM_CACHE or ~/.cache/segsam/embeddings)")
     Path cacheDir;
     @Option(names = "--allow-untrained-encoder", description = "let --stage segsam start without --init (a frozen random encoder: for tests, not for use)")
     boolean allowUntrainedEncoder;
-    @Option(names = "--max-steps-this-run", hidden = true, description = "stop after this many steps (tests of --resume)")
+    @Option(names = "--max-steps-this-run", paramLabel = "N", hidden = true, description = "stop after this many steps (tests of --resume)")
     Integer maxStepsThisRun;
     @Option(names = "--config", paramLabel = "train.json", description = "a JSON object of option values (names without dashes; or a train.json's \"options\"); flags given on the command line win")
     Path config;

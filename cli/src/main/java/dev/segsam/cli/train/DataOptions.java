@@ -17,30 +17,30 @@ public final class DataOptions {
     @Option(names = "--data-dir", paramLabel = "DIR", description = "where colin27's files are (default: $SEGSAM_DATA or ~/.cache/segsam, /mricron-data)")
     public Path dataDir;
 
-    @Option(names = "--phantoms", defaultValue = "240", description = "phantom slices to generate (default ${DEFAULT-VALUE}; 80/10/10 split)")
+    @Option(names = "--phantoms", paramLabel = "N", defaultValue = "240", description = "phantom slices to generate (default ${DEFAULT-VALUE}; 80/10/10 split)")
     public int phantoms;
 
     @Option(names = "--axis", defaultValue = "auto", paramLabel = "auto|x|y|z",
             description = "volumes: the voxel axis to slice along (default auto: the coarsest-spaced axis, or the axial one for isotropic voxels)")
     public String axis;
 
-    @Option(names = "--channel", defaultValue = "0", description = "volumes: which channel of 4-D (multi-sequence) images (default ${DEFAULT-VALUE})")
+    @Option(names = "--channel", paramLabel = "N", defaultValue = "0", description = "volumes: which channel of 4-D (multi-sequence) images (default ${DEFAULT-VALUE})")
     public int channel;
 
     @Option(names = "--window", defaultValue = "auto", paramLabel = "auto|mr|PRESET|W,L",
             description = "volumes: grey mapping as in predict (default auto: CT abdomen W400/L40, MR 0.5-99.5 % percentiles; dataset.json's modality decides when it names one)")
     public String window;
 
-    @Option(names = "--min-pixels", defaultValue = "20", description = "volumes: a class makes a mask on a slice when it covers at least this many pixels (default ${DEFAULT-VALUE})")
+    @Option(names = "--min-pixels", paramLabel = "N", defaultValue = "20", description = "volumes: a class makes a mask on a slice when it covers at least this many pixels (default ${DEFAULT-VALUE})")
     public int minPixels;
 
-    @Option(names = "--slice-step", defaultValue = "1", description = "volumes: keep every N-th slice (default ${DEFAULT-VALUE}: all; for data sets too big for memory)")
+    @Option(names = "--slice-step", paramLabel = "N", defaultValue = "1", description = "volumes: keep every N-th slice (default ${DEFAULT-VALUE}: all; for data sets too big for memory)")
     public int sliceStep;
 
-    @Option(names = "--val-fraction", defaultValue = "0.1", description = "share of cases (volumes) for validation (default ${DEFAULT-VALUE})")
+    @Option(names = "--val-fraction", paramLabel = "X", defaultValue = "0.1", description = "share of cases (volumes) for validation (default ${DEFAULT-VALUE})")
     public double valFraction;
 
-    @Option(names = "--test-fraction", defaultValue = "0.1", description = "share of cases (volumes) for testing (default ${DEFAULT-VALUE})")
+    @Option(names = "--test-fraction", paramLabel = "X", defaultValue = "0.1", description = "share of cases (volumes) for testing (default ${DEFAULT-VALUE})")
     public double testFraction;
 
     /** The options as train.json records them. */
