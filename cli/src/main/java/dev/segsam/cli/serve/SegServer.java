@@ -246,6 +246,14 @@ public final class SegServer implements AutoCloseable {
             json(ex, 201, upload(ex).info());
             return;
         }
+        if (path.equals("/api/images/demo")) { // the embedded demo slice, as if uploaded
+            requireMethod(method, "POST");
+            try (InputStream in = SegServer.class.getResourceAsStream("/dev/segsam/cli/demo/sample.png")) {
+                if (in == null) throw new ApiException(404, "this build has no embedded demo slice");
+                json(ex, 201, store("sample.png", in).info());
+            }
+            return;
+        }
         Matcher m = IMAGE_PATH.matcher(path);
         if (m.matches()) {
             ImageSession s = session(m.group(1));
@@ -364,13 +372,17 @@ public final class SegServer implements AutoCloseable {
                 throw new ApiException(400, "bad Content-Length " + len);
             }
         }
-        String name = safeName(query(ex).getOrDefault("name", "upload"));
-        String id = Long.toString(ids.incrementAndGet(), 36);
+        return store(safeName(query(ex).getOrDefault("name", "upload")), ex.getRequestBody());
+    }
+
+    /** Reads an image from {@code body} into a new session (the least recently used ones past the limit are dropped). */
+    private ImageSession store(String name, InputStream body) throws IOException {
+        String id = "i" + Long.toString(ids.incrementAndGet(), 36);
         Path dir = uploads.resolve(id);
         Files.createDirectories(dir);
         try {
             Path file = dir.resolve("upload-" + name);
-            long n = Uploads.copyLimited(ex.getRequestBody(), file, config.maxUploadBytes());
+            long n = Uploads.copyLimited(body, file, config.maxUploadBytes());
             if (n == 0) throw new ApiException(400, "empty upload: send the file as the request body");
             ImageSession s = read(id, name, dir, file);
             List<ImageSession> dropped = new ArrayList<>();
@@ -525,7 +537,7 @@ public final class SegServer implements AutoCloseable {
             long t0 = System.nanoTime();
             List<Predictor.Result> rs = onCompute(() -> prompts.size() == 1 ? List.of(predictor.predict(enc, prompts.get(0))) : predictor.predict(enc, prompts));
             double decodeMs = (System.nanoTime() - t0) / 1e6;
-            String rid = Long.toString(ids.incrementAndGet(), 36);
+            String rid = "r" + Long.toString(ids.incrementAndGet(), 36);
             synchronized (results) {
                 results.put(rid, new ResultRecord(s.id, v, prompts));
                 var it = results.values().iterator();

@@ -1,0 +1,127 @@
+package dev.segsam.cli.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * segsam serve end to end in a real headless browser (Debian's chromium through chromedriver and Selenium): the page
+ * loads, the embedded demo slice is opened through the file input, a box is dragged over the liver, the mask appears
+ * on the overlay canvas (its pixels, mostly inside the box) and the predicted class reads "liver". Skips, saying why,
+ * where no chromium/chromedriver is installed ({@code .ci/run} installs them).
+ *
+ * <p>A screenshot of the page goes to {@code cli/target/serve.png}; with {@code -Dsegsam.serve.screenshot=PATH} also
+ * to PATH (the README's {@code docs/img/serve.png} is made so, see docs/PERF.md).
+ */
+class ServeBrowserTest {
+    @TempDir
+    static Path dir;
+    static ServerFixture s;
+    static ChromeDriver driver;
+
+    private static String find(String... candidates) {
+        for (String c : candidates) if (new File(c).canExecute()) return c;
+        return null;
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        String chromium = find("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome");
+        String chromedriver = find("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver");
+        if (chromium == null || chromedriver == null) {
+            String why = "no " + (chromium == null ? "chromium" : "chromedriver") + " installed (apt-get install chromium chromium-driver; .ci/run does)";
+            System.out.println("ServeBrowserTest skipped: " + why);
+            Assumptions.assumeTrue(false, why);
+        }
+        s = new ServerFixture(dir, 64L << 20, 2, 16);
+        ChromeOptions o = new ChromeOptions();
+        o.setBinary(chromium);
+        o.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1120,900",
+                "--hide-scrollbars", "--force-device-scale-factor=1");
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(chromedriver)).usingAnyFreePort().build();
+        try {
+            driver = new ChromeDriver(service, o);
+        } catch (RuntimeException e) {
+            String why = "chromium did not start: " + e.getMessage().lines().findFirst().orElse("");
+            System.out.println("ServeBrowserTest skipped: " + why);
+            s.server.close();
+            Assumptions.assumeTrue(false, why);
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (driver != null) driver.quit();
+        if (s != null) s.server.close();
+    }
+
+    @Test
+    void drawingABoxOverTheLiverShowsItsMaskAndClass() throws Exception {
+        driver.get(s.base + "/");
+        WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(180));
+        wait.until(d -> d.findElement(By.id("model")).getText().contains("segsam-demo"));
+        Path sample = ServerFixture.resource("sample.png", dir);
+        driver.findElement(By.id("file")).sendKeys(sample.toAbsolutePath().toString());
+        wait.until(d -> "1".equals(d.findElement(By.tagName("body")).getDomAttribute("data-ready")));
+
+        // drag the demo's liver box (image pixels 46,84 → 135,160 of 256×256) on the prompt canvas
+        WebElement canvas = driver.findElement(By.id("prompts"));
+        int w = canvas.getSize().getWidth(), h = canvas.getSize().getHeight();
+        int[] box = {46, 84, 135, 160};
+        int x0 = box[0] * w / 256 - w / 2, y0 = box[1] * h / 256 - h / 2, x1 = box[2] * w / 256 - w / 2, y1 = box[3] * h / 256 - h / 2;
+        new Actions(driver).moveToElement(canvas, x0, y0).clickAndHold().moveByOffset((x1 - x0) / 2, (y1 - y0) / 2)
+                .moveByOffset(x1 - x0 - (x1 - x0) / 2, y1 - y0 - (y1 - y0) / 2).release().perform();
+
+        wait.until(d -> !d.findElement(By.id("predicted")).getDomAttribute("data-cls").isEmpty());
+        String error = driver.findElement(By.id("error")).getText();
+        assertEquals("", error);
+        assertTrue(driver.findElement(By.id("predicted")).getText().startsWith("liver"), driver.findElement(By.id("predicted")).getText());
+
+        // the overlay canvas: coloured pixels where the liver is, nearly all inside the box
+        @SuppressWarnings("unchecked")
+        Map<String, Object> px = (Map<String, Object>) ((JavascriptExecutor) driver).executeScript("""
+                const c = document.getElementById('overlay'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                const b = arguments[0];
+                let inside = 0, outside = 0;
+                for (let i = 0; i < c.width * c.height; i++) {
+                  if (d[4 * i + 3] === 0) continue;
+                  const x = i % c.width, y = Math.floor(i / c.width);
+                  if (x >= b[0] - 2 && x <= b[2] + 2 && y >= b[1] - 2 && y <= b[3] + 2) inside++; else outside++;
+                }
+                return {inside: inside, outside: outside, width: c.width};
+                """, List.of(box[0], box[1], box[2], box[3]));
+        long inside = ((Number) px.get("inside")).longValue(), outside = ((Number) px.get("outside")).longValue();
+        assertEquals(256L, ((Number) px.get("width")).longValue());
+        assertTrue(inside > 2000, "mask pixels on the canvas inside the box: " + inside);
+        assertTrue(outside < inside / 20, "mask pixels outside the box: " + outside + " (inside " + inside + ")");
+        // the class bar chart lists the classes, the downloads point at this result
+        assertTrue(driver.findElement(By.id("probs")).getText().contains("spleen"));
+        assertTrue(driver.findElement(By.id("dlJson")).getDomAttribute("href").matches("/api/results/r[a-z0-9]+/result.json"));
+
+        byte[] png = driver.getScreenshotAs(OutputType.BYTES);
+        Files.createDirectories(Path.of("target"));
+        Files.write(Path.of("target", "serve.png"), png);
+        String keep = System.getProperty("segsam.serve.screenshot");
+        if (keep != null && !keep.isBlank()) Files.write(Path.of(keep), png);
+    }
+}
