@@ -16,6 +16,16 @@ class ServeCommandTest {
     }
 
     @Test
+    void aPortInUseIsOneLine() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            MainTest.Run r = MainTest.run("serve", "--port", Integer.toString(taken.getLocalPort()));
+            assertEquals(1, r.code(), r.out() + r.err());
+            assertTrue(r.err().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()) && r.err().contains("--port"), r.err());
+            assertEquals(1, r.err().lines().filter(l -> l.startsWith("segsam: ") && !l.contains("device auto")).count(), r.err());
+        }
+    }
+
+    @Test
     void badNumbersAreUsageErrors() {
         assertEquals(2, MainTest.run("serve", "--port", "70000").code());
         assertEquals(2, MainTest.run("serve", "--queue", "0").code());

@@ -126,19 +126,24 @@ public final class SegServer implements AutoCloseable {
         }
         backend = Backends.select(c.options());
         weights = Checkpoint.open(c.model(), c.limits());
+        Path folder = null;
         try {
             model = SegSam.load(weights, backend);
             convention = Conventions.choose(c.convention(), model);
             predictor = new Predictor(model, convention, c.options());
             classNames = model.hasSemantics() ? model.config().classNames() : List.of();
-            uploads = Files.createTempDirectory("segsam-serve");
+            uploads = folder = Files.createTempDirectory("segsam-serve");
             cache = new EmbeddingCache(c.cacheBytes());
             compute = new ThreadPoolExecutor(c.workers(), c.workers(), 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(c.queue()),
                     daemon("segsam-compute"));
             httpPool = new ThreadPoolExecutor(16, 16, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(256), daemon("segsam-http"));
             InetAddress addr = InetAddress.getByName(c.host());
             loopback = addr.isLoopbackAddress();
-            http = HttpServer.create(new InetSocketAddress(addr, c.port()), 64);
+            try {
+                http = HttpServer.create(new InetSocketAddress(addr, c.port()), 64);
+            } catch (java.net.BindException e) {
+                throw new IOException("cannot listen on " + c.host() + ":" + c.port() + ": " + e.getMessage() + " (choose another --port; 0 picks a free one)", e);
+            }
             http.createContext("/", this::handle);
             http.setExecutor(httpPool);
             int p = port();
@@ -146,6 +151,7 @@ public final class SegServer implements AutoCloseable {
             http.start();
         } catch (IOException | RuntimeException e) {
             weights.close();
+            Uploads.deleteTree(folder);
             throw e;
         }
     }
