@@ -270,19 +270,7 @@ class SegServerApiTest {
     @Test
     void aVolumeIsShownSliceBySliceAndPrompted() throws Exception {
         int nx = 48, ny = 40, nz = 9;
-        float[] v = new float[nx * ny * nz];
-        for (int z = 0; z < nz; z++) {
-            for (int y = 0; y < ny; y++) {
-                for (int x = 0; x < nx; x++) {
-                    double d = Math.hypot(x - 24, y - 20);
-                    v[(z * ny + y) * nx + x] = d < 8 + z ? 60 : -1000; // a growing disc of soft tissue in air
-                }
-            }
-        }
-        Path nii = dir.resolve("disc.nii.gz");
-        try (Volume vol = Volume.builder(Tensor.of(v, nz, ny, nx)).spacing(1, 1, 2).build()) {
-            NiftiWriter.write(nii, vol.withData(vol.data(), "int16"), NiftiDataType.INT16, false);
-        }
+        Path nii = ServerFixture.discVolume(dir.resolve("disc.nii.gz"), nx, ny, nz);
         ServerFixture.Reply up = s.post("/api/images?name=disc.nii.gz", Files.readAllBytes(nii));
         assertEquals(201, up.status(), up.text());
         JsonNode info = up.json();

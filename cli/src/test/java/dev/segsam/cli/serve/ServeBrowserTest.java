@@ -56,7 +56,7 @@ class ServeBrowserTest {
         s = new ServerFixture(dir, 64L << 20, 2, 16);
         ChromeOptions o = new ChromeOptions();
         o.setBinary(chromium);
-        o.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1120,900",
+        o.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1120,1040",
                 "--hide-scrollbars", "--force-device-scale-factor=1");
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(chromedriver)).usingAnyFreePort().build();
         try {
@@ -145,5 +145,46 @@ class ServeBrowserTest {
         Files.write(Path.of("target", "serve.png"), png);
         String keep = System.getProperty("segsam.serve.screenshot");
         if (keep != null && !keep.isBlank()) Files.write(Path.of(keep), png);
+    }
+
+    /** Bright pixels of the page's image canvas (the slice shown). */
+    private static long bright() {
+        return ((Number) ((JavascriptExecutor) driver).executeScript("""
+                const c = document.getElementById('image'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                let n = 0;
+                for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++;
+                return n;
+                """)).longValue();
+    }
+
+    @Test
+    void aVolumeIsBrowsedSliceBySliceAndBadFilesShowAnError() throws Exception {
+        driver.get(s.base + "/");
+        WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(180));
+        wait.until(d -> d.findElement(By.id("model")).getText().contains("segsam-demo"));
+        Path notes = Files.writeString(dir.resolve("notes.txt"), "not an image");
+        driver.findElement(By.id("file")).sendKeys(notes.toString());
+        wait.until(d -> !d.findElement(By.id("error")).getText().isEmpty());
+        assertTrue(driver.findElement(By.id("error")).getText().contains("cannot read notes.txt"), driver.findElement(By.id("error")).getText());
+
+        Path nii = ServerFixture.discVolume(dir.resolve("disc.nii.gz"), 48, 40, 9);
+        driver.findElement(By.id("file")).sendKeys(nii.toString());
+        wait.until(d -> d.findElement(By.id("volume")).isDisplayed() && "1".equals(d.findElement(By.tagName("body")).getDomAttribute("data-ready")));
+        assertEquals("", driver.findElement(By.id("error")).getText());
+        WebElement slider = driver.findElement(By.id("slice"));
+        assertEquals("8", slider.getDomProperty("max"));
+        assertEquals("4", slider.getDomProperty("value"));
+        long middle = bright();
+        // to the last slice: the disc is larger there
+        ((JavascriptExecutor) driver).executeScript("const s = document.getElementById('slice'); s.value = 8; s.dispatchEvent(new Event('input'));");
+        wait.until(d -> d.findElement(By.id("sliceText")).getText().startsWith("z = 8"));
+        wait.until(d -> bright() > middle);
+        wait.until(d -> "1".equals(d.findElement(By.tagName("body")).getDomAttribute("data-ready")));
+        // a box on that slice gives a mask
+        WebElement canvas = driver.findElement(By.id("prompts"));
+        int w = canvas.getSize().getWidth(), h = canvas.getSize().getHeight();
+        new Actions(driver).moveToElement(canvas, -w / 3, -h / 3).clickAndHold().moveByOffset(w / 3, h / 3).moveByOffset(w / 3, h / 3).release().perform();
+        wait.until(d -> d.findElement(By.id("details")).getText().contains("px"));
+        assertEquals("", driver.findElement(By.id("error")).getText());
     }
 }

@@ -92,6 +92,20 @@ final class ServerFixture {
         return out;
     }
 
+    /** A NIfTI CT volume: a disc of soft tissue (60 HU) in air whose radius grows with z (8 + z voxels). */
+    static Path discVolume(Path file, int nx, int ny, int nz) throws IOException {
+        float[] v = new float[nx * ny * nz];
+        for (int z = 0; z < nz; z++) {
+            for (int y = 0; y < ny; y++) {
+                for (int x = 0; x < nx; x++) v[(z * ny + y) * nx + x] = Math.hypot(x - nx / 2, y - ny / 2) < 8 + z ? 60 : -1000;
+            }
+        }
+        try (dev.segsam.io.medical.Volume vol = dev.segsam.io.medical.Volume.builder(dev.segsam.tensor.Tensor.of(v, nz, ny, nx)).spacing(1, 1, 2).build()) {
+            dev.segsam.io.medical.nifti.NiftiWriter.write(file, vol.withData(vol.data(), "int16"), dev.segsam.io.medical.nifti.NiftiDataType.INT16, false);
+        }
+        return file;
+    }
+
     static int count(boolean[] m) {
         int n = 0;
         for (boolean b : m) if (b) n++;
