@@ -24,7 +24,10 @@ if [ -z "$url" ]; then
 fi
 url="${url%/}"
 id="$(curl -sf -X POST "$url/api/images/demo" | sed -E 's/.*"id":"([a-z0-9]+)".*/\1/')"
-until curl -sf -X POST "$url/api/images/$id/encode" | grep -q '"state":"ready"'; do sleep 0.2; done
+t0=$(date +%s%N)
+until curl -sf -X POST "$url/api/images/$id/encode" | grep -q '"state":"ready"'; do sleep 0.05; done
+echo "encode (upload to ready, polled every 50 ms): $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+
 times="$(mktemp -t segsam-lat.XXXXXX)"
 server="$(mktemp -t segsam-dec.XXXXXX)"
 for i in $(seq 1 $((n + 10))); do
