@@ -54,6 +54,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-images", paramLabel = "N", defaultValue = "16", description = "uploaded images kept, least recently used dropped (default 16)")
     int maxImages;
 
+    @Option(names = "--images-mb", paramLabel = "MB", defaultValue = "2048", description = "memory for uploaded images, least recently used dropped (default 2048 MiB)")
+    long imagesMb;
+
     @Mixin
     ComputeOptions compute;
 
@@ -63,8 +66,8 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        if (maxUploadMb < 1 || cacheMb < 1 || queue < 1 || workers < 1 || maxImages < 1 || port < 0 || port > 65535) {
-            throw new ParameterException(spec.commandLine(), "--max-upload-mb, --cache-mb, --queue, --workers and --max-images must be at least 1, --port 0..65535");
+        if (maxUploadMb < 1 || cacheMb < 1 || imagesMb < 1 || queue < 1 || workers < 1 || maxImages < 1 || port < 0 || port > 65535) {
+            throw new ParameterException(spec.commandLine(), "--max-upload-mb, --cache-mb, --images-mb, --queue, --workers and --max-images must be at least 1, --port 0..65535");
         }
         InetAddress addr = InetAddress.getByName(host);
         if (!addr.isLoopbackAddress()) {
@@ -82,7 +85,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         name = weights.getFileName().toString();
         try (SegServer server = SegServer.start(new SegServer.Config(weights, name, host, port, maxUploadMb << 20, cacheMb << 20, workers, queue,
-                maxImages, convention, compute.options(), IoLimits.fromSystemProperties()))) {
+                maxImages, imagesMb << 20, convention, compute.options(), IoLimits.fromSystemProperties()))) {
             var m = server.model();
             o.println("segsam serve: " + name + " (" + m.sam().config().name() + (m.hasSemantics() ? " + SEG-SAM, " + m.config().numClasses() + " classes" : "")
                     + ") on " + server.backendName());

@@ -35,6 +35,11 @@ final class ImageSession implements AutoCloseable {
         this.description = description;
     }
 
+    /** Memory the image holds: a volume's values (4 bytes each), a picture's RGB bytes. */
+    long bytes() {
+        return volume != null ? 4L * volume.nx() * volume.ny() * volume.nz() : 3L * picture.width() * picture.height();
+    }
+
     boolean isVolume() {
         return volume != null;
     }

@@ -81,10 +81,11 @@ public final class SegServer implements AutoCloseable {
      * @param workers        compute threads (encodes and decodes)
      * @param queue          compute requests that may wait; more get 503
      * @param maxImages      uploaded images kept (least recently used dropped)
+     * @param imageBytes     memory for uploaded images' voxels/pixels (least recently used dropped past it; the newest stays)
      * @param convention     sam|medsam or null (the model's)
      */
     public record Config(Path model, String modelName, String host, int port, long maxUploadBytes, long cacheBytes,
-                         int workers, int queue, int maxImages, String convention, Options options, IoLimits limits) {}
+                         int workers, int queue, int maxImages, long imageBytes, String convention, Options options, IoLimits limits) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_PROMPTS = 64, MAX_PROMPT_BYTES = 1 << 20, MAX_RESULTS = 256;
@@ -390,13 +391,19 @@ public final class SegServer implements AutoCloseable {
             Path file = dir.resolve("upload-" + name);
             long n = Uploads.copyLimited(body, file, config.maxUploadBytes());
             if (n == 0) throw new ApiException(400, "empty upload: send the file as the request body");
-            ImageSession s = read(id, name, dir, file);
+            // decoding runs on the compute pool: a burst of uploads waits in its bounded queue (or gets 503)
+            ImageSession s = onCompute(() -> read(id, name, dir, file));
             List<ImageSession> dropped = new ArrayList<>();
             synchronized (sessions) {
                 sessions.put(id, s);
+                long bytes = 0;
+                for (ImageSession o : sessions.values()) bytes += o.bytes();
                 var it = sessions.values().iterator();
-                while (sessions.size() > config.maxImages() && it.hasNext()) {
-                    dropped.add(it.next());
+                while ((sessions.size() > config.maxImages() || bytes > config.imageBytes()) && it.hasNext()) {
+                    ImageSession o = it.next();
+                    if (o == s) break; // the newest stays, whatever its size
+                    dropped.add(o);
+                    bytes -= o.bytes();
                     it.remove();
                 }
             }

@@ -268,6 +268,20 @@ class SegServerApiTest {
     }
 
     @Test
+    void theLeastRecentlyUsedImagesAreDroppedPastTheLimit() throws Exception {
+        ServerFixture other = new ServerFixture(dir.resolve(".."), 1 << 20, 1, 4);
+        try {
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 9; i++) ids.add(other.uploadDemo()); // the fixture keeps 8
+            assertError(404, other.get("/api/images/" + ids.get(0)), "no image");
+            assertEquals(200, other.get("/api/images/" + ids.get(1)).status());
+            assertEquals(200, other.get("/api/images/" + ids.get(8)).status());
+        } finally {
+            other.server.close();
+        }
+    }
+
+    @Test
     void aVolumeIsShownSliceBySliceAndPrompted() throws Exception {
         int nx = 48, ny = 40, nz = 9;
         Path nii = ServerFixture.discVolume(dir.resolve("disc.nii.gz"), nx, ny, nz);

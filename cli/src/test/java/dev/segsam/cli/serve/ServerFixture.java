@@ -41,7 +41,7 @@ final class ServerFixture {
     ServerFixture(Path dir, long maxUpload, int workers, int queue) throws IOException {
         Path model = resource("segsam-demo.safetensors", dir);
         server = SegServer.start(new SegServer.Config(model, "segsam-demo.safetensors", "127.0.0.1", 0, maxUpload, 256L << 20, workers, queue, 8,
-                null, Options.fromSystemProperties(), IoLimits.defaults()));
+                1L << 30, null, Options.fromSystemProperties(), IoLimits.defaults()));
         base = "http://127.0.0.1:" + server.port();
     }
 
