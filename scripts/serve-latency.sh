@@ -30,6 +30,7 @@ echo "encode (upload to ready, polled every 50 ms): $(( ($(date +%s%N) - t0) / 1
 
 times="$(mktemp -t segsam-lat.XXXXXX)"
 server="$(mktemp -t segsam-dec.XXXXXX)"
+total="$(mktemp -t segsam-tot.XXXXXX)"
 for i in $(seq 1 $((n + 10))); do
   # boxes around the liver, shifted a little each time (no answer can come from a cache)
   body="[{\"box\": [$((46 + i % 7)), 84, $((135 - i % 5)), 160]}]"
@@ -38,10 +39,12 @@ for i in $(seq 1 $((n + 10))); do
   if [ "$i" -gt 10 ]; then
     echo "${out##* }" >>"$times"
     echo "$(sed -E 's/.*"decode_ms":([0-9.]+).*/\1/' /tmp/segsam-lat-body.$$)" >>"$server"
+    echo "$(sed -E 's/.*"server_ms":([0-9.]+).*/\1/' /tmp/segsam-lat-body.$$)" >>"$total"
   fi
 done
 rm -f /tmp/segsam-lat-body.$$
 stats() { sort -n "$1" | awk -v s="$2" '{a[NR]=$1*s} END {printf "median %.1f ms, p90 %.1f ms, min %.1f ms", a[int((NR+1)/2)], a[int(NR*0.9+0.5)], a[1]}'; }
 echo "round trip (curl, $n prompts): $(stats "$times" 1000)"
 echo "server decode (predictor, same prompts): $(stats "$server" 1)"
-rm -f "$times" "$server"
+echo "server total (body read to answer ready): $(stats "$total" 1)"
+rm -f "$times" "$server" "$total"

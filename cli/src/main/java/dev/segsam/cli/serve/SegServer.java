@@ -541,15 +541,21 @@ public final class SegServer implements AutoCloseable {
 
     /** {@code POST .../predict}: the body is a prompts array as {@code segsam predict --prompts} reads it. */
     private Map<String, Object> predict(HttpExchange ex, ImageSession s, ImageSession.View v) throws IOException {
+        long start = System.nanoTime();
         List<Prompt> prompts = prompts(ex, s);
         EmbeddingCache.Entry e = encoding(s, v);
         try {
             Predictor.Encoded enc = await(e);
             int w = e.image.width(), h = e.image.height();
             for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), w, h, "prompt " + i);
-            long t0 = System.nanoTime();
-            List<Predictor.Result> rs = onCompute(() -> prompts.size() == 1 ? List.of(predictor.predict(enc, prompts.get(0))) : predictor.predict(enc, prompts));
-            double decodeMs = (System.nanoTime() - t0) / 1e6;
+            long[] decode = new long[1];
+            List<Predictor.Result> rs = onCompute(() -> {
+                long t0 = System.nanoTime();
+                List<Predictor.Result> out = prompts.size() == 1 ? List.of(predictor.predict(enc, prompts.get(0))) : predictor.predict(enc, prompts);
+                decode[0] = System.nanoTime() - t0;
+                return out;
+            });
+            double decodeMs = decode[0] / 1e6;
             String rid = "r" + Long.toString(ids.incrementAndGet(), 36);
             synchronized (results) {
                 results.put(rid, new ResultRecord(s.id, v, prompts));
@@ -595,6 +601,7 @@ public final class SegServer implements AutoCloseable {
                 out.add(p);
             }
             m.put("prompts", out);
+            m.put("server_ms", Math.round((System.nanoTime() - start) / 1e5) / 10.0); // body read to answer ready (not sent)
             return m;
         } finally {
             cache.release(e);

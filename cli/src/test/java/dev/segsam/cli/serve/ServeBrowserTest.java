@@ -118,6 +118,20 @@ class ServeBrowserTest {
         assertTrue(driver.findElement(By.id("probs")).getText().contains("spleen"));
         assertTrue(driver.findElement(By.id("dlJson")).getDomAttribute("href").matches("/api/results/r[a-z0-9]+/result.json"));
 
+        // a background point on the spleen side, then multimask, then undo twice: back to the box alone
+        String before = driver.findElement(By.id("details")).getText();
+        driver.findElement(By.cssSelector("input[name=mode][value=neg]")).click();
+        new Actions(driver).moveToElement(canvas, 200 * w / 256 - w / 2, 150 * h / 256 - h / 2).click().perform();
+        wait.until(d -> !d.findElement(By.id("details")).getText().equals(before));
+        driver.findElement(By.id("multimask")).click();
+        wait.until(d -> d.findElement(By.id("details")).getText().contains(" of 3 "));
+        assertTrue(driver.findElement(By.id("predicted")).getText().startsWith("liver"));
+        driver.findElement(By.id("multimask")).click();
+        wait.until(d -> d.findElement(By.id("details")).getText().contains(" of 1 "));
+        driver.findElement(By.id("undo")).click();
+        wait.until(d -> d.findElement(By.id("details")).getText().startsWith(before.substring(0, before.indexOf(" px") + 3)));
+        assertEquals("", driver.findElement(By.id("error")).getText());
+
         // a measurement, printed (docs/PERF.md), never asserted: the page's own prompt -> mask round trips (fetch, JSON,
         // PNG decoding, overlay drawn), the embedding cached, boxes varied a little so that every answer is computed
         driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(120));
