@@ -90,7 +90,7 @@ public final class SegServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_PROMPTS = 64, MAX_PROMPT_BYTES = 1 << 20, MAX_RESULTS = 256;
     private static final Pattern IMAGE_PATH = Pattern.compile("/api/images/([a-z0-9]+)(/view\\.png|/encode|/predict)?");
-    private static final Pattern RESULT_PATH = Pattern.compile("/api/results/([a-z0-9]+)/((?:mask|semantic|label_map)_(\\d+)\\.png|overlay\\.png|result\\.json)");
+    private static final Pattern RESULT_PATH = Pattern.compile("/api/results/([a-z0-9]+)/((?:mask|semantic|label_map)_(\\d{1,3})\\.png|overlay\\.png|result\\.json)");
 
     private final Config config;
     private final Checkpoint weights;
@@ -222,6 +222,9 @@ public final class SegServer implements AutoCloseable {
             } catch (IOException e) {
                 // the client went away mid-request, or the upload folder failed: answer if we still can
                 error(ex, 500, "I/O error: " + oneLine(e));
+            } catch (OutOfMemoryError e) { // a request too large for this JVM's heap or native memory; the server goes on
+                ex.getResponseHeaders().set("Retry-After", "5");
+                error(ex, 503, "out of memory for this request (" + oneLine(e) + "); a smaller image, or more memory (SEGSAM_HEAP, --cache-mb)");
             } catch (RuntimeException e) {
                 System.getLogger("segsam.serve").log(System.Logger.Level.WARNING, "request " + ex.getRequestURI() + " failed", e);
                 error(ex, 500, "internal error: " + oneLine(e));
