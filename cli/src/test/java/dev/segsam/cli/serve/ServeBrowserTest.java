@@ -97,6 +97,7 @@ class ServeBrowserTest {
         assertEquals("", error);
         assertTrue(driver.findElement(By.id("predicted")).getText().startsWith("liver"), driver.findElement(By.id("predicted")).getText());
 
+        assertTrue(driver.findElement(By.id("names")).getText().contains("liver"), "class names on the image: " + driver.findElement(By.id("names")).getText());
         // the overlay canvas: coloured pixels where the liver is, nearly all inside the box
         @SuppressWarnings("unchecked")
         Map<String, Object> px = (Map<String, Object>) ((JavascriptExecutor) driver).executeScript("""
@@ -131,6 +132,7 @@ class ServeBrowserTest {
         driver.findElement(By.id("undo")).click();
         wait.until(d -> d.findElement(By.id("details")).getText().startsWith(before.substring(0, before.indexOf(" px") + 3)));
         assertEquals("", driver.findElement(By.id("error")).getText());
+        driver.findElement(By.cssSelector("input[name=mode][value=box]")).click();
 
         // a measurement, printed (docs/PERF.md), never asserted: the page's own prompt -> mask round trips (fetch, JSON,
         // PNG decoding, overlay drawn), the embedding cached, boxes varied a little so that every answer is computed
