@@ -77,6 +77,10 @@ class SegServerApiTest {
             assertTrue(c.get("colour").asText().matches("#[0-9a-f]{6}"), c.toString());
         }
         assertTrue(names.contains("liver") && names.contains("spleen"), names.toString());
+        ServerFixture.Reply demo = s.post("/api/images/demo", "");
+        assertEquals(201, demo.status(), demo.text());
+        assertEquals("sample.png", demo.json().get("name").asText());
+        assertEquals(256, demo.json().get("width").asInt());
     }
 
     @Test
