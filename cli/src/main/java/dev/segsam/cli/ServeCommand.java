@@ -92,18 +92,28 @@ final class ServeCommand implements Callable<Integer> {
             o.println("segsam serve: open " + server.url() + "   (Ctrl-C to stop)");
             o.flush();
             CountDownLatch stop = new CountDownLatch(1);
-            Thread hook = new Thread(() -> {
+            Path extracted = tmp;
+            Thread hook = new Thread(() -> { // Ctrl-C / SIGTERM: the finally below never runs then
                 server.close();
+                deleteModelCopy(extracted);
                 stop.countDown();
             }, "segsam-serve-stop");
             Runtime.getRuntime().addShutdownHook(hook);
             stop.await();
             return 0;
         } finally {
-            if (tmp != null) {
-                Files.deleteIfExists(tmp.resolve("segsam-demo.safetensors"));
-                Files.deleteIfExists(tmp);
-            }
+            deleteModelCopy(tmp);
+        }
+    }
+
+    /** Deletes the folder the embedded model was copied into (null: none), quietly. */
+    private static void deleteModelCopy(Path dir) {
+        if (dir == null) return;
+        try {
+            Files.deleteIfExists(dir.resolve("segsam-demo.safetensors"));
+            Files.deleteIfExists(dir);
+        } catch (java.io.IOException ignored) {
+            // a temporary folder: the system cleans it up eventually
         }
     }
 }
