@@ -83,6 +83,31 @@ final class EmbeddingCache implements AutoCloseable {
         return e;
     }
 
+    /**
+     * Called by the encoding task when it starts: false (and the entry failed as superseded) when the entry was dropped
+     * while it waited in the queue, so its encoding need not run.
+     */
+    synchronized boolean begin(Entry e) {
+        if (e.evicted) {
+            e.encoded.completeExceptionally(new java.util.concurrent.CancellationException("superseded by another view"));
+            return false;
+        }
+        e.started = true;
+        return true;
+    }
+
+    /**
+     * Drops the entries under {@code prefix} (one image's views) other than {@code keep} whose encoding has not
+     * started and that nobody waits for: a viewer moved on to another slice before they got their turn.
+     */
+    synchronized void dropWaiting(String prefix, String keep) {
+        List<Entry> gone = new ArrayList<>();
+        for (Entry e : entries.values()) {
+            if (e.key.startsWith(prefix) && !e.key.equals(keep) && !e.started && e.refs == 0 && !e.encoded.isDone()) gone.add(e);
+        }
+        for (Entry e : gone) drop(e);
+    }
+
     synchronized void release(Entry e) {
         if (--e.refs == 0 && e.evicted) closeNow(e);
     }

@@ -466,7 +466,7 @@ public final class SegServer implements AutoCloseable {
     /** The cached (or newly started) encoding of a view, acquired: release it through the cache when done. */
     private EmbeddingCache.Entry encoding(ImageSession s, ImageSession.View v) {
         return cache.acquire(s.id + "/" + v.key(), () -> s.render(v), predictor.encoderBlocks(), e -> compute.execute(() -> {
-            e.started = true;
+            if (!cache.begin(e)) return;
             try {
                 Predictor.Encoded enc = predictor.encode(e.image, i -> e.done.set(i + 1));
                 cache.completed(e, enc, bytes(enc));
@@ -484,6 +484,8 @@ public final class SegServer implements AutoCloseable {
 
     /** {@code POST .../encode}: starts the view's encoding if needed and says how far it is. */
     private Map<String, Object> encodeState(ImageSession s, ImageSession.View v) {
+        // a viewer asks for the slice it shows now: views of this image still waiting for their turn are not needed
+        cache.dropWaiting(s.id + "/", s.id + "/" + v.key());
         EmbeddingCache.Entry e = encoding(s, v);
         try {
             Map<String, Object> m = new LinkedHashMap<>();

@@ -299,6 +299,40 @@ class SegServerApiTest {
     }
 
     @Test
+    void slicesAViewerLeftBeforeTheirTurnAreNotEncoded() throws Exception {
+        ServerFixture one = new ServerFixture(dir.resolve(".."), 4 << 20, 1, 8);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            String demo = one.uploadDemo();
+            assertEquals(200, one.post("/api/images/" + demo + "/predict", ServerFixture.LIVER_BOX).status());
+            String vol = one.post("/api/images?name=disc.nii.gz", Files.readAllBytes(ServerFixture.discVolume(dir.resolve("d2.nii.gz"), 48, 40, 9)))
+                    .json().get("id").asText();
+            // keep the one worker busy for a while: 64 prompts in one request
+            StringBuilder many = new StringBuilder("[");
+            for (int i = 0; i < 64; i++) many.append(i == 0 ? "" : ",").append("{\"box\": [46, 84, 135, ").append(140 + i % 20).append("]}");
+            Future<ServerFixture.Reply> busy = pool.submit(() -> one.post("/api/images/" + demo + "/predict", many.append("]").toString()));
+            Thread.sleep(300);
+            for (int z = 0; z < 4; z++) { // a viewer dragging the slider: each request names the slice shown now
+                JsonNode st = one.post("/api/images/" + vol + "/encode?axis=z&index=" + z, "").json();
+                assertTrue(List.of("queued", "encoding", "ready").contains(st.get("state").asText()), st.toString());
+            }
+            JsonNode st;
+            do {
+                Thread.sleep(100);
+                st = one.post("/api/images/" + vol + "/encode?axis=z&index=3", "").json();
+            } while (!st.get("state").asText().equals("ready"));
+            assertEquals(200, busy.get().status());
+            // cached: the demo slice and slice 3 — slices 0..2 were dropped before they started (or, on a very slow
+            // machine, slice 0 had started: at most one of them)
+            int entries = one.get("/api/info").json().get("cache").get("entries").asInt();
+            assertTrue(entries == 2 || entries == 3, "cache entries: " + entries);
+        } finally {
+            pool.shutdownNow();
+            one.server.close();
+        }
+    }
+
+    @Test
     void theLeastRecentlyUsedImagesAreDroppedPastTheLimit() throws Exception {
         ServerFixture other = new ServerFixture(dir.resolve(".."), 1 << 20, 1, 4);
         try {
