@@ -116,6 +116,10 @@ public final class SegServer implements AutoCloseable {
 
     /** Loads the model, binds and starts serving. */
     public static SegServer start(Config c) throws IOException {
+        // the JDK server waits forever for a slow request by default: a client trickling bytes would hold an HTTP
+        // thread; give each request and answer 10 minutes (read once, when the server classes load; -D overrides)
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) System.setProperty("sun.net.httpserver.maxReqTime", "600");
+        if (System.getProperty("sun.net.httpserver.maxRspTime") == null) System.setProperty("sun.net.httpserver.maxRspTime", "600");
         return new SegServer(c);
     }
 
