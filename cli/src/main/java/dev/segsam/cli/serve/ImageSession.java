@@ -98,6 +98,13 @@ final class ImageSession implements AutoCloseable {
         return map.toRgb(volume.displaySlice(v.axis(), v.index()));
     }
 
+    /** The view as {@code segsam predict} describes its input (the volume, slice and window; null for a picture). */
+    dev.segsam.cli.predict.InputImage input(View v, RgbImage shown) {
+        if (volume == null) return null;
+        render(v); // makes sure the window's map is known
+        return new dev.segsam.cli.predict.InputImage(shown, description + ", slice " + v.key(), volume, v.axis(), v.index(), maps.get(v.window()));
+    }
+
     /** What {@code GET /api/images/{id}} answers. */
     Map<String, Object> info() {
         Map<String, Object> m = new java.util.LinkedHashMap<>();

@@ -90,7 +90,8 @@ public final class SegServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_PROMPTS = 64, MAX_PROMPT_BYTES = 1 << 20, MAX_RESULTS = 256;
     private static final Pattern IMAGE_PATH = Pattern.compile("/api/images/([a-z0-9]+)(/view\\.png|/encode|/predict)?");
-    private static final Pattern RESULT_PATH = Pattern.compile("/api/results/([a-z0-9]+)/((?:mask|semantic|label_map)_(\\d{1,3})\\.png|overlay\\.png|result\\.json)");
+    /** A result's files: the names {@code segsam predict} writes (letters and _, an optional number; no paths). */
+    private static final Pattern RESULT_PATH = Pattern.compile("/api/results/([a-z0-9]+)/([a-z]+(?:_[a-z]+)*(?:_\\d{1,3})?\\.(?:png|json|nii\\.gz))");
 
     private final Config config;
     private final Checkpoint weights;
@@ -303,7 +304,7 @@ public final class SegServer implements AutoCloseable {
         m = RESULT_PATH.matcher(path);
         if (m.matches()) {
             requireMethod(method, "GET");
-            download(ex, m.group(1), m.group(2), m.group(3) == null ? -1 : Integer.parseInt(m.group(3)));
+            download(ex, m.group(1), m.group(2));
             return;
         }
         throw new ApiException(404, "no such API endpoint: " + path);
@@ -657,17 +658,17 @@ public final class SegServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ downloads
 
-    /** {@code GET /api/results/{rid}/{file}}: the result's files as {@code segsam predict} writes them, made again. */
-    private void download(HttpExchange ex, String rid, String file, int index) throws IOException {
+    /**
+     * {@code GET /api/results/{rid}/{file}}: one of the files {@code segsam predict} writes for the result's prompts
+     * (result.json, mask_i.png, labels.png, labels_i.png, semantic_i.png, overlay.png; for volume slices mask_i.nii.gz,
+     * labels.nii.gz), made again from the prompts (the embedding is cached, so this is one decoder pass per prompt).
+     */
+    private void download(HttpExchange ex, String rid, String file) throws IOException {
         ResultRecord rec;
         synchronized (results) {
             rec = results.get(rid);
         }
         if (rec == null) throw new ApiException(404, "no result " + rid + " (the server keeps the last " + MAX_RESULTS + ")");
-        if (index >= rec.prompts().size()) throw new ApiException(404, "result " + rid + " has " + rec.prompts().size() + " prompt(s)");
-        if (!model.hasSemantics() && (file.startsWith("semantic") || file.startsWith("label_map"))) {
-            throw new ApiException(404, "this model has no semantic outputs");
-        }
         ImageSession s = session(rec.image());
         EmbeddingCache.Entry e = encoding(s, rec.view());
         byte[] body;
@@ -676,13 +677,16 @@ public final class SegServer implements AutoCloseable {
             body = onCompute(() -> {
                 List<Predictor.Result> rs = new ArrayList<>();
                 for (Prompt p : rec.prompts()) rs.add(predictor.predict(enc, p));
-                if (file.startsWith("label_map")) return labelPng(rs.get(index).semantic().labelMap(), e.image.width(), e.image.height());
                 Path dir = Files.createTempDirectory(s.folder, "result");
                 try {
-                    String imageName = s.name + (rec.view().axis() == null ? "" : "#" + rec.view().key().replace('/', '_'));
-                    new PredictionOutput(Path.of(config.modelName()), Path.of(imageName), model, convention, e.image, enc, rec.prompts(), rs)
-                            .write(dir);
-                    return Files.readAllBytes(dir.resolve(file));
+                    PredictionOutput out = new PredictionOutput(Path.of(config.modelName()), Path.of(s.name), model, convention, e.image, enc,
+                            rec.prompts(), rs).names(config.modelName(), s.name);
+                    dev.segsam.cli.predict.InputImage input = s.input(rec.view(), e.image);
+                    if (input != null) out.input(input);
+                    out.write(dir);
+                    Path f = dir.resolve(file);
+                    if (!Files.isRegularFile(f)) throw new ApiException(404, "result " + rid + " has no file " + file);
+                    return Files.readAllBytes(f);
                 } finally {
                     Uploads.deleteTree(dir);
                 }
@@ -691,7 +695,7 @@ public final class SegServer implements AutoCloseable {
             cache.release(e);
         }
         ex.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"" + file + "\"");
-        send(ex, 200, file.endsWith(".json") ? "application/json" : "image/png", body);
+        send(ex, 200, file.endsWith(".json") ? "application/json" : file.endsWith(".gz") ? "application/gzip" : "image/png", body);
     }
 
     // ------------------------------------------------------------------ HTTP plumbing

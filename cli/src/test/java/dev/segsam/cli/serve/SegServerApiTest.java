@@ -122,7 +122,13 @@ class SegServerApiTest {
         assertEquals("image/png", png.type());
         ImageFiles.Mask m = ImageFiles.readMask(new ByteArrayInputStream(png.body()), "m.png");
         for (int i = 0; i < mask.length; i++) assertEquals(mask[i], m.inside()[i] != 0, "pixel " + i);
-        assertEquals(200, s.get("/api/results/" + rid + "/label_map_0.png").status());
+        ServerFixture.Reply ids = s.get("/api/results/" + rid + "/labels_0.png"); // predict's class-ID label map: the same as the answer's
+        assertEquals(200, ids.status(), ids.text());
+        RgbImage idsImage = ImageFiles.read(new ByteArrayInputStream(ids.body()), "ids.png").image();
+        for (int i = 0; i < liver.length; i++) assertEquals(labels.get(i % 256, i / 256, 0), idsImage.get(i % 256, i / 256, 0), "label " + i);
+        assertEquals(200, s.get("/api/results/" + rid + "/labels.png").status());
+        assertEquals(200, s.get("/api/results/" + rid + "/overlay.png").status());
+        assertError(404, s.get("/api/results/" + rid + "/mask_0.nii.gz"), "has no file"); // a picture: no source grid
         assertEquals(200, s.get("/api/results/" + rid + "/semantic_0.png").status());
         assertEquals(404, s.get("/api/results/" + rid + "/mask_1.png").status());
         assertEquals(404, s.get("/api/results/" + rid + "/../../etc/passwd").status());
@@ -382,6 +388,16 @@ class SegServerApiTest {
         assertEquals(200, r.status(), r.text());
         assertEquals(a.width(), r.json().get("width").asInt());
         assertNotNull(r.json().get("prompts").get(0).get("mask_png"));
+        String rid = r.json().get("result_id").asText();
+        JsonNode res = s.get("/api/results/" + rid + "/result.json").json(); // predict's record of the slice
+        assertEquals(4, res.get("source").get("index").asInt(), res.toString());
+        ServerFixture.Reply niiMask = s.get("/api/results/" + rid + "/mask_0.nii.gz");
+        assertEquals(200, niiMask.status(), niiMask.text());
+        assertEquals("application/gzip", niiMask.type());
+        Path back = Files.write(dir.resolve("mask_0.nii.gz"), niiMask.body());
+        try (Volume m = dev.segsam.io.medical.MedicalImages.read(back)) { // on the uploaded volume's grid
+            assertEquals(List.of(nx, ny, nz), List.of(m.nx(), m.ny(), m.nz()));
+        }
         assertEquals(200, s.send(HttpRequest.newBuilder(URI.create(s.base + "/api/images/" + id)).DELETE()).status());
         assertEquals(404, s.get("/api/images/" + id).status());
     }
