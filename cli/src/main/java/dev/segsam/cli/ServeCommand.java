@@ -64,6 +64,7 @@ final class ServeCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
+    @SuppressWarnings("try") // the shutdown hook closes the server early, on Ctrl-C; close() is idempotent
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         if (maxUploadMb < 1 || cacheMb < 1 || imagesMb < 1 || queue < 1 || workers < 1 || maxImages < 1 || port < 0 || port > 65535) {
