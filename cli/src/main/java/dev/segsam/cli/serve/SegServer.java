@@ -552,7 +552,7 @@ public final class SegServer implements AutoCloseable {
     /** {@code POST .../predict}: the body is a prompts array as {@code segsam predict --prompts} reads it. */
     private Map<String, Object> predict(HttpExchange ex, ImageSession s, ImageSession.View v) throws IOException {
         long start = System.nanoTime();
-        List<Prompt> prompts = prompts(ex, s);
+        List<Prompt> prompts = prompts(ex);
         EmbeddingCache.Entry e = encoding(s, v);
         try {
             Predictor.Encoded enc = await(e);
@@ -618,25 +618,15 @@ public final class SegServer implements AutoCloseable {
         }
     }
 
-    private List<Prompt> prompts(HttpExchange ex, ImageSession s) throws IOException {
-        // PromptParser reads files: the body goes into one, in this image's upload folder, named for the messages
-        Path tmp = Files.createTempFile(s.folder, "prompts", ".json");
-        try {
-            Uploads.copyLimited(ex.getRequestBody(), tmp, MAX_PROMPT_BYTES);
-            List<Prompt> prompts;
-            try {
-                prompts = PromptParser.readJson(tmp);
-            } catch (PromptParser.BadPromptException e) {
-                throw new ApiException(400, e.getMessage().replace(tmp.getFileName().toString(), "prompts"));
-            }
-            if (prompts.size() > MAX_PROMPTS) throw new ApiException(400, prompts.size() + " prompts in one request; at most " + MAX_PROMPTS);
-            return prompts;
-        } catch (ApiException e) {
-            if (e.status == 413) throw new ApiException(413, "prompts body is larger than " + MAX_PROMPT_BYTES + " bytes");
-            throw e;
-        } finally {
-            Files.deleteIfExists(tmp);
+    private List<Prompt> prompts(HttpExchange ex) throws IOException {
+        byte[] body = ex.getRequestBody().readNBytes(MAX_PROMPT_BYTES + 1);
+        if (body.length > MAX_PROMPT_BYTES) {
+            Uploads.drain(ex.getRequestBody());
+            throw new ApiException(413, "prompts body is larger than " + MAX_PROMPT_BYTES + " bytes");
         }
+        List<Prompt> prompts = PromptParser.readJson(new String(body, StandardCharsets.UTF_8), "prompts");
+        if (prompts.size() > MAX_PROMPTS) throw new ApiException(400, prompts.size() + " prompts in one request; at most " + MAX_PROMPTS);
+        return prompts;
     }
 
     private static byte[] maskPng(boolean[] mask, int w, int h) throws IOException {
