@@ -48,7 +48,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--queue", paramLabel = "N", defaultValue = "16", description = "model requests that may wait; more are refused with 503 (default 16)")
     int queue;
 
-    @Option(names = "--workers", paramLabel = "N", defaultValue = "2", description = "model requests run at once (default 2)")
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "2", description = "model requests run at once on the CPU (default 2; on a GPU always 1)")
     int workers;
 
     @Option(names = "--max-images", paramLabel = "N", defaultValue = "16", description = "uploaded images kept, least recently used dropped (default 16)")

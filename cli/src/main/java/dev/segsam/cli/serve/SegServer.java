@@ -102,6 +102,7 @@ public final class SegServer implements AutoCloseable {
     private final List<String> classNames;
     private final HttpServer http;
     private final ThreadPoolExecutor httpPool, compute;
+    private final int workers;
     private final EmbeddingCache cache;
     private final Path uploads;
     private final Set<String> hosts;
@@ -140,7 +141,10 @@ public final class SegServer implements AutoCloseable {
             classNames = model.hasSemantics() ? model.config().classNames() : List.of();
             uploads = folder = Files.createTempDirectory("segsam-serve");
             cache = new EmbeddingCache(c.cacheBytes());
-            compute = new ThreadPoolExecutor(c.workers(), c.workers(), 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(c.queue()),
+            // on a GPU one worker: the backend's work goes through one stream anyway, and the CUDA path has not been
+            // run from several threads at once (no GPU in the session that wrote this); on the CPU, --workers
+            workers = backend.device() == dev.segsam.tensor.Device.CPU ? c.workers() : 1;
+            compute = new ThreadPoolExecutor(workers, workers, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(c.queue()),
                     daemon("segsam-compute"));
             httpPool = new ThreadPoolExecutor(16, 16, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(256), daemon("segsam-http"));
             InetAddress addr = InetAddress.getByName(c.host());
@@ -348,6 +352,7 @@ public final class SegServer implements AutoCloseable {
         m.put("convention", convention.name().toLowerCase(Locale.ROOT));
         m.put("backend", backend.name());
         m.put("encoder_blocks", predictor.encoderBlocks());
+        m.put("workers", workers);
         m.put("max_upload_bytes", config.maxUploadBytes());
         m.put("cache", cache.stats());
         return m;
