@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "segsam", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "SEG-SAM (semantic-guided SAM for medical image segmentation) in Java.",
-        subcommands = {DemoCommand.class, MakeDemoCommand.class, AblationReportCommand.class, PredictCommand.class, PredictVolumeCommand.class, TrainCommand.class, EvalCommand.class, InitSegSamCommand.class, ConvertCommand.class, TensorsCommand.class, SelfTestCommand.class,
+        subcommands = {DemoCommand.class, ServeCommand.class, MakeDemoCommand.class, AblationReportCommand.class, PredictCommand.class, PredictVolumeCommand.class, TrainCommand.class, EvalCommand.class, InitSegSamCommand.class, ConvertCommand.class, TensorsCommand.class, SelfTestCommand.class,
                 // medical images and data sets (dev.segsam.cli.medical)
                 InspectCommand.class, ExportSliceCommand.class, DatasetCommand.class,
                 CommandLine.HelpCommand.class})
