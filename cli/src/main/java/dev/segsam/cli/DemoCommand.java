@@ -163,6 +163,12 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** A file of the phantom demo ({@link #RES}), copied into {@code dir}. */
+    static Path extract(String name, Path dir) throws IOException {
+        return extract(RES, name, dir);
+    }
+
+    /** A file of the demo resources {@code res} ({@link #RES} or {@link #RES_MRI}), copied into {@code dir}. */
     static Path extract(String res, String name, Path dir) throws IOException {
         Path p = dir.resolve(name);
         if (Files.exists(p)) return p;
