@@ -55,7 +55,8 @@ public final class DatasetCommand implements Callable<Integer> {
 
     @Command(name = "colin27", mixinStandardHelpOptions = true,
             description = {"Colin27 T1 MRI + AAL atlas slices with per-structure masks (real data: scripts/fetch-data.sh mricron).",
-                    "Default structures: hippocampus, caudate, putamen, thalamus, cerebellum crus 1 (L/R)."})
+                    "Default structures (L/R): hippocampus, caudate, putamen, thalamus, cerebellum crus 1, supplementary motor area,",
+                    "precuneus, cerebellum 8."})
     static final class Colin27 implements Callable<Integer> {
         @Mixin
         Output output;
@@ -63,13 +64,13 @@ public final class DatasetCommand implements Callable<Integer> {
         @Option(names = "--axis", paramLabel = "x|y|z", defaultValue = "z", converter = ExportSliceCommand.AxisConverter.class, description = "slice axis x, y or z (default z: axial)")
         Axis axis;
 
-        @Option(names = "--classes", paramLabel = "LIST", split = ",", description = "AAL structures by index or name, e.g. 77,78 or Thalamus_L,Thalamus_R (default: 37,38,71,72,73,74,77,78,91,92)")
+        @Option(names = "--classes", paramLabel = "LIST", split = ",", description = "AAL structures by index or name, e.g. 77,78 or Thalamus_L,Thalamus_R (default: 37,38,71,72,73,74,77,78,91,92,19,20,67,68,103,104)")
         List<String> classes;
 
         @Option(names = {"--data-dir", "--data"}, paramLabel = "DIR", description = "folder with ch2.nii.gz, aal.nii.gz, aal.nii.txt (default: $SEGSAM_DATA or ~/.cache/segsam, then mricron-data/)")
         Path data;
 
-        @Option(names = "--min-pixels", paramLabel = "N", defaultValue = "20", description = "smallest structure cross-section kept as a mask (default 20)")
+        @Option(names = "--min-pixels", paramLabel = "N", defaultValue = "60", description = "smallest structure cross-section kept as a mask (default ${DEFAULT-VALUE})")
         int minPixels;
 
         @Option(names = "--block", paramLabel = "N", defaultValue = "0", description = "split block size in slices; 0 = automatic, round(span/21) in 2..10 (default)")
