@@ -23,6 +23,7 @@ import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -59,11 +60,11 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter o = spec.commandLine().getOut();
+        PrintWriter screen = spec.commandLine().getOut();
         if (out == null) out = freshFolder();
-        OutputFolder.requireUsable(out, force, "use --force to write into it");
-        Path dir = Files.createTempDirectory("segsam-demo");
-        try {
+        Path dir = null;
+        try (OutputFolder folder = OutputFolder.prepare(out, force, "use --force to replace it")) {
+            dir = Files.createTempDirectory("segsam-demo");
             Path model = extract("segsam-demo.safetensors", dir), image = extract("sample.png", dir);
             List<Prompt> prompts = PromptParser.readJson(extract("prompts.json", dir));
             JsonNode truth = new ObjectMapper().readTree(DemoCommand.class.getResourceAsStream(RES + "truth.json"));
@@ -74,6 +75,7 @@ final class DemoCommand implements Callable<Integer> {
             for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), w, h, "prompt " + i);
             List<Predictor.Result> results = new ArrayList<>();
             List<String> names;
+            PredictionOutput output;
             try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
                 Options options = Main.options(null, null).withDevice(Device.CPU); // -Dsegsam.cpu/threads
                 SegSam segsam = SegSam.load(weights, Backends.select(options));
@@ -83,13 +85,14 @@ final class DemoCommand implements Callable<Integer> {
                 Predictor predictor = new Predictor(segsam, conv, options);
                 try (Predictor.Encoded enc = predictor.encode(img, null)) {
                     for (Prompt p : prompts) results.add(predictor.predict(enc, p));
-                    Files.createDirectories(out);
-                    PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
-                    output.write(out);
-                    output.printSummary(o, out);
+                    output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
+                    output.write(folder.dir());
                 }
             }
             double sec = (System.nanoTime() - t0) / 1e9;
+            StringWriter report = new StringWriter();
+            PrintWriter o = new PrintWriter(report);
+            output.printSummary(o, out);
             o.println();
             o.printf(Locale.ROOT, "segsam demo: %s, %dx%d CT phantom slice (abdomen window), %d prompts, %.1f s%n",
                     truth.get("model").asText(), w, h, prompts.size(), sec);
@@ -113,14 +116,15 @@ final class DemoCommand implements Callable<Integer> {
                 rows.addObject().put("index", i).put("true_class", want).put("predicted_class", cls).put("probability", prob)
                         .put("binary_dice", binDice).put("semantic_dice", semDice);
             }
-            json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("demo.json").toFile(), summary);
+            json.writerWithDefaultPrettyPrinter().writeValue(folder.dir().resolve("demo.json").toFile(), summary);
+            folder.commit();
             o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, semantic_*.png, mask_*.png, result.json, demo.json)");
+            o.flush();
+            screen.print(report);
+            screen.flush();
             return 0;
         } finally {
-            try (var s = Files.list(dir)) {
-                for (Path p : s.toList()) Files.deleteIfExists(p);
-            }
-            Files.deleteIfExists(dir);
+            if (dir != null) OutputFolder.deleteTree(dir);
         }
     }
 

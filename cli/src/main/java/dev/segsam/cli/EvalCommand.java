@@ -50,13 +50,19 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--split", defaultValue = "test", description = "train, val or test (default ${DEFAULT-VALUE})") String split;
     @Option(names = "--overlays", defaultValue = "6", description = "sample overlays to write (default ${DEFAULT-VALUE})") int overlays;
     @Option(names = "--out", required = true, paramLabel = "DIR") Path out;
-    @Option(names = "--force", description = "write into a non-empty --out") boolean force;
+    @Option(names = "--force", description = "replace a non-empty --out (as a whole, once the new output is complete)") boolean force;
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
-        OutputFolder.requireUsable(out, force, "use --force to write into it");
+        try (OutputFolder folder = OutputFolder.prepare(out, force, "use --force to replace it", model, dataDir)) {
+            return run(folder, o);
+        }
+    }
+
+    private int run(OutputFolder folder, PrintWriter o) throws Exception {
+        Path out = folder.dir();
         DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
         List<TrainSample> samples = ds.split(split);
         if (samples.isEmpty()) throw new IllegalArgumentException("the " + split + " split of " + data + " is empty");
@@ -69,7 +75,6 @@ final class EvalCommand implements Callable<Integer> {
             Map<String, Preprocessor.Preprocessed> frames = new LinkedHashMap<>();
             for (TrainSample s : samples) frames.put(s.id(), pre.preprocess(s.image()));
             Evaluation.Result r = Evaluation.run(m, samples, s -> m.sam().encode(frames.get(s.id()).input(), null), s -> frames.get(s.id()), ds.classNames());
-            Files.createDirectories(out);
             ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             var node = r.toJson(json, split, 0);
             node.remove("step");
@@ -83,8 +88,9 @@ final class EvalCommand implements Callable<Integer> {
                 TrainSample s = samples.get(i * samples.size() / Math.min(overlays, samples.size()));
                 overlay(p, m, s, frames.get(s.id()), out.resolve("overlay_" + s.id() + ".png"), ds.classNames());
             }
+            folder.commit();
             o.println(split + ": " + r.summary());
-            o.println("wrote " + out.resolve("eval.json") + ", per_class_dice.png, overlays");
+            o.println("wrote " + folder.shown().resolve("eval.json") + ", per_class_dice.png, overlays");
         }
         return 0;
     }

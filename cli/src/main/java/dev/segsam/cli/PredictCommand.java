@@ -81,7 +81,7 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created; must be empty unless --force)")
     Path out;
 
-    @Option(names = "--force", description = "write into a non-empty output folder, replacing files of the same names")
+    @Option(names = "--force", description = "replace a non-empty output folder (as a whole, once the new output is complete)")
     boolean force;
 
     @Option(names = "--quiet", description = "no progress bar")
@@ -96,7 +96,13 @@ final class PredictCommand implements Callable<Integer> {
         // cheap checks first: nothing is loaded or written before the arguments are known to be usable
         List<Prompt> prompts = prompts();
         Options options = compute.options();
-        OutputFolder.requireUsable(out, force, "use --force to write into it");
+        try (OutputFolder folder = OutputFolder.prepare(out, force, "use --force to replace it", model, image, promptsFile)) {
+            run(folder, prompts, options, o, err);
+        }
+        return 0;
+    }
+
+    private void run(OutputFolder folder, List<Prompt> prompts, Options options, PrintWriter o, PrintWriter err) throws Exception {
         InputImage input = InputImage.load(image, axis == null ? null : Axis.parse(axis), index, Windowing.parse(window));
         RgbImage img = input.image();
         for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), img.width(), img.height(), "prompt " + i);
@@ -125,9 +131,9 @@ final class PredictCommand implements Callable<Integer> {
                     decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", (System.nanoTime() - d0) / 1e6));
                 }
                 long t3 = System.nanoTime();
-                Files.createDirectories(out);
                 PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
-                output.write(out);
+                output.write(folder.dir());
+                folder.commit();
                 output.printSummary(o, out);
                 if (Boolean.getBoolean("segsam.timing")) { // docs/PERF.md: cold start, stage by stage
                     err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], write %.0f ms%n",
@@ -135,7 +141,6 @@ final class PredictCommand implements Callable<Integer> {
                 }
             }
         }
-        return 0;
     }
 
     private List<Prompt> prompts() throws IOException {

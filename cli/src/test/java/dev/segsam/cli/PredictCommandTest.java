@@ -134,6 +134,9 @@ class PredictCommandTest {
             assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
             assertTrue(r.err().contains(expect[i]), "case " + i + ": " + r.err());
             assertFalse(Files.exists(out), "case " + i + " created the output folder");
+            try (Stream<Path> s = Files.list(dir)) {
+                assertFalse(s.anyMatch(p -> p.getFileName().toString().startsWith(".never")), "case " + i + " left a temporary folder");
+            }
         }
         Path notSam = dir.resolve("not_sam.safetensors");
         new SafeTensorsWriter().add("w", dev.segsam.tensor.Tensor.zeros(2)).write(notSam);
@@ -153,7 +156,9 @@ class PredictCommandTest {
         assertEquals(List.of(out.resolve("keep.txt")), Files.list(out).toList());
         MainTest.Run f = MainTest.run("predict", "--model", sam.toString(), "--image", image.toString(), "--box", "10,5,70,50", "--out", out.toString(), "--force", "--quiet");
         assertEquals(0, f.code(), f.err());
-        assertEquals("mine", Files.readString(out.resolve("keep.txt")));
+        // --force replaces the folder as a whole: nothing of before is left beside the new run
+        assertFalse(Files.exists(out.resolve("keep.txt")));
+        assertTrue(Files.exists(out.resolve("result.json")));
     }
 
     static List<Integer> toList(int[] a) {
