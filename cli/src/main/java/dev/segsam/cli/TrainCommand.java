@@ -103,11 +103,13 @@ final class TrainCommand implements Callable<Integer> {
     CommandSpec spec;
 
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private final java.util.Set<String> configured = new java.util.HashSet<>(); // options --config set
 
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         applyConfigFile();
+        if (resume) RunFolder.resumeOptions(spec, out.resolve("train.json"), this::options, json, configured);
         if (!List.of("encoder", "segsam").contains(stage)) throw new IllegalArgumentException("--stage must be encoder or segsam, got " + stage);
         if (!List.of("baseline", "so", "co", "t2vse", "full").contains(ablation)) {
             throw new IllegalArgumentException("--ablation must be baseline, so, co, t2vse or full, got " + ablation);
@@ -122,6 +124,7 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             OutputFolder.requireUsable(out, force, "use --resume to continue that run, or --force to start over");
         }
+        RunFolder.cleanLeftovers(out);
         DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
         if (ds.train().isEmpty()) throw new IllegalStateException("the " + data + " training split is empty");
         Backend cpu = Backends.select(Main.options(null, null).withDevice(Device.CPU)); // -Dsegsam.cpu/threads
@@ -141,6 +144,9 @@ final class TrainCommand implements Callable<Integer> {
                 encoderStage ? "stage encoder (binary)" : "ablation " + ablation, String.format(Locale.ROOT, "%,d", run.trainableValues()),
                 run.step() + 1, steps);
         Files.createDirectories(out);
+        if (!resume) { // --force: start over, no file of the previous run left to mix with this one's
+            for (String f : List.of("checkpoint.safetensors", "train.json", "model.safetensors", "eval.json", "loss.png")) Files.deleteIfExists(out.resolve(f));
+        }
         Path cache = cacheDir == null ? EmbeddingCache.defaultDir() : cacheDir;
         String dataKey = data + (data.equals("phantom") ? phantoms : "");
         run.prepare((sam, weights, samples, frames) -> EmbeddingCache.load(sam, weights, dataKey, samples, frames, cache, err));
@@ -184,6 +190,7 @@ final class TrainCommand implements Callable<Integer> {
             this.o = o;
             Path f = out.resolve("train.json");
             root = resume && Files.exists(f) ? (ObjectNode) json.readTree(f.toFile()) : json.createObjectNode();
+            if (resume) RunFolder.truncate(root, run.step()); // saved before a checkpoint that a kill prevented
             root.set("options", options());
             steps = root.has("steps") ? (ArrayNode) root.get("steps") : root.putArray("steps");
             evals = root.has("evals") ? (ArrayNode) root.get("evals") : root.putArray("evals");
@@ -212,8 +219,8 @@ final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void checkpoint(int step) throws IOException {
+            save(); // first: after a kill, train.json never misses a step the checkpoint holds
             write(run.checkpoint(), out.resolve("checkpoint.safetensors"));
-            save();
         }
 
         void save() throws IOException {
@@ -238,10 +245,11 @@ final class TrainCommand implements Callable<Integer> {
             if (opt == null) throw new IOException(config + ": unknown option \"" + e.getKey() + "\"");
             if (parsed.hasMatchedOption(opt)) continue; // the command line wins
             opt.setValue(opt.typeInfo().getType() == Path.class ? Path.of(e.getValue().asText()) : convert(opt.typeInfo().getType(), e.getValue()));
+            configured.add(e.getKey().replace('-', '_'));
         }
     }
 
-    private static Object convert(Class<?> type, JsonNode v) {
+    static Object convert(Class<?> type, JsonNode v) {
         if (type == int.class || type == Integer.class) return v.asInt();
         if (type == long.class || type == Long.class) return v.asLong();
         if (type == double.class || type == Double.class) return v.asDouble();
