@@ -56,6 +56,8 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
+        Ranges.check(spec, "--phantoms", phantoms, 1, 20000);
+        Ranges.check(spec, "--overlays", overlays, 0, 1000);
         try (OutputFolder folder = OutputFolder.prepare(out, force, "use --force to replace it", model, dataDir)) {
             return run(folder, o);
         }

@@ -104,6 +104,8 @@ final class PredictVolumeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        Ranges.check(spec, "--min-area", minArea, 0, Integer.MAX_VALUE);
+        Ranges.check(spec, "--margin", margin, 0, 65536);
         Axis ax = Axis.parse(axis);
         Windowing win = Windowing.parse(window);
         Prompt first = PromptParser.fromFlags(box, points, false);

@@ -110,6 +110,7 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         applyConfigFile();
         if (resume) RunFolder.resumeOptions(spec, out.resolve("train.json"), this::options, json, configured);
+        checkRanges();
         if (!List.of("encoder", "segsam").contains(stage)) throw new IllegalArgumentException("--stage must be encoder or segsam, got " + stage);
         if (!List.of("baseline", "so", "co", "t2vse", "full").contains(ablation)) {
             throw new IllegalArgumentException("--ablation must be baseline, so, co, t2vse or full, got " + ablation);
@@ -231,6 +232,22 @@ final class TrainCommand implements Callable<Integer> {
     static String eta(double seconds) {
         long s = Math.round(seconds);
         return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60) : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+    }
+
+    /** The numeric options' ranges (docs/LIMITS.md), checked before any work. */
+    private void checkRanges() {
+        Ranges.check(spec, "--phantoms", phantoms, 1, 20000);
+        Ranges.check(spec, "--steps", steps, 1, 10_000_000);
+        Ranges.check(spec, "--warmup", warmup, 0, 10_000_000);
+        Ranges.check(spec, "--targets", targets, 1, 64);
+        Ranges.check(spec, "--text-dim", textDim, 1, 8192);
+        Ranges.check(spec, "--lr", lr, 0, true, 1);
+        Ranges.check(spec, "--focal-weight", focalWeight, 0, false, 1e6);
+        Ranges.check(spec, "--dice-weight", diceWeight, 0, false, 1e6);
+        Ranges.check(spec, "--eval-every", evalEvery, 0, Integer.MAX_VALUE);
+        Ranges.check(spec, "--checkpoint-every", checkpointEvery, 1, Integer.MAX_VALUE);
+        Ranges.check(spec, "--log-every", logEvery, 1, Integer.MAX_VALUE);
+        if (maxStepsThisRun != null) Ranges.check(spec, "--max-steps-this-run", maxStepsThisRun, 1, Integer.MAX_VALUE);
     }
 
     /** Fills options not given on the command line from the --config JSON object. */

@@ -81,6 +81,9 @@ public final class DatasetCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
+            dev.segsam.cli.Ranges.check(output.spec, "--min-pixels", minPixels, 0, Integer.MAX_VALUE);
+            dev.segsam.cli.Ranges.check(output.spec, "--block", block, 0, 1000);
+            dev.segsam.cli.Ranges.check(output.spec, "--gap", gap, 0, 1000);
             Path dir = data != null ? data : defaultData();
             Path ch2 = dir.resolve("ch2.nii.gz"), aal = dir.resolve("aal.nii.gz"), txt = dir.resolve("aal.nii.txt");
             for (Path p : new Path[] {ch2, aal, txt}) {
@@ -123,7 +126,7 @@ public final class DatasetCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            if (count < 1) throw output.usage("--count must be at least 1");
+            if (count < 1 || count > 100_000) throw output.usage("--count must be in 1..100000, got " + count);
             if (size < 64 || size > 4096) throw output.usage("--size must be 64..4096");
             SegmentationDataset ds = AbdomenPhantom.dataset(seed, count, size);
             try (OutputFolder folder = OutputFolder.prepare(output.out, output.force, "use --force to replace it")) {
