@@ -77,8 +77,11 @@ final class RunFolder {
             if (parsed.hasMatchedOption(opt) || configured.contains(key)) {
                 contradictions.add(opt.longestName() + " " + text(is) + " (the run has " + text(was) + ")");
             } else if (!was.isNull()) {
-                Class<?> type = opt.typeInfo().getType();
-                opt.setValue(type == Path.class ? Path.of(was.asText()) : TrainCommand.convert(type, was));
+                try {
+                    opt.setValue(ConfigFile.value(opt, was));
+                } catch (IllegalArgumentException e) {
+                    throw new IOException(trainJson + ": option \"" + key + "\": " + e.getMessage());
+                }
             }
         }
         if (!contradictions.isEmpty()) {

@@ -253,25 +253,12 @@ final class TrainCommand implements Callable<Integer> {
     /** Fills options not given on the command line from the --config JSON object. */
     private void applyConfigFile() throws IOException {
         if (config == null) return;
-        if (!Files.exists(config)) throw new java.nio.file.NoSuchFileException(config.toString());
-        JsonNode c = json.readTree(config.toFile());
-        if (c == null || !c.isObject()) throw new IOException(config + ": expected a JSON object of option values");
         var parsed = spec.commandLine().getParseResult();
-        for (var e : c.properties()) {
-            var opt = spec.findOption("--" + e.getKey().replace('_', '-'));
-            if (opt == null) throw new IOException(config + ": unknown option \"" + e.getKey() + "\"");
-            if (parsed.hasMatchedOption(opt)) continue; // the command line wins
-            opt.setValue(opt.typeInfo().getType() == Path.class ? Path.of(e.getValue().asText()) : convert(opt.typeInfo().getType(), e.getValue()));
-            configured.add(e.getKey().replace('-', '_'));
+        for (var e : ConfigFile.read(config, spec).entrySet()) { // strict: names, types, ranges of the JSON values
+            if (parsed.hasMatchedOption(e.getKey())) continue; // the command line wins
+            e.getKey().setValue(e.getValue());
+            configured.add(ConfigFile.key(e.getKey()));
         }
-    }
-
-    static Object convert(Class<?> type, JsonNode v) {
-        if (type == int.class || type == Integer.class) return v.asInt();
-        if (type == long.class || type == Long.class) return v.asLong();
-        if (type == double.class || type == Double.class) return v.asDouble();
-        if (type == boolean.class || type == Boolean.class) return v.asBoolean();
-        return v.asText();
     }
 
     private ObjectNode options() {
