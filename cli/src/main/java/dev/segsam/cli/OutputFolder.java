@@ -72,7 +72,7 @@ public final class OutputFolder implements AutoCloseable {
     /** Fails (before any work is done) if {@code out} is a file, a dangling link, or a non-empty folder without {@code force}. */
     public static void requireUsable(Path out, boolean force, String hint) throws IOException {
         if (Files.isSymbolicLink(out) && !Files.exists(out)) {
-            throw new NoSuchFileException(out + " is a symbolic link to " + Files.readSymbolicLink(out)
+            throw new IOException(out + " is a symbolic link to " + Files.readSymbolicLink(out)
                     + ", which does not exist (create it or remove the link)");
         }
         if (Files.exists(out) && !Files.isDirectory(out)) throw new FileAlreadyExistsException(out + " exists and is not a folder");
@@ -86,7 +86,7 @@ public final class OutputFolder implements AutoCloseable {
      */
     public static void requireWritableFile(Path out, boolean force, String hint) throws IOException {
         if (Files.isSymbolicLink(out) && !Files.exists(out)) {
-            throw new NoSuchFileException(out + " is a symbolic link to " + Files.readSymbolicLink(out)
+            throw new IOException(out + " is a symbolic link to " + Files.readSymbolicLink(out)
                     + ", which does not exist (remove the link or name another file)");
         }
         if (Files.isDirectory(out)) throw new FileAlreadyExistsException(out + " is a folder; name the file to write");
