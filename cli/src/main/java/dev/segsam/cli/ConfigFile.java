@@ -61,6 +61,8 @@ public final class ConfigFile {
             throw new BadConfigException(file, "not valid JSON (" + shown(e.getOriginalMessage().lines().findFirst().orElse("")) + ")");
         } catch (JsonProcessingException e) {
             throw new BadConfigException(file, "not valid JSON (" + shown(e.getOriginalMessage().lines().findFirst().orElse("")) + ")");
+        } catch (java.io.CharConversionException e) { // fuzzing finding: bytes that are no UTF-8/16/32 text
+            throw new BadConfigException(file, "not valid JSON (not UTF-8 text: " + shown(e.getMessage()) + ")");
         }
         if (root != null && root.isObject() && root.get("options") instanceof JsonNode o && o.isObject()) root = o; // a train.json
         if (root == null || !root.isObject()) throw new BadConfigException(file, "expected a JSON object of option values");

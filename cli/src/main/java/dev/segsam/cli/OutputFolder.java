@@ -23,7 +23,8 @@ import java.util.stream.Stream;
  * moves it into place at the end: onto a new name in one rename; over an existing folder by renaming the old one aside,
  * the new one in, and deleting the old one. {@link #close} without a commit deletes the temporary sibling (and any
  * parent folders {@code prepare} created), so a failure leaves the previous folder as it was and nothing else behind.
- * Temporary siblings left by a killed run (its process gone) are deleted by the next {@code prepare} of the same folder.
+ * On Ctrl-C (a JVM shutdown) a shutdown hook deletes the temporary sibling; siblings left by a run killed outright
+ * (its process gone) are deleted by the next {@code prepare} of the same folder.
  *
  * <p>{@code --force} therefore replaces the whole folder, not file by file; to keep that from deleting what the user
  * did not mean to, {@code prepare} refuses to replace the file system root, the home folder, a folder holding the
@@ -37,6 +38,7 @@ public final class OutputFolder implements AutoCloseable {
 
     private final Path target, shown, staging;
     private final List<Path> createdParents;
+    private final Thread onExit; // Ctrl-C: the temporary folder goes too
     private boolean committed;
 
     private OutputFolder(Path target, Path shown, Path staging, List<Path> createdParents) {
@@ -44,6 +46,26 @@ public final class OutputFolder implements AutoCloseable {
         this.shown = shown;
         this.staging = staging;
         this.createdParents = createdParents;
+        this.onExit = new Thread(() -> {
+            try {
+                deleteTree(staging);
+            } catch (IOException | RuntimeException ignored) {
+                // the next run of the same folder deletes what is left
+            }
+        }, "segsam-output-cleanup");
+        try {
+            Runtime.getRuntime().addShutdownHook(onExit);
+        } catch (IllegalStateException shuttingDown) {
+            // nothing to add
+        }
+    }
+
+    private void dropHook() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(onExit);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook runs or ran
+        }
     }
 
     /**
@@ -124,10 +146,12 @@ public final class OutputFolder implements AutoCloseable {
                 throw e;
             }
             committed = true;
+            dropHook();
             deleteTree(aside);
         } else {
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             committed = true;
+            dropHook();
         }
     }
 
@@ -135,6 +159,7 @@ public final class OutputFolder implements AutoCloseable {
     @Override
     public void close() throws IOException {
         if (committed) return;
+        dropHook();
         deleteTree(staging);
         deleteCreated(createdParents);
     }

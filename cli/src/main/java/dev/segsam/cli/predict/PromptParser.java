@@ -132,7 +132,9 @@ public final class PromptParser {
             }
             if (after != null) throw new BadPromptException(name + ": unexpected content after the prompts array (" + at(p.currentTokenLocation()) + ")");
         } catch (JsonProcessingException e) {
-            throw new BadPromptException(name + ": not valid JSON (" + e.getOriginalMessage().lines().findFirst().orElse("") + ", " + at(e.getLocation()) + ")");
+            throw new BadPromptException(name + ": not valid JSON (" + shown(e.getOriginalMessage().lines().findFirst().orElse("")) + ", " + at(e.getLocation()) + ")");
+        } catch (java.io.CharConversionException e) { // fuzzing finding: bytes that are no UTF-8/16/32 text
+            throw new BadPromptException(name + ": not valid JSON (not UTF-8 text: " + shown(e.getMessage()) + ")");
         }
         if (out.isEmpty()) throw new BadPromptException(name + ": no prompts");
         return out;
