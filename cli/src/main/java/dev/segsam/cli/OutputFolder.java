@@ -48,7 +48,10 @@ public final class OutputFolder implements AutoCloseable {
         this.createdParents = createdParents;
         this.onExit = new Thread(() -> {
             try {
-                deleteTree(staging);
+                // moved away first: the command, still running, can then add no file to the folder being deleted
+                Path doomed = unique(staging.getParent(), target.getFileName().toString(), ".doomed"); // never restored, unlike .old
+                Files.move(staging, doomed, StandardCopyOption.ATOMIC_MOVE);
+                deleteTree(doomed);
             } catch (IOException | RuntimeException ignored) {
                 // the next run of the same folder deletes what is left
             }
@@ -234,7 +237,7 @@ public final class OutputFolder implements AutoCloseable {
     }
 
     /**
-     * Deletes {@code .<name>.segsam-<pid>-*.partial|.old} siblings whose process is gone (a killed run); an old folder
+     * Deletes {@code .<name>.segsam-<pid>-*.partial|.old|.doomed} siblings whose process is gone (a killed run); an old folder
      * set aside by a run killed before it moved its new one in goes back to its name instead.
      */
     private static void cleanStale(Path parent, Path target) throws IOException {
@@ -242,7 +245,7 @@ public final class OutputFolder implements AutoCloseable {
         try (Stream<Path> s = Files.list(parent)) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
-                if (!n.startsWith(prefix) || !(n.endsWith(".partial") || n.endsWith(".old"))) continue;
+                if (!n.startsWith(prefix) || !(n.endsWith(".partial") || n.endsWith(".old") || n.endsWith(".doomed"))) continue;
                 String rest = n.substring(prefix.length());
                 int dash = rest.indexOf('-');
                 if (dash <= 0) continue;
