@@ -85,7 +85,8 @@ final class DemoCommand implements Callable<Integer> {
                 Predictor predictor = new Predictor(segsam, conv, options);
                 try (Predictor.Encoded enc = predictor.encode(img, null)) {
                     for (Prompt p : prompts) results.add(predictor.predict(enc, p));
-                    output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
+                    output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results)
+                            .names("segsam-demo.safetensors (embedded)", "sample.png (embedded)");
                     output.write(folder.dir());
                 }
             }
@@ -118,7 +119,7 @@ final class DemoCommand implements Callable<Integer> {
             }
             json.writerWithDefaultPrettyPrinter().writeValue(folder.dir().resolve("demo.json").toFile(), summary);
             folder.commit();
-            o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, semantic_*.png, mask_*.png, result.json, demo.json)");
+            o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, labels.png, semantic_*.png, labels_*.png, mask_*.png, result.json, demo.json)");
             o.flush();
             screen.print(report);
             screen.flush();

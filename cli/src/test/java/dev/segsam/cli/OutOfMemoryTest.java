@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * No command prints an {@code OutOfMemoryError} stack trace: a real one (a JVM with a 24 MiB heap decoding a
- * 3000×3000 image) becomes one line naming the heap limit and how to raise it, with exit code 3; numeric options out
+ * 3000×3000 image) becomes one line naming the heap limit and how to raise it, with exit code 4; numeric options out
  * of range are usage errors (exit 2) before anything is allocated.
  */
 class OutOfMemoryTest {
