@@ -23,6 +23,7 @@ import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -65,11 +66,11 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter o = spec.commandLine().getOut();
+        PrintWriter screen = spec.commandLine().getOut();
         if (out == null) out = freshFolder();
-        OutputFolder.requireUsable(out, force, "use --force to write into it");
-        Path dir = Files.createTempDirectory("segsam-demo");
-        try {
+        Path dir = null;
+        try (OutputFolder folder = OutputFolder.prepare(out, force, "use --force to replace it")) {
+            dir = Files.createTempDirectory("segsam-demo");
             String res = mri ? RES_MRI : RES;
             Path model = extract(res, mri ? "segsam-mri.safetensors" : "segsam-demo.safetensors", dir), image = extract(res, "sample.png", dir);
             List<Prompt> prompts = PromptParser.readJson(extract(res, "prompts.json", dir));
@@ -81,6 +82,7 @@ final class DemoCommand implements Callable<Integer> {
             for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), w, h, "prompt " + i);
             List<Predictor.Result> results = new ArrayList<>();
             List<String> names;
+            PredictionOutput output;
             try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
                 Options options = Main.options(null, null).withDevice(Device.CPU); // -Dsegsam.cpu/threads
                 SegSam segsam = SegSam.load(weights, Backends.select(options));
@@ -90,14 +92,15 @@ final class DemoCommand implements Callable<Integer> {
                 Predictor predictor = new Predictor(segsam, conv, options);
                 try (Predictor.Encoded enc = predictor.encode(img, null)) {
                     for (Prompt p : prompts) results.add(predictor.predict(enc, p));
-                    Files.createDirectories(out);
-                    PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results)
-                            .names("segsam-demo.safetensors (embedded)", "sample.png (embedded)");
-                    output.write(out);
-                    output.printSummary(o, out);
+                    output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results)
+                            .names((mri ? "segsam-mri" : "segsam-demo") + ".safetensors (embedded)", "sample.png (embedded)");
+                    output.write(folder.dir());
                 }
             }
             double sec = (System.nanoTime() - t0) / 1e9;
+            StringWriter report = new StringWriter();
+            PrintWriter o = new PrintWriter(report);
+            output.printSummary(o, out);
             o.println();
             o.printf(Locale.ROOT, "segsam demo: %s, %s, %d prompts, %.1f s%n", truth.get("model").asText(), truth.get("sample").asText(),
                     prompts.size(), sec);
@@ -121,14 +124,15 @@ final class DemoCommand implements Callable<Integer> {
                 rows.addObject().put("index", i).put("true_class", want).put("predicted_class", cls).put("probability", prob)
                         .put("binary_dice", binDice).put("semantic_dice", semDice);
             }
-            json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("demo.json").toFile(), summary);
+            json.writerWithDefaultPrettyPrinter().writeValue(folder.dir().resolve("demo.json").toFile(), summary);
+            folder.commit();
             o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, labels.png, semantic_*.png, labels_*.png, mask_*.png, result.json, demo.json)");
+            o.flush();
+            screen.print(report);
+            screen.flush();
             return 0;
         } finally {
-            try (var s = Files.list(dir)) {
-                for (Path p : s.toList()) Files.deleteIfExists(p);
-            }
-            Files.deleteIfExists(dir);
+            if (dir != null) OutputFolder.deleteTree(dir);
         }
     }
 

@@ -53,15 +53,24 @@ final class EvalCommand implements Callable<Integer> {
         "records its data set and split, which are used when --data is that data set (or left out)"}) String split;
     @Option(names = "--overlays", paramLabel = "N", defaultValue = "6", description = "sample overlays to write (default ${DEFAULT-VALUE})") int overlays;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder for eval.json and the overlays (new or empty unless --force)") Path out;
-    @Option(names = "--force", description = "write into a non-empty --out") boolean force;
+    @Option(names = "--force", description = "replace a non-empty --out (as a whole, once the new output is complete)") boolean force;
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         if (!List.of("train", "val", "test", "all").contains(split)) throw new IllegalArgumentException("--split must be train, val, test or all, got " + split);
-        OutputFolder.requireUsable(out, force, "use --force to write into it");
+        Ranges.check(spec, "--phantoms", dataOptions.phantoms, 1, 20000);
+        Ranges.check(spec, "--overlays", overlays, 0, 1000);
         if (!Files.exists(model)) throw new java.nio.file.NoSuchFileException(model.toString());
+        Path dataPath = dataOptions.data.equals("colin27") || dataOptions.data.equals("phantom") ? null : Path.of(dataOptions.data);
+        try (OutputFolder folder = OutputFolder.prepare(out, force, "use --force to replace it", model, dataOptions.dataDir, dataPath)) {
+            return run(folder, o, err);
+        }
+    }
+
+    private int run(OutputFolder folder, PrintWriter o, PrintWriter err) throws Exception {
+        Path out = folder.dir();
         try (Checkpoint f = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam m = SegSam.load(f, Backends.select(Main.options(null, null).withDevice(Device.CPU))); // -Dsegsam.cpu/threads
             // the data set and split the model was trained on, when it records them
@@ -91,7 +100,6 @@ final class EvalCommand implements Callable<Integer> {
             Map<String, Preprocessor.Preprocessed> frames = new LinkedHashMap<>();
             for (TrainSample s : samples) frames.put(s.id(), pre.preprocess(s.image()));
             Evaluation.Result r = Evaluation.run(m, samples, s -> m.sam().encode(frames.get(s.id()).input(), null), s -> frames.get(s.id()), ds.classNames());
-            Files.createDirectories(out);
             ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             var node = r.toJson(json, split, 0);
             node.remove("step");
@@ -106,7 +114,8 @@ final class EvalCommand implements Callable<Integer> {
                 overlay(p, m, s, frames.get(s.id()), out.resolve("overlay_" + s.id() + ".png"), ds.classNames());
             }
             o.println(split + " (" + samples.size() + " images of " + data + "): " + r.summary());
-            o.println("wrote " + out.resolve("eval.json") + ", per_class_dice.png, overlays");
+            folder.commit();
+            o.println("wrote " + folder.shown().resolve("eval.json") + ", per_class_dice.png, overlays");
         }
         return 0;
     }

@@ -121,6 +121,7 @@ final class TrainCommand implements Callable<Integer> {
     CommandSpec spec;
 
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private final java.util.Set<String> configured = new java.util.HashSet<>(); // options --config set
 
     /** One training run into one folder (the recipe's stages are two of them). */
     private record Stage(String name, boolean encoder, Ablation parts, Path init, int steps, double lr, int warmup, Path dir) {}
@@ -129,8 +130,10 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         applyConfigFile();
+        if (resume) RunFolder.resumeOptions(spec, out.resolve("train.json"), () -> options(plan().getLast()), json, configured);
+        checkRanges();
         if (!List.of("auto", "encoder", "segsam").contains(stage)) throw new IllegalArgumentException("--stage must be auto, encoder or segsam, got " + stage);
-        Ablation parts = Ablation.parse(ablation);
+        Ablation.parse(ablation); // fails early on a bad name
         Architectures.byName(arch); // fails early on a bad name
         samplingOf();
         augmentOf(false);
@@ -141,15 +144,7 @@ final class TrainCommand implements Callable<Integer> {
                     + "(or leave out --stage, which runs both stages)");
         }
         Map<String, String> texts = readDescriptions();
-        List<Stage> stages = new ArrayList<>();
-        Path encDir = out.resolve("encoder");
-        if (both) {
-            stages.add(new Stage("encoder", true, Ablation.BASELINE, null, encoderSteps, encoderLr, encoderWarmup, encDir));
-            stages.add(new Stage("segsam", false, parts, encDir.resolve("model.safetensors"), steps, lr, warmup, out));
-        } else {
-            boolean enc = stage.equals("encoder");
-            stages.add(new Stage(enc ? "encoder" : "segsam", enc, enc ? Ablation.BASELINE : parts, init, steps, lr, warmup, out));
-        }
+        List<Stage> stages = plan();
         for (Stage st : stages) { // checks options the run would reject only later
             new TrainingRun.Config(st.steps(), st.lr(), st.warmup(), seed, logEvery, evalEvery, checkpointEvery, st.parts().loss(targets, focalWeight, diceWeight, st.encoder()));
         }
@@ -159,6 +154,12 @@ final class TrainCommand implements Callable<Integer> {
             if (!any) throw new IOException(out.resolve("checkpoint.safetensors") + " not found: nothing to resume");
         } else {
             OutputFolder.requireUsable(out, force, "use --resume to continue that run, or --force to start over");
+        }
+        for (Stage st : stages) RunFolder.cleanLeftovers(st.dir());
+        if (!resume) { // --force: start over, no file of the previous run left to mix with this one's
+            for (Stage st : stages) {
+                for (String f : List.of("checkpoint.safetensors", "train.json", "model.safetensors", "eval.json", "loss.png")) Files.deleteIfExists(st.dir().resolve(f));
+            }
         }
         DataSources ds = DataSources.load(dataOptions, null, null, err);
         if (ds.train().isEmpty()) {
@@ -185,6 +186,21 @@ final class TrainCommand implements Callable<Integer> {
             if (budget != null) budget -= done;
         }
         return 0;
+    }
+
+    /** The stages this command runs: the encoder stage then the segsam stage ({@code --stage auto} without --init), or one. */
+    private List<Stage> plan() {
+        Ablation parts = Ablation.parse(ablation);
+        List<Stage> stages = new ArrayList<>();
+        Path encDir = out.resolve("encoder");
+        if (stage.equals("auto") && init == null) {
+            stages.add(new Stage("encoder", true, Ablation.BASELINE, null, encoderSteps, encoderLr, encoderWarmup, encDir));
+            stages.add(new Stage("segsam", false, parts, encDir.resolve("model.safetensors"), steps, lr, warmup, out));
+        } else {
+            boolean enc = stage.equals("encoder");
+            stages.add(new Stage(enc ? "encoder" : "segsam", enc, enc ? Ablation.BASELINE : parts, init, steps, lr, warmup, out));
+        }
+        return stages;
     }
 
     /** Runs (or resumes) one stage; returns the steps done in this call, or −1 when stopped before the end. */
@@ -327,6 +343,7 @@ final class TrainCommand implements Callable<Integer> {
             this.dir = dir;
             Path f = dir.resolve("train.json");
             root = resume && Files.exists(f) ? (ObjectNode) json.readTree(f.toFile()) : json.createObjectNode();
+            if (resume) RunFolder.truncate(root, run.step()); // saved before a checkpoint that a kill prevented
             root.set("options", options);
             root.set("data", ds.provenance());
             steps = root.has("steps") ? (ArrayNode) root.get("steps") : root.putArray("steps");
@@ -356,8 +373,8 @@ final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void checkpoint(int step) throws IOException {
+            save(); // first: after a kill, train.json never misses a step the checkpoint holds
             write(run.checkpoint(), dir.resolve("checkpoint.safetensors"));
-            save();
         }
 
         void save() throws IOException {
@@ -370,28 +387,34 @@ final class TrainCommand implements Callable<Integer> {
         return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60) : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
     }
 
+    /** The numeric options' ranges (docs/LIMITS.md), checked before any work. */
+    private void checkRanges() {
+        Ranges.check(spec, "--phantoms", dataOptions.phantoms, 1, 20000);
+        Ranges.check(spec, "--encoder-steps", encoderSteps, 1, 10_000_000);
+        Ranges.check(spec, "--encoder-warmup", encoderWarmup, 0, 10_000_000);
+        Ranges.check(spec, "--encoder-lr", encoderLr, 0, true, 1);
+        Ranges.check(spec, "--steps", steps, 1, 10_000_000);
+        Ranges.check(spec, "--warmup", warmup, 0, 10_000_000);
+        Ranges.check(spec, "--targets", targets, 1, 64);
+        Ranges.check(spec, "--text-dim", textDim, 1, 8192);
+        Ranges.check(spec, "--lr", lr, 0, true, 1);
+        Ranges.check(spec, "--focal-weight", focalWeight, 0, false, 1e6);
+        Ranges.check(spec, "--dice-weight", diceWeight, 0, false, 1e6);
+        Ranges.check(spec, "--eval-every", evalEvery, 0, Integer.MAX_VALUE);
+        Ranges.check(spec, "--checkpoint-every", checkpointEvery, 1, Integer.MAX_VALUE);
+        Ranges.check(spec, "--log-every", logEvery, 1, Integer.MAX_VALUE);
+        if (maxStepsThisRun != null) Ranges.check(spec, "--max-steps-this-run", maxStepsThisRun, 1, Integer.MAX_VALUE);
+    }
+
     /** Fills options not given on the command line from the --config JSON object. */
     private void applyConfigFile() throws IOException {
         if (config == null) return;
-        if (!Files.exists(config)) throw new java.nio.file.NoSuchFileException(config.toString());
-        JsonNode c = json.readTree(config.toFile());
-        if (c == null || !c.isObject()) throw new IOException(config + ": expected a JSON object of option values");
-        if (c.path("options").isObject()) c = c.get("options"); // a run's train.json
         var parsed = spec.commandLine().getParseResult();
-        for (var e : c.properties()) {
-            var opt = spec.findOption("--" + e.getKey().replace('_', '-'));
-            if (opt == null) throw new IOException(config + ": unknown option \"" + e.getKey() + "\"");
-            if (parsed.hasMatchedOption(opt)) continue; // the command line wins
-            opt.setValue(opt.typeInfo().getType() == Path.class ? Path.of(e.getValue().asText()) : convert(opt.typeInfo().getType(), e.getValue()));
+        for (var e : ConfigFile.read(config, spec).entrySet()) { // strict: names, types, ranges of the JSON values
+            if (parsed.hasMatchedOption(e.getKey())) continue; // the command line wins
+            e.getKey().setValue(e.getValue());
+            configured.add(ConfigFile.key(e.getKey()));
         }
-    }
-
-    private static Object convert(Class<?> type, JsonNode v) {
-        if (type == int.class || type == Integer.class) return v.asInt();
-        if (type == long.class || type == Long.class) return v.asLong();
-        if (type == double.class || type == Double.class) return v.asDouble();
-        if (type == boolean.class || type == Boolean.class) return v.asBoolean();
-        return v.asText();
     }
 
     /** The options that reproduce stage {@code st} on its own, as train.json and the model's metadata record them. */

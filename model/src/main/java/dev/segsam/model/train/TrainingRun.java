@@ -54,6 +54,9 @@ public final class TrainingRun {
     /** The checkpoint metadata key holding the last completed step. */
     public static final String STEP_KEY = "segsam.train.step";
 
+    /** The trained model's metadata key holding the step it was saved at ({@link #model}). */
+    public static final String FINAL_STEP_KEY = "segsam.train.final_step";
+
     /**
      * What a run does.
      *
@@ -412,10 +415,11 @@ public final class TrainingRun {
         return new Snapshot(Collections.unmodifiableMap(t), Collections.unmodifiableMap(m));
     }
 
-    /** The trained model: every weight, and the metadata plus {@code extraMetadata}. */
+    /** The trained model: every weight, and the metadata plus {@code extraMetadata} and {@link #FINAL_STEP_KEY}. */
     public Snapshot model(Map<String, String> extraMetadata) {
         Map<String, String> m = new LinkedHashMap<>(meta);
         m.putAll(extraMetadata);
+        m.put(FINAL_STEP_KEY, Integer.toString(step));
         return new Snapshot(Collections.unmodifiableMap(new LinkedHashMap<>(weights)), Collections.unmodifiableMap(m));
     }
 }
