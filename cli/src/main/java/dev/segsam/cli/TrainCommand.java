@@ -130,7 +130,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         applyConfigFile();
-        if (resume) RunFolder.resumeOptions(spec, out.resolve("train.json"), () -> options(plan().getLast()), json, configured);
+        if (resume) RunFolder.resumeOptions(spec, out.resolve("train.json"), this::resumableOptions, json, configured);
         checkRanges();
         if (!List.of("auto", "encoder", "segsam").contains(stage)) throw new IllegalArgumentException("--stage must be auto, encoder or segsam, got " + stage);
         Ablation.parse(ablation); // fails early on a bad name
@@ -417,6 +417,17 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * What {@code --resume} compares with the options train.json in --out records: those of the stage that writes --out
+     * (the last one), with the command's own --stage and --init, so that a run of stage auto resumes as the segsam stage
+     * on its encoder stage's model, as recorded.
+     */
+    private ObjectNode resumableOptions() {
+        ObjectNode n = options(plan().getLast());
+        n.put("stage", stage).put("init", init == null ? null : init.toString());
+        return n;
+    }
+
     /** The options that reproduce stage {@code st} on its own, as train.json and the model's metadata record them. */
     private ObjectNode options(Stage st) {
         ObjectNode n = json.createObjectNode();
@@ -425,6 +436,7 @@ final class TrainCommand implements Callable<Integer> {
                 .put("arch", arch).put("steps", st.steps()).put("lr", st.lr()).put("warmup", st.warmup()).put("targets", targets)
                 .put("text_dim", textDim).put("descriptions", descriptions == null ? null : descriptions.toString()).put("seed", seed)
                 .put("focal_weight", focalWeight).put("dice_weight", diceWeight).put("sampling", sampling).put("augment", augment);
+        if (allowUntrainedEncoder) n.put("allow_untrained_encoder", true);
         return n;
     }
 
