@@ -5,6 +5,7 @@ import dev.segsam.model.nn.Linear;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 
 /**
  * A pre-norm ViT block of SAM's image encoder (sam.md §5.2–5.3):
@@ -30,28 +31,12 @@ final class EncoderBlock {
         this.lin2 = Linear.load(p, "mlp.lin2", c.mlpHidden(), D);
     }
 
-    /** {@code x [B, H, W, D] → [B, H, W, D]}. */
+    /** {@code x [B, H, W, D] → [B, H, W, D]}; the block's temporaries are freed when it returns. */
     Tensor forward(Backend b, Tensor x) {
-        Tensor a;
-        try (Tensor y = norm1.forward(b, x)) {
-            a = attn.forward(b, y);
-        }
-        Tensor x1;
-        try (a) {
-            x1 = b.add(x, a);
-        }
-        // each intermediate is closed as soon as it is consumed: the [tokens, 4D] activations are 50 MB at ViT-B
-        try (x1) {
-            Tensor g, m;
-            try (Tensor n = norm2.forward(b, x1)) {
-                g = b.linearGelu(n, lin1.weight(), lin1.bias()); // lin1 then GELU, fused by a fast backend
-            }
-            try (g) {
-                m = lin2.forward(b, g);
-            }
-            try (m) {
-                return b.add(x1, m);
-            }
+        try (TensorScope s = TensorScope.open()) {
+            Tensor x1 = b.add(x, attn.forward(b, norm1.forward(b, x)));
+            Tensor h = b.linearGelu(norm2.forward(b, x1), lin1.weight(), lin1.bias()); // lin1 then GELU, fused by a fast backend
+            return s.keep(b.add(x1, lin2.forward(b, h)));
         }
     }
 }
