@@ -197,7 +197,7 @@ public final class TensorScope implements AutoCloseable {
      */
     static TensorScope suspend() {
         TensorScope s = CURRENT.get();
-        if (s != null) CURRENT.remove();
+        if (s != null) CURRENT.set(null);
         return s;
     }
 
