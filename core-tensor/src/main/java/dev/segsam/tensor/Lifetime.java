@@ -49,6 +49,7 @@ final class Lifetime {
     TensorScope scope;
     int slot;
 
+    @SuppressWarnings("restricted") // reinterpret, debug mode only; the launchers and surefire enable native access
     Lifetime(Storage storage, boolean owned, int[] shape) {
         this.storage = storage;
         this.owned = owned;

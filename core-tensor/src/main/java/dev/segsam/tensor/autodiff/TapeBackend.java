@@ -379,7 +379,7 @@ final class TapeBackend implements Backend {
         for (int i = 0; i < dims.length; i++) inverse[Shapes.axis(dims[i], dims.length)] = i;
         int[] ys = y.shape();
         return tape.record(y, n -> {
-            try (TensorScope s = TensorScope.open()) {
+            try (TensorScope _ = TensorScope.open()) {
                 tape.accumulate(x, b.permute(Tensor.of(n.grad, ys), inverse).toArray());
             }
         });
@@ -393,7 +393,7 @@ final class TapeBackend implements Backend {
         int d = Shapes.axis(dim, y.rank());
         int[] ys = y.shape();
         return tape.record(y, n -> {
-            try (TensorScope s = TensorScope.open()) {
+            try (TensorScope _ = TensorScope.open()) {
                 Tensor g = Tensor.of(n.grad, ys);
                 int at = 0;
                 for (Tensor t : parts) {
@@ -426,7 +426,7 @@ final class TapeBackend implements Backend {
         int h = x.size(1), wd = x.size(2);
         int[] ws4 = w.windows().shape();
         Tensor y = tape.record(w.windows(), n -> {
-            try (TensorScope s = TensorScope.open()) {
+            try (TensorScope _ = TensorScope.open()) {
                 tape.accumulate(x, b.windowUnpartition(Tensor.of(n.grad, ws4), ws, w.paddedH(), w.paddedW(), h, wd).toArray());
             }
         });
@@ -440,7 +440,7 @@ final class TapeBackend implements Backend {
         int[] ys = y.shape();
         return tape.record(y, n -> {
             // the adjoint of the crop-and-copy is the zero-padded partition
-            try (TensorScope s = TensorScope.open()) {
+            try (TensorScope _ = TensorScope.open()) {
                 tape.accumulate(windows, b.windowPartition(Tensor.of(n.grad, ys), ws).windows().toArray());
             }
         });
