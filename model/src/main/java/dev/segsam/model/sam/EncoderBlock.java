@@ -6,6 +6,7 @@ import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorScope;
+import java.util.function.UnaryOperator;
 
 /**
  * A pre-norm ViT block of SAM's image encoder (sam.md §5.2–5.3):
@@ -31,12 +32,28 @@ final class EncoderBlock {
         this.lin2 = Linear.load(p, "mlp.lin2", c.mlpHidden(), D);
     }
 
-    /** {@code x [B, H, W, D] → [B, H, W, D]}; the block's temporaries are freed when it returns. */
+    /** {@code x [B, H, W, D] → [B, H, W, D]}. */
     Tensor forward(Backend b, Tensor x) {
         try (TensorScope s = TensorScope.open()) {
-            Tensor x1 = b.add(x, attn.forward(b, norm1.forward(b, x)));
-            Tensor h = b.linearGelu(norm2.forward(b, x1), lin1.weight(), lin1.bias()); // lin1 then GELU, fused by a fast backend
-            return s.keep(b.add(x1, lin2.forward(b, h)));
+            Tensor x1 = residual(b, x, t -> attn.forward(b, norm1.forward(b, t)));
+            return s.keep(residual(b, x1, t -> mlp(b, norm2.forward(b, t))));
+        }
+    }
+
+    /**
+     * {@code x + f(x)}; f's temporaries and its output go as soon as the sum exists (at ViT-B an activation is 12.6 MB,
+     * the MLP's hidden one 50 MB), so a block holds about as much memory at once as the sum needs.
+     */
+    private static Tensor residual(Backend b, Tensor x, UnaryOperator<Tensor> f) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(b.add(x, f.apply(x)));
+        }
+    }
+
+    /** {@code Linear(4D → D)(GELU(Linear(D → 4D)(x)))}; lin1 then GELU is one op, fused by a fast backend. */
+    private Tensor mlp(Backend b, Tensor x) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(lin2.forward(b, b.linearGelu(x, lin1.weight(), lin1.bias())));
         }
     }
 }
