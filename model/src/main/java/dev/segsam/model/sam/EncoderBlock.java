@@ -36,7 +36,7 @@ final class EncoderBlock {
     Tensor forward(Backend b, Tensor x) {
         try (TensorScope s = TensorScope.open()) {
             Tensor x1 = residual(b, x, t -> attn.forward(b, norm1.forward(b, t)));
-            return s.keep(residual(b, x1, t -> mlp(b, norm2.forward(b, t))));
+            return s.keep(residual(b, x1, t -> mlp(b, t)));
         }
     }
 
@@ -50,10 +50,13 @@ final class EncoderBlock {
         }
     }
 
-    /** {@code Linear(4D → D)(GELU(Linear(D → 4D)(x)))}; lin1 then GELU is one op, fused by a fast backend. */
+    /** {@code Linear(4D → D)(GELU(Linear(D → 4D)(LN2(x))))}; lin1 then GELU is one op, fused by a fast backend. */
     private Tensor mlp(Backend b, Tensor x) {
         try (TensorScope s = TensorScope.open()) {
-            return s.keep(lin2.forward(b, b.linearGelu(x, lin1.weight(), lin1.bias())));
+            Tensor n = norm2.forward(b, x);
+            Tensor h = b.linearGelu(n, lin1.weight(), lin1.bias());
+            n.close(); // not needed any more: freed before lin2 (peak memory as before scopes, measured in docs/PERF.md)
+            return s.keep(lin2.forward(b, h));
         }
     }
 }
