@@ -2,8 +2,13 @@
 # Builds the CUDA kernels (src/main/cuda/segsam.cu) into the fatbin the jar ships, and keeps the committed copy honest.
 #
 #   kernels/build-fatbin.sh [--check]  (default): compile into target/cuda, fail unless the committed
-#                                      src/main/resources/dev/segsam/kernels/segsam.fatbin is byte-identical
-#   kernels/build-fatbin.sh --update   compile and copy the fatbin and its stamp into src/main/resources (commit both)
+#                                      src/main/resources/dev/segsam/kernels/segsam.fatbin.gz decompresses to
+#                                      byte-identical contents
+#   kernels/build-fatbin.sh --update   compile, gzip the fatbin into src/main/resources and copy its stamp (commit both)
+#
+# The fatbin is committed gzip-compressed (5.8 MB → 1.1 MB per version in the history); the Maven build decompresses
+# it into the classes (kernels/pom.xml), so the jar holds the plain fatbin as before and loading it costs nothing extra
+# (docs/kernels-cuda.md, "Compiled kernels"). The stamp records the SHA-256 of the uncompressed fatbin.
 #
 # Maven runs the check before the tests wherever /usr/local/cuda/bin/nvcc exists (profile "nvcc" in kernels/pom.xml;
 # -Dsegsam.fatbin.mode=update regenerates, for the jar of the next build). Machines without nvcc use the committed fatbin; there,
@@ -52,17 +57,19 @@ stamp > "$out/segsam.fatbin.sha256"
 case "$mode" in
     update)
         mkdir -p "$res"
-        cp "$out/segsam.fatbin" "$res/segsam.fatbin"
+        gzip -9 -n -c "$out/segsam.fatbin" > "$res/segsam.fatbin.gz"
+        rm -f "$res/segsam.fatbin" # the uncompressed form of earlier versions
         cp "$out/segsam.fatbin.sha256" "$res/segsam.fatbin.sha256"
-        echo "build-fatbin: updated $res/segsam.fatbin ($(wc -c < "$res/segsam.fatbin") bytes) and its stamp: commit both"
+        echo "build-fatbin: updated $res/segsam.fatbin.gz ($(wc -c < "$out/segsam.fatbin") bytes, $(wc -c < "$res/segsam.fatbin.gz") compressed) and its stamp: commit both"
         ;;
     check)
         committed_version=$(sed -n 's/^nvcc: //p' "$res/segsam.fatbin.sha256" 2>/dev/null || true)
         if [[ "$committed_version" != "$version" ]]; then
             echo "build-fatbin: WARNING: the committed fatbin was built by nvcc '$committed_version', this is '$version':" \
                  "bytes not compared (KernelSourceTest still checks the source hashes)" >&2
-        elif ! cmp -s "$out/segsam.fatbin" "$res/segsam.fatbin" || ! cmp -s "$out/segsam.fatbin.sha256" "$res/segsam.fatbin.sha256"; then
-            echo "build-fatbin: the committed $res/segsam.fatbin is stale (a fresh nvcc build differs)." >&2
+        elif ! gzip -dc "$res/segsam.fatbin.gz" 2>/dev/null | cmp -s "$out/segsam.fatbin" - \
+                || ! cmp -s "$out/segsam.fatbin.sha256" "$res/segsam.fatbin.sha256"; then
+            echo "build-fatbin: the committed $res/segsam.fatbin.gz is stale (a fresh nvcc build differs)." >&2
             echo "  Regenerate and commit it: kernels/build-fatbin.sh --update   (or ./mvnw ... -Dsegsam.fatbin.mode=update)" >&2
             exit 1
         else

@@ -3,9 +3,11 @@
 # Nobody has to export JAVA_HOME: the default java on these machines is 17 and a JDK 25 sits in /usr/lib/jvm.
 
 segsam_java_major() { # $1 = a JDK home; prints its feature version, or nothing
-  local out
+  local out=""
   [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] || return 0
-  out=$("$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p' | head -n1)
+  # the JDK's release file first (no JVM start: every ./segsam call passes here), the JVM itself only without one
+  [ -f "$1/release" ] && out=$(sed -n 's/^JAVA_VERSION="\(1\.\)\{0,1\}\([0-9]*\).*/\2/p' "$1/release" | head -n1)
+  [ -n "$out" ] || out=$("$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p' | head -n1)
   printf '%s' "${out%%.*}"
 }
 

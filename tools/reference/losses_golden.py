@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Goldens for SEG-SAM's losses (segsam.md §4): values and gradients from PyTorch autograd.
+"""Goldens for SEG-SAM's losses (docs/design/segsam.md §4): values and gradients from PyTorch autograd.
 
     python3 tools/reference/losses_golden.py   → model/src/test/resources/golden/losses.json
 

@@ -5,12 +5,21 @@ Run once (needs python3-torch; Debian: apt-get install python3-torch):
 
     python3 tools/reference/ops_golden.py
 
-It writes core-tensor/src/test/resources/golden/ops.json: for each case the op name, its parameters, the seeded
-random inputs and PyTorch's output, plus the command and library versions that produced them. The Java test
-(OpsGoldenTest) feeds the same inputs to the CPU backend and compares.
+It writes core-tensor/src/test/resources/golden/ops.safetensors: for each case its seeded random inputs and
+PyTorch's output as tensors named "<op>/<case>/<input>" and "<op>/<case>/output" (float32; argmax's output int64),
+and in the metadata (readable with any safetensors tool, or `head -c 20000` of the file) the case list in order —
+op, case name, parameters (JSON), input names — plus the command and library versions that produced them. The Java
+test (OpsGoldenTest, through Golden) feeds the same inputs to every backend and compares.
+
+    python3 tools/reference/ops_golden.py --outputs-from OLD.json
+
+keeps the outputs of an ops.json written by the earlier JSON version of this script (after checking its cases and
+inputs are identical to the ones generated here): that is how the committed ops.safetensors was made, so its values
+are bit-identical to the former ops.json. Recomputed outputs differ from them by a few ulps in GEMM-like cases
+(BLAS kernels vary by machine), well inside OpsGoldenTest's tolerances.
 
 The SAM-specific helpers below (window partition, relative-position lookup and bias, LayerNorm2d, the random
-Fourier encoding) are written from ../shared/spec/sam.md, in plain PyTorch, independently of the Java code.
+Fourier encoding) are written from docs/design/sam.md, in plain PyTorch, independently of the Java code.
 """
 import json
 import math
@@ -21,8 +30,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import golden_file
+
 torch.set_num_threads(1)
-OUT = os.path.join(os.path.dirname(__file__), "..", "..", "core-tensor", "src", "test", "resources", "golden", "ops.json")
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "core-tensor", "src", "test", "resources", "golden", "ops.safetensors")
 rng = np.random.RandomState(20261126)
 
 
@@ -31,13 +42,15 @@ def rand(*shape, lo=-1.0, hi=1.0):
 
 
 def enc(t):
+    """A tensor as the numpy array stored in the golden file: int64 for integer results, else float32."""
     t = t.detach().contiguous()
     if t.dtype in (torch.int64, torch.int32):
-        return {"shape": list(t.shape), "ints": [int(v) for v in t.reshape(-1).tolist()]}
-    return {"shape": list(t.shape), "data": [float(v) for v in t.to(torch.float32).reshape(-1).tolist()]}
+        return t.to(torch.int64).numpy()
+    return t.to(torch.float32).numpy()
 
 
 cases = []
+tensors = {}
 
 
 # ops that only move values must reproduce them bit for bit
@@ -46,9 +59,13 @@ EXACT_OPS = {"permute", "concat", "slice", "window_partition", "window_unpartiti
 
 def case(op, name, inputs, output, **params):
     params.setdefault("exact", op in EXACT_OPS)
-    cases.append({"op": op, "name": name, "params": params,
-                  "inputs": {k: enc(v) for k, v in inputs.items() if v is not None},
-                  "output": enc(output) if isinstance(output, torch.Tensor) else output})
+    if any(c["op"] == op and c["name"] == name for c in cases):
+        raise ValueError(f"duplicate case {op}/{name}")
+    names = [k for k, v in inputs.items() if v is not None]
+    for k in names:
+        tensors[f"{op}/{name}/{k}"] = enc(inputs[k])
+    tensors[f"{op}/{name}/output"] = enc(output)
+    cases.append({"op": op, "name": name, "params": params, "inputs": names})
 
 
 # ---------------------------------------------------------------- SAM helpers, from the spec
@@ -230,16 +247,42 @@ case("argmax", "ties", {"x": x}, torch.argmax(x, dim=-1))
 x = rand(5, 9)
 case("argmax", "random", {"x": x}, torch.argmax(x, dim=-1))
 
-doc = {
+meta = {
     "generator": "tools/reference/ops_golden.py",
     "command": "python3 tools/reference/ops_golden.py",
     "torch": torch.__version__,
     "numpy": np.__version__,
     "python": sys.version.split()[0],
-    "cases": cases,
+    "layout": "tensors <op>/<case>/<input> and <op>/<case>/output; cases: the case list in order, with parameters",
+    "cases": json.dumps(cases, separators=(",", ":")),
 }
+
+
+def outputs_from_json(path):
+    """--outputs-from OLD.json: keep the PyTorch outputs of an older ops.json (the JSON format this file replaced),
+    after checking that its cases, parameters and inputs are exactly the ones computed above. GEMM-like outputs
+    depend on the machine's BLAS kernels by a few ulps; this keeps committed values stable across a format change."""
+    with open(path) as f:
+        old = json.load(f)
+    if [(c["op"], c["name"]) for c in old["cases"]] != [(c["op"], c["name"]) for c in cases]:
+        sys.exit(f"{path}: not the same case list")
+    for c, o in zip(cases, old["cases"]):
+        key = f"{c['op']}/{c['name']}/"
+        if o["params"] != c["params"] or sorted(o["inputs"]) != sorted(c["inputs"]):
+            sys.exit(f"{path}: {key} has other parameters or inputs")
+        for k in c["inputs"]:
+            ref = np.array(o["inputs"][k]["data"], dtype=np.float32).reshape(o["inputs"][k]["shape"])
+            if not np.array_equal(ref.view(np.uint32), tensors[key + k].view(np.uint32)):
+                sys.exit(f"{path}: input {key + k} differs from the one generated here")
+        out = o["output"]
+        tensors[key + "output"] = (np.array(out["ints"], dtype=np.int64) if "ints" in out
+                                   else np.array(out["data"], dtype=np.float32)).reshape(out["shape"])
+    meta["outputs"] = (f"PyTorch outputs kept from {os.path.basename(path)} (torch {old['torch']}, numpy {old['numpy']},"
+                       f" python {old['python']}); inputs and parameters regenerated here and checked identical")
+
+
+if "--outputs-from" in sys.argv:
+    outputs_from_json(sys.argv[sys.argv.index("--outputs-from") + 1])
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
-with open(OUT, "w") as f:
-    json.dump(doc, f, separators=(",", ":"))
-    f.write("\n")
-print(f"wrote {len(cases)} cases to {os.path.normpath(OUT)} ({os.path.getsize(OUT)} bytes)")
+size = golden_file.write(OUT, tensors, meta)
+print(f"wrote {len(cases)} cases to {os.path.normpath(OUT)} ({size} bytes)")

@@ -5,10 +5,10 @@ Run once (Debian 12: apt-get install python3-pil python3-skimage python3-torch p
 
     /usr/bin/python3 tools/reference/preprocess_golden.py
 
-It writes model/src/test/resources/preprocess/golden.json, recording the command and the library versions. The Java
-tests (PreprocessGoldenTest) regenerate the same input images from the tiny generators below and compare.
+It writes model/src/test/resources/golden/preprocess.safetensors, recording the command and the library versions.
+The Java tests (PreprocessGoldenTest) regenerate the same input images from the tiny generators below and compare.
 
-What is reproduced, written from ../shared/spec/sam.md (§4, §13), independently of the Java code:
+What is reproduced, written from docs/design/sam.md (§4, §13), independently of the Java code:
 
 * SAM (segment_anything SamPredictor.set_image): ResizeLongestSide.get_preprocess_shape, then the resize that
   torchvision's PIL path performs, i.e. Pillow ``Image.resize((neww, newh), BILINEAR)`` (torchvision itself is not
@@ -20,10 +20,14 @@ What is reproduced, written from ../shared/spec/sam.md (§4, §13), independentl
   .float()``; boxes ``box / [W, H, W, H] * S``.
 
 Input images are never stored: both sides generate them from a 64-bit LCG (``lcg_bytes``) or from an integer-only
-"phantom" formula (``phantom``). Small outputs are stored in full (base64, raw bytes or little-endian float32/64);
-large ones as SHA-256 plus a few samples, or gzip-compressed when the test needs them to measure a difference.
+"phantom" formula (``phantom``). The file is safetensors: its ``__metadata__`` holds, per section (pillow, sam,
+sam_shapes, sam_coords, skimage, medsam, libm_exp), the list of cases as JSON — inputs, parameters, SHA-256 hashes,
+samples, coordinates — and wherever a case keeps a full output, the name of the tensor holding it: uint8 images
+(U8 [h, w, 3]), float32 tensors (F32) and float64 resize results (F64), stored in full when small. Large outputs are
+kept as SHA-256 plus a few samples; MedSAM's uint8 images, which the test needs to measure a difference, are stored
+as gzip streams (U8 [n], ``u8_gz``, with their shape beside them) because two of them are 1024² phantoms that
+compress to a quarter.
 """
-import base64
 import gzip
 import hashlib
 import json
@@ -42,8 +46,10 @@ import torch.nn.functional as F
 from PIL import Image
 from skimage import transform
 
+import golden_file
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "model", "src", "test", "resources",
-                   "preprocess", "golden.json")
+                   "golden", "preprocess.safetensors")
 
 MASK64 = (1 << 64) - 1
 LCG_A = 6364136223846793005
@@ -93,12 +99,20 @@ def make(spec):
     return noise(w, h, seed) if kind == "noise" else phantom_rgb(w, h, seed)
 
 
-def b64(raw):
-    return base64.b64encode(raw).decode("ascii")
+TENSORS = {}  # the full outputs, by tensor name; the cases refer to them by name
 
 
-def b64gz(raw):
-    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
+def keep(name, array):
+    """Stores ``array`` as tensor ``name`` of the golden file and returns the name (what the case records)."""
+    if name in TENSORS:
+        raise ValueError("duplicate tensor " + name)
+    TENSORS[name] = np.ascontiguousarray(array)
+    return name
+
+
+def keep_gz(name, raw):
+    """Stores the gzip stream of ``raw`` (bytes) as a U8 tensor ``name``."""
+    return keep(name, np.frombuffer(gzip.compress(raw, compresslevel=9, mtime=0), dtype=np.uint8))
 
 
 def sha(raw):
@@ -207,21 +221,21 @@ def exp_flavour():
 
 def skimage_cases(full):
     out = []
-    for src, (oh, ow) in SKIMAGE_CASES:
+    for i, (src, (oh, ow)) in enumerate(SKIMAGE_CASES):
         r = skimage_resize(make(src), oh, ow)
         case = {"input": src, "out_h": oh, "out_w": ow, "f64_sha256": sha(r.astype("<f8").tobytes()),
                 "u8_sha256": sha(r.astype(np.uint8).tobytes())}
         if full:
-            case["u8"] = b64(r.astype(np.uint8).tobytes())
+            case["u8"] = keep(f"skimage.{i}.u8", r.astype(np.uint8))
             if oh * ow <= 3000:
-                case["f64le"] = b64gz(r.astype("<f8").tobytes())
+                case["f64"] = keep(f"skimage.{i}.f64", r.astype(np.float64))
         out.append(case)
     return out
 
 
 def medsam_cases(full):
     out = []
-    for src, size, boxes in MEDSAM_CASES:
+    for i, (src, size, boxes) in enumerate(MEDSAM_CASES):
         arr = make(src)
         img, x = medsam_preprocess(arr, size)
         H, W = arr.shape[:2]
@@ -235,7 +249,9 @@ def medsam_cases(full):
             # the uint8 image itself, so that a test can measure a difference rather than only see a hash mismatch
             # (left out for the large noise image, which does not compress)
             if grey or img.size <= 65536:
-                case["u8_gz"] = b64gz((img[..., 0] if grey else img).tobytes())
+                kept = img[..., 0] if grey else img
+                case["u8_gz"] = keep_gz(f"medsam.{i}.u8_gz", kept.tobytes())
+                case["u8_gz_shape"] = list(kept.shape)
         out.append(case)
     return out
 
@@ -246,6 +262,7 @@ def main():
                           "medsam": medsam_cases(full=False)}))
         return
     doc = {
+        "generator": "tools/reference/preprocess_golden.py",
         "command": "/usr/bin/python3 tools/reference/preprocess_golden.py",
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "pillow": PIL.__version__,
                      "scipy": scipy.__version__, "skimage": skimage.__version__, "torch": torch.__version__,
@@ -257,31 +274,32 @@ def main():
     pillow = []
     img37 = {"kind": "noise", "w": 37, "h": 23, "seed": 1}
     img300 = {"kind": "noise", "w": 300, "h": 300, "seed": 2}
-    for src, (w, h) in [(img37, (64, 40)), (img37, (20, 11)), (img37, (37, 50)), (img37, (80, 23)),
-                        (img37, (100, 9)), (img37, (37, 23)), (img37, (1, 1)), (img37, (5, 200)),
-                        (img37, (36, 22)), (img300, (64, 64)), (img300, (299, 173)), (img300, (1024, 7))]:
+    for i, (src, (w, h)) in enumerate([(img37, (64, 40)), (img37, (20, 11)), (img37, (37, 50)), (img37, (80, 23)),
+                                       (img37, (100, 9)), (img37, (37, 23)), (img37, (1, 1)), (img37, (5, 200)),
+                                       (img37, (36, 22)), (img300, (64, 64)), (img300, (299, 173)),
+                                       (img300, (1024, 7))]):
         out = pil_resize(make(src), w, h)
         case = {"input": src, "w": w, "h": h, "sha256": sha(out.tobytes())}
         if out.size <= 16384:
-            case["rgb"] = b64(out.tobytes())
+            case["rgb"] = keep(f"pillow.{i}.rgb", out)
         pillow.append(case)
     doc["pillow"] = pillow
 
     # ---- SAM preprocessing
     sam = []
-    for src, size in [(img37, 64), ({"kind": "noise", "w": 77, "h": 130, "seed": 3}, 64),
-                      (img37, 1024), (img300, 1024),
-                      ({"kind": "noise", "w": 771, "h": 512, "seed": 4}, 1024),
-                      ({"kind": "noise", "w": 1500, "h": 1100, "seed": 5}, 1024),
-                      ({"kind": "phantom", "w": 512, "h": 512, "seed": 6}, 1024),
-                      ({"kind": "phantom", "w": 1100, "h": 1500, "seed": 8}, 256)]:
+    for i, (src, size) in enumerate([(img37, 64), ({"kind": "noise", "w": 77, "h": 130, "seed": 3}, 64),
+                                     (img37, 1024), (img300, 1024),
+                                     ({"kind": "noise", "w": 771, "h": 512, "seed": 4}, 1024),
+                                     ({"kind": "noise", "w": 1500, "h": 1100, "seed": 5}, 1024),
+                                     ({"kind": "phantom", "w": 512, "h": 512, "seed": 6}, 1024),
+                                     ({"kind": "phantom", "w": 1100, "h": 1500, "seed": 8}, 256)]):
         resized, x = sam_preprocess(make(src), size)
         case = {"input": src, "size": size, "resized_h": int(resized.shape[0]), "resized_w": int(resized.shape[1]),
                 "resized_sha256": sha(resized.tobytes()), "tensor_sha256": sha(x.tobytes()),
                 "tensor_samples": samples(x)}
         if size <= 64:
-            case["resized_rgb"] = b64(resized.tobytes())
-            case["tensor_f32le"] = b64(x.tobytes())
+            case["resized_rgb"] = keep(f"sam.{i}.resized_rgb", resized)
+            case["tensor"] = keep(f"sam.{i}.tensor", x.astype(np.float32))
         sam.append(case)
     doc["sam"] = sam
 
@@ -318,11 +336,14 @@ def main():
         doc["libm_exp"] = json.loads(child.stdout)
         doc["libm_exp"]["environment"] = "NPY_DISABLE_CPU_FEATURES=\"" + NO_AVX512 + "\""
 
+    # metadata: one entry per section, each a JSON value (strings stay plain strings)
+    meta = {k: v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for k, v in doc.items()}
+    meta["layout"] = ("per section a JSON list of cases; a case field naming a tensor (rgb, resized_rgb, tensor, u8, "
+                      "f64, u8_gz) holds that output in full; u8_gz tensors are gzip streams of uint8 images of shape "
+                      "u8_gz_shape")
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w") as fh:
-        json.dump(doc, fh, separators=(",", ":"))
-        fh.write("\n")
-    print("wrote", os.path.normpath(OUT), os.path.getsize(OUT), "bytes")
+    size = golden_file.write(OUT, TENSORS, meta)
+    print("wrote", os.path.normpath(OUT), size, "bytes,", len(TENSORS), "tensors")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 
 DIR = "io/src/test/resources/pth/"
-SPEC = os.path.join(os.path.dirname(__file__), "../../../shared/spec/sam.md")
+SPEC = os.path.join(os.path.dirname(__file__), "../../docs/design/sam.md")
 PWNED = "/tmp/segsam-pth-pwned"  # the hostile fixtures would create this file if anything executed them
 
 
@@ -104,7 +104,7 @@ class EvilEval:
 
 
 def sam_vit_b_shapes():
-    """The 314 (name, shape) pairs of sam_vit_b in state_dict() order, from the spec's Appendix A."""
+    """The 314 (name, shape) pairs of sam_vit_b in state_dict() order, from docs/design/sam.md Appendix A."""
     text = open(SPEC).read()
     block = text[text.index("## Appendix A"):]
     block = block[block.index("```") + 3:]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A from-the-spec PyTorch reference of SAM's inference path (../shared/spec/sam.md), used to produce goldens.
+"""A from-the-spec PyTorch reference of SAM's inference path (docs/design/sam.md), used to produce goldens.
 
     python3 tools/reference/sam_reference.py small   → model/src/test/resources/golden/sam_small.safetensors
     python3 tools/reference/sam_reference.py vitb    → model/src/test/resources/golden/sam_vitb_e2e.safetensors
@@ -45,7 +45,7 @@ def small():
 
 
 def param_shapes(c):
-    """SAM's state-dict names and shapes, in state_dict() order (sam.md §12 / Appendix A)."""
+    """SAM's state-dict names and shapes, in state_dict() order (docs/design/sam.md §12 / Appendix A)."""
     D, g, p, C = c["embed_dim"], c["img_size"] // c["patch"], c["patch"], c["out_chans"]
     hd = D // c["heads"]
     out = [("image_encoder.pos_embed", [1, g, g, D]),
@@ -151,7 +151,7 @@ def seeded_weights(cfg, seed):
     return W
 
 
-# ---------------------------------------------------------------- image encoder (sam.md §5)
+# ---------------------------------------------------------------- image encoder (docs/design/sam.md §5)
 
 
 def layer_norm2d(x, w, b, eps=1e-6):
@@ -237,7 +237,7 @@ def image_encoder(W, cfg, img, record=None):
     return x
 
 
-# ---------------------------------------------------------------- prompt encoder (sam.md §6)
+# ---------------------------------------------------------------- prompt encoder (docs/design/sam.md §6)
 
 
 def pe_encoding(W, coords):
@@ -295,7 +295,7 @@ def embed_prompts(W, cfg, points, labels, boxes, mask):
     return sparse, dense
 
 
-# ---------------------------------------------------------------- mask decoder (sam.md §7)
+# ---------------------------------------------------------------- mask decoder (docs/design/sam.md §7)
 
 
 def dec_attention(W, pre, q, k, v, heads):
@@ -379,7 +379,7 @@ def mask_decoder(W, cfg, image_embedding, pe, sparse, dense):
     return masks, iou
 
 
-# ---------------------------------------------------------------- pre/post-processing (sam.md §4, §8)
+# ---------------------------------------------------------------- pre/post-processing (docs/design/sam.md §4, §8)
 
 
 def preprocess_shape(h, w, long_side):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A from-the-spec PyTorch reference of SEG-SAM as segsam builds it (../shared/spec/segsam.md §2), for goldens.
+"""A from-the-spec PyTorch reference of SEG-SAM as segsam builds it (docs/design/segsam.md §2), for goldens.
 
     python3 tools/reference/segsam_reference.py   → model/src/test/resources/golden/segsam_small.safetensors
 

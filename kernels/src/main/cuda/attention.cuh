@@ -3,7 +3,7 @@
 // walks the keys in tiles of BK = 32, keeping per row the running maximum m, the running sum l of exp(s − m) and the
 // unnormalised output O, rescaled by exp(m_old − m_new) whenever the maximum grows; O / l is written at the end.
 //
-// SAM's decomposed relative-position bias (sam.md §5.5, add_decomposed_rel_pos) is built inside the kernel: for the
+// SAM's decomposed relative-position bias (docs/design/sam.md §5.5, add_decomposed_rel_pos) is built inside the kernel: for the
 // block's rows, from the UNSCALED q, bias_h[r][ky] = Σ_c q[r][c]·Rh[y][ky][c] and bias_w[r][kx] = Σ_c q[r][c]·Rw[x][kx][c]
 // (float sums in c order, no FMA: bit-equal to the reference) go to shared memory once (BQ·(kh + kw) floats, 16 KiB
 // for a 64×64 global block) and are added per score as (s + bias_h[ky]) + bias_w[kx], PyTorch's order, key j = ky·kw + kx.
@@ -14,9 +14,10 @@
 //   batch item z = blockIdx.y, b = z / heads, h = z % heads;  row i of q lives at q + b·sbq + h·shq + i·ldq
 // (the same for k, v and out). A batch stride of 0 shares k / v between batch items (many prompts, one embedding).
 // Grid (⌈Nq/32⌉, B·heads). Head dim D (= dv) is a template parameter: 16 (mask decoder cross-attention), 32 (its
-// self-attention), 64 (SAM-B/L image encoder), 80 (SAM-H); other head dims take the v1 path (CudaBackend.attention).
+// self-attention), 64 (SAM-B/L image encoder), 80 (SAM-H); other head dims take materialised score tiles
+// (AttentionOps on the Java side: gemm.cuh products and attn_softmax_f32 in norm.cuh).
 //
-// Two versions, chosen by the GEMM precision (GemmMode):
+// Two variants, chosen by the GEMM precision (GemmEngine):
 //   flash_attn_f32_d*:  128 threads as 16 row pairs × 8 lanes; exact fp32 FMAs.
 //   flash_attn_tf32_d*: 64 threads = 2 warps × 16 query rows; both products on tensor cores (mma.m16n8k8 TF32, the
 //                       fragment conventions of gemm.cuh); softmax, rescaling and the bias in fp32.
@@ -87,7 +88,7 @@ __device__ __forceinline__ float flash_score(float s, int col, int Nk, const flo
     return __fadd_rn(__fadd_rn(s, br[col / kw]), br[kh + col % kw]);
 }
 
-// ------------------------------------------------------------------------------------------------ v2: fp32
+// ------------------------------------------------------------------------------------------------ fp32
 
 // Thread (ty, tx) = (tid / 8, tid % 8) owns query rows 2ty and 2ty + 1 of the block: their scores for the tile's keys
 // tx + 8j (j < 4) and their outputs in columns tx + 8i (i < D/8). The 8 lanes of a row pair are adjacent in one warp,
@@ -210,7 +211,7 @@ __device__ __forceinline__ void flash_attn_f32_body(const FlashOperands& p, int 
     }
 }
 
-// ------------------------------------------------------------------------------------------------ v3: TF32 mma
+// ------------------------------------------------------------------------------------------------ TF32 tensor cores
 
 // Warp w owns block rows 16w … 16w + 15; lane (g, t) = (lane / 4, lane % 4) holds, in mma's accumulator layout, rows
 // g and g + 8 of the warp's slab: scores S[·][8n + 2t + {0,1}] for the 4 key groups n of a tile, outputs
@@ -395,7 +396,7 @@ extern "C" __global__ void __launch_bounds__(64) flash_attn_tf32_d80(float* out,
 
 // ------------------------------------------------------------------------------------------------ mask postprocessing
 
-// SAM's postprocess_masks in one pass (sam.md §8.1), x [planes][H][W] low-res logits → out [planes][outH][outW]:
+// SAM's postprocess_masks in one pass (docs/design/sam.md §8.1), x [planes][H][W] low-res logits → out [planes][outH][outW]:
 //   m = F.interpolate(x, (S, S), bilinear, align_corners=False)[..., :ch, :cw]
 //   m = F.interpolate(m, (outH, outW), bilinear, align_corners=False);  threshold != 0: m = (m > 0) as 1 / 0
 // Each output pixel blends 4 pixels of the cropped S×S image, each of which is recomputed from 4 low-res pixels with

@@ -3,8 +3,8 @@
 //
 // Conventions for every kernel in this directory (checked by KernelSourceTest in the Java tests):
 //   * declared as  extern "C" __global__ void __launch_bounds__(THREADS) name(params)  -- THREADS is the block size
-//     the Java launcher uses (dev.segsam.kernels.Kernel), the parameter kinds (pointer / int / float) must match
-//     the Java table too;
+//     the Java launcher uses (dev.segsam.kernels.Kernel); the parameters must match the Java argument record
+//     (dev.segsam.kernels.KernelArgs) by name, type and order: const float* <-> In, other pointers <-> Out, int, float;
 //   * sizes are int (the Java side refuses tensors of 2^31 elements or more), offsets that multiply two sizes are
 //     computed in long long;
 //   * no early return before a __syncthreads or a warp shuffle unless the whole block / warp leaves together.

@@ -8,19 +8,19 @@
 // (conv_transpose2d). Bias: SEG_BIAS_COL adds bias[n], SEG_BIAS_ROW bias[m]; act: none / ReLU / GELU (erf).
 // Every shape works: tiles are loaded with bounds checks (zeros outside), stores are masked.
 //
-// Versions (docs/kernels-cuda.md has the lab record):
-//   gemm_naive_f32    v1: one thread per output, fp32 FMA chain over k. The lab baseline.
-//   sgemm{128,64}_*   v3: 256 threads, BM×BN×8 shared-memory tiles, double-buffered with a register prefetch of the
-//                     next tile, each thread an 8×8 (or 4×4) register block read as float4 from shared memory.
-//                     Exact fp32 (FMA, K summed in order per output).
-//   tf32gemm_*        v4: tensor cores, mma.sync.m16n8k8 TF32 (inputs rounded to 10-bit mantissas with cvt.rna,
-//                     fp32 accumulation), 128×128×16 tiles, 8 warps of 64×32, double-buffered like v3.
+// Engines (GemmEngine on the Java side; docs/kernels-cuda.md has each one's lab record and verdict):
+//   gemm_per_output_f32  one thread per output, fp32 FMA chain over k: the simplest kernel, the lab's baseline.
+//   sgemm{128,64}_*      fp32 tiles: 256 threads, BM×BN×8 shared-memory tiles, double-buffered with a register prefetch
+//                        of the next tile, each thread an 8×8 (or 4×4) register block read as float4 from shared
+//                        memory. Exact fp32 (FMA, K summed in order per output).
+//   tf32gemm_*           tensor cores, mma.sync.m16n8k8 TF32 (inputs rounded to 10-bit mantissas with cvt.rna, fp32
+//                        accumulation), 128×128×16 tiles, 8 warps of 64×32, double-buffered like the fp32 tiles.
 #pragma once
 #include "common.cuh"
 
-// ------------------------------------------------------------------------------------------------ v1: naive
+// ------------------------------------------------------------------------------------------------ one thread per output
 
-extern "C" __global__ void __launch_bounds__(256) gemm_naive_f32(int M, int N, int K, const float* __restrict__ A, int lda,
+extern "C" __global__ void __launch_bounds__(256) gemm_per_output_f32(int M, int N, int K, const float* __restrict__ A, int lda,
         int sA, int ta, const float* __restrict__ B, int ldb, int sB, int tb, float* __restrict__ C, int ldc, int sC,
         float alpha, const float* __restrict__ bias, int biasMode, int act) {
     const int n = blockIdx.x * 16 + (threadIdx.x & 15);
@@ -40,7 +40,7 @@ extern "C" __global__ void __launch_bounds__(256) gemm_naive_f32(int M, int N, i
     C[(long long) m * ldc + n] = epilogue(alpha * acc, m, n, bias, biasMode, act);
 }
 
-// ------------------------------------------------------------------------------------------------ tile loads (v3, v4)
+// ------------------------------------------------------------------------------------------------ tile loads (fp32 and tf32 tiles)
 
 // Which element of a BM×BK tile of A / BK×BN tile of B the 256 threads load: element e (= tid + l·256 for a thread's
 // l-th load) is chosen so that consecutive threads read consecutive addresses of the operand's contiguous dimension
@@ -69,7 +69,7 @@ struct TileMap {
     }
 };
 
-// ------------------------------------------------------------------------------------------------ v3: fp32 tiles
+// ------------------------------------------------------------------------------------------------ fp32 tiles
 
 // Thread (tx, ty) = (tid % 16, tid / 16) owns rows ty·4 + {0..3} (+ 64 when BM = 128) and columns tx·4 + {0..3}
 // (+ 64 when BN = 128) of the block tile, so its operands are 16-byte runs in shared memory. Shared tiles are stored
@@ -189,7 +189,7 @@ extern "C" __global__ void __launch_bounds__(256) sgemm64_tn(int M, int N, int K
     sgemm_tile<64, 64, true, false>(M, N, K, A, lda, sA, B, ldb, sB, C, ldc, sC, alpha, bias, biasMode, act);
 }
 
-// ------------------------------------------------------------------------------------------------ v4: TF32 mma
+// ------------------------------------------------------------------------------------------------ TF32 tensor cores
 
 // fp32 → tf32 (round to nearest, ties away from zero; the low 13 mantissa bits become zero).
 __device__ __forceinline__ unsigned to_tf32(float x) {

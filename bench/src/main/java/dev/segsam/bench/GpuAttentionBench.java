@@ -1,7 +1,7 @@
 package dev.segsam.bench;
 
 import dev.segsam.kernels.CudaBackend;
-import dev.segsam.kernels.GemmMode;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
 import java.util.concurrent.TimeUnit;
@@ -27,8 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code global:12x4096x64} — one image, 12 heads, a 64×64 grid (rel-pos tables [64, 64, 64]);</li>
  *   <li>{@code window:300x196x64} — 25 windows × 12 heads of 14×14 tokens (tables [14, 14, 64]).</li>
  * </ul>
- * {@code impl}: {@code flash} (the fused kernels v2/v3) or {@code tiled} (v1: GEMM, rel-pos softmax, GEMM per query
- * tile); {@code mode}: FP32 or TF32 (selects the flash version and v1's GEMMs). FLOP = 4·B·N²·d (two products; the
+ * {@code impl}: {@code flash} (the fused kernels, lab v2/v3) or {@code tiled} (materialised score tiles, lab v1: GEMM,
+ * rel-pos softmax, GEMM per query tile); {@code mode}: FP32 or TF32 (selects the flash variant and the tiles' GEMMs). FLOP = 4·B·N²·d (two products; the
  * bias adds 2·B·N·(kh + kw)·d). PyTorch baseline: {@code tools/reference/bench_torch_attention_gpu.py} (SDPA math fp32 and
  * bf16 flash, the bias added as SAM does).
  */
@@ -60,7 +60,8 @@ public class GpuAttentionBench {
             String[] d = shape.split(":")[1].split("x");
             int b = Integer.parseInt(d[0]), n = Integer.parseInt(d[1]), hd = Integer.parseInt(d[2]);
             int side = (int) Math.round(Math.sqrt(n));
-            cuda = CudaBackend.create(GemmMode.valueOf(mode), "flash".equals(impl));
+            cuda = CudaBackend.create(Options.fromSystemProperties(), GpuGemmBench.engine(mode),
+                "flash".equals(impl) ? Options.AttentionKind.FLASH : Options.AttentionKind.TILED);
             try (Tensor hq = CpuReferenceBench.random(1, b, n, hd); Tensor hk = CpuReferenceBench.random(2, b, n, hd);
                  Tensor hv = CpuReferenceBench.random(3, b, n, hd); Tensor hh = CpuReferenceBench.random(4, side, side, hd);
                  Tensor hw = CpuReferenceBench.random(5, side, side, hd)) {

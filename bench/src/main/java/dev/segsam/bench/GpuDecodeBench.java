@@ -1,8 +1,9 @@
 package dev.segsam.bench;
 
 import dev.segsam.kernels.CudaBackend;
-import dev.segsam.kernels.GemmMode;
+import dev.segsam.tensor.Options;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.SeededWeights;
@@ -60,21 +61,22 @@ public class GpuDecodeBench {
     CudaBackend cuda;
     Predictor predictor;
     Predictor.Encoded encoded;
-    Predictor.Prompt box;
-    List<Predictor.Prompt> boxes;
+    Prompt box;
+    List<Prompt> boxes;
     Tensor lowRes;
 
     @Setup(Level.Trial)
     public void setup() {
-        cuda = CudaBackend.create(GemmMode.valueOf(mode), "flash".equals(impl));
+        cuda = CudaBackend.create(Options.fromSystemProperties(), GpuGemmBench.engine(mode),
+                "flash".equals(impl) ? Options.AttentionKind.FLASH : Options.AttentionKind.TILED);
         SegSam model = SegSam.load(SeededWeights.generate(SamConfig.vitB(), 20261126L), cuda);
         predictor = new Predictor(model, Preprocessor.Convention.SAM);
         RgbImage image = RgbImage.black(2000, 1500);
         for (int y = 0; y < 1500; y++) for (int x = 0; x < 2000; x++) for (int c = 0; c < 3; c++) image.set(x, y, c, (x * 7 + y * 3 + c * 50) % 256);
         encoded = predictor.encode(image, null);
-        box = new Predictor.Prompt(null, null, new float[] {500, 300, 1400, 1100}, null, false);
+        box = Prompt.box(500, 300, 1400, 1100);
         boxes = new ArrayList<>();
-        for (int i = 0; i < 16; i++) boxes.add(new Predictor.Prompt(null, null, new float[] {40f * i, 30f * i, 800 + 40f * i, 600 + 30f * i}, null, false));
+        for (int i = 0; i < 16; i++) boxes.add(Prompt.box(40f * i, 30f * i, 800 + 40f * i, 600 + 30f * i));
         try (Tensor h = CpuReferenceBench.random(7, 1, 3, 256, 256)) {
             lowRes = cuda.upload(h);
         }

@@ -1,7 +1,8 @@
 package dev.segsam.bench;
 
 import dev.segsam.kernels.CudaBackend;
-import dev.segsam.kernels.GemmMode;
+import dev.segsam.kernels.GemmEngine;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -25,8 +26,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * time kernel launches). The PyTorch baseline is {@code torch.matmul(x, W.T)} at the same shapes
  * ({@code tools/reference/bench_torch_gemm_gpu.py}); {@code scripts/gpu-check.sh} runs both and prints the ratios.
  *
- * <p>{@code mode}: a {@link GemmMode} (FP32, TF32; FP32_TILE64/128 and FP32_NAIVE for the kernel lab; CUBLAS_FP32/TF32
- * only where JCublas2 loads, i.e. never on CUDA-13-only hosts). Shapes {@code linear:MxKxN}: 4096 tokens (global) and
+ * <p>{@code mode}: the GEMM engine by its lab name ({@link #engine}): FP32 (fp32 tiles), TF32 (tensor cores);
+ * FP32_TILE64/128 and FP32_NAIVE (one thread per output) for the kernel lab; CUBLAS_FP32/TF32 only where JCublas2 loads,
+ * i.e. never on CUDA-13-only hosts. Shapes {@code linear:MxKxN}: 4096 tokens (global) and
  * 4900 (windowed, padded) × qkv 768→2304, MLP up 768→3072, MLP down 3072→768. FLOP = 2·M·K·N
  * ({@code tools/reference/jmh_gflops.py} prints GFLOP/s).
  */
@@ -54,7 +56,9 @@ public class GpuGemmBench {
         public void setup() {
             String[] d = shape.split(":")[1].split("x");
             int m = Integer.parseInt(d[0]), k = Integer.parseInt(d[1]), n = Integer.parseInt(d[2]);
-            cuda = CudaBackend.create(GemmMode.valueOf(mode)); // fails the trial with the one-line reason if unavailable
+            Options options = Options.fromSystemProperties();
+            // fails the trial with the one-line reason if unavailable
+            cuda = CudaBackend.create(options, engine(mode), options.cudaAttention());
             try (Tensor hx = CpuReferenceBench.random(1, m, k); Tensor hw = CpuReferenceBench.random(2, n, k)) {
                 x = cuda.upload(hx);
                 w = cuda.upload(hw);
@@ -75,5 +79,17 @@ public class GpuGemmBench {
         try (Tensor y = s.cuda.linear(s.x, s.w, null)) {
             s.cuda.synchronize();
         }
+    }
+
+    /** The lab's mode names (kept for the recorded results, gpu-check.sh and gpu_summary.py) → the GEMM engines. */
+    static GemmEngine engine(String mode) {
+        return switch (mode) {
+            case "FP32" -> GemmEngine.FP32_TILED;
+            case "TF32" -> GemmEngine.TF32_TENSOR_CORES;
+            case "FP32_TILE64" -> GemmEngine.FP32_TILED_64;
+            case "FP32_TILE128" -> GemmEngine.FP32_TILED_128;
+            case "FP32_NAIVE" -> GemmEngine.FP32_PER_OUTPUT;
+            default -> GemmEngine.valueOf(mode); // CUBLAS_FP32, CUBLAS_TF32, or an engine's own name
+        };
     }
 }

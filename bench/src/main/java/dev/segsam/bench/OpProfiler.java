@@ -19,13 +19,24 @@ public final class OpProfiler {
     private final Map<String, long[]> stats = new TreeMap<>(); // name → {calls, nanos}
     /** {@code -Dsegsam.profile.shapes=true}: one row per op and input shapes instead of per op. */
     static final boolean SHAPES = Boolean.getBoolean("segsam.profile.shapes");
+    /**
+     * {@code -Dsegsam.profile.cpu=true}: the calling thread's CPU time instead of wall time. Meaningful with
+     * {@code -Dsegsam.threads=1} (all work on the calling thread), and much less disturbed than wall time on a
+     * machine shared with other jobs.
+     */
+    static final boolean CPU = Boolean.getBoolean("segsam.profile.cpu");
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
     private int depth;
+
+    private static long now() {
+        return CPU ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
+    }
 
     /** A backend that behaves like {@code b} and records into this profiler. */
     public Backend wrap(Backend b) {
         InvocationHandler h = (proxy, m, args) -> {
             boolean outer = depth++ == 0;
-            long t0 = System.nanoTime();
+            long t0 = now();
             try {
                 return m.invoke(b, args);
             } catch (InvocationTargetException e) {
@@ -40,7 +51,7 @@ public final class OpProfiler {
                     }
                     long[] s = stats.computeIfAbsent(key, k -> new long[2]);
                     s[0]++;
-                    s[1] += System.nanoTime() - t0;
+                    s[1] += now() - t0;
                 }
             }
         };

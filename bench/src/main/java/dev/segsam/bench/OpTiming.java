@@ -3,6 +3,7 @@ package dev.segsam.bench;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.CpuBackend;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
@@ -23,6 +24,9 @@ import java.util.function.Function;
  * </pre>
  */
 public final class OpTiming {
+    /** The {@code -Dsegsam.*} properties of this run (threads above all). */
+    static final Options OPTIONS = Options.fromSystemProperties();
+
     public static void main(String[] args) {
         String name = args.length > 0 ? args[0] : "encoderAttention.global";
         int reps = args.length > 1 ? Integer.parseInt(args[1]) : 7;
@@ -34,7 +38,7 @@ public final class OpTiming {
         for (String v : variants) times.put(v, new double[reps]);
         for (String v : variants) op.apply(backends.get(v)).close(); // warm-up
         java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-        boolean cpuTime = dev.segsam.tensor.Parallel.THREADS == 1;
+        boolean cpuTime = OPTIONS.threads() == 1;
         for (int r = 0; r < reps; r++) {
             for (String v : variants) {
                 long t0 = cpuTime ? mx.getCurrentThreadCpuTime() : System.nanoTime();
@@ -53,10 +57,10 @@ public final class OpTiming {
     /** {@code fast}, {@code reference}, or {@code unfused}: fast, with every default method run as its default composition. */
     static Backend backend(String v) {
         return switch (v) {
-            case "fast" -> Backends.cpu();
-            case "reference" -> new CpuBackend();
+            case "fast" -> Backends.cpu(OPTIONS.withCpu(Options.CpuKind.FAST));
+            case "reference" -> new CpuBackend(OPTIONS.threads());
             case "unfused" -> {
-                Backend fast = Backends.cpu();
+                Backend fast = Backends.cpu(OPTIONS.withCpu(Options.CpuKind.FAST));
                 InvocationHandler h = (proxy, m, a) -> {
                     try {
                         return m.isDefault() ? InvocationHandler.invokeDefault(proxy, m, a) : m.invoke(fast, a);

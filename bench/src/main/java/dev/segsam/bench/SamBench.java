@@ -1,11 +1,13 @@
 package dev.segsam.bench;
 
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.SeededWeights;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backends;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.image.RgbImage;
 import java.util.concurrent.TimeUnit;
@@ -42,14 +44,15 @@ public class SamBench {
     Predictor predictor;
     RgbImage image;
     Predictor.Encoded encoded;
-    Predictor.Prompt box;
-    java.util.List<Predictor.Prompt> boxes16;
+    Prompt box;
+    java.util.List<Prompt> boxes16;
 
     @Setup(Level.Trial)
     public void setup() {
-        System.setProperty("segsam.cpu", cpu); // read once by Sgemm: only the first value in this fork counts
-        SegSam model = SegSam.load(SeededWeights.generate(SamConfig.vitB(), 20261126L), Backends.cpu());
-        predictor = new Predictor(model, Preprocessor.Convention.SAM);
+        // -Dsegsam.* (threads, batch) mapped at this edge, the cpu parameter on top
+        Options options = Options.fromSystemProperties().withCpu(Options.CpuKind.valueOf(cpu.toUpperCase(java.util.Locale.ROOT)));
+        SegSam model = SegSam.load(SeededWeights.generate(SamConfig.vitB(), 20261126L), Backends.cpu(options));
+        predictor = new Predictor(model, Preprocessor.Convention.SAM, options);
         image = testImage();
         encoded = predictor.encode(image, null);
         box = box(150, 100, 420, 330);
@@ -64,13 +67,13 @@ public class SamBench {
     }
 
     /** A single-mask box prompt in image pixels. */
-    static Predictor.Prompt box(float x0, float y0, float x1, float y1) {
-        return new Predictor.Prompt(null, null, new float[] {x0, y0, x1, y1}, null, false);
+    static Prompt box(float x0, float y0, float x1, float y1) {
+        return Prompt.box(x0, y0, x1, y1);
     }
 
     /** {@code n} different box prompts on the 600×450 image. */
-    static java.util.List<Predictor.Prompt> boxes(int n) {
-        java.util.List<Predictor.Prompt> out = new java.util.ArrayList<>();
+    static java.util.List<Prompt> boxes(int n) {
+        java.util.List<Prompt> out = new java.util.ArrayList<>();
         for (int i = 0; i < n; i++) out.add(box(20 + 17 * i, 15 + 11 * i, 300 + 13 * i, 250 + 9 * i));
         return out;
     }

@@ -3,12 +3,14 @@ package dev.segsam.bench;
 import dev.segsam.io.safetensors.SafeTensorsFile;
 import dev.segsam.io.safetensors.SafeTensorsWriter;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.SeededWeights;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.TensorSource;
 import dev.segsam.tensor.image.RgbImage;
 import java.nio.file.Files;
@@ -58,11 +60,13 @@ public final class SamRun {
             src = SafeTensorsFile.open(weights); // memory-mapped
         }
         OpProfiler prof = new OpProfiler();
-        Backend backend = profile ? prof.wrap(Backends.cpu()) : Backends.cpu();
-        System.out.println("backend " + Backends.cpu().name() + ", " + dev.segsam.tensor.fast.Sgemm.describe());
-        Predictor predictor = new Predictor(SegSam.load(src, backend), Preprocessor.Convention.SAM);
+        Options options = Options.fromSystemProperties(); // -Dsegsam.cpu/threads/predict.batch, mapped at this edge
+        Backend cpu = Backends.cpu(options);
+        Backend backend = profile ? prof.wrap(cpu) : cpu;
+        System.out.println("backend " + cpu.name() + ", " + cpu.parallel() + ", " + dev.segsam.tensor.fast.Sgemm.describe());
+        Predictor predictor = new Predictor(SegSam.load(src, backend), Preprocessor.Convention.SAM, options);
         RgbImage image = SamBench.testImage();
-        Predictor.Prompt box = SamBench.box(150, 100, 420, 330);
+        Prompt box = SamBench.box(150, 100, 420, 330);
 
         Predictor.Encoded enc = null;
         for (int i = 0; i < encodes; i++) {
@@ -73,21 +77,23 @@ public final class SamRun {
             System.out.printf(Locale.ROOT, "encode %d: %.1f ms (process CPU %.1f ms)%n", i, (System.nanoTime() - t0) / 1e6, (cpuNanos() - c0) / 1e6);
         }
         if (profile) System.out.print("encode profile (last run):\n" + prof.table(1));
-        double[] ms = new double[decodes];
+        double[] ms = new double[decodes], cpuMs = new double[decodes];
         prof.reset();
         for (int i = 0; i < decodes; i++) {
             if (i == decodes / 2) prof.reset();
-            long t0 = System.nanoTime();
+            long t0 = System.nanoTime(), c0 = cpuNanos();
             predictor.predict(enc, box);
             ms[i] = (System.nanoTime() - t0) / 1e6;
+            cpuMs[i] = (cpuNanos() - c0) / 1e6;
         }
         System.out.println("decode + upsample ms: " + Arrays.toString(Arrays.stream(ms).map(x -> Math.round(x * 10) / 10.0).toArray()));
+        System.out.println("decode process CPU ms (JIT threads included): " + Arrays.toString(Arrays.stream(cpuMs).map(x -> Math.round(x * 10) / 10.0).toArray()));
         if (profile && decodes > 0) System.out.print("decode profile (per run, last " + (decodes - decodes / 2) + " runs):\n" + prof.table(decodes - decodes / 2));
         if (batch > 0) {
-            List<Predictor.Prompt> prompts = SamBench.boxes(batch);
+            List<Prompt> prompts = SamBench.boxes(batch);
             for (int rep = 0; rep < 3; rep++) {
                 long t0 = System.nanoTime();
-                for (Predictor.Prompt p : prompts) predictor.predict(enc, p);
+                for (Prompt p : prompts) predictor.predict(enc, p);
                 double one = (System.nanoTime() - t0) / 1e9;
                 prof.reset();
                 t0 = System.nanoTime();

@@ -2,6 +2,8 @@ package dev.segsam.bench;
 
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.CpuBackend;
+import dev.segsam.tensor.Options;
+import dev.segsam.tensor.Parallel;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.fast.Sgemm;
 import dev.segsam.tensor.fast.Sgemm.Mat;
@@ -42,6 +44,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
         "--add-modules=jdk.incubator.vector", "-Xmx6g"})
 public class SgemmBench {
+    /** The threads of the fast SGEMM: {@code -Dsegsam.threads} (mapped through {@link Options}), else all cores. */
+    static final Parallel PAR = Parallel.of(Options.fromSystemProperties().threads());
+
 
     @State(Scope.Benchmark)
     public static class Shape {
@@ -81,7 +86,7 @@ public class SgemmBench {
 
         void fast() {
             boolean transposed = op.equals("linear") || op.equals("bmmT");
-            Sgemm.gemm(batch, m, n, k, new Mat(a.data(), 0, k, (long) m * k),
+            Sgemm.gemm(PAR, batch, m, n, k, new Mat(a.data(), 0, k, (long) m * k),
                     new Mat(b.data(), 0, transposed ? k : n, (long) k * n), transposed,
                     new Mat(out.data(), 0, n, (long) m * n), op.equals("linear") ? bias.data() : null);
         }

@@ -1,5 +1,6 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.pth.PthConvert;
 import java.io.PrintWriter;
 import java.nio.file.FileAlreadyExistsException;
@@ -13,7 +14,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** Converts a PyTorch checkpoint to safetensors or back; the direction comes from the file extensions. */
+/**
+ * Converts a PyTorch checkpoint to safetensors or back: the input's format comes from its content
+ * ({@link Checkpoint#detect}), the output's name must say the other format.
+ */
 @Command(name = "convert", mixinStandardHelpOptions = true,
         description = {"Convert a PyTorch checkpoint (.pth/.pt/.bin) to .safetensors, or a .safetensors file to .pth.",
                 "The .pth is read without Python and without running anything from it; files that would run code "
@@ -22,7 +26,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "IN", description = "a .pth/.pt/.bin checkpoint or a .safetensors file")
     Path in;
 
-    @Parameters(index = "1", paramLabel = "OUT", description = "the file to write (the other format)")
+    @Parameters(index = "1", paramLabel = "OUT", description = "the file to write in the other format (.safetensors, or .pth/.pt/.bin)")
     Path out;
 
     @Option(names = "--force", description = "replace OUT if it exists")
@@ -42,10 +46,10 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        boolean toSafetensors = isPth(in) && isSafetensors(out);
-        if (!toSafetensors && !(isSafetensors(in) && isPth(out))) {
-            throw new ParameterException(spec.commandLine(), "cannot tell the direction from '" + in.getFileName() + "' and '"
-                    + out.getFileName() + "': one must end in .pth/.pt/.bin and the other in .safetensors");
+        boolean toSafetensors = Checkpoint.detect(in) == Checkpoint.Format.PTH;
+        if (toSafetensors ? !isSafetensors(out) : !isPth(out)) {
+            throw new ParameterException(spec.commandLine(), "cannot write '" + out.getFileName() + "': '" + in.getFileName() + "' is a "
+                    + (toSafetensors ? "PyTorch checkpoint, so OUT must end in .safetensors" : "safetensors file, so OUT must end in .pth, .pt or .bin"));
         }
         PthConvert.Result r;
         try {

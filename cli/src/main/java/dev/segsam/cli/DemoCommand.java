@@ -1,11 +1,25 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.cli.predict.Conventions;
+import dev.segsam.cli.predict.PredictionOutput;
+import dev.segsam.cli.predict.PromptParser;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
-import dev.segsam.io.safetensors.SafeTensorsFile;
+import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
+import dev.segsam.model.preprocess.Preprocessor.Convention;
+import dev.segsam.model.segsam.SegSam;
 import dev.segsam.model.train.Metrics;
+import dev.segsam.tensor.Backends;
+import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -16,7 +30,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -24,9 +37,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code segsam demo}: runs the embedded SEG-SAM model (trained in Java on synthetic abdominal CT phantoms, see
- * docs/TRAINING.md) on its embedded sample slice, offline. Writes what {@code segsam predict} writes and prints, per
- * prompted organ, the predicted class with its probability and the Dice of the binary and semantic masks against the
- * sample's ground truth.
+ * docs/TRAINING.md) on its embedded sample slice, offline, through the library API ({@link Checkpoint},
+ * {@link SegSam}, {@link Predictor}). Writes and prints what {@code segsam predict} would ({@link PredictionOutput}),
+ * then, per prompted organ, the predicted class with its probability and the Dice of the binary and semantic masks
+ * against the sample's ground truth (also in {@code demo.json}).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run the embedded SEG-SAM model on the embedded sample CT slice (offline, a few seconds).",
@@ -46,45 +60,58 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
+        if (out == null) out = freshFolder();
+        OutputFolder.requireUsable(out, force, "use --force to write into it");
         Path dir = Files.createTempDirectory("segsam-demo");
         try {
-            Path model = extract("segsam-demo.safetensors", dir), image = extract("sample.png", dir), prompts = extract("prompts.json", dir);
+            Path model = extract("segsam-demo.safetensors", dir), image = extract("sample.png", dir);
+            List<Prompt> prompts = PromptParser.readJson(extract("prompts.json", dir));
             JsonNode truth = new ObjectMapper().readTree(DemoCommand.class.getResourceAsStream(RES + "truth.json"));
-            if (out == null) out = freshFolder();
             long t0 = System.nanoTime();
-            List<String> args = new ArrayList<>(List.of("predict", "--model", model.toString(), "--image", image.toString(),
-                    "--prompts", prompts.toString(), "--out", out.toString(), "--device", "cpu", "--quiet"));
-            if (force) args.add("--force");
-            CommandLine cl = spec.root().commandLine();
-            int code = cl.execute(args.toArray(String[]::new));
-            if (code != 0) return code;
+            // what segsam predict does, through the library: load, encode once, one prediction per prompt, write
+            RgbImage img = ImageFiles.read(image).image();
+            int w = img.width(), h = img.height();
+            for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), w, h, "prompt " + i);
+            List<Predictor.Result> results = new ArrayList<>();
+            List<String> names;
+            try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
+                Options options = Main.options(null, null).withDevice(Device.CPU); // -Dsegsam.cpu/threads
+                SegSam segsam = SegSam.load(weights, Backends.select(options));
+                if (!segsam.hasSemantics()) throw new IllegalStateException(model.getFileName() + " has no SEG-SAM parts");
+                names = segsam.config().classNames();
+                Convention conv = Conventions.choose(null, segsam);
+                Predictor predictor = new Predictor(segsam, conv, options);
+                try (Predictor.Encoded enc = predictor.encode(img, null)) {
+                    for (Prompt p : prompts) results.add(predictor.predict(enc, p));
+                    Files.createDirectories(out);
+                    PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
+                    output.write(out);
+                    output.printSummary(o, out);
+                }
+            }
             double sec = (System.nanoTime() - t0) / 1e9;
-            ObjectMapper json = new ObjectMapper();
-            JsonNode res = json.readTree(out.resolve("result.json").toFile());
-            int w = res.get("width").asInt(), h = res.get("height").asInt();
             o.println();
             o.printf(Locale.ROOT, "segsam demo: %s, %dx%d CT phantom slice (abdomen window), %d prompts, %.1f s%n",
-                    truth.get("model").asText(), w, h, res.get("prompts").size(), sec);
-            com.fasterxml.jackson.databind.node.ObjectNode summary = json.createObjectNode();
+                    truth.get("model").asText(), w, h, prompts.size(), sec);
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode summary = json.createObjectNode();
             summary.put("model", truth.get("model").asText()).put("sample", truth.get("sample").asText()).put("seconds", sec);
-            com.fasterxml.jackson.databind.node.ArrayNode rows = summary.putArray("prompts");
-            try (SafeTensorsFile outputs = SafeTensorsFile.open(out.resolve("outputs.safetensors"))) {
-                for (JsonNode p : res.get("prompts")) {
-                    int i = p.get("index").asInt();
-                    String want = truth.get("targets").get(i).get("class").asText();
-                    boolean[] gt = mask(ImageFiles.read(extract("truth_" + i + ".png", dir)).image(), w, h);
-                    boolean[] bin = mask(ImageFiles.read(out.resolve("mask_" + i + ".png")).image(), w, h);
-                    JsonNode sem = p.get("semantic");
-                    String cls = sem == null || sem.get("predicted_class").isNull() ? "none" : sem.get("predicted_class").asText();
-                    double prob = sem == null ? Double.NaN : sem.get("probability").asDouble();
-                    double semDice = sem == null ? Double.NaN
-                            : Metrics.dice(semanticMask(outputs.get("semantic_logits." + i), classIndex(sem, want)), gt);
-                    double binDice = Metrics.dice(bin, gt);
-                    o.printf(Locale.ROOT, "  prompt %d (%s box): predicted %s (p = %.2f) %s; Dice vs ground truth: binary %.3f, semantic %.3f%n",
-                            i, want, cls, prob, cls.equals(want) ? "correct" : "WRONG", binDice, semDice);
-                    rows.addObject().put("index", i).put("true_class", want).put("predicted_class", cls).put("probability", prob)
-                            .put("binary_dice", binDice).put("semantic_dice", semDice);
-                }
+            ArrayNode rows = summary.putArray("prompts");
+            for (int i = 0; i < results.size(); i++) {
+                Predictor.Semantic sem = results.get(i).semantic();
+                String want = truth.get("targets").get(i).get("class").asText();
+                boolean[] gt = mask(ImageFiles.read(extract("truth_" + i + ".png", dir)).image(), w, h);
+                String cls = sem.predictedClass() > 0 ? names.get(sem.predictedClass() - 1) : "none";
+                // as result.json holds it: the float's shortest decimal form
+                double prob = Double.parseDouble(Float.toString(sem.classProbability()));
+                int k = names.indexOf(want) + 1; // channel of the true class in M̂_s (0 is background)
+                if (k == 0) throw new IllegalStateException("the demo model has no class " + want);
+                double semDice = Metrics.dice(semanticMask(sem.logits(), k), gt);
+                double binDice = Metrics.dice(results.get(i).mask(), gt);
+                o.printf(Locale.ROOT, "  prompt %d (%s box): predicted %s (p = %.2f) %s; Dice vs ground truth: binary %.3f, semantic %.3f%n",
+                        i, want, cls, prob, cls.equals(want) ? "correct" : "WRONG", binDice, semDice);
+                rows.addObject().put("index", i).put("true_class", want).put("predicted_class", cls).put("probability", prob)
+                        .put("binary_dice", binDice).put("semantic_dice", semDice);
             }
             json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("demo.json").toFile(), summary);
             o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, semantic_*.png, mask_*.png, result.json, demo.json)");
@@ -97,21 +124,14 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** Foreground of a mask PNG: any non-zero value (predict writes 0/255, the truth files hold labels 0/1). */
-    static boolean[] mask(dev.segsam.tensor.image.RgbImage img, int w, int h) {
+    /** Foreground of a mask PNG: any non-zero value (the truth files hold labels 0/1). */
+    static boolean[] mask(RgbImage img, int w, int h) {
         if (img.width() != w || img.height() != h) {
             throw new IllegalStateException("mask is " + img.width() + "x" + img.height() + ", expected " + w + "x" + h);
         }
         boolean[] m = new boolean[w * h];
         for (int i = 0; i < m.length; i++) m[i] = img.get(i % w, i / w, 0) > 0;
         return m;
-    }
-
-    /** 1-based channel of {@code cls} in M̂_s (channel 0 is background), from result.json's class order. */
-    private static int classIndex(JsonNode sem, String cls) {
-        int k = 1;
-        for (var it = sem.get("class_probabilities").fieldNames(); it.hasNext(); k++) if (it.next().equals(cls)) return k;
-        throw new IllegalStateException("the demo model has no class " + cls);
     }
 
     /** Pixels whose argmax over M̂_s ({@code [1, K+1, H, W]}) is channel {@code k}. */

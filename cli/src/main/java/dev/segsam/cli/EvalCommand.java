@@ -1,18 +1,21 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.segsam.cli.predict.LabelMapImage;
 import dev.segsam.cli.predict.Overlay;
 import dev.segsam.cli.train.DataSources;
-import dev.segsam.cli.train.Evaluation;
 import dev.segsam.cli.train.Plots;
 import dev.segsam.io.AtomicFiles;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
+import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.segsam.SegSam;
-import dev.segsam.model.train.PromptSampler;
+import dev.segsam.model.train.Evaluation;
 import dev.segsam.model.train.TrainSample;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.Device;
@@ -57,15 +60,15 @@ final class EvalCommand implements Callable<Integer> {
         DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
         List<TrainSample> samples = ds.split(split);
         if (samples.isEmpty()) throw new IllegalArgumentException("the " + split + " split of " + data + " is empty");
-        try (ModelFiles.Opened f = ModelFiles.open(model)) {
-            SegSam m = SegSam.load(f.source(), Backends.select(Device.CPU));
+        try (Checkpoint f = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
+            SegSam m = SegSam.load(f, Backends.select(Main.options(null, null).withDevice(Device.CPU))); // -Dsegsam.cpu/threads
             if (m.hasSemantics() && !m.config().classNames().equals(ds.classNames())) {
                 throw new IllegalArgumentException("the model's classes " + m.config().classNames() + " are not the data set's " + ds.classNames());
             }
             Preprocessor pre = new Preprocessor(Preprocessor.Convention.SAM, m.sam().config().imgSize());
             Map<String, Preprocessor.Preprocessed> frames = new LinkedHashMap<>();
             for (TrainSample s : samples) frames.put(s.id(), pre.preprocess(s.image()));
-            Evaluation.Result r = Evaluation.run(m, samples, s -> m.sam().encode(frames.get(s.id()).input(), null), frames::get, ds.classNames());
+            Evaluation.Result r = Evaluation.run(m, samples, s -> m.sam().encode(frames.get(s.id()).input(), null), s -> frames.get(s.id()), ds.classNames());
             Files.createDirectories(out);
             ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             var node = r.toJson(json, split, 0);
@@ -94,8 +97,8 @@ final class EvalCommand implements Callable<Integer> {
         List<boolean[]> masks = new ArrayList<>();
         int[] labels = new int[w * h];
         for (TrainSample.Target t : s.targets()) {
-            int[] bb = PromptSampler.bbox(t.mask(), w, h);
-            Predictor.Result r = p.predict(enc, new Predictor.Prompt(null, null, new float[] {bb[0], bb[1], bb[2], bb[3]}, null, false));
+            int[] bb = Masks.bbox(t.mask(), w, h);
+            Predictor.Result r = p.predict(enc, Prompt.box(bb[0], bb[1], bb[2], bb[3]));
             masks.add(r.mask());
             if (r.semantic() != null) for (int i = 0; i < labels.length; i++) if (r.mask()[i] && labels[i] == 0) labels[i] = r.semantic().labelMap()[i];
         }

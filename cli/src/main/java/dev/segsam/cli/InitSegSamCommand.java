@@ -1,7 +1,9 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.safetensors.SafeTensorsWriter;
 import dev.segsam.model.sam.SamModel;
 import dev.segsam.model.segsam.ClassSpec;
@@ -69,8 +71,8 @@ final class InitSegSamCommand implements Callable<Integer> {
         if (Files.exists(out) && !force) throw new IOException(out + " exists (use --force to replace it)");
         if (out.toAbsolutePath().equals(from.toAbsolutePath())) throw new IOException("--out must differ from --from");
         List<ClassSpec> classes = readClasses(classesFile);
-        try (ModelFiles.Opened sam = ModelFiles.open(from)) {
-            SamModel.load(sam.source(), new CpuBackend()); // validates the SAM part with a clear message
+        try (Checkpoint sam = Checkpoint.open(from, IoLimits.fromSystemProperties())) {
+            SamModel.load(sam, new CpuBackend()); // validates the SAM part with a clear message
             float[][] emb;
             String encoder;
             if (textEmbeddings != null) {
@@ -80,7 +82,7 @@ final class InitSegSamCommand implements Callable<Integer> {
                 emb = SegSamInit.hashedEmbeddings(classes, textDim);
                 encoder = "hashed-v1";
             }
-            SegSamInit.Model m = SegSamInit.create(sam.source(), classes, emb, encoder, !plainBinary, convention, seed);
+            SegSamInit.Model m = SegSamInit.create(sam, classes, emb, encoder, !plainBinary, convention, seed);
             SafeTensorsWriter w = new SafeTensorsWriter();
             for (Map.Entry<String, Tensor> e : m.tensors().entrySet()) w.add(e.getKey(), e.getValue());
             m.metadata().forEach(w::metadata);
@@ -114,7 +116,7 @@ final class InitSegSamCommand implements Callable<Integer> {
     }
 
     private static float[][] readEmbeddings(Path f, int k) throws IOException {
-        try (var st = dev.segsam.io.safetensors.SafeTensorsFile.open(f)) {
+        try (Checkpoint st = Checkpoint.open(f, IoLimits.fromSystemProperties())) {
             if (!st.contains("text_embeddings")) throw new IOException(f + ": no tensor \"text_embeddings\"");
             Tensor t = st.get("text_embeddings");
             if (t.rank() != 2 || t.size(0) != k) {

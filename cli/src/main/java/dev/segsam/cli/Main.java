@@ -3,6 +3,8 @@ package dev.segsam.cli;
 import dev.segsam.cli.medical.DatasetCommand;
 import dev.segsam.cli.medical.ExportSliceCommand;
 import dev.segsam.cli.medical.InspectCommand;
+import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Options;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -47,6 +49,21 @@ public final class Main {
             return 2;
         });
         return cl.execute(args);
+    }
+
+    /**
+     * The compute options of one run, mapped at the edge: the documented {@code -Dsegsam.*} system properties
+     * ({@link Options#fromSystemProperties()}, a bad value failing in one line that names the property), then
+     * {@code device} ({@code --device}) and {@code threads} ({@code --threads}) when given (null: not given).
+     */
+    static Options options(String device, Integer threads) {
+        Options o = Options.fromSystemProperties();
+        if (device != null) o = o.withDevice(Device.parse(device));
+        if (threads != null) {
+            if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+            o = o.withThreads(threads);
+        }
+        return o;
     }
 
     static String oneLine(Throwable e) {

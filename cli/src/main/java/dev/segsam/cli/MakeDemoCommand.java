@@ -1,9 +1,11 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.dataset.AbdomenPhantom;
 import dev.segsam.io.medical.dataset.InstanceMask;
@@ -38,8 +40,8 @@ final class MakeDemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
-        try (ModelFiles.Opened f = ModelFiles.open(model)) {
-            SegSam m = SegSam.load(f.source(), new CpuBackend());
+        try (Checkpoint f = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
+            SegSam m = SegSam.load(f, new CpuBackend());
             if (!m.hasSemantics()) throw new IllegalArgumentException(model + " has no SEG-SAM parts");
         }
         Files.createDirectories(out);
@@ -58,7 +60,7 @@ final class MakeDemoCommand implements Callable<Integer> {
             int[] bb = mk.bbox();
             prompts.addObject().putArray("box").add(bb[0]).add(bb[1]).add(bb[2] + 1).add(bb[3] + 1);
             targets.addObject().put("class", c).put("truth_file", "truth_" + i + ".png");
-            ImageFiles.writeMaskPng(mk.mask(), mk.width(), mk.height(), out.resolve("truth_" + i + ".png"));
+            ImageFiles.writeGreyPng(mk.mask(), mk.width(), mk.height(), out.resolve("truth_" + i + ".png"));
             i++;
         }
         json.writeValue(out.resolve("prompts.json").toFile(), prompts);

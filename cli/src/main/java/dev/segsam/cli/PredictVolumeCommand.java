@@ -1,14 +1,17 @@
 package dev.segsam.cli;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.Overlay;
 import dev.segsam.cli.predict.Progress;
-import dev.segsam.cli.predict.PromptSpec;
+import dev.segsam.cli.predict.PromptParser;
 import dev.segsam.io.AtomicFiles;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.MedicalImages;
@@ -16,11 +19,13 @@ import dev.segsam.io.medical.Volume;
 import dev.segsam.io.medical.intensity.Windowing;
 import dev.segsam.io.medical.nifti.NiftiDataType;
 import dev.segsam.io.medical.nifti.NiftiWriter;
+import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor.Convention;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backends;
-import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
@@ -33,6 +38,7 @@ import java.util.Locale;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -80,8 +86,8 @@ final class PredictVolumeCommand implements Callable<Integer> {
     @Option(names = "--convention", paramLabel = "sam|medsam", description = "preprocessing (default: the model's, else sam)")
     String convention;
 
-    @Option(names = "--device", defaultValue = "auto", paramLabel = "cpu|cuda|auto", description = "where to run (default ${DEFAULT-VALUE})")
-    String device;
+    @Mixin
+    ComputeOptions compute;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (must be empty unless --force)")
     Path out;
@@ -100,12 +106,9 @@ final class PredictVolumeCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Axis ax = Axis.parse(axis);
         Windowing win = Windowing.parse(window);
-        if (box == null && points.isEmpty()) throw new PromptSpec.BadPromptException("no prompt: give --box and/or --point");
-        List<float[]> pts = new ArrayList<>();
-        for (String p : points) pts.add(PromptSpec.parsePoint(p));
-        PromptSpec first = PromptSpec.of(box == null ? null : PromptSpec.parseBox(box), pts, false);
+        Prompt first = PromptParser.fromFlags(box, points, false);
+        Options options = compute.options();
         OutputFolder.requireUsable(out, force, "use --force to write into it");
-        Device where = Device.parse(device);
         Volume vol = MedicalImages.read(volume);
         int n = vol.size(ax);
         int lo = 0, hi = n - 1;
@@ -121,12 +124,11 @@ final class PredictVolumeCommand implements Callable<Integer> {
         }
         if (index < lo || index > hi) throw new IllegalArgumentException("--index " + index + " is outside the slice range " + lo + ":" + hi);
         InputImage start = InputImage.slice(vol, ax, index, win);
-        first.validate(start.image().width(), start.image().height(), "prompt");
+        PromptParser.requireInside(first, start.image().width(), start.image().height(), "prompt");
 
-        try (ModelFiles.Opened weights = ModelFiles.open(model)) {
-            SegSam segsam = SegSam.load(weights.source(), Backends.select(where));
-            String c = convention != null ? convention : segsam.hasSemantics() ? segsam.config().convention() : "sam";
-            Predictor predictor = new Predictor(segsam, c.equalsIgnoreCase("medsam") ? Convention.MEDSAM : Convention.SAM);
+        try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
+            SegSam segsam = SegSam.load(weights, Backends.select(options));
+            Predictor predictor = new Predictor(segsam, Conventions.choose(convention, segsam), options);
             int w = start.image().width(), h = start.image().height();
             TreeMap<Integer, boolean[]> masks = new TreeMap<>();
             TreeMap<Integer, RgbImage> images = new TreeMap<>();
@@ -138,13 +140,14 @@ final class PredictVolumeCommand implements Callable<Integer> {
             bar.update(++done[0], "slices (upper bound)");
             for (int dir : new int[] {-1, 1}) {
                 boolean[] prev = seed;
-                for (int z = index + dir; z >= lo && z <= hi && area(prev) >= minArea; z += dir) {
-                    int[] bb = PredictCommand.bbox(prev, w, h);
-                    float[] b = {Math.max(0, bb[0] - margin), Math.max(0, bb[1] - margin), Math.min(w, bb[2] + margin), Math.min(h, bb[3] + margin)};
+                for (int z = index + dir; z >= lo && z <= hi && Masks.area(prev) >= minArea; z += dir) {
+                    int[] bb = Masks.bbox(prev, w, h);
+                    if (bb == null) break; // an empty mask (possible with --min-area 0) has no box to follow
+                    Prompt next = Prompt.box(Math.max(0, bb[0] - margin), Math.max(0, bb[1] - margin), Math.min(w, bb[2] + margin), Math.min(h, bb[3] + margin));
                     RgbImage img = InputImage.slice(vol, ax, z, win).image();
-                    prev = segment(predictor, img, new PromptSpec(b, null, null, false));
+                    prev = segment(predictor, img, next);
                     bar.update(++done[0], "slices (upper bound)");
-                    if (area(prev) < minArea) break;
+                    if (Masks.area(prev) < minArea) break;
                     masks.put(z, prev);
                     images.put(z, img);
                 }
@@ -152,7 +155,7 @@ final class PredictVolumeCommand implements Callable<Integer> {
             if (!quiet) err.println();
             Files.createDirectories(out);
             write(vol, ax, masks, images, w, h, first);
-            long voxels = masks.values().stream().mapToLong(PredictVolumeCommand::area).sum();
+            long voxels = masks.values().stream().mapToLong(Masks::area).sum();
             o.printf(Locale.ROOT, "segmented slices %d..%d along %s (%d slices, %d voxels = %.1f ml)%n", masks.firstKey(), masks.lastKey(),
                     ax, masks.size(), voxels, voxels * vol.spacing()[0] * vol.spacing()[1] * vol.spacing()[2] / 1000.0);
             o.println("wrote " + out);
@@ -160,20 +163,14 @@ final class PredictVolumeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static boolean[] segment(Predictor p, RgbImage img, PromptSpec prompt) {
-        try (Predictor.Encoded e = p.encode(img, null)) {
-            return p.predict(e, new Predictor.Prompt(prompt.points(), prompt.labels(), prompt.box(), null, prompt.multimask())).mask();
+    private static boolean[] segment(Predictor p, RgbImage img, Prompt prompt) {
+        try (Predictor.Encoded e = p.encode(img)) {
+            return p.predict(e, prompt).mask();
         }
     }
 
-    static long area(boolean[] m) {
-        long a = 0;
-        for (boolean b : m) if (b) a++;
-        return a;
-    }
-
     private void write(Volume vol, Axis ax, TreeMap<Integer, boolean[]> masks, TreeMap<Integer, RgbImage> images, int w, int h,
-                       PromptSpec first) throws IOException {
+                       Prompt first) throws IOException {
         // label map on the source grid: undo the display layout of each slice
         int nx = vol.nx(), ny = vol.ny(), nz = vol.nz();
         float[] labels = new float[nx * ny * nz];
@@ -221,7 +218,7 @@ final class PredictVolumeCommand implements Callable<Integer> {
         root.put("first_slice", masks.firstKey());
         root.put("last_slice", masks.lastKey());
         ArrayNode per = root.putArray("slices");
-        for (var e : masks.entrySet()) per.addObject().put("index", e.getKey()).put("area", area(e.getValue()));
+        for (var e : masks.entrySet()) per.addObject().put("index", e.getKey()).put("area", Masks.area(e.getValue()));
         root.put("label_map", "labels.nii.gz");
         root.put("montage", "montage.png");
         AtomicFiles.write(out.resolve("volume.json"), true, tmp -> json.writeValue(tmp.toFile(), root));

@@ -5,7 +5,7 @@ import dev.segsam.io.safetensors.SafeTensorsWriter;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.CpuBackend;
-import dev.segsam.tensor.Parallel;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -34,8 +34,9 @@ final class SelfTestCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         out = spec.commandLine().getOut();
         out.println("segsam selftest");
-        out.println("  java      " + Runtime.version() + " (" + System.getProperty("java.vendor") + "), " + Parallel.THREADS + " threads");
-        for (String d : Backends.describeProviders()) out.println("  device    " + d);
+        Options options = Main.options(null, null);
+        out.println("  java      " + Runtime.version() + " (" + System.getProperty("java.vendor") + "), " + options.threads() + " threads");
+        for (String d : Backends.describeProviders(options)) out.println("  device    " + d);
         Backend b = new CpuBackend();
 
         check("matmul", b.matmul(Tensor.of(new float[] {1, 2, 3, 4}, 2, 2), Tensor.of(new float[] {5, 6, 7, 8}, 2, 2)).toArray(),

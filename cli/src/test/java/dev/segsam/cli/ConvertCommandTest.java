@@ -85,13 +85,28 @@ class ConvertCommandTest {
     }
 
     @Test
-    void directionMustBeClearFromTheExtensions() throws Exception {
+    void directionComesFromTheInputsContentAndTheOutputsName() throws Exception {
         Path a = safetensors("a.safetensors");
         MainTest.Run r = MainTest.run("convert", a.toString(), dir.resolve("b.onnx").toString());
         assertEquals(2, r.code());
-        assertTrue(r.err().startsWith("segsam: cannot tell the direction from 'a.safetensors' and 'b.onnx'"), r.err());
+        assertTrue(r.err().startsWith("segsam: cannot write 'b.onnx': 'a.safetensors' is a safetensors file, so OUT must end in .pth"), r.err());
+        // a PyTorch checkpoint misnamed .safetensors is still read as one
+        Path pth = dir.resolve("c.pth");
+        assertEquals(0, MainTest.run("convert", a.toString(), pth.toString()).code());
+        Path misnamed = Files.move(pth, dir.resolve("misnamed.safetensors"));
+        Path back = dir.resolve("back.safetensors");
+        r = MainTest.run("convert", misnamed.toString(), back.toString());
+        assertEquals(0, r.code(), r.err());
+        try (SafeTensorsFile f = SafeTensorsFile.open(back)) {
+            assertArrayEquals(new float[] {1, -2, 3.5f, 4, 5, 6}, f.get("w").toArray());
+        }
         MainTest.Run missing = MainTest.run("convert", dir.resolve("none.pth").toString(), dir.resolve("x.safetensors").toString());
         assertEquals(1, missing.code());
         assertTrue(missing.err().startsWith("segsam: no such file: "), missing.err());
+        Path text = Files.writeString(dir.resolve("notes.txt"), "not weights");
+        MainTest.Run neither = MainTest.run("convert", text.toString(), dir.resolve("y.safetensors").toString());
+        assertEquals(1, neither.code());
+        assertEquals("segsam: " + text + ": not a checkpoint: its first bytes are neither a safetensors header nor a zip archive; "
+                + "segsam reads safetensors files and PyTorch torch.save checkpoints (.pth/.pt/.bin)\n", neither.err());
     }
 }

@@ -75,6 +75,27 @@ class MedicalCommandsTest {
         assertEquals("SFORM", n.get("affine_source").asText());
     }
 
+    /** A 4-D NIfTI (3 volumes): inspect reports the file's full shape and which volume the commands use. */
+    @Test
+    void inspectReportsTheVolumesOfA4dImage() throws Exception {
+        MainTest.Run r = run("inspect", ioFixture("nifti/small4d.nii").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("dims          4 x 3 x 2 (x, y, z)"), r.out());
+        assertTrue(r.out().contains("volumes       3 in the file's 4 x 3 x 2 x 3; shown and used by commands: volume 0"), r.out());
+        JsonNode j = new ObjectMapper().readTree(run("inspect", "--json", ioFixture("nifti/small4d.nii").toString()).out());
+        assertEquals("[4,3,2,3]", j.get("file_dims").toString());
+        assertEquals(3, j.get("volumes").asInt());
+        assertEquals(0, j.get("volume").asInt());
+    }
+
+    /** pydicom's CT_small.dcm starts its preamble with a TIFF header; predict --image must still read it as DICOM. */
+    @Test
+    void dicomWithATiffPreambleIsAnImageForPredict() throws Exception {
+        var img = dev.segsam.cli.predict.InputImage.load(ioFixture("dicom/CT_small.dcm"), null, null, null);
+        assertTrue(img.description().startsWith("DICOM 128x128x1"), img.description());
+        assertEquals(128, img.image().width());
+    }
+
     @Test
     void inspectErrorsAreOneLine() throws Exception {
         MainTest.Run jp2 = run("inspect", ioFixture("dicom/MR_small_jp2klossless.dcm").toString());

@@ -126,7 +126,7 @@ class PredictCommandTest {
             {"--model", sam.toString(), "--image", image.toString()},
             {"--model", sam.toString(), "--image", sam.toString(), "--box", "1,1,5,5"},
         };
-        String[] expect = {"no such file", "outside the 90x60 image", "label 2 is not 0", "not a number", "unknown model format", "no prompt", "sam_small.safetensors"};
+        String[] expect = {"no such file", "outside the 90x60 image", "label 2 is not 0", "not a number", "not a checkpoint: a PNG image", "no prompt", "sam_small.safetensors"};
         for (int i = 0; i < cases.length; i++) {
             String[] args = Stream.concat(Stream.of("predict"), Stream.concat(Stream.of(cases[i]), Stream.of("--out", out.toString()))).toArray(String[]::new);
             MainTest.Run r = MainTest.run(args);
@@ -158,5 +158,51 @@ class PredictCommandTest {
 
     static List<Integer> toList(int[] a) {
         return java.util.Arrays.stream(a).boxed().toList();
+    }
+
+    /**
+     * The compute options reach the run: {@code -Dsegsam.cpu=reference} and {@code --threads 1} choose the backend named in
+     * the header line; {@code -Dsegsam.device=cuda} is honoured when no {@code --device} is given (no GPU here: a one-line
+     * refusal); bad values fail in one line before anything is written.
+     */
+    @Test
+    void propertiesAndFlagsReachTheBackend() {
+        Path out = dir.resolve("out-options"), never = dir.resolve("never-options");
+        String[] base = {"predict", "--model", sam.toString(), "--image", image.toString(), "--box", "10,5,70,50"};
+        MainTest.Run r = withProperty("segsam.cpu", "reference", () -> MainTest.run(concat(base, "--device", "cpu", "--threads", "1", "--out", out.toString())));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("on cpu-reference (1 thread)"), r.err());
+        MainTest.Run fast = MainTest.run(concat(base, "--device", "cpu", "--threads", "2", "--out", out.toString(), "--force"));
+        assertTrue(fast.err().contains("on cpu-fast (2 threads)"), fast.err());
+
+        String[][] bad = {{"segsam.threads", "zero", "segsam.threads must be a whole number ≥ 1, got 'zero'"},
+            {"segsam.device", "tpu", "segsam.device must be cpu, cuda or auto, got 'tpu'"},
+            {"segsam.device", "cuda", "device cuda requested"}};
+        for (String[] c : bad) {
+            MainTest.Run b = withProperty(c[0], c[1], () -> MainTest.run(concat(base, "--out", never.toString())));
+            assertEquals(1, b.code(), b.err());
+            assertTrue(b.err().contains(c[2]), b.err());
+            assertEquals(1, b.err().strip().lines().count(), "one line: " + b.err());
+            assertFalse(Files.exists(never), c[0] + "=" + c[1] + " created the output folder");
+        }
+        MainTest.Run zero = MainTest.run(concat(base, "--threads", "0", "--out", never.toString()));
+        assertEquals(1, zero.code());
+        assertTrue(zero.err().contains("--threads must be at least 1, got 0"), zero.err());
+    }
+
+    static String[] concat(String[] a, String... b) {
+        return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
+    }
+
+    /** Runs {@code body} with the system property {@code key} set to {@code value}, restoring it after. */
+    static <T> T withProperty(String key, String value, java.util.function.Supplier<T> body) {
+        String old = System.getProperty(key);
+        System.setProperty(key, value);
+        try {
+            return body.get();
+        } finally {
+            if (old == null) System.clearProperty(key);
+            else System.setProperty(key, old);
+        }
     }
 }

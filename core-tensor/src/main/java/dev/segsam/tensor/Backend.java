@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * The set of tensor ops that SAM and SEG-SAM need. Model code is written against this interface only, so a backend
- * (the CPU reference {@link CpuBackend}, the CUDA backend of the {@code kernels} module, later a fast CPU backend)
- * plugs in without touching the model.
+ * (the CPU reference {@link CpuBackend}, the fast CPU backend {@code dev.segsam.tensor.fast.FastCpuBackend}, the CUDA
+ * backend of the {@code kernels} module) plugs in without touching the model.
  *
  * <p>Conventions: every op returns a new tensor on this backend's device and leaves its inputs untouched; shapes
  * follow PyTorch (NCHW for images unless an op says otherwise); every op names the PyTorch function it mirrors. A
@@ -27,6 +27,14 @@ public interface Backend {
 
     /** A zero-filled tensor on this device. */
     Tensor zeros(int... shape);
+
+    /**
+     * The threads this backend's host-side loops run on: a CPU backend's ops, and the host-side formulas of an autodiff
+     * tape over it. Sized from {@link Options#threads()} when the backend is made; default {@link Parallel#SEQUENTIAL}.
+     */
+    default Parallel parallel() {
+        return Parallel.SEQUENTIAL;
+    }
 
     // ------------------------------------------------------------------ linear algebra
 
@@ -143,7 +151,7 @@ public interface Backend {
     Tensor interpolateBilinear(Tensor x, int outH, int outW);
 
     /**
-     * SAM's {@code Sam.postprocess_masks} (sam.md §8.1): low-res mask logits {@code [B, C, H, W]} (256 × 256 in SAM) →
+     * SAM's {@code Sam.postprocess_masks} (docs/design/sam.md §8.1): low-res mask logits {@code [B, C, H, W]} (256 × 256 in SAM) →
      * {@code [B, C, outH, outW]}, as
      * <pre>
      * masks = F.interpolate(lowRes, (padSize, padSize), mode="bilinear", align_corners=False)
@@ -237,4 +245,37 @@ public interface Backend {
 
     /** {@code torch.argmax(x, dim=-1)}: index of the first maximum along the last dimension, as a Java array. */
     int[] argmax(Tensor x);
+
+    /**
+     * The per-pixel class decision over the classes (dim 1) of {@code logits [B, K, H, W]} (K ≥ 1), as SEG-SAM's
+     * semantic mask M̂_s is read (docs/design/segsam.md §3): with {@code p = softmax(logits[b, :, y, x])} and
+     * {@code label = argmax_k logits[b, k, y, x]} (the first maximum),
+     * <ul>
+     *   <li>{@code labels [B, H, W]}: {@code label} as a float (exact for K ≤ 2²⁴);</li>
+     *   <li>{@code foreground [B, H, W]}: {@code 1 − p_0}, the probability of any class but class 0;</li>
+     *   <li>{@code means [B, K]}: per image, the mean of {@code p} over its pixels with {@code label ≠ 0}; when it has
+     *       none, over its pixels where {@code region [B, 1, H, W] > 0} (NaN counts as outside); zeros when that is
+     *       empty too.</li>
+     * </ul>
+     * All three stay on this device. The CPU backends compute softmax in double ({@link CpuBackend#classMaps}, the
+     * reference) and round once.
+     *
+     * <p>Default (for backends without a fused kernel): exactly that from existing ops — {@link #permute} to
+     * channels-last, {@link #softmax}, {@link #argmax}, {@link #slice}, and the region means as a {@link #matmul} of a
+     * 0/1 selection row with the probabilities; the selection is built on the host from the labels (and the region),
+     * one small download and upload.
+     */
+    default ClassMaps classMaps(Tensor logits, Tensor region) {
+        return Composites.classMaps(this, logits, region);
+    }
+
+    /** The outputs of {@link #classMaps}; closing it closes all three. */
+    record ClassMaps(Tensor labels, Tensor foreground, Tensor means) implements AutoCloseable {
+        @Override
+        public void close() {
+            labels.close();
+            foreground.close();
+            means.close();
+        }
+    }
 }

@@ -16,6 +16,14 @@ public interface BackendProvider {
     String unavailableReason();
 
     /**
+     * Why the backend cannot be created with {@code options} (e.g. CUDA with {@link Options#cudaProbe()} false: the
+     * driver must not even be touched), or {@code null} when it can. Default: {@link #unavailableReason()}.
+     */
+    default String unavailableReason(Options options) {
+        return unavailableReason();
+    }
+
+    /**
      * Creates the backend configured by {@code options} (the device-specific fields: GEMM engine and precision, memory
      * pool, attention kind, synchronisation); only called when {@link #unavailableReason()} is null.
      */

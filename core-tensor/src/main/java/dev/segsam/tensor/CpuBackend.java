@@ -17,6 +17,23 @@ public final class CpuBackend implements Backend {
     /** Rows of queries processed together by {@link #attention}: the score buffer is {@code ATTN_TILE × Nk}. */
     static final int ATTN_TILE = 64;
 
+    private final Parallel par;
+
+    /** The reference backend on every available processor ({@link Options#defaults()}). */
+    public CpuBackend() {
+        this(Options.defaults().threads());
+    }
+
+    /** The reference backend with its loops split over {@code threads} threads (1 = sequential). */
+    public CpuBackend(int threads) {
+        this.par = Parallel.of(threads);
+    }
+
+    @Override
+    public Parallel parallel() {
+        return par;
+    }
+
     @Override
     public String name() {
         return "cpu-reference";
@@ -92,7 +109,7 @@ public final class CpuBackend implements Backend {
 
         float[] av = values(a), bv = values(b);
         float[] cv = new float[Math.toIntExact((long) nb * M * N)];
-        Parallel.forRange(nb * M, r -> {
+        par.forRange(nb * M, r -> {
             int bi = r / M, i = r % M;
             int ao = Math.toIntExact(offsetOf(bi, batch, strideA) * M * K);
             int bo = Math.toIntExact(offsetOf(bi, batch, strideB) * K * N);
@@ -134,7 +151,7 @@ public final class CpuBackend implements Backend {
         float[] xv = values(x), wt = transpose2d(values(w), outF, in);
         float[] bv = bias == null ? null : values(bias);
         float[] y = new float[Math.toIntExact((long) rows * outF)];
-        Parallel.forRange(rows, r -> {
+        par.forRange(rows, r -> {
             if (bv != null) System.arraycopy(bv, 0, y, r * outF, outF);
             gemmRow(xv, 0, wt, 0, y, 0, in, outF, r);
         });
@@ -163,7 +180,7 @@ public final class CpuBackend implements Backend {
         float[] xv = values(x);
         int rowsPerImage = C * kh * kw, L = Ho * Wo;
         float[] cols = new float[Math.toIntExact((long) B * rowsPerImage * L)];
-        Parallel.forRange(B * rowsPerImage, r -> {
+        par.forRange(B * rowsPerImage, r -> {
             int b = r / rowsPerImage, row = r % rowsPerImage;
             int c = row / (kh * kw), i = (row / kw) % kh, j = row % kw;
             int src = (b * C + c) * H * W;
@@ -194,7 +211,7 @@ public final class CpuBackend implements Backend {
         float[] bv = bias == null ? null : values(bias);
         int CKK = C * kh * kw, L = Ho * Wo;
         float[] out = new float[Math.toIntExact((long) B * O * L)];
-        Parallel.forRange(B * O, r -> {
+        par.forRange(B * O, r -> {
             int b = r / O, o = r % O;
             if (bv != null) java.util.Arrays.fill(out, r * L, (r + 1) * L, bv[o]);
             // out[b][o][:] += Σ_k w[o][k] · cols[b][k][:]
@@ -216,7 +233,7 @@ public final class CpuBackend implements Backend {
         float[] xv = values(x), wv = values(w);
         float[] bv = bias == null ? null : values(bias);
         float[] out = new float[Math.toIntExact((long) B * O * Ho * Wo)];
-        Parallel.forRange(B * O, r -> {
+        par.forRange(B * O, r -> {
             int b = r / O, o = r % O;
             int ob = r * Ho * Wo;
             if (bv != null) java.util.Arrays.fill(out, ob, ob + Ho * Wo, bv[o]);
@@ -249,7 +266,7 @@ public final class CpuBackend implements Backend {
         float[] wv = affine(w, D, "layer_norm weight"), bv = affine(b, D, "layer_norm bias");
         float[] v = values(x);
         int rows = Math.toIntExact(x.numel() / Math.max(D, 1));
-        Parallel.forRange(rows, r -> normalise(v, r * D, 1, D, wv, bv, eps));
+        par.forRange(rows, r -> normalise(v, r * D, 1, D, wv, bv, eps));
         return Tensor.of(v, x.shape());
     }
 
@@ -263,7 +280,7 @@ public final class CpuBackend implements Backend {
         int B = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
         float[] wv = affine(w, C, "layer_norm2d weight"), bv = affine(b, C, "layer_norm2d bias");
         float[] v = values(x);
-        Parallel.forRange(B * HW, r -> normalise(v, (r / HW) * C * HW + r % HW, HW, C, wv, bv, eps));
+        par.forRange(B * HW, r -> normalise(v, (r / HW) * C * HW + r % HW, HW, C, wv, bv, eps));
         return Tensor.of(v, x.shape());
     }
 
@@ -315,10 +332,10 @@ public final class CpuBackend implements Backend {
         float apply(float v);
     }
 
-    private static Tensor map(Tensor x, FloatOp f) {
+    private Tensor map(Tensor x, FloatOp f) {
         float[] v = values(x);
         int chunk = 1 << 14;
-        Parallel.forRange((v.length + chunk - 1) / chunk, c -> {
+        par.forRange((v.length + chunk - 1) / chunk, c -> {
             for (int i = c * chunk, end = Math.min(v.length, i + chunk); i < end; i++) v[i] = f.apply(v[i]);
         });
         return Tensor.of(v, x.shape());
@@ -330,7 +347,7 @@ public final class CpuBackend implements Backend {
         int D = x.size(-1);
         float[] v = values(x);
         int rows = Math.toIntExact(x.numel() / Math.max(D, 1));
-        Parallel.forRange(rows, r -> softmaxRow(v, r * D, D));
+        par.forRange(rows, r -> softmaxRow(v, r * D, D));
         return Tensor.of(v, x.shape());
     }
 
@@ -356,7 +373,7 @@ public final class CpuBackend implements Backend {
      * Applies {@code op} element-wise under NumPy/PyTorch broadcasting: the output has the broadcast shape; each
      * input is read through strides that are 0 along broadcast dimensions.
      */
-    private static Tensor broadcastBinary(Tensor a, Tensor b, BinaryOp op) {
+    private Tensor broadcastBinary(Tensor a, Tensor b, BinaryOp op) {
         int[] out = Shapes.broadcast(a.shape(), b.shape());
         long[] sa = Shapes.broadcastStrides(a.shape(), out), sb = Shapes.broadcastStrides(b.shape(), out);
         float[] av = values(a), bv = values(b);
@@ -367,7 +384,7 @@ public final class CpuBackend implements Backend {
         long[] sbOuter = java.util.Arrays.copyOf(sb, Math.max(0, sb.length - 1));
         int ia = out.length == 0 ? 0 : (int) sa[sa.length - 1], ib = out.length == 0 ? 0 : (int) sb[sb.length - 1];
         float[] c = new float[Math.toIntExact(Shapes.numel(out))];
-        Parallel.forRange(rows, r -> {
+        par.forRange(rows, r -> {
             int oa = (int) offsetOf(r, outer, saOuter), ob = (int) offsetOf(r, outer, sbOuter);
             for (int j = 0; j < last; j++) c[r * last + j] = op.apply(av[oa + j * ia], bv[ob + j * ib]);
         });
@@ -418,7 +435,7 @@ public final class CpuBackend implements Backend {
         int[] outer = r == 0 ? new int[0] : java.util.Arrays.copyOf(out, r - 1);
         long[] outerStride = java.util.Arrays.copyOf(stride, Math.max(0, r - 1));
         float[] y = new float[xv.length];
-        Parallel.forRange(rows, row -> {
+        par.forRange(rows, row -> {
             int src = (int) offsetOf(row, outer, outerStride);
             for (int j = 0; j < last; j++) y[row * last + j] = xv[src + j * lastStride];
         });
@@ -474,7 +491,7 @@ public final class CpuBackend implements Backend {
         int nH = hp / ws, nW = wp / ws;
         float[] xv = values(x);
         float[] y = new float[Math.toIntExact((long) B * hp * wp * C)];
-        Parallel.forRange(B * nH * nW, n -> {
+        par.forRange(B * nH * nW, n -> {
             int b = n / (nH * nW), wr = (n / nW) % nH, wc = n % nW;
             for (int i = 0; i < ws; i++) {
                 int py = wr * ws + i;
@@ -499,7 +516,7 @@ public final class CpuBackend implements Backend {
         int nH = hp / ws, nW = wp / ws, C = windows.size(3);
         float[] v = values(windows);
         float[] y = new float[Math.toIntExact((long) B * h * w * C)];
-        Parallel.forRange(B * h, r -> {
+        par.forRange(B * h, r -> {
             int b = r / h, py = r % h, wr = py / ws, i = py % ws;
             for (int px = 0; px < w; px++) {
                 int wc = px / ws, j = px % ws;
@@ -525,7 +542,7 @@ public final class CpuBackend implements Backend {
         Lerp hy = Lerp.of(H, outH), wx = Lerp.of(W, outW);
         float[] v = values(x);
         float[] y = new float[Math.toIntExact((long) B * C * outH * outW)];
-        Parallel.forRange(B * C * outH, r -> {
+        par.forRange(B * C * outH, r -> {
             int plane = r / outH, oy = r % outH;
             int base = plane * H * W;
             int r0 = base + hy.i0[oy] * W, r1 = base + hy.i1[oy] * W;
@@ -582,14 +599,14 @@ public final class CpuBackend implements Backend {
         final float[] relH = rh, relW = rw;
         // kᵀ per batch, so that a row of scores is produced by the contiguous i-k-j loop
         float[] kt = new float[kv.length];
-        Parallel.forRange(B, b -> {
+        par.forRange(B, b -> {
             for (int j = 0; j < Nk; j++) {
                 for (int c = 0; c < d; c++) kt[b * d * Nk + c * Nk + j] = kv[(b * Nk + j) * d + c];
             }
         });
         float[] out = new float[Math.toIntExact((long) B * Nq * dv)];
         int tiles = (Nq + ATTN_TILE - 1) / ATTN_TILE;
-        Parallel.forRange(B * tiles, job -> {
+        par.forRange(B * tiles, job -> {
             int b = job / tiles, t0 = (job % tiles) * ATTN_TILE, tn = Math.min(ATTN_TILE, Nq - t0);
             float[] qs = new float[tn * d];
             for (int i = 0; i < tn * d; i++) qs[i] = qv[(b * Nq + t0) * d + i] * scale;
@@ -686,7 +703,7 @@ public final class CpuBackend implements Backend {
         float[] c = values(coords), g = values(gaussian);
         float twoPi = (float) (2 * Math.PI);
         float[] out = new float[n * 2 * F];
-        Parallel.forRange(n, p -> {
+        par.forRange(n, p -> {
             float cx = 2f * c[2 * p] - 1f, cy = 2f * c[2 * p + 1] - 1f;
             for (int j = 0; j < F; j++) {
                 float t = (cx * g[j] + cy * g[F + j]) * twoPi;
@@ -721,5 +738,61 @@ public final class CpuBackend implements Backend {
             idx[r] = best;
         }
         return idx;
+    }
+
+    /**
+     * See {@link Backend#classMaps}; the reference: per pixel the maximum and the exponentials {@code e^{x − max}} in
+     * double, {@code p = e/Σe}, one rounding to float per output; the region sums in double in pixel order. Images run
+     * in parallel, the pixels of one image in order.
+     */
+    @Override
+    public ClassMaps classMaps(Tensor logits, Tensor region) {
+        int[] s = classMapsShape(logits, region);
+        int B = s[0], K = s[1], hw = s[2] * s[3];
+        float[] v = values(logits), r = values(region);
+        float[] labels = new float[B * hw], fg = new float[B * hw], means = new float[B * K];
+        par.forRange(B, b -> classMapsImage(v, b * K * hw, r, b * hw, K, hw, labels, fg, means, b * K));
+        return new ClassMaps(Tensor.of(labels, s[0], s[2], s[3]), Tensor.of(fg, s[0], s[2], s[3]), Tensor.of(means, B, K));
+    }
+
+    /** Checks {@link Backend#classMaps}' arguments and returns {@code {B, K, H, W}}. */
+    static int[] classMapsShape(Tensor logits, Tensor region) {
+        Shapes.requireRank(logits, 4, "class maps logits");
+        int[] s = logits.shape();
+        if (s[1] < 1) throw new IllegalArgumentException("class maps need at least one class, got logits " + Shapes.str(s));
+        if (!region.hasShape(s[0], 1, s[2], s[3])) {
+            throw new IllegalArgumentException("class maps region must be [" + s[0] + ", 1, " + s[2] + ", " + s[3] + "], got " + Shapes.str(region.shape()));
+        }
+        return s;
+    }
+
+    /** One image of {@link #classMaps}: K planes of hw logits from {@code v[vo]}, the region plane from {@code r[ro]}. */
+    static void classMapsImage(float[] v, int vo, float[] r, int ro, int K, int hw, float[] labels, float[] fg, float[] means, int mo) {
+        double[][] sums = new double[2][K]; // [0]: pixels with label ≠ 0, [1]: pixels of the region
+        int[] counts = new int[2];
+        double[] p = new double[K];
+        for (int i = 0; i < hw; i++) {
+            double max = Double.NEGATIVE_INFINITY;
+            int arg = 0;
+            for (int k = 0; k < K; k++) {
+                double x = v[vo + k * hw + i];
+                if (x > max) {
+                    max = x;
+                    arg = k;
+                }
+            }
+            double z = 0;
+            for (int k = 0; k < K; k++) z += p[k] = Math.exp(v[vo + k * hw + i] - max);
+            labels[ro + i] = arg;
+            fg[ro + i] = (float) (1 - p[0] / z);
+            for (int set = 0; set < 2; set++) {
+                if (set == 0 ? arg != 0 : r[ro + i] > 0f) {
+                    counts[set]++;
+                    for (int k = 0; k < K; k++) sums[set][k] += p[k] / z;
+                }
+            }
+        }
+        int set = counts[0] > 0 ? 0 : 1;
+        if (counts[set] > 0) for (int k = 0; k < K; k++) means[mo + k] = (float) (sums[set][k] / counts[set]);
     }
 }

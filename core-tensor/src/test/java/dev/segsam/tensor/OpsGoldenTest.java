@@ -21,12 +21,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * GEMM) differ by a few ulps, and our normalisation statistics are computed in double.
  */
 public class OpsGoldenTest {
-    public static final List<Golden.Case> CASES = Golden.load("/golden/ops.json");
+    public static final List<Golden.Case> CASES = Golden.load("/golden/ops.safetensors");
 
     /** Every golden on every CPU backend: the reference, and the fast one when the Vector API is present. */
     static Stream<org.junit.jupiter.params.provider.Arguments> cases() {
         List<Backend> backends = new ArrayList<>(List.of(new CpuBackend()));
-        if (dev.segsam.tensor.fast.Sgemm.enabled()) backends.add(new dev.segsam.tensor.fast.FastCpuBackend());
+        if (dev.segsam.tensor.fast.Sgemm.available()) backends.add(new dev.segsam.tensor.fast.FastCpuBackend());
         return backends.stream().flatMap(b -> CASES.stream().map(c -> org.junit.jupiter.params.provider.Arguments.of(b.name(), c, b)));
     }
 

@@ -269,10 +269,9 @@ class TensorScopeTest {
 
     @Test
     void workRunByParallelNeverLandsInTheCallersScope() {
-        assumeTrue(Parallel.THREADS > 1, "needs the worker pool");
         ConcurrentLinkedQueue<Tensor> made = new ConcurrentLinkedQueue<>();
         try (TensorScope s = TensorScope.open()) {
-            Parallel.forRange(64, i -> made.add(Tensor.zeros(1 + i)));
+            Parallel.of(4).forRange(64, i -> made.add(Tensor.zeros(1 + i)));
             assertEquals(0, s.size());
             assertSame(s, currentAfterParallel(s));
         }

@@ -6,7 +6,8 @@ import java.nio.file.Path;
 /**
  * A file that breaks its format. The message is one line naming the file, the tensor (when one is at fault) and the
  * part of the file at fault: {@code <file>: tensor "<name>": <field>: <problem>}. Each format has its subclass, which
- * lists its fields.
+ * lists its fields. Control characters from the file or its name are escaped ({@link Printable}), so the message is
+ * always one line.
  */
 public class FileFormatException extends IOException {
     private final transient Path file;
@@ -14,12 +15,12 @@ public class FileFormatException extends IOException {
     private final String field;
 
     protected FileFormatException(Path file, String tensor, String field, String problem) {
-        this(file + ": " + (tensor == null ? "" : "tensor \"" + tensor + "\": ") + field + ": " + problem, file, tensor, field);
+        this(Printable.of(file) + ": " + (tensor == null ? "" : "tensor \"" + Printable.of(tensor) + "\": ") + field + ": " + Printable.of(problem), file, tensor, field);
     }
 
     /** For messages of another form (they must still be one line naming the file). */
     protected FileFormatException(String message, Path file, String tensor, String field) {
-        super(message);
+        super(Printable.of(message));
         this.file = file;
         this.tensor = tensor;
         this.field = field;

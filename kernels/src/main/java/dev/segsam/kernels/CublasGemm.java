@@ -10,7 +10,7 @@ import jcuda.runtime.cudaStream_t;
 
 /**
  * The optional cuBLAS GEMM ({@code -Dsegsam.gemm=cublas}) through JCublas2 12.6, whose natives link
- * {@code libcublas.so.12}: absent on CUDA-13-only hosts (stack.md §4), so {@link #open} reports why it cannot be used
+ * {@code libcublas.so.12}: absent on CUDA-13-only hosts (docs/design/stack.md §4), so {@link #open} reports why it cannot be used
  * instead of failing. Two handles on the backend's stream: one in default (fp32) math, one with TF32 tensor ops.
  *
  * <p>Row-major through column-major cuBLAS: C = op(A)·op(B) (row-major) is Cᵀ = op(B)ᵀ·op(A)ᵀ, and a row-major

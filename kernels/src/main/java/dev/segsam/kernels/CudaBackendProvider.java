@@ -9,7 +9,8 @@ import dev.segsam.tensor.Options;
  * Offers the CUDA backend to {@link dev.segsam.tensor.Backends} through {@link java.util.ServiceLoader}. CUDA is
  * available when {@link CudaProbe} finds a device, the fatbin loads into its primary context, and a self-test kernel
  * returns the right values; otherwise {@link #unavailableReason()} says which step failed, in one line
- * ({@code --device auto} then runs on the CPU, {@code --device cuda} fails with that line).
+ * ({@code --device auto} then runs on the CPU, {@code --device cuda} fails with that line). Options with
+ * {@link Options#cudaProbe()} false make it unavailable without touching the driver.
  */
 public final class CudaBackendProvider implements BackendProvider {
     @Override
@@ -19,11 +20,16 @@ public final class CudaBackendProvider implements BackendProvider {
 
     @Override
     public String unavailableReason() {
-        return CudaRuntime.sharedFailure();
+        return CudaDevice.sharedFailure();
+    }
+
+    @Override
+    public String unavailableReason(Options options) {
+        return options.cudaProbe() ? unavailableReason() : CudaDevice.DISABLED;
     }
 
     @Override
     public Backend create(Options options) {
-        return CudaBackend.create(); // TODO(issue 13): configure from options instead of system properties
+        return CudaBackend.create(options);
     }
 }

@@ -5,14 +5,14 @@ import jcuda.driver.JCudaDriver;
 
 /**
  * Detects, once per JVM, whether a CUDA device can be used, without ever letting a missing driver escape as a stack
- * trace. Outcomes (see ../shared/spec/stack.md §2.6):
+ * trace. Outcomes (see docs/design/stack.md §2.6):
  * <ul>
  *   <li>no driver: the first touch of {@code JCudaDriver} throws {@link UnsatisfiedLinkError} (libcuda.so.1 missing),
  *       later touches {@link NoClassDefFoundError};</li>
  *   <li>driver but no device: {@code cuInit} throws {@code CudaException: CUDA_ERROR_NO_DEVICE};</li>
  *   <li>otherwise the device count and the first device's name and compute capability.</li>
  * </ul>
- * {@code -Dsegsam.cuda=off} skips the probe (reported as disabled).
+ * Options with {@code cudaProbe} false ({@code segsam.cuda=off}) never reach the probe ({@link CudaBackendProvider}).
  */
 public final class CudaProbe {
     private CudaProbe() {}
@@ -44,9 +44,6 @@ public final class CudaProbe {
     }
 
     private static Result run() {
-        if ("off".equalsIgnoreCase(System.getProperty("segsam.cuda", ""))) {
-            return new Result(0, null, 0, 0, "disabled by -Dsegsam.cuda=off");
-        }
         try {
             JCudaDriver.setExceptionsEnabled(true);
             JCudaDriver.cuInit(0);

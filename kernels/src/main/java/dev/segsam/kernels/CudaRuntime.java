@@ -3,18 +3,20 @@ package dev.segsam.kernels;
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.ref.Reference;
-import java.util.EnumMap;
-import java.util.Map;
+import java.lang.reflect.RecordComponent;
 
 /**
- * What every CUDA op needs: the {@link Gpu}, the memory pool, the kernel handles, and a launcher that checks each
- * argument against the kernel's declared parameters and turns every failure into a {@link CudaOpException} naming the
- * kernel and the shapes.
+ * What every CUDA op of one backend needs: its {@link CudaDevice}, the memory pool it allocates from, and a launcher
+ * that takes a kernel's typed arguments ({@link KernelArgs}) and turns every failure into a {@link CudaOpException}
+ * naming the kernel and the shapes.
  *
  * <p>Errors inside a kernel (an illegal address, say) surface asynchronously, at the next synchronising call; the
- * message then names the last kernel launched. {@code -Dsegsam.cuda.sync=true} (or {@link #syncEachLaunch}, which the
- * GPU tests set) synchronises after every launch, so the failing kernel is named exactly.
+ * message then names the last kernel launched. With {@code syncEachLaunch} ({@code Options.cudaSync}, and the tests)
+ * every launch is followed by a synchronisation, so the failing kernel is named exactly.
  */
 final class CudaRuntime {
     /** Largest tensor, in elements: kernels index with 32-bit unsigned counters that must not wrap (grid ≤ 2^24 threads). */
@@ -22,86 +24,16 @@ final class CudaRuntime {
     /** Cap on blocks for grid-stride kernels (65535 × 256 threads < 2^24). */
     static final int MAX_GRID = 65535;
 
+    final CudaDevice device;
     final Gpu gpu;
     final DevicePool pool;
-    private final Map<Kernel, Object> functions = new EnumMap<>(Kernel.class);
-    volatile boolean syncEachLaunch = Boolean.getBoolean("segsam.cuda.sync");
-    private volatile String lastLaunch = "none yet";
+    final boolean syncEachLaunch;
 
-    CudaRuntime(Gpu gpu, boolean exactPool) {
-        this.gpu = gpu;
-        this.pool = new DevicePool(gpu, exactPool);
-    }
-
-    // ------------------------------------------------------------------ the process-wide runtime on the real GPU
-
-    private static volatile CudaRuntime shared;
-    private static volatile String sharedFailure;
-
-    /**
-     * The runtime over {@link JCudaGpu}, created once: null when the device cannot be used, with the one-line reason
-     * in {@link #sharedFailure()} (probe result, fatbin load failure, or a failed self-test).
-     */
-    static CudaRuntime shared() {
-        if (shared == null && sharedFailure == null) {
-            synchronized (CudaRuntime.class) {
-                if (shared == null && sharedFailure == null) {
-                    CudaProbe.Result probe = CudaProbe.probe();
-                    if (!probe.available()) {
-                        sharedFailure = probe.reason();
-                    } else {
-                        try {
-                            CudaRuntime rt = new CudaRuntime(new JCudaGpu(), false);
-                            String selfTest = rt.selfTest();
-                            if (selfTest == null) shared = rt;
-                            else sharedFailure = selfTest;
-                        } catch (RuntimeException | LinkageError e) {
-                            sharedFailure = "CUDA device found (" + probe + ") but unusable: " + String.valueOf(e.getMessage()).replace('\n', ' ');
-                        }
-                    }
-                }
-            }
-        }
-        return shared;
-    }
-
-    static String sharedFailure() {
-        shared();
-        return sharedFailure;
-    }
-
-    /**
-     * Runs a tiny kernel end to end (upload, {@code scale_f32}, download) and checks the values: null when they are
-     * right, else a one-line reason.
-     */
-    String selfTest() {
-        float[] v = new float[1000];
-        for (int i = 0; i < v.length; i++) v[i] = i - 500.5f;
-        try (Tensor host = Tensor.of(v, v.length); Tensor d = upload(host); Tensor out = alloc(v.length)) {
-            launch1d(Kernel.SCALE, "self-test [1000]", v.length, out, d, 2f, v.length);
-            try (Tensor back = download(out)) {
-                for (int i = 0; i < v.length; i++) {
-                    if (back.get(i) != 2f * v[i]) {
-                        return "the CUDA self-test kernel returned wrong values (element " + i + ": " + back.get(i)
-                                + ", expected " + 2f * v[i] + ") on " + gpu.description();
-                    }
-                }
-            }
-            return null;
-        } catch (RuntimeException e) {
-            return "the CUDA self-test failed on " + gpu.description() + ": " + String.valueOf(e.getMessage()).replace('\n', ' ');
-        }
-    }
-
-    private Object cublas; // CublasGemm, or the one-line reason why there is none
-
-    /** The cuBLAS path on this runtime's device (opened once: two handles), or a String saying why there is none. */
-    synchronized Object cublas() {
-        if (cublas == null) {
-            gpu.enterThread();
-            cublas = CublasGemm.open(gpu);
-        }
-        return cublas;
+    CudaRuntime(CudaDevice device, DevicePool pool, boolean syncEachLaunch) {
+        this.device = device;
+        this.gpu = device.gpu;
+        this.pool = pool;
+        this.syncEachLaunch = syncEachLaunch;
     }
 
     // ------------------------------------------------------------------ tensors
@@ -117,9 +49,19 @@ final class CudaRuntime {
         return Tensor.onStorage(new CudaStorage(pool, n * Float.BYTES), shape);
     }
 
-    /** True when {@code t} lives in this runtime's device memory. */
+    /** True when {@code t} lives in device memory. */
     static boolean isDevice(Tensor t) {
         return t.storage() instanceof CudaStorage;
+    }
+
+    /** Fails unless every non-null tensor is on the GPU (so no output is allocated for a call that cannot run). */
+    static void requireDevice(String op, Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t != null && !isDevice(t)) {
+                throw new IllegalArgumentException(op + ": tensor " + Shapes.str(t.shape()) + " lives on " + t.device()
+                        + ", not on the GPU: upload it first (Backend.upload)");
+            }
+        }
     }
 
     /** Device address of element {@code offset} of {@code t}. */
@@ -153,13 +95,20 @@ final class CudaRuntime {
         return host;
     }
 
+    /** A zero-filled device tensor. */
+    Tensor zeros(int... shape) {
+        Tensor t = alloc(shape);
+        if (t.numel() > 0) gpu.memset32(address(t, 0), 0, t.numel());
+        return t;
+    }
+
     /** Copies device bytes to the host, naming the last kernel if an earlier asynchronous failure surfaces here. */
     void copyToHost(MemorySegment dst, long src, long bytes, String what) {
         if (bytes == 0) return;
         try {
             gpu.copyToHost(dst, src, bytes);
         } catch (CudaOpException e) {
-            throw new CudaOpException(what + " failed; the last kernel launched was " + lastLaunch + ": " + e.getMessage(), e);
+            throw new CudaOpException(what + " failed; the last kernel launched was " + device.lastLaunch() + ": " + e.getMessage(), e);
         }
     }
 
@@ -168,95 +117,118 @@ final class CudaRuntime {
         try {
             gpu.synchronize();
         } catch (RuntimeException e) {
-            throw new CudaOpException(what + " failed; the last kernel launched was " + lastLaunch + ": " + e.getMessage(), e);
+            throw new CudaOpException(what + " failed; the last kernel launched was " + device.lastLaunch() + ": " + e.getMessage(), e);
         }
     }
 
     // ------------------------------------------------------------------ launches
 
-    /** The last launch, as error messages name it (kernel symbol, shapes, grid): tests check which kernel ran. */
+    /** The last launch on this device, as error messages name it (kernel symbol, shapes, grid): tests check which kernel ran. */
     String lastLaunch() {
-        return lastLaunch;
+        return device.lastLaunch();
     }
 
-    /** A device pointer argument: {@code tensor}'s storage at element {@code offset} from its first element. */
-    record Ptr(Tensor tensor, long offset) {}
-
     /** Launch for a grid-stride kernel over {@code n} elements. */
-    void launch1d(Kernel k, String shapes, long n, Object... args) {
+    void launch1d(Kernel k, String shapes, long n, KernelArgs args) {
         if (n <= 0) return;
         int grid = (int) Math.min((n + k.threads - 1) / k.threads, MAX_GRID);
         launch(k, shapes, grid, 1, 1, k.threads, 1, 0, args);
     }
 
     /** Launch for a one-warp-per-row kernel over {@code rows} rows. */
-    void launchRows(Kernel k, String shapes, int rows, Object... args) {
+    void launchRows(Kernel k, String shapes, int rows, KernelArgs args) {
         if (rows <= 0) return;
         int perBlock = k.threads / 32;
         launch(k, shapes, (rows + perBlock - 1) / perBlock, 1, 1, k.threads, 1, 0, args);
     }
 
     /**
-     * Launches {@code k}. Arguments, in the kernel's order: {@link Tensor} or {@link Ptr} (or null) for pointers,
-     * {@code Integer}, {@code Float}. {@code shapes} names the operands for error messages.
+     * Launches {@code k} with {@code args}, which must be the record {@link Kernel#args} names. {@code shapes} names the
+     * operands for error messages.
      */
-    void launch(Kernel k, String shapes, int gx, int gy, int gz, int bx, int by, int sharedBytes, Object... args) {
+    void launch(Kernel k, String shapes, int gx, int gy, int gz, int bx, int by, int sharedBytes, KernelArgs args) {
         if (bx * by != k.threads) {
             throw new IllegalStateException(k.symbol + " is written for " + k.threads + " threads per block, launched with " + bx + "x" + by);
         }
-        Object[] raw = marshal(k, args);
-        String what = "kernel " + k.symbol + " (" + shapes + ") grid " + gx + "x" + gy + "x" + gz + " block " + bx + "x" + by;
-        gpu.enterThread();
-        Object f;
-        synchronized (functions) {
-            f = functions.computeIfAbsent(k, gpu::function);
+        if (args.getClass() != k.args) {
+            throw new IllegalArgumentException(k.symbol + " takes " + k.args.getSimpleName() + " arguments, got " + args.getClass().getSimpleName());
         }
-        lastLaunch = what;
+        Object[] raw = marshal(args);
+        CudaDevice.Launch launch = new CudaDevice.Launch(k, shapes, gx, gy, gz, bx, by);
+        gpu.enterThread();
+        Object f = device.function(k);
+        device.launched(launch);
         try {
             gpu.launch(f, k, gx, gy, gz, bx, by, sharedBytes, raw);
             if (syncEachLaunch) gpu.synchronize();
         } catch (RuntimeException e) {
-            throw new CudaOpException(what + ": " + e.getMessage(), e);
+            throw new CudaOpException(launch + ": " + e.getMessage(), e);
         } finally {
             Reference.reachabilityFence(args); // tensors stay reachable (no cleaner release) until the launch is queued
         }
     }
 
-    private static Object[] marshal(Kernel k, Object[] args) {
-        String kinds = k.params;
-        if (args.length != kinds.length()) {
-            throw new IllegalArgumentException(k.symbol + " takes " + kinds.length() + " arguments (" + kinds + "), got " + args.length);
+    /**
+     * How to read one {@link KernelArgs} record class: its component names and types in declaration order (= the
+     * kernel's parameter order) and one method handle {@code (KernelArgs) → Object[]} of the {@code void**} values:
+     * Integer, Float, or a Long device address (0 for a null {@code In}).
+     */
+    record Reader(String[] names, Class<?>[] types, MethodHandle values) {}
+
+    static final ClassValue<Reader> READERS = new ClassValue<>() {
+        @Override
+        protected Reader computeValue(Class<?> type) {
+            RecordComponent[] rc = type.getRecordComponents();
+            String[] names = new String[rc.length];
+            Class<?>[] types = new Class<?>[rc.length];
+            MethodHandle[] getters = new MethodHandle[rc.length];
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            try {
+                MethodHandle inAddress = lookup.findStatic(CudaRuntime.class, "address", MethodType.methodType(long.class, KernelArgs.In.class));
+                MethodHandle outAddress = lookup.findStatic(CudaRuntime.class, "address", MethodType.methodType(long.class, KernelArgs.Out.class));
+                for (int i = 0; i < rc.length; i++) {
+                    names[i] = rc[i].getName();
+                    types[i] = rc[i].getType();
+                    MethodHandle get = lookup.unreflect(rc[i].getAccessor());
+                    if (types[i] == KernelArgs.In.class) get = MethodHandles.filterReturnValue(get, inAddress);
+                    else if (types[i] == KernelArgs.Out.class) get = MethodHandles.filterReturnValue(get, outAddress);
+                    else if (types[i] != int.class && types[i] != float.class) {
+                        throw new IllegalStateException(type.getSimpleName() + "." + names[i] + ": type " + types[i] + " has no CUDA counterpart");
+                    }
+                    getters[i] = get.asType(MethodType.methodType(Object.class, KernelArgs.class));
+                }
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+            // (KernelArgs) → Object[]: every getter applied to the one argument, collected into an array
+            MethodHandle collect = MethodHandles.identity(Object[].class).asCollector(Object[].class, rc.length);
+            MethodHandle spread = MethodHandles.filterArguments(collect, 0, getters);
+            MethodHandle values = MethodHandles.permuteArguments(spread, MethodType.methodType(Object[].class, KernelArgs.class), new int[rc.length]);
+            return new Reader(names, types, values);
         }
-        Object[] raw = new Object[args.length];
-        for (int i = 0; i < args.length; i++) {
-            Object a = args[i];
-            char kind = kinds.charAt(i);
-            raw[i] = switch (kind) {
-                case 'p' -> switch (a) {
-                    case null -> 0L;
-                    case Tensor t -> address(t, 0);
-                    case Ptr p -> address(p.tensor(), p.offset());
-                    default -> throw badArg(k, i, kind, a);
-                };
-                case 'i' -> a instanceof Integer ? a : throwBad(k, i, kind, a);
-                case 'f' -> a instanceof Float ? a : throwBad(k, i, kind, a);
-                default -> throw new IllegalStateException("unknown parameter kind " + kind);
-            };
-        }
-        return raw;
+    };
+
+    /** The device address of an input pointer argument, 0 for null. */
+    private static long address(KernelArgs.In p) {
+        return p == null ? 0L : address(p.tensor(), p.offset());
     }
 
-    private static Object throwBad(Kernel k, int i, char kind, Object a) {
-        throw badArg(k, i, kind, a);
+    /** The device address of an output pointer argument (never null). */
+    private static long address(KernelArgs.Out p) {
+        if (p == null) throw new IllegalArgumentException("an output pointer argument is null");
+        return address(p.tensor(), p.offset());
     }
 
-    private static IllegalArgumentException badArg(Kernel k, int i, char kind, Object a) {
-        String want = switch (kind) {
-            case 'p' -> "a device pointer (Tensor, Ptr or null)";
-            case 'i' -> "an Integer";
-            default -> "a Float";
-        };
-        return new IllegalArgumentException(k.symbol + " argument " + i + " must be " + want + ", got "
-                + (a == null ? "null" : a.getClass().getSimpleName() + " " + a));
+    /** The {@code void**} values: Integer, Float, or Long device addresses (0 = NULL). */
+    private static Object[] marshal(KernelArgs args) {
+        try {
+            return (Object[]) READERS.get(args.getClass()).values().invokeExact(args);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(args.getClass().getSimpleName() + ": " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 }

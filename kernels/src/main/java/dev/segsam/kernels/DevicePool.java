@@ -17,7 +17,8 @@ import java.util.Map;
  *       without synchronisation because every kernel runs in the one stream: work on the new owner is queued after
  *       all work of the old one.</li>
  *   <li>When the device is full, the cached blocks are freed and the allocation is retried once. Cached bytes above
- *       {@code segsam.cuda.poolCacheMiB} (default: unlimited) are freed at once instead of kept.</li>
+ *       the pool's limit ({@code Options.cudaPoolCacheMiB}, property {@code segsam.cuda.poolCacheMiB}; default: unlimited)
+ *       are freed at once instead of kept.</li>
  *   <li>{@code poison}: every allocation is filled with NaN before use (tests: an element a kernel forgets to write
  *       shows up as NaN instead of a stale, possibly correct, value).</li>
  * </ul>
@@ -47,14 +48,20 @@ public final class DevicePool {
     volatile boolean poison;
 
     /**
-     * @param exact no size classes and no caching: each block is exactly as large as asked and freed on release (the
-     *              emulator uses this so that guard pages sit right behind every tensor)
+     * @param exact     no size classes and no caching: each block is exactly as large as asked and freed on release (the
+     *                  emulator uses this so that guard pages sit right behind every tensor)
+     * @param maxCached most bytes kept on the free lists ({@code Options.cudaPoolCacheMiB}; {@code Long.MAX_VALUE}: no limit)
      */
-    DevicePool(Gpu gpu, boolean exact) {
+    DevicePool(Gpu gpu, boolean exact, long maxCached) {
+        if (maxCached < 0) throw new IllegalArgumentException("pool cache limit " + maxCached);
         this.gpu = gpu;
         this.exact = exact;
-        long mib = Long.getLong("segsam.cuda.poolCacheMiB", -1);
-        this.maxCached = mib < 0 ? Long.MAX_VALUE : mib << 20;
+        this.maxCached = maxCached;
+    }
+
+    /** A pool without a cache limit. */
+    DevicePool(Gpu gpu, boolean exact) {
+        this(gpu, exact, Long.MAX_VALUE);
     }
 
     /** The class size for a request of {@code bytes}. */

@@ -1,5 +1,8 @@
 package dev.segsam.kernels;
 
+import static dev.segsam.kernels.KernelArgs.in;
+import static dev.segsam.kernels.KernelArgs.out;
+
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Tensor;
 
@@ -30,15 +33,15 @@ final class Gemm {
     }
 
     private final CudaRuntime rt;
-    final GemmMode mode;
+    final GemmEngine engine;
     private final CublasGemm cublas;
 
-    /** Fails with the one-line reason when a cuBLAS mode is asked for and cuBLAS cannot be loaded. */
-    Gemm(CudaRuntime rt, GemmMode mode) {
+    /** Fails with the one-line reason when a cuBLAS engine is asked for and cuBLAS cannot be loaded. */
+    Gemm(CudaRuntime rt, GemmEngine engine) {
         this.rt = rt;
-        this.mode = mode;
-        if (mode.cublas()) {
-            Object c = rt.cublas();
+        this.engine = engine;
+        if (engine.cublas()) {
+            Object c = rt.device.cublas();
             if (c instanceof String why) throw new IllegalStateException(why);
             this.cublas = (CublasGemm) c;
         } else {
@@ -95,15 +98,15 @@ final class Gemm {
         }
     }
 
-    /** The kernel for {@link #mode}, the operand layout and the problem size. */
+    /** The kernel for {@link #engine}, the operand layout and the problem size. */
     Kernel choose(int batch, int M, int N, boolean ta, boolean tb) {
         int layout = ta ? 2 : (tb ? 1 : 0); // nn, nt, tn
-        return switch (mode) {
-            case FP32_NAIVE -> Kernel.GEMM_NAIVE;
-            case TF32, CUBLAS_TF32 -> new Kernel[] {Kernel.TF32GEMM_NN, Kernel.TF32GEMM_NT, Kernel.TF32GEMM_TN}[layout];
-            case FP32_TILE64 -> tile64(layout);
-            case FP32_TILE128 -> tile128(layout);
-            default -> {
+        return switch (engine) {
+            case FP32_PER_OUTPUT -> Kernel.GEMM_PER_OUTPUT;
+            case TF32_TENSOR_CORES, CUBLAS_TF32 -> new Kernel[] {Kernel.TF32GEMM_NN, Kernel.TF32GEMM_NT, Kernel.TF32GEMM_TN}[layout];
+            case FP32_TILED_64 -> tile64(layout);
+            case FP32_TILED_128 -> tile128(layout);
+            case FP32_TILED, CUBLAS_FP32 -> {
                 // 128×128 tiles when they give every SM at least two blocks, else 64×64 (four times as many blocks)
                 long tiles128 = (long) ((M + 127) / 128) * ((N + 127) / 128) * batch;
                 yield tiles128 >= 2L * rt.gpu.multiprocessors() ? tile128(layout) : tile64(layout);
@@ -122,36 +125,33 @@ final class Gemm {
     private void runOurs(String shapes, int batch, int M, int N, int K, Mat a, Mat b, Mat c, float alpha, Tensor bias, int biasMode, int act) {
         Kernel k = choose(batch, M, N, a.trans(), b.trans());
         int tile = switch (k) {
-            case GEMM_NAIVE -> 16;
+            case GEMM_PER_OUTPUT -> 16;
             case SGEMM64_NN, SGEMM64_NT, SGEMM64_TN -> 64;
             default -> 128;
         };
         int gx = (N + tile - 1) / tile, gy = (M + tile - 1) / tile;
         if (gy > MAX_GRID_YZ) throw new IllegalArgumentException(shapes + ": M too large for one launch");
-        CudaRuntime.Ptr pa = new CudaRuntime.Ptr(a.t(), a.offset()), pb = new CudaRuntime.Ptr(b.t(), b.offset());
-        CudaRuntime.Ptr pc = new CudaRuntime.Ptr(c.t(), c.offset());
         int sA = (int) a.batchStride(), sB = (int) b.batchStride(), sC = (int) c.batchStride();
-        if (k == Kernel.GEMM_NAIVE) {
-            rt.launch(k, shapes, gx, gy, batch, 256, 1, 0, M, N, K, pa, a.ld(), sA, a.trans() ? 1 : 0, pb, b.ld(), sB,
-                    b.trans() ? 1 : 0, pc, c.ld(), sC, alpha, bias, biasMode, act);
-        } else {
-            rt.launch(k, shapes, gx, gy, batch, 256, 1, 0, M, N, K, pa, a.ld(), sA, pb, b.ld(), sB, pc, c.ld(), sC, alpha,
-                    bias, biasMode, act);
-        }
+        KernelArgs args = k == Kernel.GEMM_PER_OUTPUT
+                ? new KernelArgs.GemmPerOutput(M, N, K, in(a.t(), a.offset()), a.ld(), sA, a.trans() ? 1 : 0, in(b.t(), b.offset()),
+                        b.ld(), sB, b.trans() ? 1 : 0, out(c.t(), c.offset()), c.ld(), sC, alpha, in(bias), biasMode, act)
+                : new KernelArgs.GemmTiled(M, N, K, in(a.t(), a.offset()), a.ld(), sA, in(b.t(), b.offset()), b.ld(), sB,
+                        out(c.t(), c.offset()), c.ld(), sC, alpha, in(bias), biasMode, act);
+        rt.launch(k, shapes, gx, gy, batch, 256, 1, 0, args);
     }
 
     private void runCublas(String shapes, int batch, int M, int N, int K, Mat a, Mat b, Mat c, float alpha, Tensor bias, int biasMode, int act) {
         rt.gpu.enterThread();
         try {
-            cublas.gemm(mode.tf32(), batch, M, N, K, CudaRuntime.address(a.t(), a.offset()), Math.max(a.ld(), 1), a.batchStride(), a.trans(),
+            cublas.gemm(engine.tf32(), batch, M, N, K, CudaRuntime.address(a.t(), a.offset()), Math.max(a.ld(), 1), a.batchStride(), a.trans(),
                     CudaRuntime.address(b.t(), b.offset()), Math.max(b.ld(), 1), b.batchStride(), b.trans(),
                     CudaRuntime.address(c.t(), c.offset()), Math.max(c.ld(), 1), c.batchStride(), alpha);
         } catch (RuntimeException e) {
             throw new CudaOpException("cuBLAS sgemm (" + shapes + "): " + e.getMessage(), e);
         }
         if (biasMode != BIAS_NONE || act != ACT_NONE) {
-            rt.launch1d(Kernel.BIAS_ACT, shapes + " epilogue", (long) batch * M * N, new CudaRuntime.Ptr(c.t(), c.offset()), batch, M, N,
-                    c.ld(), (int) c.batchStride(), bias, biasMode, act);
+            rt.launch1d(Kernel.BIAS_ACT, shapes + " epilogue", (long) batch * M * N, new KernelArgs.BiasAct(out(c.t(), c.offset()),
+                    batch, M, N, c.ld(), (int) c.batchStride(), in(bias), biasMode, act));
         }
     }
 }

@@ -44,7 +44,7 @@ import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 /**
- * {@link Gpu} over the JCuda 12.6 driver API (stack.md §2): device 0's primary context, made current on every calling
+ * {@link Gpu} over the JCuda 12.6 driver API (docs/design/stack.md §2): device 0's primary context, made current on every calling
  * thread; the kernels from the fatbin resource loaded with {@code cuModuleLoadData}; one non-blocking stream; host
  * copies staged through two pinned buffers so that a copy of chunk i overlaps the host-side copy of chunk i ± 1.
  *
@@ -53,7 +53,10 @@ import jcuda.driver.JCudaDriver;
  * 8-byte values, exactly what {@code Pointer.to(devicePtr)} would produce.
  */
 final class JCudaGpu implements Gpu {
-    /** The kernels, built by kernels/build-fatbin.sh. */
+    /**
+     * The kernels, built by kernels/build-fatbin.sh; committed gzip-compressed and decompressed by the build into the
+     * classes (kernels/pom.xml), so the class path holds the plain fatbin.
+     */
     static final String FATBIN = "/dev/segsam/kernels/segsam.fatbin";
     private static final long STAGING_BYTES = 8L << 20;
     private static final CUdeviceptr NULL = new CUdeviceptr();
@@ -99,7 +102,7 @@ final class JCudaGpu implements Gpu {
         }
     }
 
-    /** The committed (or freshly built) fatbin from the class path. */
+    /** The fatbin from the class path. */
     static byte[] fatbin() {
         try (InputStream in = JCudaGpu.class.getResourceAsStream(FATBIN)) {
             if (in == null) throw new IllegalStateException("kernel binary " + FATBIN + " is missing from the class path");

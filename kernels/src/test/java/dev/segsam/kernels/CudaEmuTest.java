@@ -6,39 +6,35 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 
 /**
- * The CUDA op contract on the CPU emulator of the kernels ({@code src/test/emu}): runs wherever g++ exists, so the
- * kernels' indexing, bounds, barriers, warp exchanges and the Java launch path are tested without a GPU. Opt-in
- * ({@code ./mvnw -Pemu -pl kernels -am test}): the emulator runs each CUDA thread as an OS thread and is slow.
- * Every allocation is exact-sized with a guard page behind it, so an out-of-bounds access crashes the test JVM.
+ * The CUDA-specific checks ({@link CudaKernelChecks}) on the CPU emulator of the kernels ({@code src/test/emu}); the
+ * op values are {@link CudaEmuContractTest}'s. Opt-in ({@code ./mvnw -Pemu -pl kernels -am test}).
  */
 @Tag("emu")
-class CudaEmuTest extends CudaOpsContract {
-    private CudaRuntime rt, caching;
+class CudaEmuTest extends CudaKernelChecks {
+    private CudaDevice device, caching;
 
     @BeforeAll
     void emulator() {
         EmuGpu gpu = EmuGpu.get();
         Assumptions.assumeTrue(gpu != null, EmuGpu.unavailableReason());
-        rt = new CudaRuntime(gpu, true);
-        rt.pool.poison = true;
-        rt.syncEachLaunch = true;
-        caching = new CudaRuntime(gpu, false);
-        caching.pool.poison = true;
+        device = new CudaDevice(gpu, true);
+        caching = new CudaDevice(gpu, false);
     }
 
     @Override
-    CudaRuntime runtime() {
-        return rt;
+    CudaDevice device() {
+        return device;
     }
 
     @Override
-    CudaRuntime cachingRuntime() {
+    CudaDevice cachingDevice() {
         return caching;
     }
 
     @Override
-    List<GemmMode> gemmModes() {
-        return List.of(GemmMode.FP32, GemmMode.FP32_NAIVE, GemmMode.FP32_TILE64, GemmMode.FP32_TILE128, GemmMode.TF32);
+    List<GemmEngine> engines() {
+        return List.of(GemmEngine.FP32_TILED, GemmEngine.FP32_PER_OUTPUT, GemmEngine.FP32_TILED_64, GemmEngine.FP32_TILED_128,
+                GemmEngine.TF32_TENSOR_CORES);
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.Compare;
 import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,37 +23,35 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The CUDA op contract on the real GPU, plus what only a GPU can show: SAM-sized GEMMs, global attention without the
+ * The CUDA-specific checks ({@link CudaKernelChecks}) on the real GPU, plus what only a GPU can show: SAM-sized GEMMs, global attention without the
  * [B, N, N] score tensor, several calling threads, the cuBLAS comparison, device selection. Tagged {@code gpu}
  * ({@code ./mvnw -Pgpu -pl kernels -am test}) and skipped when {@link CudaProbe} finds no device; a device whose fatbin
  * does not load or whose self-test fails is a failure, not a skip.
  */
 @Tag("gpu")
-class CudaGpuTest extends CudaOpsContract {
-    private CudaRuntime rt;
+class CudaGpuTest extends CudaKernelChecks {
+    private CudaDevice device;
 
     @BeforeAll
     void gpu() {
-        rt = GpuTests.runtimeOrSkip();
-        rt.pool.poison = true;
-        rt.syncEachLaunch = true;
+        device = GpuTests.deviceOrSkip();
     }
 
     @Override
-    CudaRuntime runtime() {
-        return rt;
+    CudaDevice device() {
+        return device;
     }
 
     @Override
-    CudaRuntime cachingRuntime() {
-        return rt;
+    CudaDevice cachingDevice() {
+        return device;
     }
 
     @Override
-    List<GemmMode> gemmModes() {
-        List<GemmMode> m = new ArrayList<>(List.of(GemmMode.FP32, GemmMode.FP32_NAIVE, GemmMode.FP32_TILE64, GemmMode.FP32_TILE128,
-                GemmMode.TF32));
-        if (CudaBackend.cublasUnavailableReason() == null) m.addAll(List.of(GemmMode.CUBLAS_FP32, GemmMode.CUBLAS_TF32));
+    List<GemmEngine> engines() {
+        List<GemmEngine> m = new ArrayList<>(List.of(GemmEngine.FP32_TILED, GemmEngine.FP32_PER_OUTPUT, GemmEngine.FP32_TILED_64,
+                GemmEngine.FP32_TILED_128, GemmEngine.TF32_TENSOR_CORES));
+        if (CudaBackend.cublasUnavailableReason() == null) m.addAll(List.of(GemmEngine.CUBLAS_FP32, GemmEngine.CUBLAS_TF32));
         return m;
     }
 
@@ -66,9 +65,9 @@ class CudaGpuTest extends CudaOpsContract {
     void samSizedLinears() {
         Random r = new Random(21);
         int[][] shapes = {{4096, 768, 2304}, {4096, 3072, 768}, {4900, 768, 3072}};
-        for (GemmMode mode : gemmModes()) {
-            if (mode == GemmMode.FP32_NAIVE) continue; // slow, and covered at smaller sizes
-            CudaBackend g = new CudaBackend(rt, mode);
+        for (GemmEngine mode : engines()) {
+            if (mode == GemmEngine.FP32_PER_OUTPUT) continue; // slow, and covered at smaller sizes
+            CudaBackend g = cuda(mode, Options.AttentionKind.FLASH);
             for (int[] s : shapes) {
                 int M = s[0], K = s[1], N = s[2];
                 Tensor x = randn(r, 1f, M, K), w = randn(r, 0.05f, N, K), b = randn(r, 0.1f, N);
@@ -93,28 +92,30 @@ class CudaGpuTest extends CudaOpsContract {
     }
 
     /**
-     * SAM-B global attention (12 heads × 4096 tokens, d 64, rel-pos): matches the CPU reference, and the pool's peak
-     * stays far below the 805 MB a whole [12, 4096, 4096] score tensor would take.
+     * SAM-B global attention (12 heads × 4096 tokens, d 64, rel-pos), fused and in score tiles: matches the CPU
+     * reference, and the pool's peak stays far below the 805 MB a whole [12, 4096, 4096] score tensor would take.
      */
     @Test
-    void globalAttentionTilesTheQueries() {
+    void globalAttentionNeverHoldsAllScores() {
         Random r = new Random(22);
         int B = 12, S = 64, N = S * S, d = 64;
         Tensor q = randn(r, 1f, B, N, d), k = randn(r, 1f, B, N, d), v = randn(r, 1f, B, N, d);
         Tensor rh = randn(r, 0.3f, S, S, d), rw = randn(r, 0.3f, S, S, d);
-        CudaBackend g = cuda();
-        Tensor got;
-        try (Tensor dq = g.upload(q); Tensor dk = g.upload(k); Tensor dv = g.upload(v); Tensor drh = g.upload(rh); Tensor drw = g.upload(rw)) {
-            rt.pool.resetPeak();
-            long before = g.memoryStats().inUseBytes();
-            try (Tensor out = g.attention(dq, dk, dv, 0.125f, new Backend.RelPos(drh, drw, S, S, S, S))) {
-                long extra = g.memoryStats().peakInUseBytes() - before;
-                assertTrue(extra < 200L << 20, "attention used " + (extra >> 20) + " MiB beyond its inputs (whole scores: 768 MiB)");
-                got = g.download(out);
-            }
-        }
         Tensor expected = new dev.segsam.tensor.fast.FastCpuBackend().attention(q, k, v, 0.125f, new Backend.RelPos(rh, rw, S, S, S, S));
-        Compare.close(expected, got, 1e-4, 1e-4 * 4, "global attention");
+        for (Options.AttentionKind kind : Options.AttentionKind.values()) {
+            CudaBackend g = cuda(GemmEngine.FP32_TILED, kind);
+            Tensor got;
+            try (Tensor dq = g.upload(q); Tensor dk = g.upload(k); Tensor dv = g.upload(v); Tensor drh = g.upload(rh); Tensor drw = g.upload(rw)) {
+                g.runtime().pool.resetPeak();
+                long before = g.memoryStats().inUseBytes();
+                try (Tensor out = g.attention(dq, dk, dv, 0.125f, new Backend.RelPos(drh, drw, S, S, S, S))) {
+                    long extra = g.memoryStats().peakInUseBytes() - before;
+                    assertTrue(extra < 200L << 20, kind + " attention used " + (extra >> 20) + " MiB beyond its inputs (whole scores: 768 MiB)");
+                    got = g.download(out);
+                }
+            }
+            Compare.close(expected, got, 1e-4, 1e-4 * 4, kind + " global attention");
+        }
     }
 
     /** Several threads issuing ops at once (model inference is multi-threaded): each gets its own right answers. */
@@ -154,14 +155,8 @@ class CudaGpuTest extends CudaOpsContract {
         if (why != null) {
             assertFalse(why.contains("\n"), why);
             System.out.println("cuBLAS: " + why);
-            String old = System.getProperty("segsam.gemm");
-            System.setProperty("segsam.gemm", "cublas");
-            try {
-                assertEquals(GemmMode.FP32, CudaBackend.create().gemmMode(), "falls back to segsam's kernels");
-            } finally {
-                if (old == null) System.clearProperty("segsam.gemm");
-                else System.setProperty("segsam.gemm", old);
-            }
+            Options cublas = Options.defaults().withGemm(Options.GemmEngine.CUBLAS, Options.GemmPrecision.FP32);
+            assertEquals(GemmEngine.FP32_TILED, CudaBackend.create(cublas).gemmEngine(), "falls back to segsam's kernels");
         } else {
             System.out.println("cuBLAS: available");
         }
@@ -173,6 +168,6 @@ class CudaGpuTest extends CudaOpsContract {
         assertNull(new CudaBackendProvider().unavailableReason());
         assertEquals(Device.CUDA, Backends.select(Device.AUTO).device());
         assertEquals(Device.CUDA, Backends.select(Device.CUDA).device());
-        assertNull(rt.selfTest());
+        assertNull(device.selfTest());
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Options;
 import org.junit.jupiter.api.Test;
 
 class CudaProbeTest {
@@ -42,5 +43,17 @@ class CudaProbeTest {
         var e = assertThrows(Backends.BackendUnavailableException.class, () -> Backends.select(Device.CUDA));
         assertTrue(e.getMessage().startsWith("device cuda requested, but CUDA is unavailable: "), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    /** Options with the probe off ({@code segsam.cuda=off}): CUDA is unavailable with that reason, auto takes the CPU. */
+    @Test
+    void theProbeCanBeSwitchedOff() {
+        Options off = Options.defaults().withCudaProbe(false);
+        assertEquals(CudaDevice.DISABLED, new CudaBackendProvider().unavailableReason(off));
+        assertEquals(Device.CPU, Backends.select(off.withDevice(Device.AUTO)).device());
+        var e = assertThrows(Backends.BackendUnavailableException.class, () -> Backends.select(off.withDevice(Device.CUDA)));
+        assertTrue(e.getMessage().contains("segsam.cuda=off"), e.getMessage());
+        var c = assertThrows(IllegalStateException.class, () -> CudaBackend.create(off));
+        assertEquals(CudaDevice.DISABLED, c.getMessage());
     }
 }

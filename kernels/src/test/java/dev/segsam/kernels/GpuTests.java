@@ -9,14 +9,14 @@ final class GpuTests {
     private GpuTests() {}
 
     /**
-     * The shared CUDA runtime; skips the calling test class when {@link CudaProbe} finds no device, and fails it when a
+     * The shared CUDA device; skips the calling test class when {@link CudaProbe} finds no device, and fails it when a
      * device exists but the backend cannot use it (fatbin not loading, self-test failing): that is a bug, not a skip.
      */
-    static CudaRuntime runtimeOrSkip() {
+    static CudaDevice deviceOrSkip() {
         CudaProbe.Result probe = CudaProbe.probe();
         Assumptions.assumeTrue(probe.available(), "no GPU: " + probe.reason());
-        CudaRuntime rt = CudaRuntime.shared();
-        assertNotNull(rt, "GPU present (" + probe + ") but the CUDA backend is unusable: " + CudaRuntime.sharedFailure());
-        return rt;
+        CudaDevice device = CudaDevice.shared();
+        assertNotNull(device, "GPU present (" + probe + ") but the CUDA backend is unusable: " + CudaDevice.sharedFailure());
+        return device;
     }
 }

@@ -14,18 +14,18 @@ import java.util.stream.Stream;
 
 /**
  * The {@code extern "C"} kernels declared in {@code src/main/cuda}, read from the sources: name, block size
- * ({@code __launch_bounds__}) and parameters. Tests compare them with {@link Kernel}; the emulator build generates its
- * launch thunks from them.
+ * ({@code __launch_bounds__}) and parameters. {@code KernelSourceTest} compares them with {@link Kernel} and its
+ * {@link KernelArgs} records; the emulator build generates its launch thunks from them.
  */
 record KernelSource(String name, int threads, List<Param> params) {
     /** One parameter: its C type as written (without {@code __restrict__}) and name. */
     record Param(String type, String name) {
-        /** p, i or f as in {@link Kernel#params}. */
-        char kind() {
-            if (type.contains("*")) return 'p';
+        /** The Java type of the matching {@link KernelArgs} component: In (const pointer), Out (other pointers), int, float. */
+        Class<?> javaType() {
+            if (type.contains("*")) return type.startsWith("const ") ? KernelArgs.In.class : KernelArgs.Out.class;
             return switch (type) {
-                case "int" -> 'i';
-                case "float" -> 'f';
+                case "int" -> int.class;
+                case "float" -> float.class;
                 default -> throw new IllegalStateException("kernel parameter type " + type + " has no Java counterpart");
             };
         }
@@ -34,12 +34,6 @@ record KernelSource(String name, int threads, List<Param> params) {
     static final Path DIR = Path.of("src/main/cuda");
     private static final Pattern DECL = Pattern.compile(
             "extern\\s+\"C\"\\s+__global__\\s+void\\s+__launch_bounds__\\((\\d+)[^)]*\\)\\s+(\\w+)\\s*\\(([^)]*)\\)");
-
-    String kinds() {
-        StringBuilder sb = new StringBuilder();
-        for (Param p : params) sb.append(p.kind());
-        return sb.toString();
-    }
 
     /** The CUDA sources in name order. */
     static List<Path> files() {

@@ -2,10 +2,13 @@ package dev.segsam.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,20 +23,24 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 
 /**
  * Without a GPU: the Java launch table, the CUDA sources and the committed fatbin agree.
  * <ul>
- *   <li>every {@link Kernel} is declared in {@code src/main/cuda} with the same {@code __launch_bounds__} and parameter
- *       kinds, and every declared kernel is in the table;</li>
- *   <li>the fatbin resource is an (uncompressed) fatbin holding SASS (ELF) and PTX, and contains every kernel name;</li>
+ *   <li>every {@link Kernel} is declared in {@code src/main/cuda} with the same {@code __launch_bounds__}, and its
+ *       {@link KernelArgs} record has the kernel's parameters by name, type and order ({@code const float*} ↔
+ *       {@code In}, other pointers ↔ {@code Out}, {@code int}, {@code float}); every declared kernel is in the table;</li>
+ *   <li>the fatbin on the class path (the build decompresses the committed {@code segsam.fatbin.gz} into the classes)
+ *       holds SASS (ELF) and PTX, and contains every kernel name;</li>
  *   <li>its stamp lists the SHA-256 of exactly the current sources, the flags of build-fatbin.sh and the fatbin's own
  *       hash: editing a kernel without rebuilding the fatbin fails here, on any machine.</li>
  * </ul>
  */
 class KernelSourceTest {
     private static final Path STAMP = Path.of("src/main/resources/dev/segsam/kernels/segsam.fatbin.sha256");
+    private static final Path COMMITTED = Path.of("src/main/resources/dev/segsam/kernels/segsam.fatbin.gz");
 
     @Test
     void javaTableMatchesTheCudaDeclarations() {
@@ -44,13 +51,50 @@ class KernelSourceTest {
             if (s == null) problems.add(k + ": no kernel " + k.symbol + " in src/main/cuda");
             else {
                 if (s.threads() != k.threads) problems.add(k.symbol + ": __launch_bounds__(" + s.threads() + ") but Java launches " + k.threads);
-                if (!s.kinds().equals(k.params)) problems.add(k.symbol + ": parameters " + s.kinds() + " " + s.params() + " but Java passes " + k.params);
+                problems.addAll(signatureProblems(k.args, s));
             }
         }
         TreeSet<String> unused = new TreeSet<>(declared.keySet());
         for (Kernel k : Kernel.values()) unused.remove(k.symbol);
         if (!unused.isEmpty()) problems.add("declared but never launched: " + unused);
         if (!problems.isEmpty()) fail(String.join("\n", problems));
+    }
+
+    /** Where the record's components differ from the kernel's parameters (name, Java type, position), one line each. */
+    static List<String> signatureProblems(Class<?> args, KernelSource s) {
+        List<String> problems = new ArrayList<>();
+        RecordComponent[] rc = args.getRecordComponents();
+        if (rc.length != s.params().size()) {
+            problems.add(s.name() + ": " + s.params().size() + " parameters but " + args.getSimpleName() + " has " + rc.length + " components");
+        }
+        for (int i = 0; i < Math.min(rc.length, s.params().size()); i++) {
+            KernelSource.Param p = s.params().get(i);
+            if (!rc[i].getName().equals(p.name()) || rc[i].getType() != p.javaType()) {
+                problems.add(s.name() + " parameter " + i + " is " + p.type() + " " + p.name() + " but " + args.getSimpleName() + "."
+                        + rc[i].getName() + " is " + rc[i].getType().getSimpleName() + " (expected " + p.javaType().getSimpleName() + ")");
+            }
+        }
+        return problems;
+    }
+
+    /** im2col_f32's record with H and W swapped, and one with the output and input pointers swapped. */
+    record SwappedSizes(KernelArgs.Out cols, KernelArgs.In x, int B, int C, int W, int H, int kh, int kw, int sh, int sw, int ph, int pw,
+                        int Ho, int Wo) {}
+
+    record SwappedPointers(KernelArgs.In cols, KernelArgs.Out x, int B, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                           int Ho, int Wo) {}
+
+    /** The check catches two swapped parameters of the same type, and swapped input / output pointers. */
+    @Test
+    void swappedArgumentsAreCaught() {
+        KernelSource im2col = KernelSource.all().get("im2col_f32");
+        assertEquals(List.of(), signatureProblems(KernelArgs.Im2col.class, im2col));
+        List<String> sizes = signatureProblems(SwappedSizes.class, im2col);
+        assertEquals(2, sizes.size(), sizes.toString());
+        assertTrue(sizes.get(0).contains("parameter 4 is int H but SwappedSizes.W"), sizes.get(0));
+        List<String> pointers = signatureProblems(SwappedPointers.class, im2col);
+        assertEquals(2, pointers.size(), pointers.toString());
+        assertTrue(pointers.get(0).contains("parameter 0 is float* cols but SwappedPointers.cols is In (expected Out)"), pointers.get(0));
     }
 
     @Test
@@ -92,7 +136,13 @@ class KernelSourceTest {
         Matcher flags = Pattern.compile("(?m)^FLAGS=\"([^\"]*)\"").matcher(Files.readString(Path.of("build-fatbin.sh")));
         assertTrue(flags.find(), "FLAGS in build-fatbin.sh");
         assertEquals(flags.group(1), fields.get("flags"), "nvcc flags vs the stamp" + fix);
-        assertEquals(sha256(JCudaGpu.fatbin()), fields.get("fatbin"), "the fatbin resource vs its stamp" + fix);
+        byte[] committed;
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(COMMITTED))) {
+            committed = in.readAllBytes();
+        }
+        assertEquals(sha256(committed), fields.get("fatbin"), "the committed " + COMMITTED + " vs its stamp" + fix);
+        assertEquals(sha256(committed), sha256(JCudaGpu.fatbin()), "the class path's fatbin is the committed one, decompressed by the build");
+        assertFalse(Files.exists(COMMITTED.resolveSibling("segsam.fatbin")), "only the compressed fatbin is committed");
         assertNotNull(fields.get("nvcc"));
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.SeededWeights;
@@ -19,15 +20,22 @@ import org.junit.jupiter.api.TestInstance;
  * A small SAM (the configuration of model's SamSmallParityTest: 128² input, 64-wide ViT with 4 heads of 16, windows of
  * 5 with padding, two global blocks, the full mask decoder) end to end through {@link Predictor} on the CUDA backend,
  * against the same model on the reference {@link CpuBackend}: image encoder (flash attention with rel-pos on padded
- * windows and globally), prompt encoder, mask decoder (v1 attention: its head dims 4 and 2 have no flash kernel),
+ * windows and globally), prompt encoder, mask decoder (score-tile attention: its head dims 4 and 2 have no flash kernel),
  * fused mask postprocessing to a 150×110 original. Seeded random weights.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class SamCudaContract {
     static final SamConfig SMALL = new SamConfig(128, 16, 64, 4, 4, new int[] {1, 3}, 5, 256, 32, 64, 8, 2, 32, 16, 3);
 
-    /** The runtime under test (poisoning on). */
-    abstract CudaRuntime runtime();
+    /** The device under test. */
+    abstract CudaDevice device();
+
+    /** The product default backend (fp32 tiles, fused flash attention) on the device, its pool poisoned. */
+    CudaBackend cuda() {
+        CudaRuntime rt = device().runtime(-1, false);
+        rt.pool.poison = true;
+        return new CudaBackend(rt, GemmEngine.FP32_TILED);
+    }
 
     /** predict calls for the memory check (1000 on a GPU). */
     abstract int rounds();
@@ -38,8 +46,8 @@ abstract class SamCudaContract {
         return img;
     }
 
-    static final Predictor.Prompt BOX = new Predictor.Prompt(null, null, new float[] {30, 20, 110, 90}, null, false);
-    static final Predictor.Prompt POINTS = new Predictor.Prompt(new float[][] {{70, 50}, {20, 95}}, new int[] {1, 0}, null, null, true);
+    static final Prompt BOX = Prompt.box(30, 20, 110, 90);
+    static final Prompt POINTS = Prompt.point(70, 50, true).withPoint(20, 95, false).multimask(true);
 
     /**
      * Logits: relative L2 ≤ 1e-4 to the CPU (fp32 kernels differ from the reference only in summation order, amplified
@@ -50,10 +58,10 @@ abstract class SamCudaContract {
     void smallSamMatchesTheCpu() {
         TensorSource w = SeededWeights.generate(SMALL, 20261127L);
         Predictor cpuP = new Predictor(SegSam.load(w, new CpuBackend()), Preprocessor.Convention.SAM);
-        Predictor gpuP = new Predictor(SegSam.load(SeededWeights.generate(SMALL, 20261127L), new CudaBackend(runtime(), GemmMode.FP32)),
+        Predictor gpuP = new Predictor(SegSam.load(SeededWeights.generate(SMALL, 20261127L), cuda()),
                 Preprocessor.Convention.SAM);
         try (Predictor.Encoded ec = cpuP.encode(image(), null); Predictor.Encoded eg = gpuP.encode(image(), null)) {
-            for (Predictor.Prompt p : new Predictor.Prompt[] {BOX, POINTS}) {
+            for (Prompt p : new Prompt[] {BOX, POINTS}) {
                 Predictor.Result c = cpuP.predict(ec, p), g = gpuP.predict(eg, p);
                 double rel = Compare.relL2(c.maskLogits(), g.maskLogits());
                 assertTrue(rel <= 1e-4, "mask logits relL2 " + rel);
@@ -76,7 +84,7 @@ abstract class SamCudaContract {
      */
     @Test
     void repeatedPredictKeepsDeviceMemoryFlat() {
-        CudaBackend g = new CudaBackend(runtime(), GemmMode.FP32);
+        CudaBackend g = cuda();
         Predictor gpuP = new Predictor(SegSam.load(SeededWeights.generate(SMALL, 5L), g), Preprocessor.Convention.SAM);
         try (Predictor.Encoded e = gpuP.encode(image(), null)) {
             gpuP.predict(e, BOX);

@@ -7,19 +7,18 @@ import org.junit.jupiter.api.Tag;
 /** {@link SamCudaContract} on the CPU emulator of the kernels ({@code -Pemu}); a few predict rounds only (slow). */
 @Tag("emu")
 class SamCudaEmuTest extends SamCudaContract {
-    private CudaRuntime rt;
+    private CudaDevice device;
 
     @BeforeAll
     void emulator() {
         EmuGpu gpu = EmuGpu.get();
         Assumptions.assumeTrue(gpu != null, EmuGpu.unavailableReason());
-        rt = new CudaRuntime(gpu, false); // a caching pool, as in production: the memory check needs reuse
-        rt.pool.poison = true;
+        device = new CudaDevice(gpu, false); // a caching pool, as in production: the memory check needs reuse
     }
 
     @Override
-    CudaRuntime runtime() {
-        return rt;
+    CudaDevice device() {
+        return device;
     }
 
     @Override

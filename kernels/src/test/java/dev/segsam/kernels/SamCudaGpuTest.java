@@ -6,16 +6,16 @@ import org.junit.jupiter.api.Tag;
 /** {@link SamCudaContract} on the real GPU ({@code -Pgpu}; skipped without one): 1000 predict calls for the memory check. */
 @Tag("gpu")
 class SamCudaGpuTest extends SamCudaContract {
-    private CudaRuntime rt;
+    private CudaDevice device;
 
     @BeforeAll
     void gpu() {
-        rt = GpuTests.runtimeOrSkip();
+        device = GpuTests.deviceOrSkip();
     }
 
     @Override
-    CudaRuntime runtime() {
-        return rt;
+    CudaDevice device() {
+        return device;
     }
 
     @Override

@@ -10,22 +10,28 @@ import dev.segsam.model.segsam.ClassSpec;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.model.segsam.SegSamConfig;
 import dev.segsam.model.segsam.SegSamInit;
-import dev.segsam.tensor.TensorSource;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.CpuBackend;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorSource;
 import dev.segsam.tensor.image.RgbImage;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
  * Multi-prompt decoding: {@link Predictor#predict(Predictor.Encoded, List)} runs prompts with equal token counts as one
- * batched decoder pass; its results must equal one-at-a-time {@link Predictor#predict(Predictor.Encoded, Predictor.Prompt)}
+ * batched decoder pass; its results must equal one-at-a-time {@link Predictor#predict(Predictor.Encoded, Prompt)}
  * to float rounding (another GEMM blocking for the larger row count), on both CPU backends. Mixed prompt kinds
  * (boxes, one point, two points, multimask, a mask input) exercise the grouping and the result order.
  */
@@ -68,6 +74,51 @@ class PredictorBatchTest {
         return SegSam.load(TensorSource.of(w, cfg.toMetadata()), backend);
     }
 
+    /**
+     * {@link Options#predictBatch()} ({@code segsam.predict.batch}) sets how many prompts share a decoder pass: 5 box
+     * prompts take 5, 3 and 2 passes at batch sizes 1, 2 and 4, counted by the mask decoder's transposed convolutions
+     * (a fixed number per pass), and the results do not depend on it.
+     */
+    @Test
+    void predictBatchOptionSetsTheDecoderPasses() {
+        AtomicInteger convT = new AtomicInteger();
+        Backend counting = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, new InvocationHandler() {
+            final Backend inner = new CpuBackend(1);
+
+            @Override
+            public Object invoke(Object proxy, Method m, Object[] args) throws Throwable {
+                if (m.getName().equals("convTranspose2d")) convT.incrementAndGet();
+                try {
+                    return m.invoke(inner, args);
+                } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                }
+            }
+        });
+        SegSam model = SegSam.load(SeededWeights.generate(SMALL, 7), counting);
+        RgbImage img = RgbImage.black(120, 90);
+        List<Prompt> boxes = new ArrayList<>();
+        for (int i = 0; i < 5; i++) boxes.add(Prompt.box(5 + 3 * i, 4 + 2 * i, 80 + 5 * i, 70 + i));
+        int[] passes = new int[5];
+        List<float[]> first = null;
+        for (int batch : new int[] {1, 2, 4}) {
+            Predictor p = new Predictor(model, Convention.SAM, Options.defaults().withPredictBatch(batch));
+            assertEquals(batch, p.maxBatch());
+            try (Predictor.Encoded e = p.encode(img)) {
+                convT.set(0);
+                List<Predictor.Result> rs = p.predict(e, boxes);
+                passes[batch] = convT.get();
+                List<float[]> iou = rs.stream().map(Predictor.Result::iou).toList();
+                if (first == null) first = iou;
+                for (int i = 0; i < 5; i++) assertEquals(first.get(i)[0], iou.get(i)[0], 1e-4, "batch " + batch + ", prompt " + i);
+            }
+        }
+        int perPass = passes[1] / 5;
+        assertTrue(perPass > 0 && passes[1] == 5 * perPass, "convT calls at batch 1: " + passes[1]);
+        assertEquals(3 * perPass, passes[2], "batch 2: 3 passes");
+        assertEquals(2 * perPass, passes[4], "batch 4: 2 passes");
+    }
+
     static void check(Backend backend) {
         check(SegSam.load(SeededWeights.generate(SMALL, 7), backend));
     }
@@ -79,14 +130,14 @@ class PredictorBatchTest {
         RgbImage img = RgbImage.black(200, 150);
         for (int y = 0; y < 150; y++) for (int x = 0; x < 200; x++) for (int c = 0; c < 3; c++) img.set(x, y, c, r.nextInt(256));
         Tensor previous = Tensor.of(new float[SMALL.lowResSize() * SMALL.lowResSize()], 1, 1, SMALL.lowResSize(), SMALL.lowResSize());
-        List<Predictor.Prompt> prompts = new ArrayList<>();
-        for (int i = 0; i < 5; i++) prompts.add(new Predictor.Prompt(null, null, new float[] {10 + 7 * i, 5 + 3 * i, 120 + 9 * i, 100 + 4 * i}, null, false));
-        for (int i = 0; i < 3; i++) prompts.add(new Predictor.Prompt(new float[][] {{30 + 40 * i, 20 + 30 * i}}, new int[] {1}, null, null, false));
-        prompts.add(new Predictor.Prompt(new float[][] {{50, 60}, {150, 90}}, new int[] {1, 0}, null, null, true));
-        prompts.add(new Predictor.Prompt(null, null, new float[] {40, 30, 160, 120}, null, true));
-        prompts.add(new Predictor.Prompt(new float[][] {{80, 70}, {20, 20}}, new int[] {1, 0}, null, null, true));
-        prompts.add(new Predictor.Prompt(null, null, new float[] {0, 0, 199, 149}, previous, false));
-        prompts.add(new Predictor.Prompt(null, null, new float[] {60, 40, 100, 90}, null, false));
+        List<Prompt> prompts = new ArrayList<>();
+        for (int i = 0; i < 5; i++) prompts.add(Prompt.box(10 + 7 * i, 5 + 3 * i, 120 + 9 * i, 100 + 4 * i));
+        for (int i = 0; i < 3; i++) prompts.add(Prompt.point(30 + 40 * i, 20 + 30 * i, true));
+        prompts.add(Prompt.point(50, 60, true).withPoint(150, 90, false).multimask(true));
+        prompts.add(Prompt.box(40, 30, 160, 120).multimask(true));
+        prompts.add(Prompt.point(80, 70, true).withPoint(20, 20, false).multimask(true));
+        prompts.add(Prompt.box(0, 0, 199, 149).withMask(previous));
+        prompts.add(Prompt.box(60, 40, 100, 90));
         try (Predictor.Encoded e = predictor.encode(img, null)) {
             List<Predictor.Result> batched = predictor.predict(e, prompts);
             assertEquals(prompts.size(), batched.size());

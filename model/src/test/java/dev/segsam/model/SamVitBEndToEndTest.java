@@ -71,7 +71,7 @@ class SamVitBEndToEndTest {
                 int[] labels = gp.labels();
                 float[] box = gp.box();
                 Tensor mask = golden.contains(k + "mask_input") ? golden.get(k + "mask_input") : null;
-                Predictor.Result r = predictor.predict(e, new Predictor.Prompt(pts, labels, box, mask, p.get("multimask").asBoolean()));
+                Predictor.Result r = predictor.predict(e, Prompt.of(pts, labels, box, mask, p.get("multimask").asBoolean()));
                 double lowErr = Goldens.relL2(golden.get(k + "low_res"), r.lowRes());
                 double fullErr = Goldens.relL2(golden.get(k + "mask_logits"), r.maskLogits());
                 assertTrue(lowErr <= 1e-3, k + "low-res logits relative L2 " + lowErr);

@@ -1,17 +1,16 @@
 package dev.segsam.cli.medical;
 
+import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.MedicalImages;
 import dev.segsam.io.medical.Slice2D;
 import dev.segsam.io.medical.Volume;
-import dev.segsam.io.medical.dataset.PngFiles;
 import dev.segsam.io.medical.intensity.IntensityMap;
 import dev.segsam.io.medical.intensity.Windowing;
 import java.io.PrintWriter;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -77,16 +76,9 @@ public final class ExportSliceCommand implements Callable<Integer> {
             }
             IntensityMap map = window.resolve(v);
             Slice2D s = voxelOrder ? v.slice(axis, k) : v.displaySlice(axis, k);
-            Path abs = out.toAbsolutePath();
-            Path tmp = abs.resolveSibling("." + abs.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".tmp");
-            try {
-                PngFiles.writeGray(tmp, map.toGray8(s.values()), s.width(), s.height());
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            ImageFiles.writeGreyPng(map.toGray8(s.values()), s.width(), s.height(), out);
             o.printf(Locale.ROOT, "wrote %s: %dx%d, %s = %d of %d, grey = clip(v, %s, %s) scaled to 0-255%s%n", out, s.width(), s.height(), axisName(), k, n,
-                    InspectCommand.num(map.low()), InspectCommand.num(map.high()), (map.keepZero() ? ", zeros kept" : "") + (map.invert() ? ", inverted (MONOCHROME1)" : ""));
+                    Numbers.format(map.low()), Numbers.format(map.high()), (map.keepZero() ? ", zeros kept" : "") + (map.invert() ? ", inverted (MONOCHROME1)" : ""));
         }
         return 0;
     }

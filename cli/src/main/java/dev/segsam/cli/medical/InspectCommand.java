@@ -24,7 +24,7 @@ public final class InspectCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE_OR_DIR", description = "NIfTI-1 (.nii/.nii.gz), DICOM file, or DICOM series folder")
     Path path;
 
-    @Option(names = "--json", description = "print one JSON object (keys: file, format, modality, dims, spacing, dtype, min, max, affine, affine_source, extras)")
+    @Option(names = "--json", description = "print one JSON object (keys: file, format, modality, dims, file_dims, volume, volumes, spacing, dtype, min, max, affine, affine_source, extras)")
     boolean json;
 
     @Spec
@@ -44,6 +44,10 @@ public final class InspectCommand implements Callable<Integer> {
                 else root.putNull("modality");
                 ArrayNode dims = root.putArray("dims");
                 for (int d : v.dims()) dims.add(d);
+                ArrayNode fileDims = root.putArray("file_dims");
+                for (int d : v.fileDims()) fileDims.add(d);
+                root.put("volume", v.volumeIndex());
+                root.put("volumes", v.volumeCount());
                 ArrayNode sp = root.putArray("spacing");
                 for (double s : v.spacing()) sp.add(s);
                 root.put("dtype", v.dataType());
@@ -71,14 +75,18 @@ public final class InspectCommand implements Callable<Integer> {
                     ? ", " + x.get(Volume.TRANSFER_SYNTAX_NAME) + " (" + x.get(Volume.TRANSFER_SYNTAX) + ")" : "");
             out.printf("modality      %s%n", v.modality().orElse("unknown (not stored in " + v.format() + ")"));
             out.printf("dims          %d x %d x %d (x, y, z)%n", v.nx(), v.ny(), v.nz());
+            if (v.volumeCount() > 1) {
+                out.printf("volumes       %d in the file's %s; shown and used by commands: volume %d%n", v.volumeCount(),
+                        String.join(" x ", java.util.Arrays.stream(v.fileDims()).mapToObj(Integer::toString).toList()), v.volumeIndex());
+            }
             double[] s = v.spacing();
-            out.printf(Locale.ROOT, "spacing       %s x %s x %s mm%n", num(s[0]), num(s[1]), num(s[2]));
+            out.printf(Locale.ROOT, "spacing       %s x %s x %s mm%n", Numbers.format(s[0]), Numbers.format(s[1]), Numbers.format(s[2]));
             out.printf("data type     %s%n", v.dataType());
-            out.printf(Locale.ROOT, "value range   %s .. %s%n", num(range[0]), num(range[1]));
+            out.printf(Locale.ROOT, "value range   %s .. %s%n", Numbers.format(range[0]), Numbers.format(range[1]));
             if (x.containsKey(Volume.WINDOW_CENTER)) out.printf("window        centre %s, width %s (stored)%n", x.get(Volume.WINDOW_CENTER), x.get(Volume.WINDOW_WIDTH));
             out.printf("affine        %s (voxel -> RAS mm)%n", v.affineSource());
             for (double[] row : v.affine()) {
-                out.printf(Locale.ROOT, "              [%10s %10s %10s %10s]%n", num(row[0]), num(row[1]), num(row[2]), num(row[3]));
+                out.printf(Locale.ROOT, "              [%10s %10s %10s %10s]%n", Numbers.format(row[0]), Numbers.format(row[1]), Numbers.format(row[2]), Numbers.format(row[3]));
             }
             for (Map.Entry<String, String> e : x.entrySet()) {
                 if (e.getKey().equals(Volume.TRANSFER_SYNTAX) || e.getKey().equals(Volume.TRANSFER_SYNTAX_NAME)
@@ -87,10 +95,5 @@ public final class InspectCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    static String num(double v) {
-        if (v == Math.rint(v) && Math.abs(v) < 1e12) return Long.toString((long) v);
-        return String.format(Locale.ROOT, "%.6g", v).replaceAll("(\\.\\d*?)0+$", "$1").replaceAll("\\.$", "");
     }
 }

@@ -1,5 +1,7 @@
 package dev.segsam.cli.predict;
 
+import dev.segsam.io.InputFormat;
+import dev.segsam.io.IoLimits;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.MedicalImages;
@@ -9,7 +11,6 @@ import dev.segsam.io.medical.intensity.IntensityMap;
 import dev.segsam.io.medical.intensity.Windowing;
 import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -22,27 +23,23 @@ import java.nio.file.Path;
  */
 public record InputImage(RgbImage image, String description, Volume volume, Axis axis, int index, IntensityMap map) {
 
-    /** True for files whose first bytes say PNG, JPEG or TIFF. */
+    /**
+     * True for files the image reader takes: PNG/JPEG/TIFF/GIF/BMP by content, or by extension when the content is no
+     * known format (so an empty {@code .png} gets an image error). A DICOM file is never a picture, even when its
+     * preamble holds a TIFF header ({@link InputFormat#detect}).
+     */
     static boolean isPicture(Path p) throws IOException {
-        if (Files.isDirectory(p)) return false;
-        byte[] h;
-        try (InputStream in = Files.newInputStream(p)) {
-            h = in.readNBytes(4);
-        }
-        if (h.length < 4) return false;
-        int a = h[0] & 0xFF, b = h[1] & 0xFF, c = h[2] & 0xFF, d = h[3] & 0xFF;
-        return (a == 0x89 && b == 'P' && c == 'N' && d == 'G') || (a == 0xFF && b == 0xD8)
-                || (a == 'I' && b == 'I' && c == 42 && d == 0) || (a == 'M' && b == 'M' && c == 0 && d == 42);
+        return InputFormat.detect(p) == InputFormat.PICTURE;
     }
 
     /** Loads {@code p}; for volumes the slice {@code index} along {@code axis} (null: the middle slice). */
     public static InputImage load(Path p, Axis axis, Integer index, Windowing window) throws IOException {
         if (!Files.exists(p)) throw new NoSuchFileException(p.toString());
         if (isPicture(p)) {
-            var img = ImageFiles.read(p);
+            var img = ImageFiles.read(p, IoLimits.fromSystemProperties());
             return new InputImage(img.image(), img.describe(), null, null, -1, null);
         }
-        Volume v = MedicalImages.read(p);
+        Volume v = MedicalImages.read(p, 0, IoLimits.fromSystemProperties());
         return slice(v, axis == null ? Axis.Z : axis, index, window);
     }
 

@@ -1,5 +1,6 @@
 package dev.segsam.cli.predict;
 
+import dev.segsam.model.Prompt;
 import dev.segsam.tensor.image.RgbImage;
 import java.util.List;
 
@@ -16,7 +17,7 @@ public final class Overlay {
     };
 
     /** A new image: {@code img} with {@code masks.get(i)} ({@code w·h} booleans, row-major) in colour i, and the prompts. */
-    public static RgbImage render(RgbImage img, List<boolean[]> masks, List<PromptSpec> prompts) {
+    public static RgbImage render(RgbImage img, List<boolean[]> masks, List<Prompt> prompts) {
         int w = img.width(), h = img.height();
         RgbImage out = new RgbImage(w, h, img.rgb().clone());
         for (int m = 0; m < masks.size(); m++) {
@@ -35,13 +36,11 @@ public final class Overlay {
             }
         }
         int r = Math.max(3, Math.min(w, h) / 100);
-        for (PromptSpec p : prompts) {
-            if (p.box() != null) rectangle(out, p.box(), new int[] {255, 255, 0}, Math.max(1, r / 2));
-            if (p.points() != null) {
-                for (int i = 0; i < p.points().length; i++) {
-                    int[] col = p.labels()[i] == 1 ? new int[] {0, 230, 0} : new int[] {230, 0, 0};
-                    disc(out, Math.round(p.points()[i][0]), Math.round(p.points()[i][1]), r, col);
-                }
+        for (Prompt p : prompts) {
+            if (p.hasBox()) rectangle(out, p.box(), new int[] {255, 255, 0}, Math.max(1, r / 2));
+            for (int i = 0; i < p.pointCount(); i++) {
+                int[] col = p.isPositive(i) ? new int[] {0, 230, 0} : new int[] {230, 0, 0};
+                disc(out, Math.round(p.pointX(i)), Math.round(p.pointY(i)), r, col);
             }
         }
         return out;

@@ -7,6 +7,7 @@ import dev.segsam.io.medical.dataset.InstanceMask;
 import dev.segsam.io.medical.dataset.Sample;
 import dev.segsam.io.medical.dataset.SegmentationDataset;
 import dev.segsam.model.train.TrainSample;
+import dev.segsam.model.train.TrainingData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,8 @@ import java.util.Map;
  * </ul>
  * Class indices are 1..K in the order of the data set's class list.
  */
-public record DataSources(String name, List<String> classNames, List<TrainSample> train, List<TrainSample> val, List<TrainSample> test) {
+public record DataSources(String name, List<String> classNames, List<TrainSample> train, List<TrainSample> val, List<TrainSample> test)
+        implements TrainingData {
 
     public static Path defaultDataDir() {
         String env = System.getenv("SEGSAM_DATA");

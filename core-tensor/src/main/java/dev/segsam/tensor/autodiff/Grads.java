@@ -6,14 +6,25 @@ import dev.segsam.tensor.Shapes;
 
 /** The backward formulas, as plain loops over float arrays (row-major), one static method per op family. */
 final class Grads {
-    private Grads() {}
+    private final Parallel par;
+    private final boolean fast;
+
+    /**
+     * The GEMM formulas ({@link #gemm}, {@link #gemmSerial}) of a tape over some backend: loops spread over {@code par}
+     * (the backend's threads), and on the fast SGEMM when {@code fast} (every backend but the CPU reference, whose
+     * tapes stay plain loops).
+     */
+    Grads(Parallel par, boolean fast) {
+        this.par = par;
+        this.fast = fast && dev.segsam.tensor.fast.Sgemm.available();
+    }
 
     /**
      * {@code c[M,N] += op(a)·op(b)}, where op(a) is {@code a [M,K]} or, with {@code ta}, {@code aᵀ} of {@code a [K,M]};
      * likewise for b. Rows of c are computed in parallel.
      */
-    static void gemm(float[] a, int ao, boolean ta, float[] b, int bo, boolean tb, float[] c, int co, int M, int K, int N) {
-        if (dev.segsam.tensor.fast.Sgemm.enabled() && (long) M * N * K >= 1 << 15) {
+    void gemm(float[] a, int ao, boolean ta, float[] b, int bo, boolean tb, float[] c, int co, int M, int K, int N) {
+        if (fast && (long) M * N * K >= 1 << 15) {
             // the fast SGEMM (B transposed natively; A transposed by a copy), accumulated into c
             float[] aa = a;
             int aoff = ao;
@@ -23,7 +34,7 @@ final class Grads {
                 aoff = 0;
             }
             float[] tmp = new float[M * N];
-            dev.segsam.tensor.fast.Sgemm.gemm(1, M, N, K, new dev.segsam.tensor.fast.Sgemm.Mat(java.lang.foreign.MemorySegment.ofArray(aa), aoff, K, 0),
+            dev.segsam.tensor.fast.Sgemm.gemm(par, 1, M, N, K, new dev.segsam.tensor.fast.Sgemm.Mat(java.lang.foreign.MemorySegment.ofArray(aa), aoff, K, 0),
                     new dev.segsam.tensor.fast.Sgemm.Mat(java.lang.foreign.MemorySegment.ofArray(b), bo, tb ? K : N, 0), tb,
                     dev.segsam.tensor.fast.Sgemm.Mat.of(tmp, N), null);
             for (int i = 0; i < tmp.length; i++) c[co + i] += tmp[i];
@@ -42,7 +53,7 @@ final class Grads {
             gemm(at, 0, false, b, bo, false, c, co, M, K, N);
             return;
         }
-        Parallel.forRange(M, i -> {
+        par.forRange(M, i -> {
             int ci = co + i * N;
             for (int k = 0; k < K; k++) {
                 float aik = ta ? a[ao + k * M + i] : a[ao + i * K + k];
@@ -58,8 +69,8 @@ final class Grads {
     }
 
     /** {@code c[M,N] = a[M,K]·op(b)} on the calling thread only (for use inside parallel jobs); overwrites c. */
-    static void gemmSerial(float[] a, int ao, float[] b, int bo, boolean tb, float[] c, int co, int M, int K, int N) {
-        if (dev.segsam.tensor.fast.Sgemm.enabled()) {
+    void gemmSerial(float[] a, int ao, float[] b, int bo, boolean tb, float[] c, int co, int M, int K, int N) {
+        if (fast) {
             dev.segsam.tensor.fast.Sgemm.gemmSerial(M, N, K, a, ao, b, bo, tb, c, co);
             return;
         }

@@ -17,10 +17,17 @@ import java.util.List;
 final class TapeBackend implements Backend {
     private final Tape tape;
     private final Backend b;
+    private final Grads grads;
 
     TapeBackend(Tape tape) {
         this.tape = tape;
         this.b = tape.base;
+        this.grads = new Grads(b.parallel(), !(b instanceof dev.segsam.tensor.CpuBackend));
+    }
+
+    @Override
+    public dev.segsam.tensor.Parallel parallel() {
+        return b.parallel();
     }
 
     @Override
@@ -75,8 +82,8 @@ final class TapeBackend implements Backend {
             float[] ga = tape.tracks(a) ? new float[av.length] : null, gb = tape.tracks(bb) ? new float[bv.length] : null;
             for (int i = 0; i < nb; i++) {
                 int ao = (int) (flatOffset(i, batch, sa) * M * K), bo = (int) (flatOffset(i, batch, sb) * K * N), yo = i * M * N;
-                if (ga != null) Grads.gemm(n.grad, yo, false, bv, bo, true, ga, ao, M, N, K);   // dA = dY·Bᵀ
-                if (gb != null) Grads.gemm(av, ao, true, n.grad, yo, false, gb, bo, K, M, N);   // dB = Aᵀ·dY
+                if (ga != null) grads.gemm(n.grad, yo, false, bv, bo, true, ga, ao, M, N, K);   // dA = dY·Bᵀ
+                if (gb != null) grads.gemm(av, ao, true, n.grad, yo, false, gb, bo, K, M, N);   // dB = Aᵀ·dY
             }
             if (ga != null) tape.accumulate(a, ga);
             if (gb != null) tape.accumulate(bb, gb);
@@ -101,12 +108,12 @@ final class TapeBackend implements Backend {
         return tape.record(y, n -> {
             if (tape.tracks(x)) {
                 float[] gx = new float[xv.length];
-                Grads.gemm(n.grad, 0, false, wv, 0, false, gx, 0, rows, out, in);        // dX = dY·W
+                grads.gemm(n.grad, 0, false, wv, 0, false, gx, 0, rows, out, in);        // dX = dY·W
                 tape.accumulate(x, gx);
             }
             if (tape.tracks(w)) {
                 float[] gw = new float[wv.length];
-                Grads.gemm(n.grad, 0, true, xv, 0, false, gw, 0, out, rows, in);         // dW = dYᵀ·X
+                grads.gemm(n.grad, 0, true, xv, 0, false, gw, 0, out, rows, in);         // dW = dYᵀ·X
                 tape.accumulate(w, gw);
             }
             if (bias != null && tape.tracks(bias)) {
@@ -161,7 +168,7 @@ final class TapeBackend implements Backend {
         return tape.record(y, n -> {
             if (tape.tracks(w)) {
                 float[] gw = new float[wv.length];
-                for (int bi = 0; bi < B; bi++) Grads.gemm(n.grad, bi * O * L, false, cols, bi * CKK * L, true, gw, 0, O, L, CKK); // dW += dY·colsᵀ
+                for (int bi = 0; bi < B; bi++) grads.gemm(n.grad, bi * O * L, false, cols, bi * CKK * L, true, gw, 0, O, L, CKK); // dW += dY·colsᵀ
                 tape.accumulate(w, gw);
             }
             if (bias != null && tape.tracks(bias)) {
@@ -171,7 +178,7 @@ final class TapeBackend implements Backend {
             }
             if (tape.tracks(x)) {
                 float[] gcols = new float[B * CKK * L];
-                for (int bi = 0; bi < B; bi++) Grads.gemm(wv, 0, true, n.grad, bi * O * L, false, gcols, bi * CKK * L, CKK, O, L); // Wᵀ·dY
+                for (int bi = 0; bi < B; bi++) grads.gemm(wv, 0, true, n.grad, bi * O * L, false, gcols, bi * CKK * L, CKK, O, L); // Wᵀ·dY
                 tape.accumulate(x, col2im(gcols, xs, kh, kw, sh, sw, ph, pw));
             }
         });
@@ -197,8 +204,8 @@ final class TapeBackend implements Backend {
                         gcols[row + yy * W + xx] = g[((bi * O + o) * Ho + yy * s + i) * Wo + xx * s + j];
                     }
                 }
-                if (gx != null) Grads.gemm(wv, 0, false, gcols, 0, false, gx, bi * C * HW, C, OKK, HW);   // dX = W·gcols
-                if (gw != null) Grads.gemm(xv, bi * C * HW, false, gcols, 0, true, gw, 0, C, HW, OKK);   // dW = X·gcolsᵀ
+                if (gx != null) grads.gemm(wv, 0, false, gcols, 0, false, gx, bi * C * HW, C, OKK, HW);   // dX = W·gcols
+                if (gw != null) grads.gemm(xv, bi * C * HW, false, gcols, 0, true, gw, 0, C, HW, OKK);   // dW = X·gcolsᵀ
             }
             if (gx != null) tape.accumulate(x, gx);
             if (gw != null) tape.accumulate(w, gw);
@@ -494,13 +501,13 @@ final class TapeBackend implements Backend {
         float[] rwT = rel == null ? null : transposeTable(v(rel.relW()), rel.qw(), rel.kw(), d);
         float[] probs = new float[B * Nq * Nk];
         float[] out = new float[B * Nq * dv];
-        dev.segsam.tensor.Parallel.forRange(B, bi -> {
+        b.parallel().forRange(B, bi -> {
             float[] qs = new float[Nq * d];
             for (int i = 0; i < qs.length; i++) qs[i] = qv[bi * Nq * d + i] * scale;
-            Grads.gemmSerial(qs, 0, kv, bi * Nk * d, true, probs, bi * Nq * Nk, Nq, d, Nk);
+            grads.gemmSerial(qs, 0, kv, bi * Nk * d, true, probs, bi * Nq * Nk, Nq, d, Nk);
             if (rel != null) relForward(probs, bi * Nq * Nk, qv, bi * Nq * d, Nq, d, Nk, rhT, rwT, rel);
             for (int i = 0; i < Nq; i++) softmaxRow(probs, bi * Nq * Nk + i * Nk, Nk);
-            Grads.gemmSerial(probs, bi * Nq * Nk, vv, bi * Nk * dv, false, out, bi * Nq * dv, Nq, Nk, dv);
+            grads.gemmSerial(probs, bi * Nq * Nk, vv, bi * Nk * dv, false, out, bi * Nq * dv, Nq, Nk, dv);
         });
         Tensor y = Tensor.of(out, B, Nq, dv);
         return tape.record(y, n -> {
@@ -508,16 +515,16 @@ final class TapeBackend implements Backend {
             float[] grhT = rel == null ? null : new float[rhT.length], grwT = rel == null ? null : new float[rwT.length];
             for (int bi = 0; bi < B; bi++) {
                 int po = bi * Nq * Nk, go = bi * Nq * dv;
-                Grads.gemm(probs, po, true, n.grad, go, false, gv, bi * Nk * dv, Nk, Nq, dv);       // dV = Pᵀ·dO
+                grads.gemm(probs, po, true, n.grad, go, false, gv, bi * Nk * dv, Nk, Nq, dv);       // dV = Pᵀ·dO
                 float[] dp = new float[Nq * Nk];
-                Grads.gemm(n.grad, go, false, vv, bi * Nk * dv, true, dp, 0, Nq, dv, Nk);         // dP = dO·Vᵀ
+                grads.gemm(n.grad, go, false, vv, bi * Nk * dv, true, dp, 0, Nq, dv, Nk);         // dP = dO·Vᵀ
                 float[] ds = new float[Nq * Nk];
                 for (int i = 0; i < Nq; i++) softmaxBackwardRow(probs, po, dp, ds, i * Nk, Nk);
                 float[] tmp = new float[Nq * d];
-                Grads.gemm(ds, 0, false, kv, bi * Nk * d, false, tmp, 0, Nq, Nk, d);
+                grads.gemm(ds, 0, false, kv, bi * Nk * d, false, tmp, 0, Nq, Nk, d);
                 for (int i = 0; i < tmp.length; i++) gq[bi * Nq * d + i] += scale * tmp[i];
                 float[] tmpk = new float[Nk * d];
-                Grads.gemm(ds, 0, true, qv, bi * Nq * d, false, tmpk, 0, Nk, Nq, d);
+                grads.gemm(ds, 0, true, qv, bi * Nq * d, false, tmpk, 0, Nk, Nq, d);
                 for (int i = 0; i < tmpk.length; i++) gk[bi * Nk * d + i] += scale * tmpk[i];
                 if (rel != null) relBackward(ds, qv, gq, bi * Nq * d, Nq, Nk, d, rhT, rwT, grhT, grwT, rel);
             }

@@ -3,6 +3,7 @@ package dev.segsam.tensor.fast;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.CpuBackend;
 import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Parallel;
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Tensor;
@@ -16,11 +17,30 @@ import java.util.List;
  * tensors' memory (memory-mapped weights included, no copies); attention runs on {@link FlashAttention} (fused,
  * flash-style, heads read and written in place, see {@link #multiHeadAttention} and {@link #encoderAttention});
  * element-wise, normalisation and layout ops are vectorised ({@link VectorMath}, {@link SegmentOps}); the rest is the
- * reference {@link CpuBackend}'s, which stays the oracle (tests compare the two). Selected for {@code --device cpu}
- * unless {@code -Dsegsam.cpu=reference} or the JVM lacks {@code --add-modules jdk.incubator.vector}.
+ * reference {@link CpuBackend}'s, which stays the oracle (tests compare the two). {@link dev.segsam.tensor.Backends#cpu(Options)}
+ * makes it for {@link Options.CpuKind#FAST} (the default) when the JVM has {@code --add-modules jdk.incubator.vector}.
+ * Its threads ({@link #parallel()}, from {@link Options#threads()}) are handed to every kernel it calls.
  */
 public final class FastCpuBackend implements Backend {
-    private final CpuBackend ref = new CpuBackend();
+    private final Parallel par;
+    private final CpuBackend ref;
+
+    /** The fast backend on every available processor ({@link Options#defaults()}). */
+    public FastCpuBackend() {
+        this(Options.defaults().threads());
+    }
+
+    /** The fast backend with its kernels spread over {@code threads} threads (1 = sequential); needs {@link Sgemm#available()}. */
+    public FastCpuBackend(int threads) {
+        if (!Sgemm.available()) throw new IllegalStateException(Sgemm.describe());
+        this.par = Parallel.of(threads);
+        this.ref = new CpuBackend(threads);
+    }
+
+    @Override
+    public Parallel parallel() {
+        return par;
+    }
 
     @Override
     public String name() {
@@ -69,7 +89,7 @@ public final class FastCpuBackend implements Backend {
         os[batch.length] = M;
         os[batch.length + 1] = N;
         Tensor c = Tensor.empty(os);
-        Sgemm.gemm(Math.toIntExact(nb), M, N, K, mat(a, K, na == 1 ? 0 : (long) M * K), mat(b, N, nbb == 1 ? 0 : (long) K * N), false,
+        Sgemm.gemm(par, Math.toIntExact(nb), M, N, K, mat(a, K, na == 1 ? 0 : (long) M * K), mat(b, N, nbb == 1 ? 0 : (long) K * N), false,
                 mat(c, N, (long) M * N), null);
         return c;
     }
@@ -93,7 +113,7 @@ public final class FastCpuBackend implements Backend {
         int[] s = x.shape();
         s[s.length - 1] = out;
         Tensor y = Tensor.empty(s);
-        Sgemm.gemm(1, rows, out, in, mat(x, in, 0), mat(w, in, 0), true, mat(y, out, 0), bias == null ? null : bias.data(), true, gelu);
+        Sgemm.gemm(par, 1, rows, out, in, mat(x, in, 0), mat(w, in, 0), true, mat(y, out, 0), bias == null ? null : bias.data(), gelu);
         return y;
     }
 
@@ -105,10 +125,10 @@ public final class FastCpuBackend implements Backend {
         try (Tensor cols = ref.im2col(x, w.size(2), w.size(3), sh, sw, ph, pw)) {
             int L = cols.size(2), Ho = (x.size(2) + 2 * ph - w.size(2)) / sh + 1, Wo = L / Ho;
             Tensor y = Tensor.empty(B, O, Ho, Wo);
-            Sgemm.gemm(B, O, L, CKK, mat(w, CKK, 0), mat(cols, L, (long) CKK * L), false, mat(y, L, (long) O * L), null);
+            Sgemm.gemm(par, B, O, L, CKK, mat(w, CKK, 0), mat(cols, L, (long) CKK * L), false, mat(y, L, (long) O * L), null);
             if (bias != null) {
                 MemorySegment d = y.data(), bs = bias.data();
-                Parallel.forRange(B * O, r -> {
+                par.forRange(B * O, r -> {
                     float bo = bs.getAtIndex(Tensor.LAYOUT, r % O);
                     for (long i = (long) r * L, end = i + L; i < end; i++) d.setAtIndex(Tensor.LAYOUT, i, d.getAtIndex(Tensor.LAYOUT, i) + bo);
                 });
@@ -137,10 +157,10 @@ public final class FastCpuBackend implements Backend {
             return y;
         }
         try (Tensor cols = Tensor.empty(B, OKK, HW)) {
-            Sgemm.gemm(B, OKK, HW, C, new Sgemm.Mat(MemorySegment.ofArray(wT), 0, C, 0), mat(x, HW, (long) C * HW), false,
+            Sgemm.gemm(par, B, OKK, HW, C, new Sgemm.Mat(MemorySegment.ofArray(wT), 0, C, 0), mat(x, HW, (long) C * HW), false,
                     mat(cols, HW, (long) OKK * HW), null);
             MemorySegment cs = cols.data(), out = y.data();
-            Parallel.forRange(B * O, bo -> {
+            par.forRange(B * O, bo -> {
                 int b = bo / O, o = bo % O;
                 float[] plane = Buffers.get(0, Ho * Wo), tap = Buffers.get(1, HW);
                 float b0 = bv == null ? 0f : bv[o];
@@ -162,6 +182,12 @@ public final class FastCpuBackend implements Backend {
         return y;
     }
 
+    /**
+     * {@code -Dsegsam.convt.zip=false}: assemble the stride-2 output rows with scalar stores (the kernel before
+     * {@link VectorMath#interleave2}, kept for A/B runs in docs/kernels-cpu.md); the values are the same either way.
+     */
+    static final boolean CONVT_ZIP = Boolean.parseBoolean(System.getProperty("segsam.convt.zip", "true"));
+
     /** Input pixels per task of {@link #convTransposeCover} (whole input rows): the task's cols block stays in L2. */
     static final int CONVT_PIXELS = 512;
 
@@ -174,22 +200,27 @@ public final class FastCpuBackend implements Backend {
      * products are never written to and re-read from memory (8 MB each way for SAM's second upscaling layer). Every
      * value is the same expression as there (the GEMM sums over c in one order for any column split; then bias + tap).
      */
-    private static void convTransposeCover(Tensor x, float[] wT, float[] bv, Tensor y, int B, int C, int H, int W, int O, int s) {
+    private void convTransposeCover(Tensor x, float[] wT, float[] bv, Tensor y, int B, int C, int H, int W, int O, int s) {
         int OKK = O * s * s, HW = H * W, Ho = H * s, Wo = W * s;
         int rows = Math.max(1, Math.min(H, CONVT_PIXELS / Math.max(1, W))), tiles = (H + rows - 1) / rows;
         MemorySegment xs = x.data(), out = y.data(), ws = MemorySegment.ofArray(wT);
-        Parallel.forRange(B * tiles, t -> {
+        par.forRange(B * tiles, t -> {
             int b = t / tiles, y0 = (t % tiles) * rows, yn = Math.min(rows, H - y0), P = yn * W;
             float[] cols = Buffers.get(0, OKK * P), row = Buffers.get(1, Wo);
-            Sgemm.gemm(1, OKK, P, C, new Sgemm.Mat(ws, 0, C, 0), new Sgemm.Mat(xs, (long) b * C * HW + (long) y0 * W, HW, 0), false,
-                    new Sgemm.Mat(MemorySegment.ofArray(cols), 0, P, 0), null, false);
+            Sgemm.gemm(Parallel.SEQUENTIAL, 1, OKK, P, C, new Sgemm.Mat(ws, 0, C, 0), new Sgemm.Mat(xs, (long) b * C * HW + (long) y0 * W, HW, 0),
+                    false, new Sgemm.Mat(MemorySegment.ofArray(cols), 0, P, 0), null);
             for (int o = 0; o < O; o++) {
                 float b0 = bv == null ? 0f : bv[o];
                 for (int i = 0; i < s; i++) {
                     for (int yy = 0; yy < yn; yy++) {
+                        int done = 0;
+                        if (s == 2 && CONVT_ZIP) { // both taps of the row at once: vector permutes, the scalar loop finishes
+                            int src = (o * s + i) * s * P + yy * W;
+                            done = VectorMath.interleave2(cols, src, cols, src + P, b0, row, 0, W);
+                        }
                         for (int j = 0; j < s; j++) {
                             int src = ((o * s + i) * s + j) * P + yy * W;
-                            for (int xx = 0, d = j; xx < W; xx++, d += s) row[d] = b0 + cols[src + xx];
+                            for (int xx = done, d = j + done * s; xx < W; xx++, d += s) row[d] = b0 + cols[src + xx];
                         }
                         long at = (((long) b * O + o) * Ho + (long) (y0 + yy) * s + i) * Wo;
                         MemorySegment.copy(row, 0, out, Tensor.LAYOUT, at * Float.BYTES, Wo);
@@ -214,7 +245,7 @@ public final class FastCpuBackend implements Backend {
         FlashAttention.RelTables tables = rel == null ? null
                 : FlashAttention.RelTables.of(rel.relH().toArray(), rel.relW().toArray(), rel.qh(), rel.qw(), rel.kh(), rel.kw(), d);
         int kw = rel == null ? Nk : rel.kw(), kwp = rel == null ? Nk : tables.kwp(), nk = rel == null ? Nk : rel.kh() * kwp;
-        FlashAttention.run(B, Nq, d, dv, scale, tables, (b, h) -> {
+        FlashAttention.run(par, B, Nq, d, dv, scale, tables, (b, h) -> {
             h.size(Nq, nk);
             h.q = qs;
             h.k = ks;
@@ -246,7 +277,7 @@ public final class FastCpuBackend implements Backend {
         int B = q.size(0), nq = q.size(1), nk = k.size(1), C = q.size(2), d = C / heads, Cv = v.size(2), dv = Cv / heads;
         Tensor out = Tensor.empty(B, nq, Cv);
         MemorySegment qs = q.data(), ks = k.data(), vs = v.data(), os = out.data();
-        FlashAttention.run(B * heads, nq, d, dv, scale, null, (index, h) -> {
+        FlashAttention.run(par, B * heads, nq, d, dv, scale, null, (index, h) -> {
             int b = index / heads, hh = index % heads;
             h.size(nq, nk);
             h.q = qs;
@@ -299,7 +330,7 @@ public final class FastCpuBackend implements Backend {
             MemorySegment qs = qkv.data(), os = o.data();
             long ld = 3L * D;
             int kwp = tables.kwp();
-            FlashAttention.run(B * nH * nW * heads, qh * qw, hd, hd, (float) Math.pow(hd, -0.5), tables, (index, a) -> {
+            FlashAttention.run(par, B * nH * nW * heads, qh * qw, hd, hd, (float) Math.pow(hd, -0.5), tables, (index, a) -> {
                 int hh = index % heads, win = index / heads, b = win / (nH * nW), wr = (win / nW) % nH, wc = win % nW;
                 a.size(qh * qw, qh * kwp);
                 a.q = a.k = a.v = qs;
@@ -347,8 +378,8 @@ public final class FastCpuBackend implements Backend {
     }
 
     /** {@code body(from, len)} over {@code [0, n)} in pieces of at most {@code chunk}, spread over the threads. */
-    static void chunks(long n, int chunk, Chunk body) {
-        Parallel.forRange(Math.toIntExact((n + chunk - 1) / chunk), c -> {
+    void chunks(long n, int chunk, Chunk body) {
+        par.forRange(Math.toIntExact((n + chunk - 1) / chunk), c -> {
             long from = (long) c * chunk;
             body.run(from, (int) Math.min(chunk, n - from));
         });
@@ -421,13 +452,13 @@ public final class FastCpuBackend implements Backend {
      * {@code a[B, C, H, W] + b[C]} broadcast over the pixels (the mask decoder's dense prompt embedding): plane by plane
      * in per-thread arrays; each sum is the same single float add as the reference's, so the bits are equal.
      */
-    private static Tensor addPerChannel(Tensor a, Tensor b) {
+    private Tensor addPerChannel(Tensor a, Tensor b) {
         int[] as = a.shape();
         int C = as[1], HW = as[2] * as[3];
         float[] bv = b.toArray();
         Tensor y = Tensor.empty(as);
         MemorySegment in = a.data(), out = y.data();
-        Parallel.forRange(as[0] * C, plane -> {
+        par.forRange(as[0] * C, plane -> {
             float[] v = Buffers.get(0, HW);
             float add = bv[plane % C];
             MemorySegment.copy(in, Tensor.LAYOUT, (long) plane * HW * Float.BYTES, v, 0, HW);
@@ -451,7 +482,7 @@ public final class FastCpuBackend implements Backend {
         float[] wv = w == null ? null : w.toArray(), bv = b == null ? null : b.toArray();
         Tensor y = Tensor.empty(x.shape());
         MemorySegment in = x.data(), out = y.data();
-        Parallel.forRange(B * blocks, t -> {
+        par.forRange(B * blocks, t -> {
             int bi = t / blocks, p0 = (t % blocks) * PIXELS, pn = Math.min(PIXELS, HW - p0);
             float[] v = Buffers.get(0, C * pn);
             for (int c = 0; c < C; c++) MemorySegment.copy(in, Tensor.LAYOUT, (((long) bi * C + c) * HW + p0) * Float.BYTES, v, c * pn, pn);
@@ -480,7 +511,7 @@ public final class FastCpuBackend implements Backend {
             if (seen[a]) return ref.permute(x, dims); // the reference reports the error
             seen[a] = true;
         }
-        return SegmentOps.permute(x, dims);
+        return SegmentOps.permute(par, x, dims);
     }
 
     @Override
@@ -512,7 +543,7 @@ public final class FastCpuBackend implements Backend {
 
     @Override
     public Windows windowPartition(Tensor x, int ws) {
-        return x.rank() == 4 && ws > 0 ? SegmentOps.windowPartition(x, ws) : ref.windowPartition(x, ws);
+        return x.rank() == 4 && ws > 0 ? SegmentOps.windowPartition(par, x, ws) : ref.windowPartition(x, ws);
     }
 
     @Override
@@ -521,7 +552,7 @@ public final class FastCpuBackend implements Backend {
                 || w.size(0) % ((hp / ws) * (wp / ws)) != 0) {
             return ref.windowUnpartition(w, ws, hp, wp, h, wd);
         }
-        return SegmentOps.windowUnpartition(w, ws, hp, wp, h, wd);
+        return SegmentOps.windowUnpartition(par, w, ws, hp, wp, h, wd);
     }
     /**
      * Bilinear resize (align_corners=False), separable: each input row needed is interpolated horizontally once (kept
@@ -561,7 +592,7 @@ public final class FastCpuBackend implements Backend {
     }
 
     /** Bilinear resize to {@code fullH × fullW}, keeping only the output rows {@code < outH} and columns {@code < outW}. */
-    private static Tensor bilinear(Tensor x, int fullH, int fullW, int outH, int outW) {
+    private Tensor bilinear(Tensor x, int fullH, int fullW, int outH, int outW) {
         int planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
         int[] y0 = new int[fullH], y1 = new int[fullH], fx0 = new int[fullW], fx1 = new int[fullW];
         float[] hy0 = new float[fullH], hy1 = new float[fullH], fw0 = new float[fullW], fw1 = new float[fullW];
@@ -572,8 +603,8 @@ public final class FastCpuBackend implements Backend {
         float[] wx0 = Arrays.copyOf(fw0, outW), wx1 = Arrays.copyOf(fw1, outW);
         Tensor y = Tensor.empty(x.size(0), x.size(1), outH, outW);
         MemorySegment in = x.data(), out = y.data();
-        int parts = Math.max(1, Math.min(outH, 4 * Parallel.THREADS / planes + 1));
-        Parallel.forRange(planes * parts, t -> {
+        int parts = Math.max(1, Math.min(outH, 4 * par.threads() / planes + 1));
+        par.forRange(planes * parts, t -> {
             int plane = t / parts, r0 = outH * (t % parts) / parts, r1 = outH * (t % parts + 1) / parts;
             float[] row = Buffers.get(0, W), top = Buffers.get(1, outW), bottom = Buffers.get(2, outW), o = Buffers.get(3, outW);
             int topRow = -1, bottomRow = -1;
@@ -622,4 +653,6 @@ public final class FastCpuBackend implements Backend {
     @Override public Tensor relPosLookup(Tensor table, int qSize, int kSize) { return ref.relPosLookup(table, qSize, kSize); }
     @Override public Tensor fourierPositionEncoding(Tensor coords, Tensor gaussian) { return ref.fourierPositionEncoding(coords, gaussian); }
     @Override public int[] argmax(Tensor x) { return ref.argmax(x); }
+    /** The reference's double-precision pass (bit-identical to it; images in parallel). */
+    @Override public ClassMaps classMaps(Tensor logits, Tensor region) { return ref.classMaps(logits, region); }
 }

@@ -125,14 +125,14 @@ final class FlashAttention {
 
     /**
      * Runs {@code heads} heads of {@code nq} queries each (from {@code src}), {@code d}/{@code dv} wide, over the
-     * threads. Each head's queries are cut into parts when there are too few heads to keep the threads busy.
+     * threads of {@code par}. Each head's queries are cut into parts when there are too few heads to keep the threads busy.
      */
-    static void run(int heads, int nq, int d, int dv, float scale, RelTables rel, HeadSource src) {
+    static void run(Parallel par, int heads, int nq, int d, int dv, float scale, RelTables rel, HeadSource src) {
         int blocks = Math.max(1, (nq + R - 1) / R);
-        int parts = Math.min(blocks, Math.max(1, (4 * Parallel.THREADS + heads - 1) / heads));
+        int parts = Math.min(blocks, Math.max(1, (4 * par.threads() + heads - 1) / heads));
         int jobs = heads * parts;
         AtomicInteger next = new AtomicInteger();
-        Parallel.forRange(Math.min(jobs, Parallel.THREADS), t -> {
+        par.forRange(Math.min(jobs, par.threads()), t -> {
             Scratch w = SCRATCH.get();
             for (int job; (job = next.getAndIncrement()) < jobs; ) {
                 int head = job / parts, part = job % parts;

@@ -19,7 +19,7 @@ final class SegmentOps {
     private static final long F = Float.BYTES;
 
     /** {@code x.permute(dims)}: runs of the trailing dimensions that keep their order are copied whole. */
-    static Tensor permute(Tensor x, int[] dims) {
+    static Tensor permute(Parallel par, Tensor x, int[] dims) {
         int r = x.rank();
         int[] in = x.shape();
         int[] p = new int[r];
@@ -38,9 +38,9 @@ final class SegmentOps {
         long runs = Shapes.numel(outerShape);
         Tensor y = Tensor.empty(out);
         MemorySegment src = x.data(), dst = y.data();
-        if (run < SHORT_RUN && outer > 0) return gatherRows(src, dst, y, outerShape, outerStride, run);
+        if (run < SHORT_RUN && outer > 0) return gatherRows(par, src, dst, y, outerShape, outerStride, run);
         int chunks = (int) Math.min(runs, 256);
-        Parallel.forRange(chunks, c -> {
+        par.forRange(chunks, c -> {
             long from = runs * c / chunks, to = runs * (c + 1) / chunks;
             for (long k = from; k < to; k++) {
                 MemorySegment.copy(src, offset(k, outerShape, outerStride) * F, dst, k * run * F, run * F);
@@ -68,7 +68,7 @@ final class SegmentOps {
      * transpose (run 1, and consecutive output rows consecutive in the input) moves V rows at a time: one vector load
      * of V input floats per output column, scattered into the V rows ({@link VectorMath#columnToRows}).
      */
-    private static Tensor gatherRows(MemorySegment src, MemorySegment dst, Tensor y, int[] outerShape, long[] outerStride, long run) {
+    private static Tensor gatherRows(Parallel par, MemorySegment src, MemorySegment dst, Tensor y, int[] outerShape, long[] outerStride, long run) {
         // merge neighbouring dims that are one dim of the input (e.g. NHWC → NCHW is [C, H·W] ← [H·W, C]: a transpose)
         int[] shape = outerShape.clone();
         long[] stride = outerStride.clone();
@@ -93,7 +93,7 @@ final class SegmentOps {
         int group = transpose ? L : 1; // rows per step; a group never crosses the last row dimension
         int per = Math.max(group, (1 << 14) / Math.max(width, 1) / group * group);
         int ws = transpose ? width + L : width; // buffer row stride: rows 2^k floats apart would share L1 sets
-        Parallel.forRange(Math.toIntExact((rows + per - 1) / per), c -> {
+        par.forRange(Math.toIntExact((rows + per - 1) / per), c -> {
             float[] buf = Buffers.get(0, group * ws);
             for (long r = (long) c * per, end = Math.min(rows, r + per); r < end; r += group) {
                 long base = offset(r, rowShape, rowStride);
@@ -146,12 +146,12 @@ final class SegmentOps {
     }
 
     /** SAM's window partition: rows of C channels copied whole; padding stays zero. */
-    static Backend.Windows windowPartition(Tensor x, int ws) {
+    static Backend.Windows windowPartition(Parallel par, Tensor x, int ws) {
         int B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
         int hp = (H + ws - 1) / ws * ws, wp = (W + ws - 1) / ws * ws, nH = hp / ws, nW = wp / ws;
         Tensor y = Tensor.zeros(B * nH * nW, ws, ws, C);
         MemorySegment src = x.data(), dst = y.data();
-        Parallel.forRange(B * nH * nW, n -> {
+        par.forRange(B * nH * nW, n -> {
             int b = n / (nH * nW), wr = (n / nW) % nH, wc = n % nW;
             for (int i = 0; i < ws; i++) {
                 int py = wr * ws + i;
@@ -165,11 +165,11 @@ final class SegmentOps {
     }
 
     /** SAM's window unpartition with the crop to {@code h × w}. */
-    static Tensor windowUnpartition(Tensor windows, int ws, int hp, int wp, int h, int w) {
+    static Tensor windowUnpartition(Parallel par, Tensor windows, int ws, int hp, int wp, int h, int w) {
         int nH = hp / ws, nW = wp / ws, C = windows.size(3), B = windows.size(0) / (nH * nW);
         Tensor y = Tensor.empty(B, h, w, C);
         MemorySegment src = windows.data(), dst = y.data();
-        Parallel.forRange(B * h, r -> {
+        par.forRange(B * h, r -> {
             int b = r / h, py = r % h, wr = py / ws, i = py % ws;
             for (int wc = 0; wc < nW; wc++) {
                 int cols = Math.min(ws, w - wc * ws);

@@ -1,23 +1,24 @@
 package dev.segsam.tensor.fast;
 
+import dev.segsam.tensor.Parallel;
 import java.lang.foreign.MemorySegment;
-import java.util.Locale;
 
 /**
  * Fast float32 matrix multiply for the CPU: {@code C = A·B} or {@code C = A·Bᵀ}, optionally {@code + bias}, single or
  * batched, on row-major data in {@link MemorySegment}s (off-heap, memory-mapped, or {@code float[]} via
  * {@link Mat#of(float[], long)}). Segments must be readable from other threads (global, shared or automatic arenas,
- * not confined ones), since the work is spread over the {@link dev.segsam.tensor.Parallel} pool.
+ * not confined ones), since the work is spread over the threads of the {@link Parallel} the caller passes (its
+ * backend's).
  *
  * <p>The work is done by {@code VectorSgemm} (JDK Vector API: packed operands, a 6×32 register tile, cache blocking,
  * all cores; its header explains the blocking). This class holds no Vector API reference, so it loads and answers
  * {@link #available()} even on a JVM started without {@code --add-modules jdk.incubator.vector}; the kernel class
  * is loaded only on the first multiply.
  *
- * <p><b>Switch.</b> The system property {@code segsam.cpu} = {@code fast} (default) or {@code reference} chooses the
- * CPU code path; it is read here and only here ({@link #enabled()}). The reference backend
- * ({@code dev.segsam.tensor.CpuBackend}) stays the oracle either way. Threads: {@code segsam.threads}
- * ({@link dev.segsam.tensor.Parallel}).
+ * <p><b>Switch.</b> {@link dev.segsam.tensor.Options#cpu()} ({@code segsam.cpu} = {@code fast}, the default, or
+ * {@code reference}) chooses the CPU backend in {@link dev.segsam.tensor.Backends#cpu(dev.segsam.tensor.Options)}; the
+ * reference backend ({@code dev.segsam.tensor.CpuBackend}) stays the oracle either way. Nothing here reads a
+ * property.
  *
  * <p><b>Numerics.</b> Sums accumulate in float32 in blocks of {@code K} (order differs from the reference's i-k-j
  * loop, so results agree to rounding, not bit for bit). The result does not depend on the thread count: every
@@ -26,18 +27,7 @@ import java.util.Locale;
 public final class Sgemm {
     private Sgemm() {}
 
-    /** The value of {@code segsam.cpu}: {@code "fast"} or {@code "reference"}. */
-    public static final String MODE = mode(System.getProperty("segsam.cpu", "fast"));
-
     private static final boolean AVAILABLE = vectorModulePresent(ModuleLayer.boot());
-
-    private static String mode(String v) {
-        String m = v.trim().toLowerCase(Locale.ROOT);
-        if (!m.equals("fast") && !m.equals("reference")) {
-            throw new IllegalArgumentException("segsam.cpu must be 'fast' or 'reference', got '" + v + "'");
-        }
-        return m;
-    }
 
     /** Whether {@code layer} holds the {@code jdk.incubator.vector} module (the JVM needs {@code --add-modules}). */
     static boolean vectorModulePresent(ModuleLayer layer) {
@@ -49,15 +39,10 @@ public final class Sgemm {
         return AVAILABLE;
     }
 
-    /** True when the fast path should be used: {@code segsam.cpu=fast} (the default) and {@link #available()}. */
-    public static boolean enabled() {
-        return AVAILABLE && MODE.equals("fast");
-    }
-
-    /** One line for logs: mode, availability, vector width and tile. */
+    /** One line for logs: availability, vector width and tile. */
     public static String describe() {
-        return "segsam.cpu=" + MODE + (AVAILABLE ? ", fast SGEMM: " + VectorSgemm.describe()
-                : ", fast SGEMM unavailable (start the JVM with --add-modules jdk.incubator.vector)");
+        return AVAILABLE ? "fast SGEMM: " + VectorSgemm.describe()
+                : "fast SGEMM unavailable (start the JVM with --add-modules jdk.incubator.vector)";
     }
 
     /**
@@ -99,19 +84,15 @@ public final class Sgemm {
      * @param bTransposed false: {@code B_b} is {@code [K,N]}, op(B) = B (matmul); true: {@code B_b} is {@code [N,K]},
      *                    op(B) = Bᵀ (linear layers {@code x·Wᵀ}, attention {@code Q·Kᵀ})
      * @param bias        null, or {@code N} floats from float 0 of the segment, added to every row of every C
+     * @param par         the threads to spread the work over ({@link Parallel#SEQUENTIAL}: the calling thread only)
      * @throws IllegalStateException when the Vector API is not {@link #available()}
      */
-    public static void gemm(int batch, int m, int n, int k, Mat a, Mat b, boolean bTransposed, Mat c, MemorySegment bias) {
-        gemm(batch, m, n, k, a, b, bTransposed, c, bias, true);
+    public static void gemm(Parallel par, int batch, int m, int n, int k, Mat a, Mat b, boolean bTransposed, Mat c, MemorySegment bias) {
+        gemm(par, batch, m, n, k, a, b, bTransposed, c, bias, false);
     }
 
-    /** As {@link #gemm(int, int, int, int, Mat, Mat, boolean, Mat, MemorySegment)}; {@code parallel=false} uses the calling thread only. */
-    static void gemm(int batch, int m, int n, int k, Mat a, Mat b, boolean bTransposed, Mat c, MemorySegment bias, boolean parallel) {
-        gemm(batch, m, n, k, a, b, bTransposed, c, bias, parallel, false);
-    }
-
-    /** As {@link #gemm(int, int, int, int, Mat, Mat, boolean, Mat, MemorySegment, boolean)}; {@code gelu}: C = GELU(A·op(B) + bias), fused into the store. */
-    static void gemm(int batch, int m, int n, int k, Mat a, Mat b, boolean bTransposed, Mat c, MemorySegment bias, boolean parallel,
+    /** As {@link #gemm(Parallel, int, int, int, int, Mat, Mat, boolean, Mat, MemorySegment)}; {@code gelu}: C = GELU(A·op(B) + bias), fused into the store. */
+    static void gemm(Parallel par, int batch, int m, int n, int k, Mat a, Mat b, boolean bTransposed, Mat c, MemorySegment bias,
                      boolean gelu) {
         if (!AVAILABLE) throw new IllegalStateException(describe());
         if (batch < 0 || m < 0 || n < 0 || k < 0) {
@@ -126,7 +107,7 @@ public final class Sgemm {
         if (bias != null && bias.byteSize() < (long) n * Float.BYTES) {
             throw new IndexOutOfBoundsException("bias: " + bias.byteSize() + " bytes for " + n + " outputs");
         }
-        VectorSgemm.gemm(batch, m, n, k, a, b, bTransposed, c, bias, parallel, gelu);
+        VectorSgemm.gemm(batch, m, n, k, a, b, bTransposed, c, bias, par, gelu);
     }
 
     /**
@@ -134,17 +115,17 @@ public final class Sgemm {
      * already run in parallel); {@code bTransposed}: b is [N,K].
      */
     public static void gemmSerial(int m, int n, int k, float[] a, int ao, float[] b, int bo, boolean bTransposed, float[] c, int co) {
-        gemm(1, m, n, k, new Mat(MemorySegment.ofArray(a), ao, k, 0), new Mat(MemorySegment.ofArray(b), bo, bTransposed ? k : n, 0),
-                bTransposed, new Mat(MemorySegment.ofArray(c), co, n, 0), null, false);
+        gemm(Parallel.SEQUENTIAL, 1, m, n, k, new Mat(MemorySegment.ofArray(a), ao, k, 0),
+                new Mat(MemorySegment.ofArray(b), bo, bTransposed ? k : n, 0), bTransposed, new Mat(MemorySegment.ofArray(c), co, n, 0), null);
     }
 
     /** {@code c[M,N] = a[M,K]·b[K,N]}, contiguous row-major arrays. */
-    public static void matmul(int m, int n, int k, float[] a, float[] b, float[] c) {
-        gemm(1, m, n, k, Mat.of(a, k), Mat.of(b, n), false, Mat.of(c, n), null);
+    public static void matmul(Parallel par, int m, int n, int k, float[] a, float[] b, float[] c) {
+        gemm(par, 1, m, n, k, Mat.of(a, k), Mat.of(b, n), false, Mat.of(c, n), null);
     }
 
     /** {@code y[M,N] = x[M,K]·w[N,K]ᵀ + bias[N]} (bias may be null), contiguous row-major arrays. */
-    public static void linear(int m, int n, int k, float[] x, float[] w, float[] bias, float[] y) {
-        gemm(1, m, n, k, Mat.of(x, k), Mat.of(w, k), true, Mat.of(y, n), bias == null ? null : MemorySegment.ofArray(bias));
+    public static void linear(Parallel par, int m, int n, int k, float[] x, float[] w, float[] bias, float[] y) {
+        gemm(par, 1, m, n, k, Mat.of(x, k), Mat.of(w, k), true, Mat.of(y, n), bias == null ? null : MemorySegment.ofArray(bias));
     }
 }

@@ -33,6 +33,34 @@ final class VectorMath {
         return S.length() * 32 + "-bit vectors";
     }
 
+    // two-vector permutes that zip a and b: lanes (a0, b0, a1, b1, ...) of the low halves, then of the high halves
+    private static final FloatVector ZIP_LO = zipIndex(0), ZIP_HI = zipIndex(S.length() / 2);
+
+    private static FloatVector zipIndex(int from) {
+        float[] idx = new float[S.length()];
+        for (int i = 0; i < idx.length / 2; i++) {
+            idx[2 * i] = from + i;
+            idx[2 * i + 1] = S.length() + from + i;
+        }
+        return FloatVector.fromArray(S, idx, 0);
+    }
+
+    /**
+     * {@code out[oo + 2x] = add + a[ao + x]} and {@code out[oo + 2x + 1] = add + b[bo + x]} for {@code x} from 0 in whole
+     * vectors while they fit in {@code n}; returns the first {@code x} not done (the caller finishes with scalars: the
+     * same sums). The stride-2 scatter of a 2×2, stride-2 transposed convolution's two column taps into an output row,
+     * as two-vector permutes instead of scalar stores.
+     */
+    static int interleave2(float[] a, int ao, float[] b, int bo, float add, float[] out, int oo, int n) {
+        int x = 0, v = S.length();
+        for (; x + v <= n; x += v) {
+            FloatVector va = FloatVector.fromArray(S, a, ao + x).add(add), vb = FloatVector.fromArray(S, b, bo + x).add(add);
+            ZIP_LO.selectFrom(va, vb).intoArray(out, oo + 2 * x);
+            ZIP_HI.selectFrom(va, vb).intoArray(out, oo + 2 * x + v);
+        }
+        return x;
+    }
+
     /** {@code out[i] = gelu(in[i])} for {@code i < n}. */
     static void gelu(float[] in, float[] out, int n) {
         int i = 0;

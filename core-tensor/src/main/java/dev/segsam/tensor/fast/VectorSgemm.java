@@ -62,7 +62,7 @@ final class VectorSgemm {
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[3][0]);
 
     static String describe() {
-        return S + ", tile " + MR + "×" + NR + ", KC " + KC + ", MC " + MC + ", " + Parallel.THREADS + " threads";
+        return S + ", tile " + MR + "×" + NR + ", KC " + KC + ", MC " + MC;
     }
 
     private static float[] buffer(int which, int size) {
@@ -75,31 +75,31 @@ final class VectorSgemm {
      * Runs {@code body(t)} for {@code t < n}; in parallel, each pool thread takes the next task index until none are
      * left, so a thread that is slowed down (the machine is shared) takes fewer tasks.
      */
-    static void forRange(boolean parallel, int n, IntConsumer body) {
-        if (!parallel || n == 1) {
+    static void forRange(Parallel par, int n, IntConsumer body) {
+        if (par.threads() == 1 || n == 1) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
         AtomicInteger next = new AtomicInteger();
-        Parallel.forRange(Math.min(n, Parallel.THREADS), w -> {
+        par.forRange(Math.min(n, par.threads()), w -> {
             for (int t; (t = next.getAndIncrement()) < n; ) body.accept(t);
         });
     }
 
     /** See {@link Sgemm#gemm}; {@code gelu}: C = GELU(A·op(B) + bias), applied as each C tile is stored for the last time. */
     static void gemm(int batch, int m, int n, int k, Sgemm.Mat a, Sgemm.Mat b, boolean bT, Sgemm.Mat c,
-                     MemorySegment bias, boolean parallel, boolean gelu) {
-        int threads = Parallel.THREADS;
+                     MemorySegment bias, Parallel par, boolean gelu) {
+        int threads = par.threads();
         // Many items (attention heads, windows): one item per task. Few large items: parallel inside each.
-        if (parallel && batch > 1 && (batch >= 4 * threads || batch % threads == 0)) {
-            Parallel.forRange(batch, i -> item(i, m, n, k, a, b, bT, c, bias, false, gelu));
+        if (threads > 1 && batch > 1 && (batch >= 4 * threads || batch % threads == 0)) {
+            par.forRange(batch, i -> item(i, m, n, k, a, b, bT, c, bias, Parallel.SEQUENTIAL, gelu));
         } else {
-            for (int i = 0; i < batch; i++) item(i, m, n, k, a, b, bT, c, bias, parallel, gelu);
+            for (int i = 0; i < batch; i++) item(i, m, n, k, a, b, bT, c, bias, par, gelu);
         }
     }
 
     private static void item(int item, int m, int n, int k, Sgemm.Mat a, Sgemm.Mat b, boolean bT, Sgemm.Mat c,
-                             MemorySegment bias, boolean parallel, boolean gelu) {
+                             MemorySegment bias, Parallel par, boolean gelu) {
         long aOff = a.offset() + item * a.batchStride(), bOff = b.offset() + item * b.batchStride();
         long cOff = c.offset() + item * c.batchStride();
         MemorySegment as = a.data(), bs = b.data(), cs = c.data();
@@ -114,7 +114,7 @@ final class VectorSgemm {
             return;
         }
         if (m <= SMALL_M) {
-            smallM(m, n, k, as, aOff, lda, bs, bOff, ldb, bT, cs, cOff, ldc, bias, parallel, gelu);
+            smallM(m, n, k, as, aOff, lda, bs, bOff, ldb, bT, cs, cOff, ldc, bias, par, gelu);
             return;
         }
         // Equal blocks: K in ceil(K/KC) blocks of kb, M in ceil(M/MC) blocks of mb rows (a multiple of MR).
@@ -122,14 +122,14 @@ final class VectorSgemm {
         int np = ceilDiv(n, NR); // B panels
         float[] bp = buffer(1, Math.multiplyExact(k, np * NR));
         if (bT) { // one panel per task: NR rows of W, read along K
-            forRange(parallel, np, p -> {
+            forRange(par, np, p -> {
                 for (int pc = 0; pc < k; pc += kb) {
                     int kc = Math.min(kb, k - pc);
                     packBt(bp, pc * np * NR + p * kc * NR, bs, bOff + (long) p * NR * ldb + pc, ldb, kc, Math.min(NR, n - p * NR));
                 }
             });
         } else { // 16 rows of B per task, each read once from start to end (strided reads would defeat the prefetcher)
-            forRange(parallel, ceilDiv(k, 16), q -> {
+            forRange(par, ceilDiv(k, 16), q -> {
                 for (int r = q * 16; r < Math.min(k, q * 16 + 16); r++) {
                     int pc = r / kb * kb, kc = Math.min(kb, k - pc);
                     packBRow(bp, pc * np * NR + (r - pc) * NR, kc * NR, bs, bOff + (long) r * ldb, n);
@@ -138,9 +138,9 @@ final class VectorSgemm {
         }
 
         // Enough tasks for the threads: split the columns too when there are few row blocks.
-        int nj = parallel && mBlocks < 2 * Parallel.THREADS ? Math.min(np, ceilDiv(4 * Parallel.THREADS, mBlocks)) : 1;
+        int nj = par.threads() > 1 && mBlocks < 2 * par.threads() ? Math.min(np, ceilDiv(4 * par.threads(), mBlocks)) : 1;
         int panelsPerTask = ceilDiv(np, nj), tasksPerRow = ceilDiv(np, panelsPerTask);
-        forRange(parallel, mBlocks * tasksPerRow, t -> {
+        forRange(par, mBlocks * tasksPerRow, t -> {
             int ic = (t / tasksPerRow) * mb, mc = Math.min(mb, m - ic);
             int p0 = (t % tasksPerRow) * panelsPerTask, p1 = Math.min(np, p0 + panelsPerTask);
             float[] ap = buffer(0, MC * KC), tile = buffer(2, MR * NR);
@@ -173,13 +173,13 @@ final class VectorSgemm {
      * computed by one thread in a fixed order.
      */
     private static void smallM(int m, int n, int k, MemorySegment as, long aOff, long lda, MemorySegment bs, long bOff, long ldb,
-                               boolean bT, MemorySegment cs, long cOff, long ldc, MemorySegment bias, boolean parallel,
+                               boolean bT, MemorySegment cs, long cOff, long ldc, MemorySegment bias, Parallel par,
                                boolean gelu) {
         float[] a = new float[m * k];
         for (int i = 0; i < m; i++) MemorySegment.copy(as, F, (aOff + i * lda) * FB, a, i * k, k);
-        int strips = ceilDiv(n, V), perTask = Math.max(1, ceilDiv(strips, 8 * Parallel.THREADS)), tasks = ceilDiv(strips, perTask);
+        int strips = ceilDiv(n, V), perTask = Math.max(1, ceilDiv(strips, 8 * par.threads())), tasks = ceilDiv(strips, perTask);
         // below ~1 M multiply-adds (tens of µs) waking the pool costs more than the second core gives
-        forRange(parallel && (long) m * n * k >= SMALL_PARALLEL_MACS, tasks, t -> {
+        forRange((long) m * n * k >= SMALL_PARALLEL_MACS ? par : Parallel.SEQUENTIAL, tasks, t -> {
             int j0 = t * perTask * V, j1 = Math.min(n, j0 + perTask * V);
             smallMColumns(m, k, a, bs, bOff, ldb, bT, cs, cOff, ldc, bias, j0, j1);
             if (gelu) {

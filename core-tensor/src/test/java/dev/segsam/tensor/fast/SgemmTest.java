@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.segsam.tensor.Parallel;
 import dev.segsam.tensor.fast.Sgemm.Mat;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -33,11 +34,12 @@ import org.junit.jupiter.api.Test;
 class SgemmTest {
     private static final int[] SIZES = {1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 100, 127, 129, 257};
     private static final double U = 0x1p-24;
+    /** The threads of the parallel runs: at least two, so the parallel paths run even on a one-core machine. */
+    private static final Parallel PAR = Parallel.of(Math.max(2, Runtime.getRuntime().availableProcessors()));
 
     @Test
     void vectorApiIsPresentUnderSurefire() {
         assertTrue(Sgemm.available(), "surefire's argLine must add jdk.incubator.vector: " + Sgemm.describe());
-        assertTrue(Sgemm.enabled(), Sgemm.describe());
     }
 
     @Test
@@ -46,12 +48,16 @@ class SgemmTest {
         assertTrue(Sgemm.vectorModulePresent(ModuleLayer.boot()));
     }
 
-    /** A JVM without the module, or with segsam.cpu=reference, reports the fast path off and does not crash. */
+    /**
+     * A JVM without the module reports the fast path off, picks the reference backend and does not crash; with
+     * {@code -Dsegsam.cpu=reference} mapped onto {@link dev.segsam.tensor.Options} the reference backend is chosen although
+     * the module is there.
+     */
     @Test
     void fastPathOffWithoutModuleOrWhenReferenceChosen() throws Exception {
-        assertEquals("available=false enabled=false gemm=IllegalStateException", probe());
-        assertEquals("available=true enabled=false gemm=ok", probe("--add-modules=jdk.incubator.vector", "-Dsegsam.cpu=reference"));
-        assertEquals("available=true enabled=true gemm=ok", probe("--add-modules=jdk.incubator.vector"));
+        assertEquals("available=false backend=cpu-reference gemm=IllegalStateException", probe());
+        assertEquals("available=true backend=cpu-reference gemm=ok", probe("--add-modules=jdk.incubator.vector", "-Dsegsam.cpu=reference"));
+        assertEquals("available=true backend=cpu-fast gemm=ok", probe("--add-modules=jdk.incubator.vector"));
     }
 
     private static String probe(String... jvmArgs) throws IOException, InterruptedException {
@@ -121,7 +127,7 @@ class SgemmTest {
             Mat a = new Mat(MemorySegment.ofArray(av), 5, lda, 2L * m * lda);
             Mat b = new Mat(bSeg, 7 + k, ldb, (long) n * ldb); // the middle K columns of each row
             Mat c = new Mat(cSeg, 3, ldc, (long) m * ldc);
-            Sgemm.gemm(batch, m, n, k, a, b, true, c, MemorySegment.ofArray(bias));
+            Sgemm.gemm(PAR, batch, m, n, k, a, b, true, c, MemorySegment.ofArray(bias));
             for (int i = 0; i < batch; i++) {
                 int ai = i, bi = i;
                 float[] got = new float[m * n];
@@ -140,10 +146,10 @@ class SgemmTest {
     void zeroDepthGivesBiasAndEmptyShapesDoNothing() {
         float[] c = new float[6], bias = {1, 2, 3};
         java.util.Arrays.fill(c, Float.NaN);
-        Sgemm.linear(2, 3, 0, new float[0], new float[0], bias, c);
+        Sgemm.linear(PAR, 2, 3, 0, new float[0], new float[0], bias, c);
         assertArrayEquals(new float[] {1, 2, 3, 1, 2, 3}, c);
-        Sgemm.matmul(0, 3, 4, new float[0], new float[12], new float[0]);
-        assertThrows(IndexOutOfBoundsException.class, () -> Sgemm.matmul(2, 2, 2, new float[3], new float[4], new float[4]));
+        Sgemm.matmul(PAR, 0, 3, 4, new float[0], new float[12], new float[0]);
+        assertThrows(IndexOutOfBoundsException.class, () -> Sgemm.matmul(PAR, 2, 2, 2, new float[3], new float[4], new float[4]));
     }
 
     /** Parallel and single-thread runs give the same bits: the blocking alone fixes each element's sum order. */
@@ -155,13 +161,16 @@ class SgemmTest {
             int batch = s[0], m = s[1], n = s[2], k = s[3];
             float[] a = rand(r, batch * m * k), b = rand(r, batch * k * n), bias = rand(r, n);
             float[] c1 = new float[batch * m * n], cn = new float[batch * m * n];
-            for (boolean parallel : new boolean[] {false, true}) {
-                Sgemm.gemm(batch, m, n, k, new Mat(MemorySegment.ofArray(a), 0, k, (long) m * k),
-                        new Mat(MemorySegment.ofArray(b), 0, n, (long) k * n), false,
-                        new Mat(MemorySegment.ofArray(parallel ? cn : c1), 0, n, (long) m * n),
-                        MemorySegment.ofArray(bias), parallel);
+            Sgemm.gemm(Parallel.SEQUENTIAL, batch, m, n, k, new Mat(MemorySegment.ofArray(a), 0, k, (long) m * k),
+                    new Mat(MemorySegment.ofArray(b), 0, n, (long) k * n), false, new Mat(MemorySegment.ofArray(c1), 0, n, (long) m * n),
+                    MemorySegment.ofArray(bias));
+            for (int threads : new int[] {2, 3, 5}) {
+                java.util.Arrays.fill(cn, Float.NaN);
+                Sgemm.gemm(Parallel.of(threads), batch, m, n, k, new Mat(MemorySegment.ofArray(a), 0, k, (long) m * k),
+                        new Mat(MemorySegment.ofArray(b), 0, n, (long) k * n), false, new Mat(MemorySegment.ofArray(cn), 0, n, (long) m * n),
+                        MemorySegment.ofArray(bias));
+                assertArrayEquals(c1, cn, java.util.Arrays.toString(s) + ", " + threads + " threads");
             }
-            assertArrayEquals(c1, cn, java.util.Arrays.toString(s));
         }
     }
 
@@ -186,10 +195,10 @@ class SgemmTest {
                     float[] plain = new float[batch * m * n], fused = new float[batch * m * n];
                     java.util.Arrays.fill(fused, Float.NaN);
                     for (boolean gelu : new boolean[] {false, true}) {
-                        Sgemm.gemm(batch, m, n, k, new Mat(MemorySegment.ofArray(a), 0, k, (long) m * k),
+                        Sgemm.gemm(PAR, batch, m, n, k, new Mat(MemorySegment.ofArray(a), 0, k, (long) m * k),
                                 new Mat(MemorySegment.ofArray(b), 0, transposed ? k : n, (long) k * n), transposed,
                                 new Mat(MemorySegment.ofArray(gelu ? fused : plain), 0, n, (long) m * n),
-                                bias == null ? null : MemorySegment.ofArray(bias), true, gelu);
+                                bias == null ? null : MemorySegment.ofArray(bias), gelu);
                     }
                     VectorMath.gelu(plain, plain, plain.length);
                     String what = java.util.Arrays.toString(s) + (transposed ? " A·Bᵀ" : " A·B") + (withBias ? " +bias" : "");
@@ -221,10 +230,9 @@ class SgemmTest {
         float[] a = rand(r, batch * m * k), b = rand(r, batch * k * n), bias = withBias ? rand(r, n) : null;
         float[] c = new float[batch * m * n];
         java.util.Arrays.fill(c, Float.NaN);
-        Sgemm.gemm(batch, m, n, k, new Mat(MemorySegment.ofArray(a), 0, k, (long) m * k),
+        Sgemm.gemm(parallel ? PAR : Parallel.SEQUENTIAL, batch, m, n, k, new Mat(MemorySegment.ofArray(a), 0, k, (long) m * k),
                 new Mat(MemorySegment.ofArray(b), 0, transposed ? k : n, (long) k * n), transposed,
-                new Mat(MemorySegment.ofArray(c), 0, n, (long) m * n), bias == null ? null : MemorySegment.ofArray(bias),
-                parallel);
+                new Mat(MemorySegment.ofArray(c), 0, n, (long) m * n), bias == null ? null : MemorySegment.ofArray(bias));
         for (int i = 0; i < batch; i++) {
             int ao = i * m * k, bo = i * k * n;
             float[] got = java.util.Arrays.copyOfRange(c, i * m * n, (i + 1) * m * n);

@@ -1,6 +1,8 @@
 package dev.segsam.io.image;
 
 import dev.segsam.io.AtomicFiles;
+import dev.segsam.io.IoLimits;
+import dev.segsam.io.Printable;
 import dev.segsam.io.image.ImageReadException.Reason;
 import dev.segsam.tensor.image.RgbImage;
 import java.awt.Point;
@@ -11,6 +13,7 @@ import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
 import java.awt.image.DataBuffer;
 import java.awt.image.DataBufferByte;
+import java.awt.image.DataBufferUShort;
 import java.awt.image.IndexColorModel;
 import java.awt.image.PixelInterleavedSampleModel;
 import java.awt.image.Raster;
@@ -18,7 +21,9 @@ import java.awt.image.RenderedImage;
 import java.awt.image.SampleModel;
 import java.awt.image.WritableRaster;
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,8 +44,9 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
 import org.w3c.dom.Node;
 
 /**
- * Reads PNG, JPEG, TIFF (and BMP, GIF) images with the JDK's {@code javax.imageio} into the 8-bit RGB image SAM takes,
- * and writes images and masks as PNG.
+ * segsam's one image codec: reads PNG, JPEG, TIFF (and BMP, GIF) images with the JDK's {@code javax.imageio} into the
+ * 8-bit RGB image SAM takes — from files, or from streams such as zip entries — and writes images and masks as PNG
+ * (8-bit or 16-bit, grey or RGB).
  *
  * <p><b>Mapping to 8-bit RGB</b>, as SAM users prepare images:
  * <ul>
@@ -52,6 +58,8 @@ import org.w3c.dom.Node;
  *       raw values.</li>
  * </ul>
  * No colour management (ICC profiles are ignored, as Pillow's {@code np.array(img)} does) and no EXIF rotation.
+ * The width and height are read from the header first: images over {@link IoLimits#maxImagePixels()} are refused
+ * before any pixel is decoded, and metadata (text chunks, which can inflate without bound) is not read.
  * Other sample types (float, signed or 32-bit integers) and colour spaces (CMYK) are refused.
  */
 public final class ImageFiles {
@@ -61,29 +69,88 @@ public final class ImageFiles {
 
     // ------------------------------------------------------------------ reading
 
+    /** Reads the image in {@code file} with the {@linkplain IoLimits#defaults() default limits}; see {@link #read(Path, IoLimits)}. */
+    public static LoadedImage read(Path file) throws IOException {
+        return read(file, IoLimits.defaults());
+    }
+
     /**
-     * Reads the first image in {@code file}.
+     * Reads the image in {@code file} (a TIFF's first page). The header is read first and nothing is decoded when the
+     * image declares more than {@link IoLimits#maxImagePixels()} pixels. Animated GIFs are refused: which frame is
+     * meant would be a guess.
      *
      * @throws ImageReadException {@link Reason#MISSING} when there is no such regular file, {@link Reason#NOT_AN_IMAGE}
-     *     when no supported format recognises the content, {@link Reason#UNSUPPORTED} for image kinds listed above,
+     *     when no supported format recognises the content (empty files and text files say so),
+     *     {@link Reason#TOO_LARGE} over the pixel limit, {@link Reason#UNSUPPORTED} for image kinds listed above,
      *     {@link Reason#CORRUPT} for damaged or truncated files; other {@link IOException}s for I/O failures
      */
-    public static LoadedImage read(Path file) throws IOException {
+    public static LoadedImage read(Path file, IoLimits limits) throws IOException {
         if (!Files.exists(file)) throw new ImageReadException(file, Reason.MISSING, "no such file");
         if (!Files.isRegularFile(file)) throw new ImageReadException(file, Reason.MISSING, "not a regular file");
         if (!Files.isReadable(file)) throw new ImageReadException(file, Reason.MISSING, "not readable");
-        String format;
-        BufferedImage img;
-        boolean palette;
+        if (Files.size(file) == 0) throw new ImageReadException(file, Reason.NOT_AN_IMAGE, "empty file (0 bytes), not an image");
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            return read(in, file, limits, Integer.MAX_VALUE);
+        }
+    }
+
+    /** Largest width or height {@link #read(InputStream, String)} decodes (checked before any pixel buffer exists). */
+    public static final int MAX_SIDE = 16384;
+
+    /**
+     * Reads an image from a stream (e.g. a zip entry of a data set), mapped as {@link #read(Path)} maps files;
+     * {@code name} stands for the file in messages. Images wider or higher than {@link #MAX_SIDE} are refused from the
+     * header, so that a small file cannot make the reader allocate gigabytes.
+     */
+    public static LoadedImage read(InputStream in, String name) throws IOException {
+        try (ImageInputStream iis = ImageIO.createImageInputStream(in)) {
+            return read(iis, Path.of(name), IoLimits.defaults(), MAX_SIDE);
+        }
+    }
+
+    /** A binary mask image: {@code inside[y * width + x]} is 1 where the first sample is non-zero, else 0. */
+    public record Mask(int width, int height, byte[] inside) {}
+
+    /**
+     * Reads a mask image from a stream: any non-zero value of the first sample (grey level, red, or palette index)
+     * is inside, whatever the bit depth; sizes are limited as for {@link #read(InputStream, String)}.
+     */
+    public static Mask readMask(InputStream in, String name) throws IOException {
+        Path file = Path.of(name);
+        try (ImageInputStream iis = ImageIO.createImageInputStream(in)) {
+            BufferedImage img = decodeRaw(iis, file, IoLimits.defaults(), MAX_SIDE).image;
+            int w = img.getWidth(), h = img.getHeight();
+            int[] first = img.getRaster().getSamples(0, 0, w, h, 0, new int[w * h]);
+            byte[] m = new byte[first.length];
+            for (int i = 0; i < m.length; i++) m[i] = (byte) (first[i] != 0 ? 1 : 0);
+            return new Mask(w, h, m);
+        }
+    }
+
+    private static LoadedImage read(ImageInputStream in, Path file, IoLimits limits, int maxSide) throws IOException {
+        Raw raw = decodeRaw(in, file, limits, maxSide);
+        return decode(file, raw.format, raw.image, raw.palette);
+    }
+
+    private record Raw(BufferedImage image, String format, boolean palette) {}
+
+    /** The first image of {@code in} as ImageIO decodes it, every failure an {@link ImageReadException}. */
+    private static Raw decodeRaw(ImageInputStream in, Path file, IoLimits limits, int maxSide) throws IOException {
+        try {
             if (in == null) throw new ImageReadException(file, Reason.NOT_AN_IMAGE, "cannot be opened as an image");
             ImageReader reader = readerFor(in);
-            if (reader == null) throw new ImageReadException(file, Reason.NOT_AN_IMAGE, "not a PNG, JPEG, TIFF, BMP or GIF image");
-            format = formatOf(reader);
+            if (reader == null) {
+                throw new ImageReadException(file, Reason.NOT_AN_IMAGE, "not a PNG, JPEG, TIFF, BMP or GIF image" + looksLike(file));
+            }
+            String format = formatOf(reader);
             List<String> warnings = new ArrayList<>();
+            BufferedImage img;
+            boolean palette;
             try {
-                reader.setInput(in, true, false);
+                // metadata is not read (a zTXt chunk can inflate to gigabytes); GIF: frame 1 is looked at, then frame 0 read
+                reader.setInput(in, !format.equals("GIF"), true);
                 reader.addIIOReadWarningListener((IIOReadWarningListener) (source, warning) -> warnings.add(warning));
+                checkHeader(file, format, reader, limits, maxSide);
                 img = reader.read(0);
                 palette = hasPalette(reader);
             } finally {
@@ -95,8 +162,12 @@ public final class ImageFiles {
                     throw new ImageReadException(file, Reason.CORRUPT, "damaged " + format + ": " + w);
                 }
             }
+            return new Raw(img, format, palette);
         } catch (ImageReadException e) {
             throw e;
+        } catch (EOFException e) {
+            // some decoders (BMP) read pixel rows with readFully and let a short file end in a bare EOFException
+            throw new ImageReadException(file, Reason.CORRUPT, "damaged image: the file ends before its pixel data does (truncated?)", e);
         } catch (IIOException e) {
             String msg = oneLine(e);
             boolean unsupported = msg.toLowerCase(Locale.ROOT).contains("unsupported");
@@ -106,8 +177,72 @@ public final class ImageFiles {
             // decoders signal some malformed input with unchecked exceptions
             throw new ImageReadException(file, Reason.CORRUPT, "damaged image: " + oneLine(e), e);
         }
-        return decode(file, format, img, palette);
     }
+
+    /** Most pixels {@link #decode} can hold: the RGB bytes must fit in one Java array. */
+    static final long MAX_ARRAY_PIXELS = (Integer.MAX_VALUE - 16) / 3;
+
+    /**
+     * Reads the width and height from the header (no pixel data is decoded) and refuses sizes over the limit, empty
+     * sizes, and GIFs with a second frame.
+     */
+    private static void checkHeader(Path file, String format, ImageReader reader, IoLimits limits, int maxSide) throws IOException {
+        int w = reader.getWidth(0);
+        int h = reader.getHeight(0);
+        if (w <= 0 || h <= 0) throw new ImageReadException(file, Reason.CORRUPT, "damaged " + format + ": its header declares " + w + "x" + h + " pixels");
+        if (w > maxSide || h > maxSide) {
+            throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: size " + w + "x" + h + " is outside 1.." + maxSide);
+        }
+        long pixels = (long) w * h;
+        if (pixels > limits.maxImagePixels()) {
+            throw new ImageReadException(file, Reason.TOO_LARGE, format + " of " + w + "x" + h + " = " + pixels
+                    + " pixels, more than the limit of " + limits.maxImagePixels() + " " + IoLimits.hint(IoLimits.IMAGE_PIXELS));
+        }
+        if (pixels > MAX_ARRAY_PIXELS) {
+            throw new ImageReadException(file, Reason.TOO_LARGE, format + " of " + w + "x" + h + " = " + pixels
+                    + " pixels, more than segsam can hold in one image (" + MAX_ARRAY_PIXELS + ")");
+        }
+        if (format.equals("GIF") && hasImage(reader, 1)) {
+            throw new ImageReadException(file, Reason.UNSUPPORTED, "unsupported image: an animated GIF (more than one frame); "
+                    + "save the frame to segment as PNG");
+        }
+    }
+
+    /** Whether the file holds an image at {@code index}, found from headers only. */
+    private static boolean hasImage(ImageReader reader, int index) {
+        try {
+            reader.getWidth(index);
+            return true;
+        } catch (IndexOutOfBoundsException | IOException e) {
+            return false; // no such frame, or a damaged tail after the first frame: read the first as before
+        }
+    }
+
+    /** What a file that no image reader recognises seems to be, for the error message: {@code ""} when unclear. */
+    private static String looksLike(Path file) {
+        byte[] head;
+        try (var in = Files.newInputStream(file)) {
+            head = in.readNBytes(132);
+        } catch (IOException e) {
+            return "";
+        }
+        if (head.length >= 132 && head[128] == 'D' && head[129] == 'I' && head[130] == 'C' && head[131] == 'M') {
+            return " (it is a DICOM file: read it as a medical image)";
+        }
+        if (head.length >= 2 && (head[0] & 0xFF) == 0x1f && (head[1] & 0xFF) == 0x8b) return " (it is gzip-compressed data)";
+        int n = Math.min(head.length, 64);
+        int text = 0;
+        for (int i = 0; i < n; i++) {
+            int b = head[i] & 0xFF;
+            if (b == '\n' || b == '\r' || b == '\t' || (b >= 0x20 && b < 0x7f) || b >= 0xc2) text++;
+        }
+        if (n > 0 && text == n) {
+            String start = new String(head, 0, Math.min(n, 24), java.nio.charset.StandardCharsets.UTF_8);
+            return " (it is text, starting \"" + Printable.of(start).replace("\"", "\\\"") + (n > 24 ? "..." : "") + "\")";
+        }
+        return "";
+    }
+
 
     /**
      * Whether the file stores palette indices: the standard metadata has a {@code Chroma/Palette} node. (ImageIO also
@@ -285,9 +420,16 @@ public final class ImageFiles {
 
     // ------------------------------------------------------------------ writing
 
+    /*
+     * Every PNG segsam writes is encoded here: 8-bit grey or RGB, 16-bit grey or RGB, no alpha, no colour profile.
+     * The write* methods replace the target atomically (a temporary file, synced, moved into place); the png* methods
+     * return the encoded bytes for callers that write many files into a new folder (data set export) and make their
+     * folder the unit of atomicity instead.
+     */
+
     /** Writes {@code image} as an 8-bit RGB PNG, through a temporary file moved into place (replacing {@code target}). */
     public static void writePng(RgbImage image, Path target) throws IOException {
-        writePng(interleaved(image.width(), image.height(), 3, image.rgb()), target);
+        write(png(image, false), target);
     }
 
     /** Writes a binary mask as an 8-bit grey PNG: {@code true} → 255, {@code false} → 0; row-major, {@code w × h}. */
@@ -295,13 +437,53 @@ public final class ImageFiles {
         checkSize(mask.length, w, h);
         byte[] grey = new byte[mask.length];
         for (int i = 0; i < mask.length; i++) grey[i] = mask[i] ? (byte) 255 : 0;
-        writePng(interleaved(w, h, 1, grey), target);
+        write(encode(interleaved8(w, h, 1, grey)), target);
     }
 
-    /** Writes a grey image or label mask as an 8-bit grey PNG with the bytes as they are (0–255); row-major. */
-    public static void writeMaskPng(byte[] mask, int w, int h, Path target) throws IOException {
-        checkSize(mask.length, w, h);
-        writePng(interleaved(w, h, 1, mask.clone()), target);
+    /** Writes a grey image or a label mask as an 8-bit grey PNG with the bytes as they are (0–255); row-major. */
+    public static void writeGreyPng(byte[] grey, int w, int h, Path target) throws IOException {
+        write(greyPng(grey, w, h), target);
+    }
+
+    /**
+     * Writes 16-bit samples (0–65535, row-major, {@code channels} = 1 grey or 3 interleaved RGB) as a 16-bit PNG, e.g.
+     * raw CT values; {@link #read} gives back their range in {@link LoadedImage#minRaw}/{@link LoadedImage#maxRaw}.
+     */
+    public static void write16BitPng(int[] samples, int w, int h, int channels, Path target) throws IOException {
+        if (channels != 1 && channels != 3) throw new IllegalArgumentException("channels must be 1 (grey) or 3 (RGB), got " + channels);
+        if (w <= 0 || h <= 0 || (long) w * h * channels != samples.length) {
+            throw new IllegalArgumentException(samples.length + " samples are not " + w + "x" + h + "x" + channels);
+        }
+        short[] data = new short[samples.length];
+        for (int i = 0; i < samples.length; i++) {
+            if (samples[i] < 0 || samples[i] > 65535) throw new IllegalArgumentException("sample " + i + " is " + samples[i] + ", outside 0..65535");
+            data[i] = (short) samples[i];
+        }
+        int[] offsets = channels == 1 ? new int[] {0} : new int[] {0, 1, 2};
+        SampleModel sm = new PixelInterleavedSampleModel(DataBuffer.TYPE_USHORT, w, h, channels, w * channels, offsets);
+        WritableRaster raster = Raster.createWritableRaster(sm, new DataBufferUShort(data, data.length), new Point(0, 0));
+        write(encode(new BufferedImage(colourModel(channels, DataBuffer.TYPE_USHORT), raster, false, null)), target);
+    }
+
+    /**
+     * An 8-bit PNG of {@code image}: RGB, or, when {@code greyIfPossible} and every pixel has R = G = B, grey (a third
+     * of the data; it reads back as the same RGB image).
+     */
+    public static byte[] png(RgbImage image, boolean greyIfPossible) throws IOException {
+        byte[] rgb = image.rgb();
+        int n = image.width() * image.height();
+        boolean grey = greyIfPossible;
+        for (int i = 0; i < n && grey; i++) grey = rgb[3 * i] == rgb[3 * i + 1] && rgb[3 * i] == rgb[3 * i + 2];
+        if (!grey) return encode(interleaved8(image.width(), image.height(), 3, rgb));
+        byte[] g = new byte[n];
+        for (int i = 0; i < n; i++) g[i] = rgb[3 * i];
+        return encode(interleaved8(image.width(), image.height(), 1, g));
+    }
+
+    /** An 8-bit grey PNG of {@code grey} (row-major, {@code w × h}), the bytes as they are. */
+    public static byte[] greyPng(byte[] grey, int w, int h) throws IOException {
+        checkSize(grey.length, w, h);
+        return encode(interleaved8(w, h, 1, grey.clone()));
     }
 
     private static void checkSize(int length, int w, int h) {
@@ -310,19 +492,22 @@ public final class ImageFiles {
         }
     }
 
-    /** A BufferedImage over {@code data} (8-bit, {@code bands} interleaved: grey or RGB), without copying. */
-    private static BufferedImage interleaved(int w, int h, int bands, byte[] data) {
-        int[] offsets = bands == 1 ? new int[] {0} : new int[] {0, 1, 2};
+    private static ColorModel colourModel(int bands, int dataType) {
         ColorSpace cs = ColorSpace.getInstance(bands == 1 ? ColorSpace.CS_GRAY : ColorSpace.CS_sRGB);
-        ColorModel cm = new ComponentColorModel(cs, false, false, Transparency.OPAQUE, DataBuffer.TYPE_BYTE);
-        SampleModel sm = new PixelInterleavedSampleModel(DataBuffer.TYPE_BYTE, w, h, bands, w * bands, offsets);
-        WritableRaster raster = Raster.createWritableRaster(sm, new DataBufferByte(data, data.length), new Point(0, 0));
-        return new BufferedImage(cm, raster, false, null);
+        return new ComponentColorModel(cs, false, false, Transparency.OPAQUE, dataType);
     }
 
-    private static void writePng(RenderedImage img, Path target) throws IOException {
+    /** A BufferedImage over {@code data} (8-bit, {@code bands} interleaved: grey or RGB), without copying. */
+    private static BufferedImage interleaved8(int w, int h, int bands, byte[] data) {
+        int[] offsets = bands == 1 ? new int[] {0} : new int[] {0, 1, 2};
+        SampleModel sm = new PixelInterleavedSampleModel(DataBuffer.TYPE_BYTE, w, h, bands, w * bands, offsets);
+        WritableRaster raster = Raster.createWritableRaster(sm, new DataBufferByte(data, data.length), new Point(0, 0));
+        return new BufferedImage(colourModel(bands, DataBuffer.TYPE_BYTE), raster, false, null);
+    }
+
+    private static byte[] encode(RenderedImage img) throws IOException {
         Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
-        if (!writers.hasNext()) throw new IOException(target + ": no PNG writer in this JDK");
+        if (!writers.hasNext()) throw new IOException("no PNG writer in this JDK");
         ImageWriter writer = writers.next();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (MemoryCacheImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {
@@ -331,7 +516,11 @@ public final class ImageFiles {
         } finally {
             writer.dispose();
         }
-        ByteBuffer data = ByteBuffer.wrap(bytes.toByteArray());
+        return bytes.toByteArray();
+    }
+
+    private static void write(byte[] png, Path target) throws IOException {
+        ByteBuffer data = ByteBuffer.wrap(png);
         AtomicFiles.writeChannel(target, true, ch -> {
             while (data.hasRemaining()) ch.write(data);
         });

@@ -1,5 +1,6 @@
 package dev.segsam.io.image;
 
+import dev.segsam.io.Printable;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -17,7 +18,9 @@ public final class ImageReadException extends IOException {
         /** A recognised image whose kind segsam does not handle (sample type, colour space, channel count). */
         UNSUPPORTED,
         /** A recognised format whose content is damaged or truncated. */
-        CORRUPT
+        CORRUPT,
+        /** An image whose header declares more pixels than the limit ({@code IoLimits.maxImagePixels}); nothing was decoded. */
+        TOO_LARGE
     }
 
     private final transient Path file;
@@ -28,7 +31,7 @@ public final class ImageReadException extends IOException {
     }
 
     public ImageReadException(Path file, Reason reason, String problem, Throwable cause) {
-        super(file + ": " + problem, cause);
+        super(Printable.of(file) + ": " + Printable.of(problem), cause);
         this.file = file;
         this.reason = reason;
     }

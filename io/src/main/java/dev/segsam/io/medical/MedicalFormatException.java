@@ -1,5 +1,6 @@
 package dev.segsam.io.medical;
 
+import dev.segsam.io.Printable;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -14,13 +15,13 @@ public class MedicalFormatException extends IOException {
     private final String field;
 
     public MedicalFormatException(Path file, String field, String problem) {
-        super(file + ": " + field + ": " + problem);
+        super(Printable.of(file) + ": " + Printable.of(field) + ": " + Printable.of(problem));
         this.file = file;
         this.field = field;
     }
 
     public MedicalFormatException(Path file, String field, String problem, Throwable cause) {
-        super(file + ": " + field + ": " + problem, cause);
+        super(Printable.of(file) + ": " + Printable.of(field) + ": " + Printable.of(problem), cause);
         this.file = file;
         this.field = field;
     }

@@ -59,6 +59,9 @@ public final class Volume implements AutoCloseable {
     private final String modality;
     private final Map<String, String> extras;
     private final Path source;
+    private final int[] fileDims;
+    private final int volumeIndex;
+    private final int volumeCount;
 
     private Volume(Builder b) {
         this.data = Objects.requireNonNull(b.data, "data");
@@ -74,6 +77,12 @@ public final class Volume implements AutoCloseable {
         this.modality = b.modality == null || b.modality.isBlank() ? null : b.modality;
         this.extras = Collections.unmodifiableMap(new LinkedHashMap<>(b.extras));
         this.source = b.source;
+        this.fileDims = b.fileDims == null ? new int[] {nx, ny, nz} : b.fileDims.clone();
+        this.volumeIndex = b.volumeIndex;
+        this.volumeCount = b.volumeCount;
+        if (volumeCount < 1 || volumeIndex < 0 || volumeIndex >= volumeCount) {
+            throw new IllegalArgumentException("volume " + volumeIndex + " of " + volumeCount);
+        }
     }
 
     /** A builder for a volume over {@code data} ([nz, ny, nx]); spacing defaults to 1 mm, affine to the spacing diagonal. */
@@ -87,7 +96,7 @@ public final class Volume implements AutoCloseable {
             throw new IllegalArgumentException("values of shape " + Arrays.toString(values.shape()) + " for a volume of [" + nz + ", " + ny + ", " + nx + "]");
         }
         Builder b = builder(values).spacing(spacing).affine(affine(), affineSource).format(format).dataType(dataType)
-                .modality(modality).source(source);
+                .modality(modality).source(source).volumes(fileDims, volumeIndex, volumeCount);
         extras.forEach(b::extra);
         return b.build();
     }
@@ -122,6 +131,32 @@ public final class Volume implements AutoCloseable {
             case Y -> ny;
             case Z -> nz;
         };
+    }
+
+    /**
+     * The image's full shape as the file stores it, fastest dimension first: {@code [nx, ny, nz]} for a 3-D image,
+     * {@code [nx, ny, nz, t, ...]} for a NIfTI image with more dimensions (e.g. {@code [128, 96, 24, 2]}), of which
+     * this volume is one ({@link #volumeIndex()}).
+     */
+    public int[] fileDims() {
+        return fileDims.clone();
+    }
+
+    /** How many 3-D volumes the file holds: the product of its dimensions beyond the third (1 for a 3-D image). */
+    public int volumeCount() {
+        return volumeCount;
+    }
+
+    /** Which of the file's volumes this is, from 0 (flat index over the dimensions beyond the third). */
+    public int volumeIndex() {
+        return volumeIndex;
+    }
+
+    /** {@code "128x96x24x2"}: {@link #fileDims()} joined. */
+    public String fileShape() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < fileDims.length; i++) sb.append(i > 0 ? "x" : "").append(fileDims[i]);
+        return sb.toString();
     }
 
     /** Voxel size in mm along x, y, z. */
@@ -315,8 +350,9 @@ public final class Volume implements AutoCloseable {
 
     @Override
     public String toString() {
-        return format + " " + nx + "x" + ny + "x" + nz + " " + dataType + (modality == null ? "" : " " + modality)
-                + " spacing " + Arrays.toString(spacing);
+        return format + " " + nx + "x" + ny + "x" + nz
+                + (volumeCount > 1 ? " (volume " + volumeIndex + " of " + volumeCount + " in " + fileShape() + ")" : "")
+                + " " + dataType + (modality == null ? "" : " " + modality) + " spacing " + Arrays.toString(spacing);
     }
 
     /** Builds a {@link Volume}; see {@link Volume#builder}. */
@@ -330,6 +366,9 @@ public final class Volume implements AutoCloseable {
         private String modality;
         private final Map<String, String> extras = new LinkedHashMap<>();
         private Path source;
+        private int[] fileDims;
+        private int volumeIndex;
+        private int volumeCount = 1;
 
         private Builder(Tensor data) {
             this.data = data;
@@ -372,6 +411,18 @@ public final class Volume implements AutoCloseable {
 
         public Builder extra(String key, String value) {
             if (value != null) extras.put(key, value);
+            return this;
+        }
+
+        /**
+         * The file's full shape (fastest dimension first; its first three are this volume's) and which of its
+         * {@code count} volumes this is. Default: a 3-D file holding this one volume.
+         */
+        public Builder volumes(int[] fileDims, int index, int count) {
+            if (fileDims.length < 3) throw new IllegalArgumentException("fileDims needs at least 3 dimensions");
+            this.fileDims = fileDims.clone();
+            this.volumeIndex = index;
+            this.volumeCount = count;
             return this;
         }
 

@@ -1,5 +1,6 @@
 package dev.segsam.io.pth;
 
+import dev.segsam.io.IoLimits;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -26,8 +27,6 @@ import org.apache.commons.compress.archivers.zip.ZipFile;
  * the legacy pre-1.6 format, bare pickles, TorchScript archives and safetensors files.
  */
 final class PthArchive implements AutoCloseable {
-    /** Upper bound for {@code data.pkl}: a pickle describes tensors, it does not hold them (SAM's is ~40 KB). */
-    static final long MAX_PICKLE_BYTES = 256L << 20;
     /** Deflate cannot expand more than ~1032:1; a record claiming more is malformed (or a zip bomb). */
     private static final long MAX_INFLATE_RATIO = 1100;
 
@@ -47,9 +46,12 @@ final class PthArchive implements AutoCloseable {
     private final Arena arena;
     private final ZipFile zip;
     private final Map<String, ZipArchiveEntry> entries;
+    private final IoLimits limits;
 
-    private PthArchive(Path path, Arena arena, MemorySegment file, ZipFile zip, Map<String, ZipArchiveEntry> entries, String top) {
+    private PthArchive(Path path, Arena arena, MemorySegment file, ZipFile zip, Map<String, ZipArchiveEntry> entries, String top,
+                       IoLimits limits) {
         this.path = path;
+        this.limits = limits;
         this.arena = arena;
         this.file = file;
         this.zip = zip;
@@ -57,7 +59,12 @@ final class PthArchive implements AutoCloseable {
         this.top = top;
     }
 
-    static PthArchive open(Path path) throws IOException {
+    /**
+     * Maps and checks {@code path}: the number of zip records ({@link IoLimits#maxZipEntries()}, read from the end
+     * record before Commons Compress loads the directory) and the size of {@code data.pkl}
+     * ({@link IoLimits#maxPickleBytes()}), which is read.
+     */
+    static PthArchive open(Path path, IoLimits limits) throws IOException {
         Arena arena = Arena.ofShared();
         ZipFile zip = null;
         try {
@@ -66,6 +73,7 @@ final class PthArchive implements AutoCloseable {
                 file = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             }
             checkSignature(path, file);
+            checkEntryCount(path, file, limits.maxZipEntries());
             try {
                 zip = ZipFile.builder().setPath(path).get();
             } catch (IOException | RuntimeException e) {
@@ -90,17 +98,17 @@ final class PthArchive implements AutoCloseable {
                 throw new PthFormatException(path, null, "format", "a TorchScript archive (torch.jit.save), not a torch.save "
                         + "checkpoint; re-save its weights in Python: torch.save(torch.jit.load(f).state_dict(), f2)");
             }
-            PthArchive a = new PthArchive(path, arena, file, zip, entries, top);
+            PthArchive a = new PthArchive(path, arena, file, zip, entries, top, limits);
             ZipArchiveEntry bo = entries.get(top + "/byteorder");
             if (bo != null) {
-                String s = new String(a.read(a.record(bo), 16), StandardCharsets.US_ASCII).strip();
+                String s = new String(a.read(a.record(bo), 16, null), StandardCharsets.US_ASCII).strip();
                 a.order = switch (s) {
                     case "little" -> ByteOrder.LITTLE_ENDIAN;
                     case "big" -> ByteOrder.BIG_ENDIAN;
                     default -> throw new PthFormatException(path, null, "byteorder", "\"" + s + "\", expected \"little\" or \"big\"");
                 };
             }
-            a.pickle = a.read(a.record(entries.get(pickles.getFirst())), MAX_PICKLE_BYTES);
+            a.pickle = a.read(a.record(entries.get(pickles.getFirst())), limits.maxPickleBytes(), IoLimits.PICKLE_BYTES);
             return a;
         } catch (IOException | RuntimeException | Error e) {
             if (zip != null) ZipFile.closeQuietly(zip);
@@ -131,6 +139,32 @@ final class PthArchive implements AutoCloseable {
         }
         throw new PthFormatException(path, null, "format", "not a PyTorch checkpoint: it does not start with the zip signature PK\\x03\\x04");
     }
+
+    /**
+     * Refuses zips whose end record announces more than {@code max} entries (zip64 included), before the central
+     * directory is parsed. Files whose end record cannot be found are left to Commons Compress to report.
+     */
+    private static void checkEntryCount(Path path, MemorySegment f, long max) throws PthFormatException {
+        long n = f.byteSize();
+        long stop = Math.max(0, n - 22 - 65535);
+        for (long at = n - 22; at >= stop; at--) {
+            if (f.get(LE32, at) != 0x06054b50) continue;
+            long entries = f.get(LE16, at + 10) & 0xFFFF;
+            if (entries == 0xFFFF && at >= 20 && f.get(LE32, at - 20) == 0x07064b50) { // zip64 end locator
+                long z = f.get(LE64, at - 20 + 8);
+                if (z >= 0 && z <= n - 56 && f.get(LE32, z) == 0x06064b50) entries = f.get(LE64, z + 32);
+            }
+            if (entries < 0 || entries > max) {
+                throw new PthFormatException(path, null, "zip", "the zip directory announces " + Long.toUnsignedString(entries)
+                        + " records, more than the limit of " + max + " " + IoLimits.hint(IoLimits.ZIP_ENTRIES));
+            }
+            return;
+        }
+    }
+
+    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private static boolean startsWith(byte[] a, byte[] prefix) {
         if (a.length < prefix.length) return false;
@@ -166,6 +200,10 @@ final class PthArchive implements AutoCloseable {
         if (!stored && size > csize * MAX_INFLATE_RATIO + 65536) {
             throw new PthFormatException(path, null, "zip", "record " + name + " claims " + size + " bytes from " + csize + " compressed ones");
         }
+        if (!stored && size > limits.maxInflatedBytes()) {
+            throw new PthFormatException(path, null, "zip", "deflated record " + name + " inflates to " + size
+                    + " bytes, more than the limit of " + IoLimits.bytes(limits.maxInflatedBytes()) + " " + IoLimits.hint(IoLimits.INFLATED_BYTES));
+        }
         return new Record(name, e, off, size, stored);
     }
 
@@ -174,10 +212,11 @@ final class PthArchive implements AutoCloseable {
         return file.asSlice(r.dataOffset(), r.size());
     }
 
-    /** A small record's whole content, refused if larger than {@code max} bytes. */
-    private byte[] read(Record r, long max) throws PthFormatException {
+    /** A small record's whole content, refused if larger than {@code max} bytes (the limit set by {@code property}, if any). */
+    private byte[] read(Record r, long max, String property) throws PthFormatException {
         if (r.size() > max) {
-            throw new PthFormatException(path, null, "zip", "record " + r.name() + " has " + r.size() + " bytes, more than the " + max + " allowed");
+            throw new PthFormatException(path, null, "zip", "record " + r.name() + " has " + r.size() + " bytes, more than the "
+                    + (property == null ? max + " allowed" : "limit of " + IoLimits.bytes(max) + " " + IoLimits.hint(property)));
         }
         byte[] b = new byte[(int) r.size()];
         copy(r, MemorySegment.ofArray(b));

@@ -73,7 +73,8 @@ public final class PthConvert {
         }
     }
 
-    static DType safetensorsType(PthDType d) {
+    /** The safetensors dtype with the same elements as a PyTorch storage type. */
+    public static DType safetensorsType(PthDType d) {
         return switch (d) {
             case FLOAT64 -> DType.F64;
             case FLOAT32 -> DType.F32;

@@ -1,5 +1,6 @@
 package dev.segsam.io.pth;
 
+import dev.segsam.io.IoLimits;
 import dev.segsam.io.pth.RestrictedUnpickler.TensorRef;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorSource;
@@ -33,7 +34,10 @@ import java.util.Set;
  * ({@code os.system}, {@code eval}, ...) or whose state dict contains objects of other classes is refused with an
  * {@link UnsafePickleException}. Every size read from the file (string lengths, memo indices, element counts,
  * storage sizes against the actual zip record sizes, views against their storages) is checked before use, so a
- * malformed or truncated file fails on {@link #open} with a one-line {@link PthFormatException}. The legacy non-zip
+ * malformed or truncated file fails on {@link #open} with a one-line {@link PthFormatException}. What a small file
+ * can make the reader allocate is bounded by {@link IoLimits}: the pickle's size, memo, nesting and estimated memory,
+ * the zip's record count and inflated sizes, and how far stride-0 views stretch their storages (a one-element storage
+ * viewed as a 4 GiB tensor is refused unless the limits are raised). The legacy non-zip
  * format (PyTorch &lt; 1.6 or {@code _use_new_zipfile_serialization=False}) is recognised and refused with the
  * command that converts it.
  *
@@ -78,14 +82,23 @@ public final class PthFile implements TensorSource, AutoCloseable {
      * choose automatically).
      */
     public static PthFile open(Path path, String stateDictKey) throws IOException {
-        PthArchive a = PthArchive.open(path);
+        return open(path, stateDictKey, IoLimits.defaults());
+    }
+
+    /**
+     * Maps and validates {@code path} under {@code limits}: the zip's record count, the pickle's size, memo, nesting
+     * and estimated memory, and how far tensor views stretch their storages (see {@link IoLimits}).
+     */
+    public static PthFile open(Path path, String stateDictKey, IoLimits limits) throws IOException {
+        PthArchive a = PthArchive.open(path, limits);
         try {
-            Object root = RestrictedUnpickler.load(path, a.pickle);
+            Object root = RestrictedUnpickler.load(path, a.pickle, limits);
             StateDicts.Selection s = StateDicts.select(path, root, stateDictKey);
             Map<String, PthTensorInfo> infos = new LinkedHashMap<>();
             Map<String, PthArchive.Record> records = new HashMap<>();
+            long[] expanded = {0};
             for (Map.Entry<String, TensorRef> e : s.tensors().entrySet()) {
-                infos.put(e.getKey(), validate(a, e.getKey(), e.getValue(), records));
+                infos.put(e.getKey(), validate(a, e.getKey(), e.getValue(), records, limits, expanded));
             }
             for (String w : s.warnings()) LOG.log(System.Logger.Level.WARNING, path + ": " + w);
             return new PthFile(a, s.key(), Collections.unmodifiableMap(infos), records, s.warnings());
@@ -95,9 +108,13 @@ public final class PthFile implements TensorSource, AutoCloseable {
         }
     }
 
-    /** Checks a tensor against its storage and the storage against its zip record. */
-    private static PthTensorInfo validate(PthArchive a, String name, TensorRef t, Map<String, PthArchive.Record> records)
-            throws PthFormatException {
+    /**
+     * Checks a tensor against its storage and the storage against its zip record; a view with more elements than its
+     * storage (stride 0) against {@link IoLimits#maxViewExpansion()}, and what such views add beyond their storages,
+     * summed over the file in {@code expanded[0]}, against {@link IoLimits#maxExpandedBytes()}.
+     */
+    private static PthTensorInfo validate(PthArchive a, String name, TensorRef t, Map<String, PthArchive.Record> records,
+                                          IoLimits limits, long[] expanded) throws PthFormatException {
         RestrictedUnpickler.StorageRef s = t.storage();
         PthDType dtype = s.type().dtype();
         try {
@@ -123,7 +140,21 @@ public final class PthFile implements TensorSource, AutoCloseable {
                         + java.util.Arrays.toString(t.size()) + ", stride " + java.util.Arrays.toString(t.stride())
                         + ") reaches element " + last + " of a storage of " + s.numel());
             }
-            Math.multiplyExact(numel, (long) dtype.bytes);
+            long bytes = Math.multiplyExact(numel, (long) dtype.bytes);
+            if (numel > s.numel()) {
+                if (Math.ceilDiv(numel, limits.maxViewExpansion()) > Math.max(s.numel(), 1)) { // numel > k · storage, without overflow
+                    throw new PthFormatException(a.path, name, "storage", "the view (size " + java.util.Arrays.toString(t.size())
+                            + ", stride " + java.util.Arrays.toString(t.stride()) + ") repeats its storage's " + s.numel()
+                            + " elements into " + numel + ", more than the limit of " + limits.maxViewExpansion() + " per element "
+                            + IoLimits.hint(IoLimits.VIEW_EXPANSION));
+                }
+                expanded[0] = Math.addExact(expanded[0], bytes - s.numel() * dtype.bytes);
+                if (expanded[0] > limits.maxExpandedBytes()) {
+                    throw new PthFormatException(a.path, name, "storage", "views repeating their storages' elements (stride 0) "
+                            + "would need " + expanded[0] + " bytes more than the file holds, more than the limit of "
+                            + IoLimits.bytes(limits.maxExpandedBytes()) + " " + IoLimits.hint(IoLimits.EXPANDED_BYTES));
+                }
+            }
         } catch (ArithmeticException e) {
             throw new PthFormatException(a.path, name, "storage", "sizes overflow 64 bits");
         }

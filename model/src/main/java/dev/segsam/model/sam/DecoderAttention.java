@@ -7,7 +7,7 @@ import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorScope;
 
 /**
- * The mask decoder's attention (sam.md §7.4): project q, k, v from C to {@code C/downsample}, split into heads
+ * The mask decoder's attention (docs/design/sam.md §7.4): project q, k, v from C to {@code C/downsample}, split into heads
  * (channel h·(c/heads) + d), {@code softmax(q·kᵀ/√(c/heads))·v}, merge heads, project back to C. No mask anywhere.
  * All inputs are {@code [B, n, C]}.
  */

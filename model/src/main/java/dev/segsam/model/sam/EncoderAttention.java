@@ -6,7 +6,7 @@ import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
 
 /**
- * Multi-head self-attention of an image-encoder block, with SAM's decomposed relative-position bias (sam.md §5.4–5.5),
+ * Multi-head self-attention of an image-encoder block, with SAM's decomposed relative-position bias (docs/design/sam.md §5.4–5.5),
  * windowed or global. One backend op ({@link Backend#encoderAttention}) runs it, so a fast backend can fuse the window
  * partition, the head split and merge into the attention kernel:
  * <pre>

@@ -9,7 +9,7 @@ import dev.segsam.tensor.TensorScope;
 import java.util.function.UnaryOperator;
 
 /**
- * A pre-norm ViT block of SAM's image encoder (sam.md §5.2–5.3):
+ * A pre-norm ViT block of SAM's image encoder (docs/design/sam.md §5.2–5.3):
  * <pre>
  * y = LN1(x)  [eps 1e-6];  windowed blocks: pad bottom/right with zeros to a multiple of the window and cut windows
  *                          (padded tokens take part in attention unmasked, as in SAM)

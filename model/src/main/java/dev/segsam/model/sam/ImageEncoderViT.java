@@ -8,7 +8,7 @@ import dev.segsam.tensor.TensorScope;
 import java.util.function.IntConsumer;
 
 /**
- * SAM's image encoder (sam.md §5): the frozen ViT that turns the preprocessed image into the image embedding f_v.
+ * SAM's image encoder (docs/design/sam.md §5): the frozen ViT that turns the preprocessed image into the image embedding f_v.
  * <pre>
  * x = Conv2d(3 → D, k = s = 16)(img) → NHWC [B, 64, 64, D] + pos_embed
  * x = blocks(x)                         (windowed 14×14 or global attention)

@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * SAM's mask decoder (sam.md §7.1) — in SEG-SAM, the semantic-agnostic decoder Dec_sag that produces M̂_b.
+ * SAM's mask decoder (docs/design/sam.md §7.1) — in SEG-SAM, the semantic-agnostic decoder Dec_sag that produces M̂_b.
  * <pre>
  * tokens = [iou_token; mask_tokens (4); sparse t_p]          [B, 5 + Nt, C]  (B prompts on one image)
  * hs, src = TwoWayTransformer(f_v + dense, dense_pe, tokens)  f_v + dense repeated per prompt

@@ -7,7 +7,7 @@ import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorScope;
 
 /**
- * The mask decoder's upscaling (sam.md §7.1), {@code output_upscaling.{0,1,3}}:
+ * The mask decoder's upscaling (docs/design/sam.md §7.1), {@code output_upscaling.{0,1,3}}:
  * {@code U = GELU(ConvT(C/4 → C/8, k2 s2)(GELU(LN2d(ConvT(C → C/4, k2 s2)(src)))))}, {@code [1, C, g, g] → [1, C/8, 4g, 4g]}.
  * SEG-SAM's semantic-aware decoder has its own copy.
  */

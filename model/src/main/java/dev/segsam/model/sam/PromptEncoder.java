@@ -1,5 +1,6 @@
 package dev.segsam.model.sam;
 
+import dev.segsam.model.Prompt;
 import dev.segsam.model.nn.LayerNorm;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
@@ -9,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * SAM's prompt encoder (sam.md §6): points and boxes become sparse tokens t_p, an optional low-resolution mask becomes
+ * SAM's prompt encoder (docs/design/sam.md §6): points and boxes become sparse tokens t_p, an optional low-resolution mask becomes
  * the dense embedding; {@link #densePe} is the positional encoding of the image-embedding grid.
  * <pre>
  * pe(p) = [sin(2π·(2p − 1)·G), cos(2π·(2p − 1)·G)]      random Fourier features, G [2, C/2] from the checkpoint
@@ -73,26 +74,24 @@ public final class PromptEncoder {
     }
 
     /**
-     * @param points   {@code [n][2]} coordinates in the S×S model input frame (already scaled from the original image),
-     *                 or null
-     * @param labels   one label per point: 1 foreground, 0 background, −1 ignored (padding)
-     * @param box      {@code {x0, y0, x1, y1}} in the input frame, or null
-     * @param mask     low-res mask logits {@code [1, 1, 4g, 4g]}, or null
-     * @return sparse {@code [1, Nt, C]} and dense {@code [1, C, g, g]}
+     * Sparse {@code [1, Nt, C]} and dense {@code [1, C, g, g]} embeddings of {@code p}, whose coordinates are in the S×S
+     * model input frame (already mapped from the original image, {@link Prompt#mapped}); its mask, if any, is low-res
+     * logits {@code [1, 1, 4g, 4g]}.
      */
-    public Embeddings embed(Backend b, float[][] points, int[] labels, float[] box, Tensor mask) {
+    public Embeddings embed(Backend b, Prompt p) {
         int C = c.outChans(), S = c.imgSize();
+        float[] box = p.box();
         try (TensorScope s = TensorScope.open()) {
             List<Tensor> parts = new ArrayList<>();
-            if (points != null && points.length > 0) {
+            if (p.pointCount() > 0) {
                 boolean pad = box == null;
-                int n = points.length + (pad ? 1 : 0);
+                int n = p.pointCount() + (pad ? 1 : 0);
                 float[] xy = new float[n * 2];
                 int[] lab = new int[n];
-                for (int i = 0; i < points.length; i++) {
-                    xy[2 * i] = (points[i][0] + 0.5f) / S;
-                    xy[2 * i + 1] = (points[i][1] + 0.5f) / S;
-                    lab[i] = labels[i];
+                for (int i = 0; i < p.pointCount(); i++) {
+                    xy[2 * i] = (p.pointX(i) + 0.5f) / S;
+                    xy[2 * i + 1] = (p.pointY(i) + 0.5f) / S;
+                    lab[i] = p.label(i);
                 }
                 if (pad) lab[n - 1] = -1; // the padding point (0, 0): its encoding is discarded below
                 parts.add(labelled(b, xy, lab, n));
@@ -103,7 +102,7 @@ public final class PromptEncoder {
                 parts.add(labelled(b, xy, new int[] {2, 3}, 2));
             }
             Tensor sparse = parts.isEmpty() ? b.zeros(1, 0, C) : parts.size() == 1 ? parts.get(0) : b.concat(parts, 1);
-            Tensor dense = mask == null ? noMaskDense(b) : downscale(b, mask);
+            Tensor dense = p.mask() == null ? noMaskDense(b) : downscale(b, b.upload(p.mask()));
             return new Embeddings(s.keep(sparse), s.keep(dense));
         }
     }

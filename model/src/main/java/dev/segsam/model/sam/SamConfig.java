@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * SAM's architecture sizes (sam.md §2, §12). The official models are {@link #vitB()}, {@link #vitL()} and
+ * SAM's architecture sizes (docs/design/sam.md §2, §12). The official models are {@link #vitB()}, {@link #vitL()} and
  * {@link #vitH()}; {@link #infer} reads them off a checkpoint's tensor shapes, so any size (e.g. small test models,
  * SAM-Med2D's 256 input) loads without configuration.
  *
@@ -150,7 +150,7 @@ public record SamConfig(int imgSize, int patch, int embedDim, int depth, int hea
     }
 
     /**
-     * Every tensor of the checkpoint with its shape, in PyTorch {@code state_dict()} order (sam.md §12, Appendix A):
+     * Every tensor of the checkpoint with its shape, in PyTorch {@code state_dict()} order (docs/design/sam.md §12, Appendix A):
      * 314 tensors and 93,735,472 values for ViT-B.
      */
     public Map<String, int[]> parameterShapes() {

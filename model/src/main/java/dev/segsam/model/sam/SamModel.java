@@ -1,5 +1,6 @@
 package dev.segsam.model.sam;
 
+import dev.segsam.model.Prompt;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Shapes;
@@ -18,8 +19,8 @@ import java.util.function.IntConsumer;
  * <p>Immutable after loading and safe to share between threads: every call allocates its own tensors, and the
  * weights and the dense positional encoding are only read.
  *
- * <p>Coordinates given to {@link #decode} are in the S×S model input frame; {@code SamPredictor} maps original-image
- * pixels to that frame per preprocessing convention.
+ * <p>Prompts given to {@link #decode} are in the S×S model input frame; {@link dev.segsam.model.Predictor} maps them
+ * from original-image pixels per preprocessing convention ({@link Prompt#mapped}).
  */
 public final class SamModel {
     private final SamConfig config;
@@ -110,17 +111,14 @@ public final class SamModel {
     }
 
     /**
-     * Runs the prompt encoder and the mask decoder for one prompt on an image embedding.
-     *
-     * @param points points in the input frame ({@code [n][2]}) or null; {@code labels} 1 foreground / 0 background
-     * @param box    {@code {x0, y0, x1, y1}} in the input frame or null
-     * @param mask   previous low-res logits {@code [1, 1, 4g, 4g]} or null
+     * Runs the prompt encoder and the mask decoder for one prompt on an image embedding; {@code p}'s coordinates are in
+     * the S×S input frame ({@link Prompt#mapped}), its {@code multimask} chooses the outputs ({@link #select}).
      */
-    public Decoded decode(Tensor embedding, float[][] points, int[] labels, float[] box, Tensor mask, boolean multimask) {
+    public Decoded decode(Tensor embedding, Prompt p) {
         Backend b = backend;
         try (TensorScope s = TensorScope.open()) {
-            PromptEncoder.Embeddings e = prompts.embed(b, points, labels, box, mask == null ? null : b.upload(mask));
-            return s.keep(select(b, decoder.forward(b, embedding, densePe, e.sparse(), e.dense()), multimask));
+            PromptEncoder.Embeddings e = prompts.embed(b, p);
+            return s.keep(select(b, decoder.forward(b, embedding, densePe, e.sparse(), e.dense()), p.multimask()));
         }
     }
 
@@ -133,19 +131,16 @@ public final class SamModel {
         return new Decoded(b.slice(out.lowRes(), 1, from, n), b.slice(out.iou(), 1, from, n), out);
     }
 
-    /** One prompt of {@link #decodeBatch}, in the model input frame (as the arguments of {@link #decode}). */
-    public record PromptInput(float[][] points, int[] labels, float[] box, Tensor mask) {}
-
     /**
      * Runs B prompts on one image embedding as one batched pass through the mask decoder (SAM's
      * {@code predict_torch} with several prompts): every prompt must yield the same number of sparse tokens (e.g. all
-     * boxes, or all with n points). Outputs are those of {@link #decode}, with batch dimension B in prompt order:
-     * {@code lowRes [B, C, 4g, 4g]}, {@code iou [B, C]}.
+     * boxes, or all with n points) and ask for the same {@code multimask}. Outputs are those of {@link #decode}, with
+     * batch dimension B in prompt order: {@code lowRes [B, C, 4g, 4g]}, {@code iou [B, C]}.
      */
-    public Decoded decodeBatch(Tensor embedding, List<PromptInput> batch, boolean multimask) {
+    public Decoded decodeBatch(Tensor embedding, List<Prompt> batch) {
         try (TensorScope s = TensorScope.open()) {
             BatchEmbeddings e = embedBatch(backend, batch);
-            return s.keep(select(backend, decoder.forward(backend, embedding, densePe, e.sparse(), e.dense()), multimask));
+            return s.keep(select(backend, decoder.forward(backend, embedding, densePe, e.sparse(), e.dense()), batch.getFirst().multimask()));
         }
     }
 
@@ -164,14 +159,17 @@ public final class SamModel {
         }
     }
 
-    /** {@link BatchEmbeddings} of {@code batch} on backend {@code b}. */
-    public BatchEmbeddings embedBatch(Backend b, List<PromptInput> batch) {
+    /** {@link BatchEmbeddings} of {@code batch} (in the input frame) on backend {@code b}. */
+    public BatchEmbeddings embedBatch(Backend b, List<Prompt> batch) {
         if (batch.isEmpty()) throw new IllegalArgumentException("no prompts to decode");
+        for (Prompt p : batch) {
+            if (p.multimask() != batch.getFirst().multimask()) throw new IllegalArgumentException("batched prompts need equal multimask settings");
+        }
         try (TensorScope s = TensorScope.open()) { // on a bad prompt, the parts made so far are closed
             List<PromptEncoder.Embeddings> emb = new ArrayList<>();
             boolean masks = false;
-            for (PromptInput p : batch) {
-                emb.add(prompts.embed(b, p.points(), p.labels(), p.box(), p.mask() == null ? null : b.upload(p.mask())));
+            for (Prompt p : batch) {
+                emb.add(prompts.embed(b, p));
                 masks |= p.mask() != null;
                 if (emb.getLast().sparse().size(1) != emb.getFirst().sparse().size(1)) {
                     throw new IllegalArgumentException("batched prompts need equal token counts: " + emb.getFirst().sparse().size(1)

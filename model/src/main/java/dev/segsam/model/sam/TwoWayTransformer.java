@@ -8,7 +8,7 @@ import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorScope;
 
 /**
- * SAM's two-way transformer (sam.md §7.2–7.3): tokens (queries) and image embedding (keys) attend to each other in
+ * SAM's two-way transformer (docs/design/sam.md §7.2–7.3): tokens (queries) and image embedding (keys) attend to each other in
  * two blocks, then a final token→image attention. {@code query_pe} is the original tokens in every layer; all norms
  * use eps 1e-5.
  * <pre>

@@ -2,7 +2,7 @@ package dev.segsam.model.segsam;
 
 /**
  * One semantic class of a SEG-SAM model: its name (as in the dataset, e.g. {@code Thalamus_L} or {@code liver}) and
- * the description whose text embedding f_t the T2VSE block attends with (segsam.md §2.3).
+ * the description whose text embedding f_t the T2VSE block attends with (docs/design/segsam.md §2.3).
  */
 public record ClassSpec(String name, String description) {
     public ClassSpec {

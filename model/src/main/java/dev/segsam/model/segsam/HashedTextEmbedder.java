@@ -8,7 +8,7 @@ import java.util.Locale;
 
 /**
  * segsam's built-in text embedder: deterministic, no weights, fully offline — the stand-in for the paper's
- * LLM-written descriptions run through a text encoder (segsam.md §2.3). A text becomes a bag of features
+ * LLM-written descriptions run through a text encoder (docs/design/segsam.md §2.3). A text becomes a bag of features
  * <ul>
  *   <li>words (lower-cased, accents stripped, split on anything that is not a letter or digit),</li>
  *   <li>word bigrams ({@code "left|kidney"}),</li>

@@ -1,5 +1,6 @@
 package dev.segsam.model.segsam;
 
+import dev.segsam.model.Prompt;
 import dev.segsam.model.nn.Params;
 import dev.segsam.model.sam.PromptEncoder;
 import dev.segsam.model.sam.SamConfig;
@@ -15,7 +16,7 @@ import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
- * SEG-SAM (segsam.md §2): SAM's image encoder (f_v), prompt encoder (t_p) and mask decoder (Dec_sag → M̂_b), plus T2VSE
+ * SEG-SAM (docs/design/segsam.md §2): SAM's image encoder (f_v), prompt encoder (t_p) and mask decoder (Dec_sag → M̂_b), plus T2VSE
  * (t_p → t'_p using the class descriptions) and the semantic-aware decoder (Dec_saw → M̂_s, Ĉ_s).
  *
  * <p>A weights file without {@code t2vse.*} / {@code semantic_decoder.*} tensors and SEG-SAM metadata loads as plain
@@ -129,30 +130,31 @@ public final class SegSam {
     }
 
     /** Decodes one prompt given in the model input frame (see {@link SamModel#decode}). */
-    public Decoded decode(Features f, float[][] points, int[] labels, float[] box, Tensor mask, boolean multimask) {
-        return decode(sam.backend(), f, points, labels, box, mask, multimask);
+    public Decoded decode(Features f, Prompt p) {
+        return decode(sam.backend(), f, p);
     }
 
     /** {@link #decode} on backend {@code b} (the model's own, or a training tape over it). */
-    public Decoded decode(Backend b, Features f, float[][] points, int[] labels, float[] box, Tensor mask, boolean multimask) {
-        if (config == null && b == sam.backend()) return new Decoded(sam.decode(f.fv(), points, labels, box, mask, multimask), null);
+    public Decoded decode(Backend b, Features f, Prompt p) {
+        if (config == null && b == sam.backend()) return new Decoded(sam.decode(f.fv(), p), null);
         try (TensorScope s = TensorScope.open()) {
-            PromptEncoder.Embeddings e = sam.promptEncoder().embed(b, points, labels, box, mask == null ? null : b.upload(mask));
-            return s.keep(decodeEmbedded(b, f, e.sparse(), e.dense(), multimask));
+            PromptEncoder.Embeddings e = sam.promptEncoder().embed(b, p);
+            return s.keep(decodeEmbedded(b, f, e.sparse(), e.dense(), p.multimask()));
         }
     }
 
     /**
      * B prompts on one image in one batched pass through SAM's decoder and Dec_saw (as {@link SamModel#decodeBatch}:
-     * equal sparse token counts). Outputs are those of {@link #decode} with batch dimension B in prompt order:
-     * binary {@code lowRes [B, C, 4g, 4g]}, {@code iou [B, C]}; semantic M̂_s {@code [B, K+1, 4g, 4g]}, Ĉ_s {@code [B, K]}.
+     * equal sparse token counts and multimask settings). Outputs are those of {@link #decode} with batch dimension B
+     * in prompt order: binary {@code lowRes [B, C, 4g, 4g]}, {@code iou [B, C]}; semantic M̂_s {@code [B, K+1, 4g, 4g]},
+     * Ĉ_s {@code [B, K]}.
      */
-    public Decoded decodeBatch(Features f, List<SamModel.PromptInput> batch, boolean multimask) {
-        if (config == null) return new Decoded(sam.decodeBatch(f.fv(), batch, multimask), null);
+    public Decoded decodeBatch(Features f, List<Prompt> batch) {
+        if (config == null) return new Decoded(sam.decodeBatch(f.fv(), batch), null);
         Backend b = sam.backend();
         try (TensorScope s = TensorScope.open()) {
             SamModel.BatchEmbeddings e = sam.embedBatch(b, batch);
-            return s.keep(decodeEmbedded(b, f, e.sparse(), e.dense(), multimask));
+            return s.keep(decodeEmbedded(b, f, e.sparse(), e.dense(), batch.getFirst().multimask()));
         }
     }
 

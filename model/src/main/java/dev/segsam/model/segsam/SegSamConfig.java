@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The SEG-SAM parts' sizes and switches (segsam.md §2, §6): everything the paper leaves open is a field here. The
+ * The SEG-SAM parts' sizes and switches (docs/design/segsam.md §2, §6): everything the paper leaves open is a field here. The
  * SAM part's sizes come from {@link SamConfig}; this record adds
  *
  * @param classes        the K classes (names and descriptions); channel k of M̂_s and entry k−1 of Ĉ_s is class k

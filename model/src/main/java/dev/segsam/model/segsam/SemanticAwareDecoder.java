@@ -12,7 +12,7 @@ import dev.segsam.tensor.TensorScope;
 import java.util.List;
 
 /**
- * Dec_saw, the semantic-aware decoder (paper §3.2; our choices in segsam.md §2.5). A segmentation token t_so segments
+ * Dec_saw, the semantic-aware decoder (paper §3.2; our choices in docs/design/segsam.md §2.5). A segmentation token t_so segments
  * the prompted object semantically; one classification token t_co per class says whether that class is present among
  * the objects that were not prompted; the class predictions Ĉ_s are fused back into t_so as a semantic prior.
  * <pre>

@@ -11,7 +11,7 @@ import dev.segsam.tensor.TensorScope;
 import java.util.List;
 
 /**
- * T2VSE, text-to-vision semantic enhancement (paper §3.3; our choices in segsam.md §2.3). The class descriptions'
+ * T2VSE, text-to-vision semantic enhancement (paper §3.3; our choices in docs/design/segsam.md §2.3). The class descriptions'
  * text embeddings f_t and a learned text summary token t_text interact with the image features f_v by
  * cross-attention; the summary t'_text is fused into the prompt tokens t_p:
  * <pre>

@@ -42,7 +42,7 @@ public final class AdamW {
         }
     }
 
-    /** segsam.md §4 defaults: lr 1e-4, weight decay 1e-2, β (0.9, 0.999), clip 1. */
+    /** docs/design/segsam.md §4 defaults: lr 1e-4, weight decay 1e-2, β (0.9, 0.999), clip 1. */
     public static AdamW defaults(Map<String, Tensor> params, double lr, int warmup, int totalSteps) {
         return new AdamW(params, lr, 1e-2, 0.9, 0.999, 1e-8, 1.0, warmup, totalSteps, 0.01);
     }

@@ -1,7 +1,7 @@
 package dev.segsam.model.train;
 
 /**
- * SEG-SAM's loss terms (segsam.md §4), each returning its value and its gradient with respect to the logits it takes
+ * SEG-SAM's loss terms (docs/design/segsam.md §4), each returning its value and its gradient with respect to the logits it takes
  * (so a single {@code Tape.backward} per output finishes the job). Inputs are flat arrays; masks are 0/1 floats.
  *
  * <ul>

@@ -3,7 +3,7 @@ package dev.segsam.model.train;
 import dev.segsam.model.preprocess.Preprocessor;
 
 /**
- * Targets at the decoder's low resolution (segsam.md §4, ours: losses at 4g × 4g). A low-res pixel covers
+ * Targets at the decoder's low resolution (docs/design/segsam.md §4, ours: losses at 4g × 4g). A low-res pixel covers
  * {@code S/4g} × {@code S/4g} pixels of the model input frame; its target is the fraction of that area inside the
  * object (area sampling of the mask placed in the input frame the way the convention places the image), thresholded
  * at ½. SAM convention: the image occupies the top-left {@code resizedH × resizedW} of the padded frame (the rest is

@@ -2,7 +2,7 @@ package dev.segsam.model.train;
 
 import java.util.List;
 
-/** Dice and the ROC AUC used by evaluation (segsam.md §5). */
+/** Dice and the ROC AUC used by evaluation (docs/design/segsam.md §5). */
 public final class Metrics {
     private Metrics() {}
 

@@ -1,11 +1,13 @@
 package dev.segsam.model.train;
 
+import dev.segsam.model.Masks;
+import dev.segsam.model.Prompt;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
 /**
- * Training prompts for a target mask (segsam.md §4, ours): with probability ½ a box — the tight box of the mask, each
+ * Training prompts for a target mask (docs/design/segsam.md §4, ours): with probability ½ a box — the tight box of the mask, each
  * side moved by up to ±5 % of the box size (uniform), clipped to the image — otherwise 1–3 positive points drawn
  * uniformly from the mask's pixels (pixel centres). Coordinates are original image pixels, box XYXY with exclusive
  * right/bottom edges as SAM's boxes are used.
@@ -13,13 +15,14 @@ import java.util.Random;
 public final class PromptSampler {
     private PromptSampler() {}
 
-    /** A prompt: a box or points (labels all 1). */
-    public record Prompt(float[] box, float[][] points, int[] labels) {}
-
+    /** A prompt for the target {@code mask} ({@code w × h}, non-zero = inside): a box or 1–3 positive points, single-mask. */
     public static Prompt sample(byte[] mask, int w, int h, Random rnd) {
-        int[] bb = bbox(mask, w, h);
+        int[] bb = Masks.bbox(mask, w, h);
         if (bb == null) throw new IllegalArgumentException("empty target mask");
-        if (rnd.nextBoolean()) return new Prompt(jitteredBox(bb, w, h, rnd, 0.05), null, null);
+        if (rnd.nextBoolean()) {
+            float[] b = jitteredBox(bb, w, h, rnd, 0.05);
+            return Prompt.box(b[0], b[1], b[2], b[3]);
+        }
         List<Integer> inside = new ArrayList<>();
         for (int i = 0; i < mask.length; i++) if (mask[i] != 0) inside.add(i);
         int n = 1 + rnd.nextInt(3);
@@ -30,7 +33,7 @@ public final class PromptSampler {
             pts[j] = new float[] {p % w + 0.5f, p / w + 0.5f};
             labels[j] = 1;
         }
-        return new Prompt(null, pts, labels);
+        return Prompt.of(pts, labels, null, null, false);
     }
 
     /** The tight box {@code [x0, y0, x1 + 1, y1 + 1]} with each side moved by up to ±{@code frac} of the box size. */
@@ -43,20 +46,5 @@ public final class PromptSampler {
         x1 = Math.max(x0 + 1, Math.min(x1, w));
         y1 = Math.max(y0 + 1, Math.min(y1, h));
         return new float[] {(float) x0, (float) y0, (float) x1, (float) y1};
-    }
-
-    /** {@code [x0, y0, x1 + 1, y1 + 1]} of the non-zero pixels, or null. */
-    public static int[] bbox(byte[] mask, int w, int h) {
-        int x0 = w, y0 = h, x1 = -1, y1 = -1;
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                if (mask[y * w + x] == 0) continue;
-                x0 = Math.min(x0, x);
-                y0 = Math.min(y0, y);
-                x1 = Math.max(x1, x);
-                y1 = Math.max(y1, y);
-            }
-        }
-        return x1 < 0 ? null : new int[] {x0, y0, x1 + 1, y1 + 1};
     }
 }

@@ -1,6 +1,8 @@
 package dev.segsam.model.train;
 
+import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backend;
@@ -14,7 +16,7 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * One SEG-SAM training step (segsam.md §4): for an image, up to {@code targetsPerImage} of its objects, each prompted
+ * One SEG-SAM training step (docs/design/segsam.md §4): for an image, up to {@code targetsPerImage} of its objects, each prompted
  * by {@link PromptSampler}; the decoders run on a {@link Tape}; the loss
  * {@code L = L_bin + L_sem + λ_bce·L_bce + λ_cons·L_cons} (terms switched by the options, averaged over the targets) is
  * back-propagated and AdamW updates the trainable tensors in place.
@@ -58,7 +60,7 @@ public final class SegSamTrainer {
         this.trainable = trainable;
         this.opt = opt;
         this.o = o;
-        this.pre = new Preprocessor(convention, model.sam().config().imgSize());
+        this.pre = new Preprocessor(convention, model.sam().config().imgSize(), cpu.parallel()); // the backend's threads
     }
 
     /**
@@ -112,14 +114,8 @@ public final class SegSamTrainer {
             List<float[]> grads = new ArrayList<>();
             float[] presence = s.presence(Math.max(K, 1));
             for (TrainSample.Target t : targets) {
-                PromptSampler.Prompt p = PromptSampler.sample(t.mask(), w, h, rnd);
-                float[][] pts = null;
-                if (p.points() != null) {
-                    pts = new float[p.points().length][];
-                    for (int i = 0; i < pts.length; i++) pts[i] = frame.mapPoint(p.points()[i][0], p.points()[i][1]);
-                }
-                float[] box = p.box() == null ? null : frame.mapBox(p.box()[0], p.box()[1], p.box()[2], p.box()[3]);
-                SegSam.Decoded d = model.decode(b, f, pts, p.labels(), box, null, false);
+                Prompt p = PromptSampler.sample(t.mask(), w, h, rnd);
+                SegSam.Decoded d = model.decode(b, f, p.mapped(frame::mapCoords));
                 float[] target = LowResTargets.of(t.mask(), w, h, frame, L);
                 float[] xb = d.binary().lowRes().toArray();
                 Losses.Value lf = Losses.focal(xb, target, 0.25, 2), ld = Losses.dice(xb, target);
@@ -176,9 +172,8 @@ public final class SegSamTrainer {
         List<TargetEval> out = new ArrayList<>();
         float[] presence = null;
         for (TrainSample.Target t : s.targets()) {
-            int[] bb = PromptSampler.bbox(t.mask(), w, h);
-            Predictor.Result r = predictor.predict(enc, new Predictor.Prompt(null, null,
-                    new float[] {bb[0], bb[1], bb[2], bb[3]}, null, false));
+            int[] bb = Masks.bbox(t.mask(), w, h);
+            Predictor.Result r = predictor.predict(enc, Prompt.box(bb[0], bb[1], bb[2], bb[3]));
             boolean[] truth = new boolean[w * h];
             for (int i = 0; i < truth.length; i++) truth[i] = t.mask()[i] != 0;
             double bd = Metrics.dice(r.mask(), truth);

@@ -75,6 +75,22 @@ class PreprocessorTest {
         assertThrows(IllegalArgumentException.class, () -> new Preprocessor(null));
     }
 
+    /**
+     * SAM's trunc(short·1024/long + 0.5) is 0 once the long side is more than 2048 times the short one; SAM then fails
+     * in Pillow. Up to that ratio the short side is at least 1 pixel; beyond it the size is refused with a message.
+     */
+    @Test
+    void tooElongatedImagesAreRefusedWithTheirSize() {
+        assertEquals(new SamTransform.Shape(1, 1024), SamTransform.preprocessShape(1, 2048, 1024));
+        assertEquals(new SamTransform.Shape(256, 1), SamTransform.preprocessShape(512, 1, 256));
+        var e = assertThrows(IllegalArgumentException.class, () -> SamTransform.preprocessShape(1, 5000, 256));
+        assertEquals("a 5000x1 image is too elongated for a 256-pixel input: scaling its long side to 256 leaves its short side"
+                + " 0 pixels (the long side may be at most 512 times the short one); crop or pad it first", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SamTransform.preprocessShape(2049, 1, 1024));
+        RgbImage strip = TestImages.noise(5000, 1, 1);
+        assertThrows(IllegalArgumentException.class, () -> new Preprocessor(Preprocessor.Convention.SAM, 256).preprocess(strip));
+    }
+
     @Test
     void elementaryFunctionsAreCorrectlyRounded() {
         // Values from Python's math.exp / math.pow (glibc), which are correctly rounded for these arguments.

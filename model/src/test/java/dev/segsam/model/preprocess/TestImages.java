@@ -2,23 +2,29 @@ package dev.segsam.model.preprocess;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.io.safetensors.SafeTensorsFile;
+import dev.segsam.model.sam.Goldens;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.image.RgbImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Base64;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.zip.GZIPInputStream;
 
 /**
  * The input images of tools/reference/preprocess_golden.py, regenerated from the same tiny generators (a 64-bit LCG
- * and an integer-only phantom), plus helpers to read its golden.json.
+ * and an integer-only phantom), plus helpers to read its golden file {@code golden/preprocess.safetensors}: the cases
+ * are JSON in the metadata (one entry per section), and a case field that keeps a full output names the tensor
+ * holding it.
  */
 final class TestImages {
     private TestImages() {}
@@ -83,28 +89,39 @@ final class TestImages {
         return spec.get("kind").asText() + " " + spec.get("w").asInt() + "x" + spec.get("h").asInt();
     }
 
-    // ------------------------------------------------------------------ golden.json
+    // ------------------------------------------------------------------ golden/preprocess.safetensors
 
     private static JsonNode golden;
+    private static SafeTensorsFile file;
 
+    /** The golden's metadata as one JSON object: each section's JSON value (plain strings stay strings). */
     static synchronized JsonNode golden() {
         if (golden == null) {
-            try (InputStream in = TestImages.class.getResourceAsStream("/preprocess/golden.json")) {
-                if (in == null) throw new IllegalStateException("missing test resource /preprocess/golden.json");
-                golden = new ObjectMapper().readTree(in);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            file = Goldens.open("preprocess.safetensors");
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode doc = json.createObjectNode();
+            for (Map.Entry<String, String> e : file.metadata().entrySet()) {
+                String v = e.getValue();
+                try {
+                    doc.set(e.getKey(), v.startsWith("{") || v.startsWith("[") ? json.readTree(v) : doc.textNode(v));
+                } catch (IOException ex) {
+                    throw new UncheckedIOException(ex);
+                }
             }
+            golden = doc;
         }
         return golden;
     }
 
-    static byte[] base64(JsonNode n) {
-        return Base64.getDecoder().decode(n.asText());
+    /** The raw little-endian bytes of the tensor a case field names. */
+    static synchronized byte[] bytes(JsonNode tensorName) {
+        golden();
+        return file.bytes(tensorName.asText()).toArray(ValueLayout.JAVA_BYTE);
     }
 
-    static byte[] base64Gzip(JsonNode n) {
-        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(base64(n)))) {
+    /** The gunzipped content of the U8 tensor (a gzip stream) a case field names. */
+    static byte[] gunzip(JsonNode tensorName) {
+        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(bytes(tensorName)))) {
             return in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

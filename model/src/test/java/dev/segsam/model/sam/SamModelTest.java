@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.segsam.model.Prompt;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.CpuBackend;
 import dev.segsam.tensor.Shapes;
@@ -26,12 +27,12 @@ class SamModelTest {
     void vitBHas314TensorsAnd93_7MValues() {
         Map<String, int[]> p = SamConfig.vitB().parameterShapes();
         assertEquals(314, p.size());
-        // sam.md §12: 93,735,472 parameters plus the 256-value Gaussian buffer of the prompt encoder
+        // docs/design/sam.md §12: 93,735,472 parameters plus the 256-value Gaussian buffer of the prompt encoder
         long params = p.entrySet().stream().filter(e -> !e.getKey().endsWith("positional_encoding_gaussian_matrix"))
                 .mapToLong(e -> Shapes.numel(e.getValue())).sum();
         assertEquals(93_735_472L, params);
         assertEquals(256, Shapes.numel(p.get("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix")));
-        // spot checks against sam.md Appendix A (order included)
+        // spot checks against docs/design/sam.md Appendix A (order included)
         List<String> names = new ArrayList<>(p.keySet());
         assertEquals("image_encoder.pos_embed", names.get(0));
         assertEquals("image_encoder.blocks.0.attn.rel_pos_h", names.get(5));
@@ -109,7 +110,7 @@ class SamModelTest {
 
     private static float[] decode(SamModel sam, Tensor emb, int i) {
         float[][] pts = {{10 + 5 * i, 100 - 3 * i}, {60, 20 + 4 * i}};
-        try (SamModel.Decoded d = sam.decode(emb, pts, new int[] {1, i % 2}, i % 3 == 0 ? new float[] {5, 5, 90 + i, 80} : null, null, i % 2 == 0)) {
+        try (SamModel.Decoded d = sam.decode(emb, Prompt.of(pts, new int[] {1, i % 2}, i % 3 == 0 ? new float[] {5, 5, 90 + i, 80} : null, null, i % 2 == 0))) {
             float[] lr = d.lowRes().toArray(), iou = d.iou().toArray();
             float[] out = java.util.Arrays.copyOf(lr, lr.length + iou.length);
             System.arraycopy(iou, 0, out, lr.length, iou.length);

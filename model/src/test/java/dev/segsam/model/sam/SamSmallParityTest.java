@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.segsam.io.safetensors.SafeTensorsFile;
+import dev.segsam.model.Prompt;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.CpuBackend;
 import dev.segsam.tensor.Tensor;
@@ -91,12 +92,12 @@ class SamSmallParityTest {
             int[] labels = gp.labels();
             float[] box = gp.box();
             Tensor mask = g.contains(k + "mask_input") ? g.get(k + "mask_input") : null;
-            try (PromptEncoder.Embeddings e = sam.promptEncoder().embed(B, pts, labels, box, mask)) {
+            try (PromptEncoder.Embeddings e = sam.promptEncoder().embed(B, Prompt.of(pts, labels, box, mask, false))) {
                 near(k + "sparse", g.get(k + "sparse"), e.sparse());
                 near(k + "dense", g.get(k + "dense"), e.dense());
             }
             boolean multi = p.get("multimask").asBoolean();
-            try (SamModel.Decoded d = sam.decode(emb, pts, labels, box, mask, multi)) {
+            try (SamModel.Decoded d = sam.decode(emb, Prompt.of(pts, labels, box, mask, multi))) {
                 near(k + "iou (all tokens)", g.get(k + "iou_all"), d.all().iou());
                 near(k + "low-res logits", g.get(k + "low_res"), d.lowRes());
                 assertArrayEquals(new int[] {1, multi ? 3 : 1}, d.iou().shape());

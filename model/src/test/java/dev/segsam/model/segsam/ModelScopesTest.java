@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.segsam.model.sam.SamModel;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.sam.SeededWeights;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.CpuBackend;
@@ -33,23 +33,23 @@ class ModelScopesTest {
             SegSam.Features f = seg.encode(INPUT, null);
             assertEquals(2, s.size(), "f_v and t'_text");
 
-            SegSam.Decoded d = seg.decode(f, PTS, new int[] {1, 0}, new float[] {10, 12, 100, 90}, null, true);
+            SegSam.Decoded d = seg.decode(f, Prompt.of(PTS, new int[] {1, 0}, new float[] {10, 12, 100, 90}, null, true));
             // binary: the selected lowRes and iou, and the decoder's full outputs; semantic: M̂_s, Ĉ_s and its logits
             assertEquals(2 + 4 + 3, s.size());
             d.close();
             assertEquals(2, s.size());
 
-            var one = new SamModel.PromptInput(new float[][] {{40, 50}}, new int[] {1}, null, null);
-            var two = new SamModel.PromptInput(new float[][] {{70, 60}}, new int[] {0}, null, null);
-            SegSam.Decoded batch = seg.decodeBatch(f, List.of(one, two), false);
+            var one = Prompt.point(40, 50, true);
+            var two = Prompt.point(70, 60, false);
+            SegSam.Decoded batch = seg.decodeBatch(f, List.of(one, two));
             assertArrayEquals(new int[] {2, 1, 32, 32}, batch.binary().lowRes().shape());
             assertEquals(2 + 4 + 3, s.size());
             batch.close();
 
-            var box = new SamModel.PromptInput(null, null, new float[] {5, 5, 60, 60}, null);
-            var onePoint = new SamModel.PromptInput(new float[][] {{40, 50}}, new int[] {1}, null, null);
-            var unequal = new SamModel.PromptInput(new float[][] {{40, 50}, {10, 10}}, new int[] {1, 1}, null, null);
-            assertThrows(IllegalArgumentException.class, () -> seg.decodeBatch(f, List.of(box, onePoint, unequal), false));
+            var box = Prompt.box(5, 5, 60, 60);
+            var onePoint = Prompt.point(40, 50, true);
+            var unequal = Prompt.point(40, 50, true).withPoint(10, 10, true);
+            assertThrows(IllegalArgumentException.class, () -> seg.decodeBatch(f, List.of(box, onePoint, unequal)));
             assertEquals(2, s.size(), "a failed batch leaves nothing behind");
         }
     }
@@ -59,7 +59,7 @@ class ModelScopesTest {
         SegSam seg = SegSam.load(SegSamInitTest.fresh(SAM).source(), B);
         assertFalse(TensorScope.isOpen());
         try (SegSam.Features f = seg.encode(INPUT, null);
-             SegSam.Decoded d = seg.decode(f, PTS, new int[] {1, 0}, null, null, false)) {
+             SegSam.Decoded d = seg.decode(f, Prompt.of(PTS, new int[] {1, 0}, null, null, false))) {
             assertTrue(d.binary().lowRes().isOpen() && d.semantic().semanticLogits().isOpen());
         }
     }
@@ -79,7 +79,7 @@ class ModelScopesTest {
 
     private static float[] lowRes(SegSam seg) {
         try (SegSam.Features f = seg.encode(INPUT, null);
-             SegSam.Decoded d = seg.decode(f, PTS, new int[] {1, 1}, null, null, false)) {
+             SegSam.Decoded d = seg.decode(f, Prompt.of(PTS, new int[] {1, 1}, null, null, false))) {
             return d.binary().lowRes().toArray();
         }
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.segsam.io.safetensors.SafeTensorsFile;
 import dev.segsam.io.safetensors.SafeTensorsWriter;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.sam.SamModel;
 import dev.segsam.model.sam.SeededWeights;
 import dev.segsam.tensor.Backend;
@@ -41,10 +42,9 @@ class SegSamInitTest {
         Tensor input = Tensor.of(SeededWeights.uniform01(3, 3 * 128 * 128), 1, 3, 128, 128);
         Tensor fv = plain.encode(input, null);
         SegSam.Features f = seg.features(fv);
-        float[][] pts = {{30, 40}, {90, 20}};
         for (boolean multi : new boolean[] {true, false}) {
-            try (SamModel.Decoded a = plain.decode(fv, pts, new int[] {1, 0}, new float[] {10, 12, 100, 90}, null, multi);
-                 SegSam.Decoded b = seg.decode(f, pts, new int[] {1, 0}, new float[] {10, 12, 100, 90}, null, multi)) {
+            Prompt p = Prompt.box(10, 12, 100, 90).withPoint(30, 40, true).withPoint(90, 20, false).multimask(multi);
+            try (SamModel.Decoded a = plain.decode(fv, p); SegSam.Decoded b = seg.decode(f, p)) {
                 assertArrayEquals(a.lowRes().toArray(), b.binary().lowRes().toArray());
                 assertArrayEquals(a.iou().toArray(), b.binary().iou().toArray());
                 assertArrayEquals(new int[] {1, CLASSES.size() + 1, 32, 32}, b.semantic().semanticLogits().shape());

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.segsam.io.safetensors.SafeTensorsFile;
+import dev.segsam.model.Prompt;
 import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.SeededWeights;
 import dev.segsam.tensor.Backend;
@@ -106,7 +107,7 @@ class SegSamParityTest {
             int[] labels = gp.labels();
             float[] box = gp.box();
             Tensor mask = g.contains(k + "mask_input") ? g.get(k + "mask_input") : null;
-            try (SegSam.Decoded d = model.decode(f, pts, labels, box, mask, p.get("multimask").asBoolean())) {
+            try (SegSam.Decoded d = model.decode(f, Prompt.of(pts, labels, box, mask, p.get("multimask").asBoolean()))) {
                 near(k + "M̂_b low-res (Dec_sag on t'_p)", g.get(k + "low_res"), d.binary().lowRes());
                 near(k + "IoU", g.get(k + "iou"), d.binary().iou());
                 near(k + "M̂_s low-res", g.get(k + "semantic_low_res"), d.semantic().semanticLogits());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.io.image.ImageFiles;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -61,7 +62,7 @@ public final class DatasetWriter {
     /** Writes the sample's PNGs now and records it under {@code split}. */
     public void add(Sample s, String split) throws IOException {
         String image = "images/" + s.id() + ".png";
-        PngFiles.write(dir.resolve(image), s.image());
+        Files.write(dir.resolve(image), ImageFiles.png(s.image(), true));
         ObjectNode e = samples.addObject();
         e.put("id", s.id()).put("split", split).put("image", image).put("width", s.image().width()).put("height", s.image().height());
         ObjectNode meta = e.putObject("meta");
@@ -69,7 +70,9 @@ public final class DatasetWriter {
         ArrayNode masks = e.putArray("masks");
         for (InstanceMask m : s.masks()) {
             String file = String.format("masks/%s--%04d_%03d.png", s.id(), m.classId(), m.instance());
-            PngFiles.writeMask(dir.resolve(file), m);
+            byte[] inside = new byte[m.mask().length];
+            for (int i = 0; i < inside.length; i++) inside[i] = m.mask()[i] != 0 ? (byte) 255 : 0;
+            Files.write(dir.resolve(file), ImageFiles.greyPng(inside, m.width(), m.height()));
             ObjectNode o = masks.addObject();
             o.put("file", file).put("class_id", m.classId()).put("class_name", m.className()).put("instance", m.instance()).put("area", m.area());
             ArrayNode b = o.putArray("bbox");

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.MedicalFormatException;
 import dev.segsam.tensor.image.RgbImage;
 import java.io.Closeable;
@@ -28,7 +29,7 @@ import org.apache.commons.compress.archivers.zip.ZipFile;
 import org.apache.commons.compress.archivers.zip.ZipSplitReadOnlySeekableByteChannel;
 
 /**
- * Reads the SA-Med2D-16M layout ({@code stack.md} §8.2) in place: an unpacked folder, a single {@code .zip}, or a
+ * Reads the SA-Med2D-16M layout ({@code docs/design/stack.md} §8.2) in place: an unpacked folder, a single {@code .zip}, or a
  * split archive ({@code X.zip} with {@code X.z01, X.z02, ...} beside it, opened with Commons Compress without
  * merging).
  *
@@ -186,7 +187,7 @@ public final class SaMed2dDataset implements SegmentationDataset {
         Entry e = entries.get(index);
         RgbImage image;
         try (InputStream in = store.open(base + e.image())) {
-            image = PngFiles.readRgb(in, e.image());
+            image = ImageFiles.read(in, e.image()).image();
         }
         String ds = datasetOf(e.image());
         Map<Integer, String> names = classNames.getOrDefault(ds, Map.of());
@@ -196,16 +197,16 @@ public final class SaMed2dDataset implements SegmentationDataset {
             Matcher m = MASK.matcher(mp);
             int classId = m.find() ? Integer.parseInt(m.group(1)) : -1;
             int instance = classId >= 0 ? Integer.parseInt(m.group(2)) : ++unnamed;
-            int[] size = new int[2];
-            byte[] bits;
+            ImageFiles.Mask mask;
             try (InputStream in = store.open(base + mp)) {
-                bits = PngFiles.readMask(in, mp, size);
+                mask = ImageFiles.readMask(in, mp);
             }
-            if (size[0] != image.width() || size[1] != image.height()) {
+            if (mask.width() != image.width() || mask.height() != image.height()) {
                 skipped++;
                 continue;
             }
-            masks.add(new InstanceMask(classId, names.getOrDefault(classId, classId < 0 ? "unknown" : "class_" + classId), instance, size[0], size[1], bits));
+            masks.add(new InstanceMask(classId, names.getOrDefault(classId, classId < 0 ? "unknown" : "class_" + classId), instance,
+                    mask.width(), mask.height(), mask.inside()));
         }
         String stem = e.image().substring(e.image().lastIndexOf('/') + 1).replaceFirst("\\.png$", "");
         Map<String, String> meta = new HashMap<>();

@@ -1,5 +1,6 @@
 package dev.segsam.io.medical.dicom;
 
+import dev.segsam.io.IoLimits;
 import dev.segsam.io.medical.MedicalFormatException;
 import dev.segsam.tensor.Tensor;
 import java.io.IOException;
@@ -21,9 +22,13 @@ final class DicomFile {
     }
 
     static DicomFile open(Path file, long maxVoxels) throws IOException {
+        return open(file, maxVoxels, DicomParser.MAX_INFLATED);
+    }
+
+    static DicomFile open(Path file, long maxVoxels, long maxInflated) throws IOException {
         long size = Files.size(file);
         if (size > MAX_FILE_BYTES) throw new MedicalFormatException(file, "file size", size + " bytes is more than segsam reads from one DICOM file");
-        DicomParser p = DicomParser.parse(file, Files.readAllBytes(file));
+        DicomParser p = DicomParser.parse(file, Files.readAllBytes(file), maxInflated);
         return new DicomFile(p, validate(p, maxVoxels));
     }
 
@@ -55,7 +60,8 @@ final class DicomFile {
         int frames = orDefault(p.integer(Tags.NUMBER_OF_FRAMES), 1);
         if (frames < 1) throw p.err(Tags.NUMBER_OF_FRAMES, frames + " is not a frame count");
         long voxels = (long) rows * cols * frames;
-        if (voxels > maxVoxels) throw p.err(Tags.NUMBER_OF_FRAMES, rows + "x" + cols + "x" + frames + " = " + voxels + " voxels exceeds the limit of " + maxVoxels);
+        if (voxels > maxVoxels) throw p.err(Tags.NUMBER_OF_FRAMES, rows + "x" + cols + "x" + frames + " = " + voxels + " voxels exceeds the limit of " + maxVoxels
+                + " " + IoLimits.hint(IoLimits.VOLUME_VOXELS));
         long need = voxels * (bits / 8);
         if (p.pixel != null && need > p.pixel.length()) {
             throw p.err(Tags.PIXEL_DATA, p.pixel.length() + " bytes, but Rows " + rows + " × Columns " + cols + " × frames " + frames

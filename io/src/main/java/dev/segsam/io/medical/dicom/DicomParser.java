@@ -1,5 +1,6 @@
 package dev.segsam.io.medical.dicom;
 
+import dev.segsam.io.IoLimits;
 import dev.segsam.io.medical.MedicalFormatException;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteOrder;
@@ -23,8 +24,8 @@ import java.util.zip.Inflater;
 final class DicomParser {
     static final int MAX_DEPTH = 16;
     static final long UNDEFINED = 0xFFFFFFFFL;
-    /** Cap on the size of an inflated (deflate transfer syntax) data set. */
-    static final int MAX_INFLATED = 1 << 30;
+    /** Default cap on the size of an inflated (deflate transfer syntax) data set ({@code IoLimits.maxInflatedBytes}). */
+    static final long MAX_INFLATED = 1L << 30;
     private static final Set<String> LONG_VRS = Set.of("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV");
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -50,14 +51,21 @@ final class DicomParser {
     private long len;
     private int valuePos;
 
-    private DicomParser(Path file, byte[] buf) {
+    private final long maxInflated;
+
+    private DicomParser(Path file, byte[] buf, long maxInflated) {
         this.file = file;
         this.buf = buf;
         this.end = buf.length;
+        this.maxInflated = Math.min(maxInflated, Integer.MAX_VALUE - 16);
     }
 
     static DicomParser parse(Path file, byte[] data) throws MedicalFormatException {
-        DicomParser p = new DicomParser(file, data);
+        return parse(file, data, MAX_INFLATED);
+    }
+
+    static DicomParser parse(Path file, byte[] data, long maxInflated) throws MedicalFormatException {
+        DicomParser p = new DicomParser(file, data, maxInflated);
         p.run();
         return p;
     }
@@ -134,8 +142,9 @@ final class DicomParser {
                 if (n == 0 && (inf.needsInput() || inf.needsDictionary())) {
                     throw new MedicalFormatException(file, "deflated data set", "the deflate stream is truncated after " + out.size() + " bytes");
                 }
-                if ((long) out.size() + n > MAX_INFLATED) {
-                    throw new MedicalFormatException(file, "deflated data set", "inflates to more than " + MAX_INFLATED + " bytes");
+                if ((long) out.size() + n > maxInflated) {
+                    throw new MedicalFormatException(file, "deflated data set", "inflates to more than the limit of "
+                            + IoLimits.bytes(maxInflated) + " " + IoLimits.hint(IoLimits.INFLATED_BYTES));
                 }
                 out.write(chunk, 0, n);
             }

@@ -1,5 +1,6 @@
 package dev.segsam.io.medical.dicom;
 
+import dev.segsam.io.IoLimits;
 import dev.segsam.io.medical.Volume;
 import dev.segsam.tensor.Tensor;
 import java.io.IOException;
@@ -34,6 +35,7 @@ public final class DicomReader {
     public static final long DEFAULT_MAX_VOXELS = 1L << 30;
 
     private long maxVoxels = DEFAULT_MAX_VOXELS;
+    private long maxInflated = DicomParser.MAX_INFLATED;
 
     public static Volume read(Path file) throws IOException {
         return new DicomReader().readVolume(file);
@@ -50,8 +52,15 @@ public final class DicomReader {
         return this;
     }
 
+    /** Takes {@link IoLimits#maxVolumeVoxels()} (capped at 2^31 − 1) and {@link IoLimits#maxInflatedBytes()}. */
+    public DicomReader limits(IoLimits limits) {
+        this.maxVoxels = Math.min(limits.maxVolumeVoxels(), Integer.MAX_VALUE);
+        this.maxInflated = limits.maxInflatedBytes();
+        return this;
+    }
+
     public Volume readVolume(Path file) throws IOException {
-        DicomFile f = DicomFile.open(file, maxVoxels);
+        DicomFile f = DicomFile.open(file, maxVoxels, maxInflated);
         f.checkDecodable();
         DicomHeader h = f.header;
         Tensor t = Tensor.zeros(h.frames(), h.rows(), h.columns());

@@ -1,5 +1,6 @@
 package dev.segsam.io.medical.dicom;
 
+import dev.segsam.io.IoLimits;
 import dev.segsam.io.medical.MedicalFormatException;
 import dev.segsam.io.medical.Volume;
 import dev.segsam.tensor.Tensor;
@@ -37,7 +38,16 @@ public final class DicomSeries {
         return read(dir, DicomReader.DEFAULT_MAX_VOXELS);
     }
 
+    /** Reads the series with {@link IoLimits#maxVolumeVoxels()} (capped at 2^31 − 1) and {@link IoLimits#maxInflatedBytes()}. */
+    public static Volume read(Path dir, IoLimits limits) throws IOException {
+        return read(dir, Math.min(limits.maxVolumeVoxels(), Integer.MAX_VALUE), limits.maxInflatedBytes());
+    }
+
     public static Volume read(Path dir, long maxVoxels) throws IOException {
+        return read(dir, maxVoxels, DicomParser.MAX_INFLATED);
+    }
+
+    private static Volume read(Path dir, long maxVoxels, long maxInflated) throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
             files = s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("."))
@@ -47,7 +57,7 @@ public final class DicomSeries {
         int skipped = 0;
         for (Path f : files) {
             try {
-                DicomFile df = DicomFile.open(f, maxVoxels);
+                DicomFile df = DicomFile.open(f, maxVoxels, maxInflated);
                 df.checkDecodable();
                 slices.add(df.header);
             } catch (NotAnImageException e) {
@@ -60,7 +70,7 @@ public final class DicomSeries {
         DicomHeader first = slices.get(0);
         for (DicomHeader h : slices) checkSame(dir, first, h);
         long total = (long) first.rows() * first.columns() * slices.size();
-        if (total > maxVoxels) throw new MedicalFormatException(dir, "series", total + " voxels exceeds the limit of " + maxVoxels);
+        if (total > maxVoxels) throw new MedicalFormatException(dir, "series", total + " voxels exceeds the limit of " + maxVoxels + " " + IoLimits.hint(IoLimits.VOLUME_VOXELS));
 
         String order = sort(dir, slices);
         int n = slices.size();
@@ -84,7 +94,7 @@ public final class DicomSeries {
         try {
             long frame = (long) first.rows() * first.columns();
             for (int k = 0; k < n; k++) {
-                DicomFile df = DicomFile.open(slices.get(k).file(), maxVoxels);
+                DicomFile df = DicomFile.open(slices.get(k).file(), maxVoxels, maxInflated);
                 checkSame(dir, first, df.header);
                 df.decodeInto(t, k * frame);
             }

@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * A CT display window: width W and level (centre) L in HU, showing {@code [L − W/2, L + W/2]}.
  *
- * <p>Presets (Radiopaedia "windowing (CT)", the source MedSAM cites; see {@code stack.md} §10):
+ * <p>Presets (Radiopaedia "windowing (CT)", the source MedSAM cites; see {@code docs/design/stack.md} §10):
  * <ul>
  *   <li>{@code abdomen} W400/L40 → [−160, 240]: MedSAM's default ({@code pre_CT_MR.py}). Not the TransUNet/BTCV
  *       [−125, 275] (W400/L75).</li>

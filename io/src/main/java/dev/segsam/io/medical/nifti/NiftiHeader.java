@@ -10,7 +10,7 @@ import java.nio.file.Path;
  * The fields of a NIfTI-1 header that segsam uses, parsed from the 348-byte header and validated: byte order from
  * {@code sizeof_hdr}, magic {@code "n+1"}, {@code dim[0]} in 1..7 and every used {@code dim[i] ≥ 1}, a known
  * {@code datatype} whose {@code bitpix} agrees, a finite {@code vox_offset ≥ 352}. Byte offsets follow
- * {@code nifti1.h} (see {@code stack.md} §9).
+ * {@code nifti1.h} (see {@code docs/design/stack.md} §9).
  *
  * @param dim          {@code dim[0..7]} as stored ({@code dim[0]} = number of used dimensions)
  * @param pixdim       {@code pixdim[0..7]} ({@code pixdim[0]} = qfac)

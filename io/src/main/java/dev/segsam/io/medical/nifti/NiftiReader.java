@@ -1,5 +1,6 @@
 package dev.segsam.io.medical.nifti;
 
+import dev.segsam.io.IoLimits;
 import dev.segsam.io.medical.MedicalFormatException;
 import dev.segsam.io.medical.Volume;
 import dev.segsam.tensor.Tensor;
@@ -27,21 +28,29 @@ import java.util.zip.ZipException;
  *   <li>Affine: sform when {@code sform_code > 0}, else qform when {@code qform_code > 0}, else nibabel's pixdim
  *       fallback ({@link NiftiHeader#baseAffine}); spacing = |pixdim[1..3]| (units as stored, normally mm).</li>
  *   <li>Dimensions: {@code dim[1..3]} form the volume (missing ones are 1). Images with more dimensions (time,
- *       vectors, dims 4..7) yield one 3-D frame: frame 0 by default, any other with {@link #frame(long)}; the full
- *       {@code dim} is reported in the extras ({@code nifti.dim}).</li>
+ *       channels such as MR sequences, dims 4..7) hold several 3-D volumes ("frames"); one is read: frame 0 by
+ *       default, any other with {@link #frame(long)}. The file's full shape and the frame read are in
+ *       {@link Volume#fileDims()}, {@link Volume#volumeIndex()} and {@link Volume#volumeCount()} (and the extras
+ *       {@code nifti.dim}, {@code nifti.frame}).</li>
  *   <li>Extensions between the header and {@code vox_offset} are skipped.</li>
  * </ul>
  *
  * <p>Safety: every header value is validated before it sizes anything. For {@code .nii} the data must lie inside the
  * file; for {@code .nii.gz} the frame must fit in what the compressed size can possibly hold (DEFLATE expands at
- * most 1032:1) and in {@link #maxVoxels(long)}, and data are read incrementally, so a lying header ends in a
- * {@link MedicalFormatException}, never in a huge allocation.
+ * most 1032:1) and in {@link #maxVoxels(long)}; a frame needing more than 64 times the file's size is inflated
+ * before its tensor is allocated. So a lying header ends in a {@link MedicalFormatException}, never in an
+ * allocation the file's content does not back.
  */
 public final class NiftiReader {
     /** Default limit on voxels per 3-D frame (2^30 voxels = 4 GiB of float32). */
     public static final long DEFAULT_MAX_VOXELS = 1L << 30;
     /** DEFLATE's maximum expansion ratio. */
     static final long MAX_DEFLATE_RATIO = 1032;
+    /**
+     * A {@code .nii.gz} whose frame needs more than this many times the file's size is read into memory before its
+     * tensor is allocated (real images compress 2–10:1, label maps up to a few hundred).
+     */
+    static final long STAGE_RATIO = 64;
 
     private long maxVoxels = DEFAULT_MAX_VOXELS;
     private long frame;
@@ -84,11 +93,15 @@ public final class NiftiReader {
             long nvox = h.frameVoxels();
             if (nvox > maxVoxels) {
                 throw new MedicalFormatException(file, "dim", h.size(1) + "x" + h.size(2) + "x" + h.size(3) + " = " + nvox
-                        + " voxels exceeds the limit of " + maxVoxels);
+                        + " voxels exceeds the limit of " + maxVoxels + " " + IoLimits.hint(IoLimits.VOLUME_VOXELS));
             }
             long frames = h.frames();
             if (frame >= frames) {
-                throw new MedicalFormatException(file, "dim", "frame " + frame + " requested, the image has " + frames);
+                throw new MedicalFormatException(file, "volume", "volume " + frame + " asked for, but the " + dimString(h)
+                        + " image holds " + frames + (frames == 1 ? " volume (volume 0)" : " volumes (0.." + (frames - 1) + ")"));
+            }
+            if (frames > Integer.MAX_VALUE) {
+                throw new MedicalFormatException(file, "dim", dimString(h) + " holds " + frames + " volumes, more than segsam counts");
             }
             long frameBytes = nvox * dt.bytes();
             long totalBytes;
@@ -120,9 +133,15 @@ public final class NiftiReader {
                 throw new MedicalFormatException(file, "vox_offset", "the data ends before vox_offset " + h.voxOffset()
                         + (frame > 0 ? " + frame " + frame : "") + " (truncated file?)");
             }
+            InputStream data = in;
+            if (gz && frameBytes > STAGE_RATIO * fileSize) {
+                // a .nii.gz declaring far more than its size usually holds: make the stream prove it before the
+                // tensor is allocated, so a small file cannot make us allocate what it does not contain
+                data = staged(file, in, h, nvox, frameBytes);
+            }
             Tensor t = Tensor.zeros(h.size(3), h.size(2), h.size(1));
             try {
-                readData(file, in, h, nvox, t);
+                readData(file, data, h, nvox, t);
             } catch (IOException | RuntimeException e) {
                 t.close();
                 throw e;
@@ -149,6 +168,33 @@ public final class NiftiReader {
             }
         }
         return in;
+    }
+
+    /**
+     * Reads a frame's {@code frameBytes} raw bytes from {@code in} into memory (in chunks, as they arrive), failing as
+     * {@link #readData} would if the stream ends early; returns a stream over them. Raw bytes cost at most as much as
+     * the float32 tensor (1/4 of it for uint8 data), and only once the data has been seen.
+     */
+    private static InputStream staged(Path file, InputStream in, NiftiHeader h, long nvox, long frameBytes) throws IOException {
+        java.util.List<byte[]> chunks = new java.util.ArrayList<>();
+        long done = 0;
+        while (done < frameBytes) {
+            byte[] c = new byte[(int) Math.min(1 << 24, frameBytes - done)];
+            int got;
+            try {
+                got = in.readNBytes(c, 0, c.length);
+            } catch (EOFException e) {
+                got = -1;
+            }
+            if (got != c.length) {
+                throw new MedicalFormatException(file, "file size", "file is truncated: the data end after "
+                        + (done + Math.max(got, 0)) + " of the " + frameBytes + " bytes of " + dimString(h) + " " + h.dataType().label());
+            }
+            chunks.add(c);
+            done += c.length;
+        }
+        return new java.io.SequenceInputStream(java.util.Collections.enumeration(
+                chunks.stream().map(c -> (InputStream) new java.io.ByteArrayInputStream(c)).toList()));
     }
 
     private static void readData(Path file, InputStream in, NiftiHeader h, long nvox, Tensor t) throws IOException {
@@ -220,6 +266,9 @@ public final class NiftiReader {
                 .extra("nifti.qform_code", Integer.toString(h.qformCode()))
                 .extra("nifti.byte_order", h.order().toString().toLowerCase(java.util.Locale.ROOT));
         if (h.frames() > 1) b.extra("nifti.frame", frame + " of " + h.frames());
+        int[] dims = new int[Math.max(3, h.dim()[0])];
+        for (int i = 0; i < dims.length; i++) dims[i] = h.size(i + 1);
+        b.volumes(dims, (int) frame, (int) h.frames());
         if (h.scaled()) b.extra("nifti.scl_slope", Float.toString(h.sclSlope())).extra("nifti.scl_inter", Float.toString(h.sclInter()));
         if (!h.descrip().isEmpty()) b.extra("nifti.descrip", h.descrip());
         return b.build();

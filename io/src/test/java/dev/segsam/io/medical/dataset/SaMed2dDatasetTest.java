@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.MedicalFormatException;
 import dev.segsam.io.medical.intensity.CtWindow;
 import java.io.IOException;
@@ -42,24 +43,26 @@ class SaMed2dDatasetTest {
             slices.add(s);
             Sample sample = s.toSample(CtWindow.ABDOMEN);
             String stem = String.format("ct_00--Phantom--Case_%04d--z_%04d", i, 10 + i);
-            PngFiles.write(base.resolve("images/" + stem + ".png"), sample.image());
+            Files.write(base.resolve("images/" + stem + ".png"), ImageFiles.png(sample.image(), true));
             List<String> masks = new ArrayList<>();
             for (InstanceMask m : sample.masks()) {
                 String mp = String.format("masks/%s--%04d_%03d.png", stem, m.classId(), m.instance());
-                PngFiles.writeMask(base.resolve(mp), m);
+                byte[] inside = new byte[m.mask().length];
+                for (int k = 0; k < inside.length; k++) inside[k] = m.mask()[k] != 0 ? (byte) 255 : 0;
+                ImageFiles.writeGreyPng(inside, m.width(), m.height(), base.resolve(mp));
                 masks.add(mp);
             }
             if (i == 1) { // a mask of the wrong size (a known quirk of the real data set)
                 String mp = "masks/" + stem + "--0009_001.png";
-                PngFiles.writeGray(base.resolve(mp), new byte[4], 2, 2);
+                ImageFiles.writeGreyPng(new byte[4], 2, 2, base.resolve(mp));
                 masks.add(mp);
             }
             index.put("images/" + stem + ".png", masks);
         }
         // an image of a dataset that the class mapping does not list
         String other = "mr_t1--Elsewhere--Case_9--x_0003";
-        PngFiles.writeGray(base.resolve("images/" + other + ".png"), new byte[] {0, 10, 20, 30, 40, 50}, 3, 2);
-        PngFiles.writeGray(base.resolve("masks/" + other + "--0005_002.png"), new byte[] {0, 0, (byte) 255, 0, (byte) 255, 0}, 3, 2);
+        ImageFiles.writeGreyPng(new byte[] {0, 10, 20, 30, 40, 50}, 3, 2, base.resolve("images/" + other + ".png"));
+        ImageFiles.writeGreyPng(new byte[] {0, 0, (byte) 255, 0, (byte) 255, 0}, 3, 2, base.resolve("masks/" + other + "--0005_002.png"));
         index.put("images/" + other + ".png", List.of("masks/" + other + "--0005_002.png"));
 
         StringBuilder json = new StringBuilder("{");

@@ -1,0 +1,90 @@
+package dev.segsam.bench.lab;
+
+import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Backends;
+import dev.segsam.tensor.Tensor;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Random;
+import java.util.function.Supplier;
+
+/**
+ * The decode's heaviest CPU ops at SAM ViT-B shapes, timed in <b>thread CPU time</b> on one thread: a measure that a
+ * machine shared with other jobs disturbs far less than wall time (docs/kernels-cpu.md, "Decode II"). Run with
+ * {@code -Dsegsam.threads=1} so all work happens on the calling thread:
+ * <pre>
+ * java --add-modules jdk.incubator.vector -Dsegsam.threads=1 -cp bench/target/benchmarks.jar dev.segsam.bench.lab.DecodeOpsLab [rounds] [name filter]
+ * </pre>
+ * Prints, per op, the best of {@code rounds} rounds (each the mean of several calls) in CPU ms and GFLOP/s where the
+ * op is a GEMM.
+ */
+public final class DecodeOpsLab {
+    private static final ThreadMXBean T = ManagementFactory.getThreadMXBean();
+
+    public static void main(String[] args) {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
+        only = args.length > 1 ? args[1] : "";
+        Backend b = Backends.cpu();
+        Random r = new Random(1);
+        Tensor keys = rnd(r, 1, 4096, 256), w128 = rnd(r, 128, 256), b128 = rnd(r, 128);
+        Tensor att = rnd(r, 1, 4096, 128), w256 = rnd(r, 256, 128), b256 = rnd(r, 256);
+        Tensor src = rnd(r, 1, 256, 64, 64), up0w = rnd(r, 256, 64, 2, 2), up0b = rnd(r, 64);
+        Tensor x1 = rnd(r, 1, 64, 128, 128), up1w = rnd(r, 64, 32, 2, 2), up1b = rnd(r, 32);
+        Tensor g = rnd(r, 1, 32, 256, 256);
+        Tensor sq = rnd(r, 1024, 1024);
+        System.out.println(b.name() + ", " + dev.segsam.tensor.fast.Sgemm.describe());
+        time("linear 4096x256->128", 2.0 * 4096 * 256 * 128, rounds, () -> b.linear(keys, w128, b128));
+        time("linear 4096x128->256", 2.0 * 4096 * 128 * 256, rounds, () -> b.linear(att, w256, b256));
+        time("convT up0 256->64 @64", 2.0 * 4096 * 256 * 256, rounds, () -> b.convTranspose2d(src, up0w, up0b, 2));
+        time("convT up1 64->32 @128", 2.0 * 16384 * 64 * 128, rounds, () -> b.convTranspose2d(x1, up1w, up1b, 2));
+        time("gelu [1,32,256,256]", 0, rounds, () -> b.gelu(g));
+        time("add [1,4096,256]", 0, rounds, () -> b.add(keys, keys));
+        time("matmul 1024^3", 2.0 * 1024 * 1024 * 1024, rounds, () -> b.matmul(sq, sq));
+        // the same linears when their outputs are not closed right away (the pool cannot hand the block back: every
+        // call maps, faults in and zeroes fresh memory), as when a model leaves intermediates to the garbage collector
+        timeFresh("linear 4096x256->128 fresh", 2.0 * 4096 * 256 * 128, rounds, () -> b.linear(keys, w128, b128));
+        timeFresh("linear 4096x128->256 fresh", 2.0 * 4096 * 128 * 256, rounds, () -> b.linear(att, w256, b256));
+        timeFresh("add [1,4096,256] fresh", 0, rounds, () -> b.add(keys, keys));
+    }
+
+    static void timeFresh(String name, double flop, int rounds, Supplier<Tensor> op) {
+        java.util.List<Tensor> live = new java.util.ArrayList<>();
+        time(name, flop, rounds, () -> {
+            Tensor t = op.get();
+            live.add(t);
+            if (live.size() > 100) { // released in bulk, more than the pool keeps
+                live.forEach(Tensor::close);
+                live.clear();
+            }
+            return Tensor.scalar(0f);
+        });
+        live.forEach(Tensor::close);
+    }
+
+    static Tensor rnd(Random r, int... shape) {
+        float[] v = new float[Math.toIntExact(dev.segsam.tensor.Shapes.numel(shape))];
+        for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+        return Tensor.of(v, shape);
+    }
+
+    static String only = "";
+
+    static void time(String name, double flop, int rounds, Supplier<Tensor> op) {
+        if (!name.contains(only)) return;
+        for (int i = 0; i < 20; i++) op.get().close(); // warm-up: C2 compiles the paths
+        double[] ms = new double[rounds];
+        for (int rr = 0; rr < rounds; rr++) {
+            int n = 10;
+            long c0 = T.getCurrentThreadCpuTime();
+            for (int i = 0; i < n; i++) op.get().close();
+            ms[rr] = (T.getCurrentThreadCpuTime() - c0) / 1e6 / n;
+        }
+        Arrays.sort(ms);
+        System.out.printf(Locale.ROOT, "%-24s best %7.3f ms  median %7.3f ms%s%n", name, ms[0], ms[rounds / 2],
+                flop > 0 ? String.format(Locale.ROOT, "  %6.1f GFLOP/s (best)", flop / ms[0] / 1e6) : "");
+    }
+
+    private DecodeOpsLab() {}
+}

@@ -1,0 +1,26 @@
+package dev.segsam.model.train;
+
+import dev.segsam.model.sam.SamConfig;
+
+/**
+ * Model sizes for training from scratch on a CPU (no pretrained SAM encoder is reachable from here). {@code small256}:
+ * 256×256 input, 8×8 patches (a 32×32 embedding grid, 128×128 low-res masks), a 4-block ViT of width 96 (3 heads of
+ * 32; blocks 1 and 3 global, the others 8×8 windows), MLP 384; C = 64 for the prompt encoder and decoders (MLP 256,
+ * 8 heads, cross-attention at 32), SAM's structure otherwise. About 0.8 M parameters (3.3 MB in float32) before the
+ * SEG-SAM parts.
+ */
+public final class Architectures {
+    private Architectures() {}
+
+    public static SamConfig small256() {
+        return new SamConfig(256, 8, 96, 4, 3, new int[] {1, 3}, 8, 384, 64, 256, 8, 2, 64, 16, 3);
+    }
+
+    public static SamConfig byName(String name) {
+        return switch (name) {
+            case "small256" -> small256();
+            case "vit_b" -> SamConfig.vitB();
+            default -> throw new IllegalArgumentException("unknown architecture '" + name + "': expected small256 or vit_b");
+        };
+    }
+}
