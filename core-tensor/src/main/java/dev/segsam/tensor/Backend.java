@@ -53,8 +53,8 @@ public interface Backend {
      * {@code [tokens, 4D]} activation, and one such tensor fewer alive).
      */
     default Tensor linearGelu(Tensor x, Tensor w, Tensor bias) {
-        try (Tensor h = linear(x, w, bias)) {
-            return gelu(h);
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(gelu(linear(x, w, bias)));
         }
     }
 

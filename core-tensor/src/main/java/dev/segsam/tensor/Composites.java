@@ -59,11 +59,10 @@ final class Composites {
     static Backend.ClassMaps classMaps(Backend b, Tensor logits, Tensor region) {
         int[] s = CpuBackend.classMapsShape(logits, region);
         int B = s[0], K = s[1], H = s[2], W = s[3], hw = H * W;
-        try (Tensor x = b.permute(logits, 0, 2, 3, 1); Tensor p = b.softmax(x)) { // [B, H, W, K]
+        try (TensorScope sc = TensorScope.open()) {
+            Tensor x = b.permute(logits, 0, 2, 3, 1), p = b.softmax(x); // [B, H, W, K]
             int[] label = b.argmax(x);
-            Tensor host = b.download(region);
-            float[] r = host.toArray();
-            if (host != region) host.close();
+            float[] r = b.download(region).toArray();
             float[] labels = new float[B * hw], sel = new float[B * hw];
             for (int im = 0; im < B; im++) {
                 int o = im * hw, fgCount = 0, regionCount = 0;
@@ -77,16 +76,9 @@ final class Composites {
                     if (fgCount > 0 ? label[o + i] != 0 : r[o + i] > 0f) sel[o + i] = 1f / n;
                 }
             }
-            Tensor one = b.upload(Tensor.scalar(1f)), selection = b.upload(Tensor.of(sel, B, 1, hw));
-            Tensor fg, means;
-            try (Tensor p0 = b.slice(p, 3, 0, 1)) {
-                fg = b.sub(one, p0);
-                means = b.matmul(selection, p.reshape(B, hw, K));
-            } finally {
-                one.close();
-                selection.close();
-            }
-            return new Backend.ClassMaps(b.upload(Tensor.of(labels, B, H, W)), fg.reshape(B, H, W), means.reshape(B, K));
+            Tensor fg = b.sub(b.upload(Tensor.scalar(1f)), b.slice(p, 3, 0, 1));                 // 1 − p_0
+            Tensor means = b.matmul(b.upload(Tensor.of(sel, B, 1, hw)), p.reshape(B, hw, K));  // selection · p
+            return sc.keep(new Backend.ClassMaps(b.upload(Tensor.of(labels, B, H, W)), fg.reshape(B, H, W), means.reshape(B, K)));
         }
     }
 }
