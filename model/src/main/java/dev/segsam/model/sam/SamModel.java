@@ -147,15 +147,13 @@ public final class SamModel {
     /**
      * The prompt encoder's outputs for a batch of prompts: {@code sparse [B, Np, C]} (every prompt must yield the same
      * number of tokens) and {@code dense}: without mask inputs every prompt's dense embedding is no_mask_embed, so one
-     * {@code [1, C, g, g]} serves the batch (it is then {@code parts[0].dense}); with mask inputs {@code [B, C, g, g]}.
-     * Closing it closes every part, each once.
+     * {@code [1, C, g, g]} serves the batch; with mask inputs {@code [B, C, g, g]}.
      */
-    public record BatchEmbeddings(Tensor sparse, Tensor dense, List<PromptEncoder.Embeddings> parts) implements AutoCloseable {
+    public record BatchEmbeddings(Tensor sparse, Tensor dense) implements AutoCloseable {
         @Override
         public void close() {
             sparse.close();
-            if (parts.stream().noneMatch(p -> p.dense() == dense)) dense.close();
-            parts.forEach(PromptEncoder.Embeddings::close);
+            dense.close();
         }
     }
 
@@ -178,7 +176,7 @@ public final class SamModel {
             }
             Tensor sparse = b.concat(emb.stream().map(PromptEncoder.Embeddings::sparse).toList(), 0);
             Tensor dense = masks ? b.concat(emb.stream().map(PromptEncoder.Embeddings::dense).toList(), 0) : emb.getFirst().dense();
-            return s.keep(new BatchEmbeddings(sparse, dense, emb));
+            return s.keep(new BatchEmbeddings(sparse, dense)); // the per-prompt parts go with the scope
         }
     }
 
