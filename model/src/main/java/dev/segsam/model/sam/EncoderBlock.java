@@ -35,7 +35,7 @@ final class EncoderBlock {
     /** {@code x [B, H, W, D] → [B, H, W, D]}. */
     Tensor forward(Backend b, Tensor x) {
         try (TensorScope s = TensorScope.open()) {
-            Tensor x1 = residual(b, x, t -> attn.forward(b, norm1.forward(b, t)));
+            Tensor x1 = residual(b, x, t -> attention(b, t));
             return s.keep(residual(b, x1, t -> mlp(b, t)));
         }
     }
@@ -47,6 +47,13 @@ final class EncoderBlock {
     private static Tensor residual(Backend b, Tensor x, UnaryOperator<Tensor> f) {
         try (TensorScope s = TensorScope.open()) {
             return s.keep(b.add(x, f.apply(x)));
+        }
+    }
+
+    /** {@code Attention(LN1(x))}; LN1's output goes before the residual sum is made. */
+    private Tensor attention(Backend b, Tensor x) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(attn.forward(b, norm1.forward(b, x)));
         }
     }
 

@@ -59,10 +59,13 @@ public final class MaskDecoder {
     public Output forward(Backend b, Tensor embedding, Tensor densePe, Tensor sparse, Tensor dense) {
         int C = c.outChans(), nm = c.maskTokens(), g = c.grid(), B = sparse.size(0), s = 4 * g;
         try (TensorScope scope = TensorScope.open()) {
-            Tensor own = b.concat(List.of(iouToken, maskTokens), 0).reshape(1, 1 + nm, C);
-            Tensor tokens = b.concat(List.of(repeat(b, own, B), sparse), 1);
-            Tensor src = repeat(b, b.add(dense, embedding), B); // dense + f_v: the same sum as f_v + dense, with f_v broadcast
-            TwoWayTransformer.Output t = transformer.forward(b, src, densePe, tokens);
+            TwoWayTransformer.Output t;
+            try (TensorScope in = TensorScope.open()) { // the transformer's inputs (4 MB a prompt) go once it has run
+                Tensor own = b.concat(List.of(iouToken, maskTokens), 0).reshape(1, 1 + nm, C);
+                Tensor tokens = b.concat(List.of(repeat(b, own, B), sparse), 1);
+                Tensor src = repeat(b, b.add(dense, embedding), B); // dense + f_v: the same sum as f_v + dense, with f_v broadcast
+                t = in.keep(transformer.forward(b, src, densePe, tokens));
+            }
             Tensor hs = t.queries();
             Tensor up = upscaling.forward(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g));
             List<Tensor> hyperIn = new ArrayList<>();

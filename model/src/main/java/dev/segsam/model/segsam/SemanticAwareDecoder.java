@@ -73,10 +73,13 @@ public final class SemanticAwareDecoder {
     public Output forward(Backend b, Tensor fv, Tensor densePe, Tensor prompts, Tensor dense) {
         int own = useCoTokens ? 1 + K : 1, B = prompts.size(0), s = 4 * g;
         try (TensorScope scope = TensorScope.open()) {
-            Tensor tok = useCoTokens ? b.concat(List.of(soToken, coTokens), 0) : b.slice(soToken, 0, 0, 1);
-            Tensor tokens = b.concat(List.of(MaskDecoder.repeat(b, tok.reshape(1, own, C), B), prompts), 1);
-            Tensor src = MaskDecoder.repeat(b, b.add(fv, dense), B);
-            TwoWayTransformer.Output t = transformer.forward(b, src, densePe, tokens);
+            TwoWayTransformer.Output t;
+            try (TensorScope in = TensorScope.open()) { // the transformer's inputs (4 MB a prompt) go once it has run
+                Tensor tok = useCoTokens ? b.concat(List.of(soToken, coTokens), 0) : b.slice(soToken, 0, 0, 1);
+                Tensor tokens = b.concat(List.of(MaskDecoder.repeat(b, tok.reshape(1, own, C), B), prompts), 1);
+                Tensor src = MaskDecoder.repeat(b, b.add(fv, dense), B);
+                t = in.keep(transformer.forward(b, src, densePe, tokens));
+            }
             Tensor hs = t.queries();
             Tensor so = b.slice(hs, 1, 0, 1).reshape(B, C);
             Tensor classLogits = null, presence = null, soPrime;
