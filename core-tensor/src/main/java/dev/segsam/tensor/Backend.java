@@ -53,8 +53,8 @@ public interface Backend {
      * {@code [tokens, 4D]} activation, and one such tensor fewer alive).
      */
     default Tensor linearGelu(Tensor x, Tensor w, Tensor bias) {
-        try (Tensor h = linear(x, w, bias)) {
-            return gelu(h);
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(gelu(linear(x, w, bias)));
         }
     }
 
@@ -171,18 +171,13 @@ public interface Backend {
             throw new IllegalArgumentException("postprocess_masks: crop " + h + "x" + w + " of " + padSize + "x" + padSize
                     + " to " + outH + "x" + outW);
         }
-        Tensor logits;
-        try (Tensor up = interpolateBilinear(lowRes, padSize, padSize); Tensor rows = slice(up, 2, 0, h);
-             Tensor crop = slice(rows, 3, 0, w)) {
-            logits = interpolateBilinear(crop, outH, outW);
-        }
-        if (!threshold) return logits;
-        try (logits) {
-            Tensor host = download(logits);
-            float[] v = host.toArray();
+        try (TensorScope s = TensorScope.open()) {
+            Tensor up = interpolateBilinear(lowRes, padSize, padSize);
+            Tensor logits = interpolateBilinear(slice(slice(up, 2, 0, h), 3, 0, w), outH, outW);
+            if (!threshold) return s.keep(logits);
+            float[] v = download(logits).toArray();
             for (int i = 0; i < v.length; i++) v[i] = v[i] > 0f ? 1f : 0f;
-            if (host != logits) host.close();
-            return upload(Tensor.of(v, logits.shape()));
+            return s.keep(upload(Tensor.of(v, logits.shape())));
         }
     }
 

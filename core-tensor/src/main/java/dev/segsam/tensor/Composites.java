@@ -11,14 +11,10 @@ final class Composites {
     /** See {@link Backend#multiHeadAttention}: split heads, attention, merge heads. */
     static Tensor multiHeadAttention(Backend b, Tensor q, Tensor k, Tensor v, int heads, float scale) {
         int B = q.size(0), nq = q.size(1), nk = k.size(1), d = q.size(2) / heads, dv = v.size(2) / heads;
-        Tensor o;
-        try (Tensor qh = splitHeads(b, q, B, nq, heads, d);
-             Tensor kh = splitHeads(b, k, B, nk, heads, d);
-             Tensor vh = splitHeads(b, v, B, nk, heads, dv)) {
-            o = b.attention(qh, kh, vh, scale, null);
-        }
-        try (o) { // [B·heads, nq, dv] → [B, nq, heads, dv]
-            return b.permute(o.reshape(B, heads, nq, dv), 0, 2, 1, 3).reshape(B, nq, heads * dv);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor o = b.attention(splitHeads(b, q, B, nq, heads, d), splitHeads(b, k, B, nk, heads, d),
+                    splitHeads(b, v, B, nk, heads, dv), scale, null);                      // [B·heads, nq, dv]
+            return s.keep(b.permute(o.reshape(B, heads, nq, dv), 0, 2, 1, 3).reshape(B, nq, heads * dv));
         }
     }
 
@@ -32,9 +28,10 @@ final class Composites {
                                    Tensor relPosH, Tensor relPosW) {
         int H = x.size(1), W = x.size(2);
         if (window <= 0) return globalAttention(b, x, qkvW, qkvB, projW, projB, heads, relPosH, relPosW);
-        Backend.Windows w = b.windowPartition(x, window);
-        try (Tensor win = w.windows(); Tensor o = globalAttention(b, win, qkvW, qkvB, projW, projB, heads, relPosH, relPosW)) {
-            return b.windowUnpartition(o, window, w.paddedH(), w.paddedW(), H, W);
+        try (TensorScope s = TensorScope.open()) {
+            Backend.Windows w = b.windowPartition(x, window);
+            Tensor o = globalAttention(b, w.windows(), qkvW, qkvB, projW, projB, heads, relPosH, relPosW);
+            return s.keep(b.windowUnpartition(o, window, w.paddedH(), w.paddedW(), H, W));
         }
     }
 
@@ -42,23 +39,16 @@ final class Composites {
     private static Tensor globalAttention(Backend b, Tensor x, Tensor qkvW, Tensor qkvB, Tensor projW, Tensor projB, int heads,
                                           Tensor relPosH, Tensor relPosW) {
         int B = x.size(0), H = x.size(1), W = x.size(2), D = x.size(3), hd = D / heads, N = H * W;
-        Tensor q, k, v;
-        try (Tensor t = b.linear(x.reshape(B * N, D), qkvW, qkvB);
-             Tensor p = b.permute(t.reshape(B, N, 3, heads, hd), 2, 0, 3, 1, 4)) { // [3, B, heads, N, hd]
-            q = b.slice(p, 0, 0, 1).reshape(B * heads, N, hd);
-            k = b.slice(p, 0, 1, 1).reshape(B * heads, N, hd);
-            v = b.slice(p, 0, 2, 1).reshape(B * heads, N, hd);
-        }
-        Tensor o;
-        try (Tensor rh = b.relPosLookup(relPosH, H, H); Tensor rw = b.relPosLookup(relPosW, W, W)) {
-            o = b.attention(q, k, v, (float) Math.pow(hd, -0.5), new Backend.RelPos(rh, rw, H, W, H, W));
-        } finally {
-            q.close();
-            k.close();
-            v.close();
-        }
-        try (o; Tensor merged = b.permute(o.reshape(B, heads, H, W, hd), 0, 2, 3, 1, 4)) { // [B, H, W, heads, hd]
-            return b.linear(merged.reshape(B, H, W, D), projW, projB);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor qkv = b.linear(x.reshape(B * N, D), qkvW, qkvB);
+            Tensor p = b.permute(qkv.reshape(B, N, 3, heads, hd), 2, 0, 3, 1, 4);             // [3, B, heads, N, hd]
+            Tensor q = b.slice(p, 0, 0, 1).reshape(B * heads, N, hd);
+            Tensor k = b.slice(p, 0, 1, 1).reshape(B * heads, N, hd);
+            Tensor v = b.slice(p, 0, 2, 1).reshape(B * heads, N, hd);
+            var rel = new Backend.RelPos(b.relPosLookup(relPosH, H, H), b.relPosLookup(relPosW, W, W), H, W, H, W);
+            Tensor o = b.attention(q, k, v, (float) Math.pow(hd, -0.5), rel);
+            Tensor merged = b.permute(o.reshape(B, heads, H, W, hd), 0, 2, 3, 1, 4);          // [B, H, W, heads, hd]
+            return s.keep(b.linear(merged.reshape(B, H, W, D), projW, projB));
         }
     }
 
@@ -69,11 +59,10 @@ final class Composites {
     static Backend.ClassMaps classMaps(Backend b, Tensor logits, Tensor region) {
         int[] s = CpuBackend.classMapsShape(logits, region);
         int B = s[0], K = s[1], H = s[2], W = s[3], hw = H * W;
-        try (Tensor x = b.permute(logits, 0, 2, 3, 1); Tensor p = b.softmax(x)) { // [B, H, W, K]
+        try (TensorScope sc = TensorScope.open()) {
+            Tensor x = b.permute(logits, 0, 2, 3, 1), p = b.softmax(x); // [B, H, W, K]
             int[] label = b.argmax(x);
-            Tensor host = b.download(region);
-            float[] r = host.toArray();
-            if (host != region) host.close();
+            float[] r = b.download(region).toArray();
             float[] labels = new float[B * hw], sel = new float[B * hw];
             for (int im = 0; im < B; im++) {
                 int o = im * hw, fgCount = 0, regionCount = 0;
@@ -87,16 +76,9 @@ final class Composites {
                     if (fgCount > 0 ? label[o + i] != 0 : r[o + i] > 0f) sel[o + i] = 1f / n;
                 }
             }
-            Tensor one = b.upload(Tensor.scalar(1f)), selection = b.upload(Tensor.of(sel, B, 1, hw));
-            Tensor fg, means;
-            try (Tensor p0 = b.slice(p, 3, 0, 1)) {
-                fg = b.sub(one, p0);
-                means = b.matmul(selection, p.reshape(B, hw, K));
-            } finally {
-                one.close();
-                selection.close();
-            }
-            return new Backend.ClassMaps(b.upload(Tensor.of(labels, B, H, W)), fg.reshape(B, H, W), means.reshape(B, K));
+            Tensor fg = b.sub(b.upload(Tensor.scalar(1f)), b.slice(p, 3, 0, 1));                 // 1 − p_0
+            Tensor means = b.matmul(b.upload(Tensor.of(sel, B, 1, hw)), p.reshape(B, hw, K));  // selection · p
+            return sc.keep(new Backend.ClassMaps(b.upload(Tensor.of(labels, B, H, W)), fg.reshape(B, H, W), means.reshape(B, K)));
         }
     }
 }

@@ -23,8 +23,9 @@ import java.util.Map;
  * serves blocks above 32 MB with fresh mmaps every time — and every owned block costs ~30 µs to free, the shared
  * arena's thread handshake; a recycled block costs neither. The pool holds at most {@code segsam.tensor.pool.mb} MiB
  * (default 256; 0 turns recycling off); blocks released beyond that are freed. A closed storage refuses
- * {@link #segment()} (IllegalStateException), exactly as a freed one did, so tensors and views of a closed storage
- * stay unusable.
+ * {@link #segment()} (IllegalStateException), exactly as a freed one did. A segment obtained before the close still
+ * reaches the block, which may by then belong to another tensor: {@link Tensor} guards against that (its lifetime
+ * checks, and in debug mode segments that die with the tensor; see {@link Tensor}).
  */
 public final class HostStorage implements Storage {
     private static final Cleaner CLEANER = Cleaner.create();
@@ -95,11 +96,13 @@ public final class HostStorage implements Storage {
         return segment.byteSize();
     }
 
+    /** Releases owned memory (to the pool); a second close of owned memory is an error. No-op when borrowed. */
     @Override
     public void close() {
         if (cleanable != null) {
+            if (closed) throw new IllegalStateException("host storage of " + segment.byteSize() + " bytes closed twice");
             closed = true;
-            cleanable.clean(); // runs the release at most once
+            cleanable.clean();
         }
     }
 

@@ -50,7 +50,13 @@ public final class Parallel {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        pool.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+        // while this thread waits it may run queued work; hide its TensorScope so nothing of that lands in it
+        TensorScope scope = TensorScope.suspend();
+        try {
+            pool.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+        } finally {
+            TensorScope.resume(scope);
+        }
     }
 
     @Override

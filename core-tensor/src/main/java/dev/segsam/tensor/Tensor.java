@@ -13,11 +13,27 @@ import java.util.Arrays;
  * only: strides are always the contiguous ones. Ops live in a {@link Backend}, not here; this class offers
  * construction, element access, and the zero-copy views {@link #reshape} and {@link #narrow0}.
  *
- * <p><b>Lifetime.</b> {@link #zeros}, {@link #empty} and {@link #of} allocate owned memory that {@link #close()} frees at
- * once (to a recycling pool, see {@link HostStorage}); a tensor
- * that is never closed is freed by a cleaner after it becomes unreachable. Closing a tensor closes its storage, which
- * invalidates every view of it. {@link #allocate(Arena, int...)} ties the memory to a caller's arena instead, and
- * {@link #wrap} borrows memory owned elsewhere (closing such a tensor is a no-op).
+ * <p><b>Lifetime.</b> {@link #zeros}, {@link #empty}, {@link #of}, {@link #copy} and every backend op allocate owned
+ * memory (host memory goes back to a recycling pool, see {@link HostStorage}; a device backend's through
+ * {@link #onStorage}). Who closes it:
+ * <ul>
+ *   <li>inside a {@link TensorScope} (open on the allocating thread): the scope, when it closes, unless the tensor is
+ *       {@linkplain TensorScope#keep kept}, which hands it to the enclosing scope or, without one, to the caller.
+ *       Model layers are written this way;</li>
+ *   <li>otherwise the code that made it, with {@link #close()}; a tensor that is never closed is freed by a cleaner
+ *       after it becomes unreachable (a safety net: the GC does not see off-heap or device memory pressure).</li>
+ * </ul>
+ * A tensor and its views ({@link #reshape}, {@link #narrow0}) share one allocation, closed exactly once: closing any of
+ * them closes it for all. Using a tensor after that ({@link #data}, {@link #storage}, element access, a new view), or
+ * closing it a second time, throws {@link IllegalStateException} naming the tensor's shape and device; in debug mode
+ * ({@code -Dsegsam.tensor.debug=true}, which the test suite sets) the message also says where it was made and closed,
+ * and a {@link MemorySegment} from {@link #data()} dies with the tensor, so a segment kept past {@code close()} fails
+ * instead of writing into whichever tensor recycled the memory. Outside debug mode such a stale segment is not caught:
+ * do not keep segments beyond the tensor.
+ *
+ * <p>Borrowed memory is not the tensor's to free: {@link #allocate(Arena, int...)} ties it to a caller's arena and
+ * {@link #wrap} to whoever owns the segment (e.g. a mapped file). Such tensors never join a scope, and their
+ * {@code close()} does nothing.
  *
  * <p>Host values are stored in native byte order ({@link #LAYOUT}); memory-mapped little-endian files are used in
  * place on little-endian machines (x86-64, aarch64).
@@ -27,12 +43,14 @@ public final class Tensor implements AutoCloseable {
     public static final ValueLayout.OfFloat LAYOUT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private final Storage storage;
+    private final Lifetime life; // shared by this tensor and its views
     private final long offset; // in elements, from the start of the storage
     private final int[] shape;
     private final long numel;
 
-    private Tensor(Storage storage, long offset, int[] shape) {
-        this.storage = storage;
+    private Tensor(Lifetime life, long offset, int[] shape) {
+        this.storage = life.storage;
+        this.life = life;
         this.offset = offset;
         this.shape = shape;
         this.numel = Shapes.numel(shape);
@@ -44,10 +62,17 @@ public final class Tensor implements AutoCloseable {
 
     // ------------------------------------------------------------------ construction
 
+    /** A tensor that owns {@code storage}: it joins the current thread's {@link TensorScope}, if one is open. */
+    private static Tensor owned(Storage storage, int[] shape) {
+        Tensor t = new Tensor(new Lifetime(storage, true, shape), 0, shape);
+        TensorScope.register(t.life);
+        return t;
+    }
+
     /** A new zero-filled host tensor with owned memory. */
     public static Tensor zeros(int... shape) {
         int[] s = Shapes.check(shape);
-        return new Tensor(HostStorage.allocate(Shapes.numel(s) * Float.BYTES), 0, s);
+        return owned(HostStorage.allocate(Shapes.numel(s) * Float.BYTES), s);
     }
 
     /**
@@ -56,13 +81,13 @@ public final class Tensor implements AutoCloseable {
      */
     public static Tensor empty(int... shape) {
         int[] s = Shapes.check(shape);
-        return new Tensor(HostStorage.allocateUninitialized(Shapes.numel(s) * Float.BYTES), 0, s);
+        return owned(HostStorage.allocateUninitialized(Shapes.numel(s) * Float.BYTES), s);
     }
 
-    /** A new host tensor whose memory lives exactly as long as {@code arena}. */
+    /** A new host tensor whose memory lives exactly as long as {@code arena} (borrowed: never in a scope). */
     public static Tensor allocate(Arena arena, int... shape) {
         int[] s = Shapes.check(shape);
-        return new Tensor(HostStorage.allocate(arena, Shapes.numel(s) * Float.BYTES), 0, s);
+        return new Tensor(new Lifetime(HostStorage.allocate(arena, Shapes.numel(s) * Float.BYTES), false, s), 0, s);
     }
 
     /** A new host tensor holding a copy of {@code values} (row-major) with the given shape. */
@@ -84,15 +109,20 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * Borrows {@code segment} (float32, native order, row-major) without copying, e.g. a slice of a memory-mapped
-     * file. The segment's owner controls the lifetime; {@link #close()} on the result does nothing.
+     * file. The segment's owner controls the lifetime; {@link #close()} on the result does nothing, and it never
+     * joins a scope.
      */
     public static Tensor wrap(MemorySegment segment, int... shape) {
-        return new Tensor(HostStorage.borrow(segment), 0, Shapes.check(shape));
+        int[] s = Shapes.check(shape);
+        return new Tensor(new Lifetime(HostStorage.borrow(segment), false, s), 0, s);
     }
 
-    /** A tensor over an existing storage (for backends that create device storage). */
+    /**
+     * A tensor that owns a newly created {@code storage} (for backends that create device storage): it joins the current
+     * thread's {@link TensorScope} like any other allocation, and closing it closes the storage (once).
+     */
     public static Tensor onStorage(Storage storage, int... shape) {
-        return new Tensor(storage, 0, Shapes.check(shape));
+        return owned(storage, Shapes.check(shape));
     }
 
     // ------------------------------------------------------------------ shape
@@ -100,6 +130,10 @@ public final class Tensor implements AutoCloseable {
     /** A copy of the shape. */
     public int[] shape() {
         return shape.clone();
+    }
+
+    int[] shapeRef() {
+        return shape;
     }
 
     public int rank() {
@@ -126,8 +160,19 @@ public final class Tensor implements AutoCloseable {
         return storage.device();
     }
 
+    /** The memory behind this tensor. Fails once the tensor is closed (see the class comment). */
     public Storage storage() {
+        life.check(this);
         return storage;
+    }
+
+    /** Whether the tensor (its memory) is still open: false once it, a view of it or its scope closed it. */
+    public boolean isOpen() {
+        return life.isOpen();
+    }
+
+    Lifetime life() {
+        return life;
     }
 
     /** Offset of element 0 in the storage, in elements (non-zero only for {@link #narrow0} views). */
@@ -139,13 +184,18 @@ public final class Tensor implements AutoCloseable {
         return storage instanceof HostStorage;
     }
 
-    /** The host values as a segment of exactly {@code numel * 4} bytes. Fails for device tensors. */
+    /**
+     * The host values as a segment of exactly {@code numel * 4} bytes. Fails for device tensors and once the tensor is
+     * closed. Use the segment only while the tensor is open (in debug mode it dies with the tensor).
+     */
     public MemorySegment data() {
+        life.check(this);
         if (!(storage instanceof HostStorage h)) {
             throw new IllegalStateException("tensor " + Shapes.str(shape) + " lives on " + storage.device()
                     + "; copy it to the host first (Backend.download)");
         }
-        return h.segment().asSlice(offset * Float.BYTES, numel * Float.BYTES);
+        MemorySegment seg = life.segment != null ? life.segment : h.segment();
+        return seg.asSlice(offset * Float.BYTES, numel * Float.BYTES);
     }
 
     // ------------------------------------------------------------------ views (no copy)
@@ -155,12 +205,14 @@ public final class Tensor implements AutoCloseable {
      * contiguous tensor. The result shares the storage.
      */
     public Tensor reshape(int... newShape) {
+        life.check(this);
         int[] s = Shapes.inferReshape(newShape, numel, shape);
-        return new Tensor(storage, offset, s);
+        return new Tensor(life, offset, s);
     }
 
     /** Rows {@code [start, start+length)} along dimension 0, sharing the storage ({@code x[start:start+length]}). */
     public Tensor narrow0(int start, int length) {
+        life.check(this);
         if (rank() == 0) throw new IllegalArgumentException("cannot narrow a scalar");
         if (start < 0 || length < 0 || start + length > shape[0]) {
             throw new IndexOutOfBoundsException("narrow0(" + start + ", " + length + ") of shape " + Shapes.str(shape));
@@ -168,7 +220,7 @@ public final class Tensor implements AutoCloseable {
         int[] s = shape.clone();
         s[0] = length;
         long row = numel / Math.max(shape[0], 1);
-        return new Tensor(storage, offset + start * row, s);
+        return new Tensor(life, offset + start * row, s);
     }
 
     // ------------------------------------------------------------------ element access (host)
@@ -219,10 +271,15 @@ public final class Tensor implements AutoCloseable {
         return this;
     }
 
-    /** Frees the storage (see the class comment); views of the same storage become invalid. */
+    /**
+     * Frees the memory now (see the class comment): this tensor and every view of it become unusable, and the scope
+     * that held it forgets it. A no-op for borrowed memory ({@link #wrap}, {@link #allocate(Arena, int...)}).
+     *
+     * @throws IllegalStateException when it was already closed (by this or another view, or by its scope)
+     */
     @Override
     public void close() {
-        storage.close();
+        life.close(this);
     }
 
     @Override

@@ -47,7 +47,7 @@ class TensorTest {
         Tensor view = t.reshape(2, 2);
         t.close();
         assertThrows(IllegalStateException.class, () -> view.get(0));
-        t.close(); // second close is harmless
+        assertThrows(IllegalStateException.class, t::close); // a second close is an error (TensorScopeTest has more)
     }
 
     @Test

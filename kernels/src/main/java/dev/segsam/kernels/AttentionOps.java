@@ -8,6 +8,7 @@ import dev.segsam.tensor.Backend.RelPos;
 import dev.segsam.tensor.Options.AttentionKind;
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import java.util.Collections;
 
 /**
@@ -140,19 +141,17 @@ final class AttentionOps {
                             hdv, shared * nk * hdv, dv, hdv, nq * hdv, dv, scale, null, null, 1, 1, 1));
             return y;
         }
-        Tensor kk = k, vv = v;
-        if (Bk != B) { // shared k / v on the fallback path: repeated per batch item
-            kk = layout.concat(Collections.nCopies(B, k), 0);
-            vv = layout.concat(Collections.nCopies(B, v), 0);
-        }
-        try (Tensor qh = layout.permute(q.reshape(B, nq, heads, d), 0, 2, 1, 3);
-             Tensor kh = layout.permute(kk.reshape(B, nk, heads, d), 0, 2, 1, 3);
-             Tensor vh = layout.permute(vv.reshape(B, nk, heads, dv), 0, 2, 1, 3);
-             Tensor o = attention(qh.reshape(B * heads, nq, d), kh.reshape(B * heads, nk, d), vh.reshape(B * heads, nk, dv), scale, null)) {
-            return layout.permute(o.reshape(B, heads, nq, dv), 0, 2, 1, 3).reshape(B, nq, heads * dv);
-        } finally {
-            if (kk != k) kk.close();
-            if (vv != v) vv.close();
+        try (TensorScope s = TensorScope.open()) {
+            Tensor kk = k, vv = v;
+            if (Bk != B) { // shared k / v on the fallback path: repeated per batch item
+                kk = layout.concat(Collections.nCopies(B, k), 0);
+                vv = layout.concat(Collections.nCopies(B, v), 0);
+            }
+            Tensor qh = layout.permute(q.reshape(B, nq, heads, d), 0, 2, 1, 3);
+            Tensor kh = layout.permute(kk.reshape(B, nk, heads, d), 0, 2, 1, 3);
+            Tensor vh = layout.permute(vv.reshape(B, nk, heads, dv), 0, 2, 1, 3);
+            Tensor o = attention(qh.reshape(B * heads, nq, d), kh.reshape(B * heads, nk, d), vh.reshape(B * heads, nk, dv), scale, null);
+            return s.keep(layout.permute(o.reshape(B, heads, nq, dv), 0, 2, 1, 3).reshape(B, nq, heads * dv));
         }
     }
 
@@ -198,19 +197,20 @@ final class AttentionOps {
         int L = table.size(0), d = table.size(1);
         if (L == 0) throw new IllegalArgumentException("empty rel_pos table");
         String what = "rel_pos lookup " + str(table) + " for " + qSize + "x" + kSize;
-        Tensor t = table;
-        if (L != maxDist) {
-            t = rt.alloc(maxDist, d);
-            rt.launch1d(Kernel.RELPOS_RESIZE, what + " (resize to " + maxDist + ")", t.numel(), new KernelArgs.RelPosResize(out(t), in(table), L, maxDist, d));
+        try (TensorScope s = TensorScope.open()) {
+            Tensor t = table;
+            if (L != maxDist) {
+                t = rt.alloc(maxDist, d);
+                rt.launch1d(Kernel.RELPOS_RESIZE, what + " (resize to " + maxDist + ")", t.numel(), new KernelArgs.RelPosResize(out(t), in(table), L, maxDist, d));
+            }
+            // the reference's float32 index maths, scales computed here exactly as it does
+            float qScale = (float) Math.max((double) kSize / qSize, 1.0);
+            float kScale = (float) Math.max((double) qSize / kSize, 1.0);
+            float shift = (float) ((kSize - 1) * Math.max((double) qSize / kSize, 1.0));
+            Tensor y = rt.alloc(qSize, kSize, d);
+            rt.launch1d(Kernel.RELPOS_GATHER, what, y.numel(), new KernelArgs.RelPosGather(out(y), in(t), maxDist, qSize, kSize, d, qScale, kScale, shift));
+            return s.keep(y);
         }
-        // the reference's float32 index maths, scales computed here exactly as it does
-        float qScale = (float) Math.max((double) kSize / qSize, 1.0);
-        float kScale = (float) Math.max((double) qSize / kSize, 1.0);
-        float shift = (float) ((kSize - 1) * Math.max((double) qSize / kSize, 1.0));
-        Tensor y = rt.alloc(qSize, kSize, d);
-        rt.launch1d(Kernel.RELPOS_GATHER, what, y.numel(), new KernelArgs.RelPosGather(out(y), in(t), maxDist, qSize, kSize, d, qScale, kScale, shift));
-        if (t != table) t.close();
-        return y;
     }
 
     Tensor fourierPositionEncoding(Tensor coords, Tensor gaussian) {

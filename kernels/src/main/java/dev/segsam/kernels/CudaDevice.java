@@ -119,14 +119,15 @@ final class CudaDevice {
         CudaRuntime rt = runtime(-1, false);
         float[] v = new float[1000];
         for (int i = 0; i < v.length; i++) v[i] = i - 500.5f;
-        try (dev.segsam.tensor.Tensor host = dev.segsam.tensor.Tensor.of(v, v.length); var d = rt.upload(host); var out = rt.alloc(v.length)) {
+        try (var _ = dev.segsam.tensor.TensorScope.open()) {
+            var d = rt.upload(dev.segsam.tensor.Tensor.of(v, v.length));
+            var out = rt.alloc(v.length);
             rt.launch1d(Kernel.SCALE, "self-test [1000]", v.length, new KernelArgs.Scale(KernelArgs.out(out), KernelArgs.in(d), 2f, v.length));
-            try (var back = rt.download(out)) {
-                for (int i = 0; i < v.length; i++) {
-                    if (back.get(i) != 2f * v[i]) {
-                        return "the CUDA self-test kernel returned wrong values (element " + i + ": " + back.get(i)
-                                + ", expected " + 2f * v[i] + ") on " + gpu.description();
-                    }
+            var back = rt.download(out);
+            for (int i = 0; i < v.length; i++) {
+                if (back.get(i) != 2f * v[i]) {
+                    return "the CUDA self-test kernel returned wrong values (element " + i + ": " + back.get(i)
+                            + ", expected " + 2f * v[i] + ") on " + gpu.description();
                 }
             }
             return null;

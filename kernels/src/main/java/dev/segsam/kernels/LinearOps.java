@@ -6,6 +6,7 @@ import static dev.segsam.kernels.KernelArgs.out;
 
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import java.util.Arrays;
 
 /**
@@ -103,16 +104,14 @@ final class LinearOps {
         int B = x.size(0), O = w.size(0), C = w.size(1), kh = w.size(2), kw = w.size(3), Ho = os[2], Wo = os[3];
         if (bias != null && bias.numel() != O) throw new IllegalArgumentException("conv2d: bias " + str(bias) + " for " + O + " outputs");
         boolean pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
-        Tensor cols = pointwise ? x : im2col(x, kh, kw, sh, sw, ph, pw);
         int CKK = C * kh * kw, L = Ho * Wo;
-        Tensor y = rt.alloc(B, O, Ho, Wo);
-        try {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor cols = pointwise ? x : im2col(x, kh, kw, sh, sw, ph, pw);
+            Tensor y = rt.alloc(B, O, Ho, Wo);
             gemm.run("conv2d " + str(x) + " * " + str(w), B, O, L, CKK, Gemm.Mat.of(w, 0, CKK, 0), Gemm.Mat.of(cols, 0, L, (long) CKK * L),
                     Gemm.Mat.of(y, 0, L, (long) O * L), 1f, bias, bias == null ? Gemm.BIAS_NONE : Gemm.BIAS_ROW, Gemm.ACT_NONE);
-        } finally {
-            if (!pointwise) cols.close();
+            return s.keep(y);
         }
-        return y;
     }
 
     /**

@@ -410,12 +410,14 @@ abstract class CudaKernelChecks {
     }
 
     @Test
-    void closedTensorsFailAndDoubleCloseIsHarmless() {
+    void closedTensorsFailAndDoubleCloseIsAnError() {
         CudaBackend g = cuda();
         Tensor d = g.upload(Tensor.of(new float[] {1, 2}, 2));
         d.close();
-        d.close();
-        assertThrows(IllegalStateException.class, () -> g.relu(d));
+        var twice = assertThrows(IllegalStateException.class, d::close);
+        assertTrue(twice.getMessage().contains("tensor [2] on cuda") && twice.getMessage().contains("closed twice"), twice.getMessage());
+        var used = assertThrows(IllegalStateException.class, () -> g.relu(d));
+        assertTrue(used.getMessage().contains("tensor [2] on cuda") && used.getMessage().contains("used after close()"), used.getMessage());
     }
 
     /**

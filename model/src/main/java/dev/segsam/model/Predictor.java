@@ -8,6 +8,7 @@ import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Parallel;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import dev.segsam.tensor.image.RgbImage;
 import java.util.ArrayList;
 import java.util.List;
@@ -89,8 +90,10 @@ public final class Predictor {
 
     /** Preprocesses and encodes {@code img}; {@code progress} (or null) hears each finished encoder block. */
     public Encoded encode(RgbImage img, IntConsumer progress) {
-        Preprocessor.Preprocessed p = preprocessor.preprocess(img);
-        return new Encoded(p, model.encode(p.input(), progress));
+        try (TensorScope s = TensorScope.open()) {
+            Preprocessor.Preprocessed p = preprocessor.preprocess(img);
+            return s.keep(new Encoded(p, model.encode(p.input(), progress)));
+        }
     }
 
     /** The number of encoder blocks {@link #encode} reports progress for. */
@@ -126,8 +129,9 @@ public final class Predictor {
      */
     public Result predict(Encoded e, Prompt p) {
         Preprocessor.Preprocessed img = e.image();
-        try (SegSam.Decoded d = model.decode(e.features(), p.mapped(img::mapCoords))) {
-            return finish(img, d.binary().lowRes(), false, d.binary().iou(), d.semantic());
+        try (TensorScope s = TensorScope.open()) {
+            SegSam.Decoded d = model.decode(e.features(), p.mapped(img::mapCoords));
+            return s.keep(finish(img, d.binary().lowRes(), d.binary().iou(), d.semantic()));
         }
     }
 
@@ -152,12 +156,11 @@ public final class Predictor {
                 List<Integer> idx = group.subList(from, Math.min(group.size(), from + maxBatch));
                 List<Prompt> batch = new ArrayList<>();
                 for (int i : idx) batch.add(prompts.get(i).mapped(img::mapCoords));
-                try (SegSam.Decoded d = model.decodeBatch(e.features(), batch)) {
+                try (TensorScope s = TensorScope.open()) {
+                    SegSam.Decoded d = model.decodeBatch(e.features(), batch);
                     for (int j = 0; j < idx.size(); j++) {
-                        try (Tensor iou = b.slice(d.binary().iou(), 0, j, 1);
-                             SemanticAwareDecoder.Output one = d.semantic() == null ? null : row(b, d.semantic(), j)) {
-                            out[idx.get(j)] = finish(img, b.slice(d.binary().lowRes(), 0, j, 1), true, iou, one);
-                        }
+                        SemanticAwareDecoder.Output one = d.semantic() == null ? null : row(b, d.semantic(), j);
+                        out[idx.get(j)] = s.keep(finish(img, b.slice(d.binary().lowRes(), 0, j, 1), b.slice(d.binary().iou(), 0, j, 1), one));
                     }
                 }
             }
@@ -173,59 +176,42 @@ public final class Predictor {
     }
 
     /**
-     * One prompt's {@link Result} from its decoder outputs on the device: low-res logits {@code [1, C, 4g, 4g]}
-     * ({@code ownLowRes}: a temporary of the caller's that this method takes over, else left open), IoU {@code [1, C]},
-     * the semantic outputs or null. All device work first, then the downloads.
+     * One prompt's {@link Result} from its decoder outputs on the device: low-res logits {@code [1, C, 4g, 4g]}, IoU
+     * {@code [1, C]}, the semantic outputs or null. All device work first, then the downloads. The result's tensors are
+     * the downloads (on the CPU, where a download is the tensor itself, the device tensors), so the caller's scope must
+     * hold the decoder outputs and keep the result.
      */
-    private Result finish(Preprocessor.Preprocessed img, Tensor lowRes, boolean ownLowRes, Tensor iouT, SemanticAwareDecoder.Output sem) {
+    private Result finish(Preprocessor.Preprocessed img, Tensor lowRes, Tensor iouT, SemanticAwareDecoder.Output sem) {
         Backend b = model.sam().backend();
         boolean medsam = img.convention() == Convention.MEDSAM;
         int C = lowRes.size(1);
-        float[] iou = C == 1 ? null : values(b, iouT);
-        int best = 0;
-        for (int i = 1; i < C; i++) if (iou[i] > iou[best]) best = i;
-        Tensor full = null, semFull = null;
-        Backend.ClassMaps maps = null;
-        try {
+        try (TensorScope s = TensorScope.open()) {
+            float[] iou = C == 1 ? null : values(b, iouT);
+            int best = 0;
+            for (int i = 1; i < C; i++) if (iou[i] > iou[best]) best = i;
             // on the device: the binary masks at full size (SAM: logits; MedSAM: probabilities) and, for SEG-SAM, M̂_s
             // at full size and its per-pixel class decision, with the chosen binary mask as the fallback region
-            full = medsam ? sigmoidUp(b, lowRes, img.origH(), img.origW()) : postprocess(lowRes, img);
+            Tensor full = medsam ? b.interpolateBilinear(b.sigmoid(lowRes), img.origH(), img.origW()) : postprocess(lowRes, img);
+            Tensor semFull = null;
+            Backend.ClassMaps maps = null;
             if (sem != null) {
                 semFull = medsam ? b.interpolateBilinear(sem.semanticLogits(), img.origH(), img.origW()) : postprocess(sem.semanticLogits(), img);
-                try (Tensor plane = b.slice(full, 1, best, 1)) {
-                    if (medsam) {
-                        try (Tensor half = b.upload(Tensor.scalar(0.5f)); Tensor region = b.sub(plane, half)) { // p > 0.5, exactly
-                            maps = b.classMaps(semFull, region);
-                        }
-                    } else {
-                        maps = b.classMaps(semFull, plane); // logits > 0
-                    }
-                }
+                Tensor plane = b.slice(full, 1, best, 1);
+                Tensor region = medsam ? b.sub(plane, b.upload(Tensor.scalar(0.5f))) : plane; // MedSAM: p > 0.5, exactly; SAM: logits > 0
+                maps = b.classMaps(semFull, region);
             }
             // then the downloads, one per output
             if (iou == null) iou = values(b, iouT);
-            Tensor low = ownLowRes ? takeHost(b, lowRes) : hostCopy(b, lowRes);
-            ownLowRes = false;
-            Tensor logits = takeHost(b, full);
-            full = null;
-            if (medsam) logits = logitsOfProbabilities(logits);
+            Tensor low = b.download(lowRes);
+            Tensor logits = b.download(full);
+            if (medsam) logitsOfProbabilities(logits);
             int hw = img.origH() * img.origW();
             float[] plane = new float[hw];
             logits.read((long) best * hw, plane, 0, hw);
             boolean[] mask = new boolean[hw];
             for (int i = 0; i < hw; i++) mask[i] = plane[i] > 0f;
-            Semantic s = null;
-            if (sem != null) {
-                Tensor semLogits = takeHost(b, semFull);
-                semFull = null;
-                s = semantic(b, semLogits, maps, sem.classPresence());
-            }
-            return new Result(low, iou, logits, best, mask, s);
-        } finally {
-            if (ownLowRes) lowRes.close();
-            if (full != null) full.close();
-            if (semFull != null) semFull.close();
-            if (maps != null) maps.close();
+            Semantic sm = sem == null ? null : semantic(b, b.download(semFull), maps, sem.classPresence());
+            return s.keep(new Result(low, iou, logits, best, mask, sm));
         }
     }
 
@@ -234,23 +220,17 @@ public final class Predictor {
         return model.sam().postprocess(lowRes, img.resizedH(), img.resizedW(), img.origH(), img.origW());
     }
 
-    /** σ(lowRes) bilinearly resized to {@code h × w} on the backend (MedSAM's binary path). */
-    private static Tensor sigmoidUp(Backend b, Tensor lowRes, int h, int w) {
-        try (Tensor prob = b.sigmoid(lowRes)) {
-            return b.interpolateBilinear(prob, h, w);
-        }
-    }
-
-    /** MedSAM's probabilities (host) as logits {@code log(q / (1 − q))}, q clamped to [1e-7, 1 − 1e-7]; replaces {@code p}. */
-    private static Tensor logitsOfProbabilities(Tensor p) {
+    /**
+     * MedSAM's probabilities {@code p} (host, a temporary of {@link #finish}) as logits {@code log(q / (1 − q))}, q
+     * clamped to [1e-7, 1 − 1e-7], in place.
+     */
+    private static void logitsOfProbabilities(Tensor p) {
         float[] v = p.toArray();
         for (int i = 0; i < v.length; i++) {
             double q = Math.min(Math.max(v[i], 1e-7), 1 - 1e-7);
             v[i] = (float) Math.log(q / (1 - q));
         }
-        Tensor out = Tensor.of(v, p.shape());
-        p.close();
-        return out;
+        p.write(0, v, 0, v.length);
     }
 
     /**
@@ -275,29 +255,8 @@ public final class Predictor {
         return new Semantic(logits, label, fg, predicted, best, classProb, presence);
     }
 
-    // Host/device hand-over without leaks: on the CPU, upload/download hand back the same tensor; on a GPU they make
-    // new ones, which must be closed here rather than left to the cleaner (device memory would grow per call).
-
-    /** A host tensor the caller owns with {@code t}'s values; {@code t} stays open (its owner closes it). */
-    private static Tensor hostCopy(Backend b, Tensor t) {
-        Tensor h = b.download(t);
-        return h == t ? t.copy() : h;
-    }
-
-    /** {@code t}'s values on the host; {@code t} is a temporary owned here and is closed (unless it is the result). */
-    private static Tensor takeHost(Backend b, Tensor t) {
-        Tensor h = b.download(t);
-        if (h != t) t.close();
-        return h;
-    }
-
-    /** {@code t}'s values as an array; any host copy made for it is closed, {@code t} stays open. */
+    /** {@code t}'s values as an array (a host copy made for it goes with the caller's scope). */
     private static float[] values(Backend b, Tensor t) {
-        Tensor h = b.download(t);
-        try {
-            return h.toArray();
-        } finally {
-            if (h != t) h.close();
-        }
+        return b.download(t).toArray();
     }
 }

@@ -4,6 +4,7 @@ import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Storage;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -18,9 +19,11 @@ import java.util.Map;
  * {@link #grad(Tensor)} for each parameter. Frozen parts run on the plain backend and record nothing; tensors that
  * are not parameters and not computed from one are constants.
  *
- * <p>Tensors are identified by their storage and offset, so reshaped views share a node (and a gradient). While the
- * tape is open, the tensors it returns ignore {@code close()} (backward needs them); {@link #close()} frees them all.
- * A tape is single-use and not thread-safe.
+ * <p>Tensors are identified by their storage and offset, so reshaped views share a node (and a gradient). The tape owns
+ * every value it computes: the tensors it returns are borrowed views of them that ignore {@code close()} and never
+ * join a {@link TensorScope} (model code may run on the tape with its scopes as usual), and the values themselves are
+ * {@linkplain TensorScope#detach detached} from any scope; {@link #close()} frees them all. A tape is single-use and
+ * not thread-safe.
  */
 public final class Tape implements AutoCloseable {
     final Backend base;
@@ -96,7 +99,7 @@ public final class Tape implements AutoCloseable {
      * the model gets. {@code backward} receives the node (whose gradient is complete when it runs).
      */
     Tensor record(Tensor real, java.util.function.Consumer<Node> backward) {
-        owned.add(real);
+        owned.add(TensorScope.detach(real));
         Tensor view = Tensor.wrap(real.data(), real.shape());
         Node n = new Node(real.shape());
         n.backward = () -> {
@@ -109,7 +112,7 @@ public final class Tape implements AutoCloseable {
 
     /** Keeps a constant output alive until the tape closes (views returned to the model ignore close()). */
     Tensor constant(Tensor real) {
-        owned.add(real);
+        owned.add(TensorScope.detach(real));
         return Tensor.wrap(real.data(), real.shape());
     }
 

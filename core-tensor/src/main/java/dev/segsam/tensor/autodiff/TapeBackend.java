@@ -4,6 +4,7 @@ import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Device;
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -385,8 +386,8 @@ final class TapeBackend implements Backend {
         for (int i = 0; i < dims.length; i++) inverse[Shapes.axis(dims[i], dims.length)] = i;
         int[] ys = y.shape();
         return tape.record(y, n -> {
-            try (Tensor g = Tensor.of(n.grad, ys); Tensor gx = b.permute(g, inverse)) {
-                tape.accumulate(x, gx.toArray());
+            try (TensorScope _ = TensorScope.open()) {
+                tape.accumulate(x, b.permute(Tensor.of(n.grad, ys), inverse).toArray());
             }
         });
     }
@@ -399,15 +400,12 @@ final class TapeBackend implements Backend {
         int d = Shapes.axis(dim, y.rank());
         int[] ys = y.shape();
         return tape.record(y, n -> {
-            try (Tensor g = Tensor.of(n.grad, ys)) {
+            try (TensorScope _ = TensorScope.open()) {
+                Tensor g = Tensor.of(n.grad, ys);
                 int at = 0;
                 for (Tensor t : parts) {
                     int len = t.size(d);
-                    if (tape.tracks(t)) {
-                        try (Tensor s = b.slice(g, d, at, len)) {
-                            tape.accumulate(t, s.toArray());
-                        }
-                    }
+                    if (tape.tracks(t)) tape.accumulate(t, b.slice(g, d, at, len).toArray());
                     at += len;
                 }
             }
@@ -433,9 +431,10 @@ final class TapeBackend implements Backend {
         Windows w = b.windowPartition(x, ws);
         if (!any(x)) return new Windows(tape.constant(w.windows()), w.paddedH(), w.paddedW());
         int h = x.size(1), wd = x.size(2);
+        int[] ws4 = w.windows().shape();
         Tensor y = tape.record(w.windows(), n -> {
-            try (Tensor g = Tensor.of(n.grad, w.windows().shape()); Tensor gx = b.windowUnpartition(g, ws, w.paddedH(), w.paddedW(), h, wd)) {
-                tape.accumulate(x, gx.toArray());
+            try (TensorScope _ = TensorScope.open()) {
+                tape.accumulate(x, b.windowUnpartition(Tensor.of(n.grad, ws4), ws, w.paddedH(), w.paddedW(), h, wd).toArray());
             }
         });
         return new Windows(y, w.paddedH(), w.paddedW());
@@ -448,11 +447,8 @@ final class TapeBackend implements Backend {
         int[] ys = y.shape();
         return tape.record(y, n -> {
             // the adjoint of the crop-and-copy is the zero-padded partition
-            try (Tensor g = Tensor.of(n.grad, ys)) {
-                Windows back = b.windowPartition(g, ws);
-                try (Tensor gw = back.windows()) {
-                    tape.accumulate(windows, gw.toArray());
-                }
+            try (TensorScope _ = TensorScope.open()) {
+                tape.accumulate(windows, b.windowPartition(Tensor.of(n.grad, ys), ws).windows().toArray());
             }
         });
     }

@@ -7,6 +7,7 @@ import dev.segsam.tensor.Options;
 import dev.segsam.tensor.Parallel;
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
@@ -316,17 +317,16 @@ public final class FastCpuBackend implements Backend {
         int B = x.size(0), H = x.size(1), W = x.size(2), hd = D / heads, T = B * H * W;
         int ws = window > 0 ? window : 0, qh = ws > 0 ? ws : H, qw = ws > 0 ? ws : W;
         int nH = ws > 0 ? (H + ws - 1) / ws : 1, nW = ws > 0 ? (W + ws - 1) / ws : 1;
-        FlashAttention.RelTables tables;
-        try (Tensor rh = ref.relPosLookup(relPosH, qh, qh); Tensor rw = ref.relPosLookup(relPosW, qw, qw)) {
-            tables = FlashAttention.RelTables.of(rh.toArray(), rw.toArray(), qh, qw, qh, qw, hd);
-        }
         float[] bias = qkvB == null ? new float[3 * D] : qkvB.toArray();
         float[][] kPad = new float[heads][], vPad = new float[heads][];
         for (int h = 0; h < heads; h++) {
             kPad[h] = Arrays.copyOfRange(bias, D + h * hd, D + (h + 1) * hd);
             vPad[h] = Arrays.copyOfRange(bias, 2 * D + h * hd, 2 * D + (h + 1) * hd);
         }
-        try (Tensor qkv = linear(x.reshape(T, D), qkvW, qkvB); Tensor o = Tensor.empty(T, D)) {
+        try (TensorScope s = TensorScope.open()) {
+            var tables = FlashAttention.RelTables.of(ref.relPosLookup(relPosH, qh, qh).toArray(), ref.relPosLookup(relPosW, qw, qw).toArray(),
+                    qh, qw, qh, qw, hd);
+            Tensor qkv = linear(x.reshape(T, D), qkvW, qkvB), o = Tensor.empty(T, D);
             MemorySegment qs = qkv.data(), os = o.data();
             long ld = 3L * D;
             int kwp = tables.kwp();
@@ -357,7 +357,7 @@ public final class FastCpuBackend implements Backend {
                 }
                 a.nq = nq;
             });
-            return linear(o, projW, projB).reshape(B, H, W, D);
+            return s.keep(linear(o, projW, projB).reshape(B, H, W, D));
         }
     }
 
@@ -579,15 +579,13 @@ public final class FastCpuBackend implements Backend {
         if (lowRes.rank() != 4 || lowRes.numel() == 0 || h < 1 || w < 1 || h > padSize || w > padSize || outH < 1 || outW < 1) {
             return Backend.super.postprocessMasks(lowRes, padSize, h, w, outH, outW, threshold); // it reports the errors
         }
-        Tensor logits;
-        try (Tensor crop = bilinear(lowRes, padSize, padSize, h, w)) {
-            logits = interpolateBilinear(crop, outH, outW);
-        }
-        if (!threshold) return logits;
-        try (logits) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor logits = interpolateBilinear(bilinear(lowRes, padSize, padSize, h, w), outH, outW);
+            if (!threshold) return s.keep(logits);
             float[] v = logits.toArray();
             for (int i = 0; i < v.length; i++) v[i] = v[i] > 0f ? 1f : 0f;
-            return upload(Tensor.of(v, logits.shape()));
+            logits.write(0, v, 0, v.length);
+            return s.keep(logits);
         }
     }
 

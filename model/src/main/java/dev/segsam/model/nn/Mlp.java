@@ -2,6 +2,7 @@ package dev.segsam.model.nn;
 
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 
 /**
  * SAM's {@code MLP} (mask decoder hypernetworks and IoU head): Linear layers {@code layers.0 … layers.{n−1}} with ReLU
@@ -16,17 +17,13 @@ public record Mlp(Linear[] layers) {
     }
 
     public Tensor forward(Backend b, Tensor x) {
-        Tensor h = x;
-        for (int i = 0; i < layers.length; i++) {
-            Tensor y = layers[i].forward(b, h);
-            if (h != x) h.close();
-            h = y;
-            if (i < layers.length - 1) {
-                Tensor r = b.relu(h);
-                h.close();
-                h = r;
+        try (TensorScope s = TensorScope.open()) {
+            Tensor h = x;
+            for (int i = 0; i < layers.length; i++) {
+                h = layers[i].forward(b, h);
+                if (i < layers.length - 1) h = b.relu(h);
             }
+            return s.keep(h);
         }
-        return h;
     }
 }

@@ -3,11 +3,13 @@ package dev.segsam.model.nn;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import dev.segsam.tensor.TensorSource;
 
 /**
  * Reads a model's weights by their official state-dict names under a prefix (e.g. {@code image_encoder.blocks.3.}),
- * checks each shape, and puts them on the backend's device.
+ * checks each shape, and puts them on the backend's device. The model owns its weights for its whole life: they are
+ * {@linkplain TensorScope#detach detached} from any {@link TensorScope} open while it loads.
  */
 public record Params(TensorSource source, Backend backend, String prefix) {
 
@@ -19,7 +21,7 @@ public record Params(TensorSource source, Backend backend, String prefix) {
         if (!t.hasShape(shape)) {
             throw new IllegalArgumentException("tensor \"" + full + "\" has shape " + Shapes.str(t.shape()) + ", expected " + Shapes.str(shape));
         }
-        return backend.upload(t);
+        return TensorScope.detach(backend.upload(t)); // on the CPU, t itself
     }
 
     /** Parameters under {@code prefix + sub}. */

@@ -4,6 +4,7 @@ import dev.segsam.model.nn.Linear;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 
 /**
  * The mask decoder's attention (docs/design/sam.md §7.4): project q, k, v from C to {@code C/downsample}, split into heads
@@ -24,10 +25,10 @@ public final class DecoderAttention {
 
     public Tensor forward(Backend b, Tensor qIn, Tensor kIn, Tensor vIn) {
         int dh = q.out() / heads;
-        try (Tensor qp = q.forward(b, qIn); Tensor kp = k.forward(b, kIn); Tensor vp = v.forward(b, vIn);
-             // PyTorch divides the scores by √dh; the backend scales q instead (the same up to rounding)
-             Tensor o = b.multiHeadAttention(qp, kp, vp, heads, (float) (1.0 / Math.sqrt(dh)))) {
-            return out.forward(b, o);
+        try (TensorScope s = TensorScope.open()) {
+            // PyTorch divides the scores by √dh; the backend scales q instead (the same up to rounding)
+            Tensor o = b.multiHeadAttention(q.forward(b, qIn), k.forward(b, kIn), v.forward(b, vIn), heads, (float) (1.0 / Math.sqrt(dh)));
+            return s.keep(out.forward(b, o));
         }
     }
 }

@@ -5,6 +5,8 @@ import dev.segsam.model.nn.Linear;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
+import java.util.function.UnaryOperator;
 
 /**
  * A pre-norm ViT block of SAM's image encoder (docs/design/sam.md §5.2–5.3):
@@ -32,26 +34,36 @@ final class EncoderBlock {
 
     /** {@code x [B, H, W, D] → [B, H, W, D]}. */
     Tensor forward(Backend b, Tensor x) {
-        Tensor a;
-        try (Tensor y = norm1.forward(b, x)) {
-            a = attn.forward(b, y);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor x1 = residual(b, x, t -> attention(b, t));
+            return s.keep(residual(b, x1, t -> mlp(b, t)));
         }
-        Tensor x1;
-        try (a) {
-            x1 = b.add(x, a);
+    }
+
+    /**
+     * {@code x + f(x)}; f's temporaries and its output go as soon as the sum exists (at ViT-B an activation is 12.6 MB,
+     * the MLP's hidden one 50 MB), so a block holds about as much memory at once as the sum needs.
+     */
+    private static Tensor residual(Backend b, Tensor x, UnaryOperator<Tensor> f) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(b.add(x, f.apply(x)));
         }
-        // each intermediate is closed as soon as it is consumed: the [tokens, 4D] activations are 50 MB at ViT-B
-        try (x1) {
-            Tensor g, m;
-            try (Tensor n = norm2.forward(b, x1)) {
-                g = b.linearGelu(n, lin1.weight(), lin1.bias()); // lin1 then GELU, fused by a fast backend
-            }
-            try (g) {
-                m = lin2.forward(b, g);
-            }
-            try (m) {
-                return b.add(x1, m);
-            }
+    }
+
+    /** {@code Attention(LN1(x))}; LN1's output goes before the residual sum is made. */
+    private Tensor attention(Backend b, Tensor x) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(attn.forward(b, norm1.forward(b, x)));
+        }
+    }
+
+    /** {@code Linear(4D → D)(GELU(Linear(D → 4D)(LN2(x))))}; lin1 then GELU is one op, fused by a fast backend. */
+    private Tensor mlp(Backend b, Tensor x) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor n = norm2.forward(b, x);
+            Tensor h = b.linearGelu(n, lin1.weight(), lin1.bias());
+            n.close(); // not needed any more: freed before lin2 (peak memory as before scopes, measured in docs/PERF.md)
+            return s.keep(lin2.forward(b, h));
         }
     }
 }

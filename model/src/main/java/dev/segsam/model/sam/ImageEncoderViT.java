@@ -4,6 +4,7 @@ import dev.segsam.model.nn.LayerNorm;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import java.util.function.IntConsumer;
 
 /**
@@ -36,9 +37,9 @@ public final class ImageEncoderViT {
 
     /** Patch embedding plus absolute position: {@code img [B, 3, S, S] → [B, g, g, D]} (the input of block 0). */
     public Tensor embed(Backend b, Tensor img) {
-        try (Tensor x = b.conv2d(img, patchW, patchB, c.patch(), c.patch(), 0, 0);
-             Tensor nhwc = b.permute(x, 0, 2, 3, 1)) {
-            return b.add(nhwc, posEmbed);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor x = b.conv2d(img, patchW, patchB, c.patch(), c.patch(), 0, 0);       // [B, D, g, g]
+            return s.keep(b.add(b.permute(x, 0, 2, 3, 1), posEmbed));
         }
     }
 
@@ -49,25 +50,23 @@ public final class ImageEncoderViT {
 
     /** The neck: {@code [B, g, g, D] → f_v [B, C, g, g]}. */
     public Tensor neck(Backend b, Tensor x) {
-        try (Tensor nchw = b.permute(x, 0, 3, 1, 2);
-             Tensor a = b.conv2d(nchw, neck0, null, 1, 1, 0, 0);
-             Tensor a1 = neck1.forward2d(b, a);
-             Tensor a2 = b.conv2d(a1, neck2, null, 1, 1, 1, 1)) {
-            return neck3.forward2d(b, a2);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor a = neck1.forward2d(b, b.conv2d(b.permute(x, 0, 3, 1, 2), neck0, null, 1, 1, 0, 0));
+            return s.keep(neck3.forward2d(b, b.conv2d(a, neck2, null, 1, 1, 1, 1)));
         }
     }
 
     /** The whole encoder; {@code progress} (or null) is told after each block, with the block index. */
     public Tensor forward(Backend b, Tensor img, IntConsumer progress) {
-        Tensor x = embed(b, img);
-        for (int i = 0; i < blocks.length; i++) {
-            Tensor y = blocks[i].forward(b, x);
-            x.close();
-            x = y;
-            if (progress != null) progress.accept(i);
-        }
-        try (Tensor last = x) {
-            return neck(b, last);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor x = embed(b, img);
+            for (int i = 0; i < blocks.length; i++) {
+                Tensor y = blocks[i].forward(b, x);
+                x.close(); // the previous activation goes at once, not with the scope (there are up to 32)
+                x = y;
+                if (progress != null) progress.accept(i);
+            }
+            return s.keep(neck(b, x));
         }
     }
 

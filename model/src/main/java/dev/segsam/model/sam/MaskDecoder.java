@@ -4,17 +4,18 @@ import dev.segsam.model.nn.Mlp;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * SAM's mask decoder (docs/design/sam.md §7.1) — in SEG-SAM, the semantic-agnostic decoder Dec_sag that produces M̂_b.
  * <pre>
- * tokens = [iou_token; mask_tokens (4); sparse t_p]          [1, 5 + Nt, C]
- * hs, src = TwoWayTransformer(f_v + dense, dense_pe, tokens)
- * up     = GELU(ConvT(64 → 32)(GELU(LN2d(ConvT(C → 64)(src)))))          [1, C/8, 4g, 4g]
- * masks  = [HyperMLP_i(hs[1 + i])]_i · up                               [1, 4, 4g, 4g]  (low-res logits)
- * iou    = IoUHead(hs[0])                                               [1, 4]
+ * tokens = [iou_token; mask_tokens (4); sparse t_p]          [B, 5 + Nt, C]  (B prompts on one image)
+ * hs, src = TwoWayTransformer(f_v + dense, dense_pe, tokens)  f_v + dense repeated per prompt
+ * up     = GELU(ConvT(64 → 32)(GELU(LN2d(ConvT(C → 64)(src)))))          [B, C/8, 4g, 4g]
+ * masks  = [HyperMLP_i(hs[1 + i])]_i · up                               [B, 4, 4g, 4g]  (low-res logits)
+ * iou    = IoUHead(hs[0])                                               [B, 4]
  * </pre>
  */
 public final class MaskDecoder {
@@ -56,42 +57,30 @@ public final class MaskDecoder {
      * @param dense     {@code [1, C, g, g]} (shared) or {@code [B, C, g, g]}
      */
     public Output forward(Backend b, Tensor embedding, Tensor densePe, Tensor sparse, Tensor dense) {
-        int C = c.outChans(), nm = c.maskTokens(), g = c.grid(), B = sparse.size(0);
-        TwoWayTransformer.Output t;
-        try (Tensor out = b.concat(List.of(iouToken, maskTokens), 0);
-             Tensor tokens = b.concat(List.of(repeat(b, out.reshape(1, 1 + nm, C), B), sparse), 1);
-             Tensor sum = b.add(dense, embedding); // dense + f_v: the same sum as f_v + dense, with f_v broadcast
-             Tensor src = repeat(b, sum, B)) {
-            t = transformer.forward(b, src, densePe, tokens);
-        }
-        Tensor up;
-        try (Tensor keys = t.keys(); Tensor img = b.permute(keys, 0, 2, 1)) {
-            up = upscaling.forward(b, img.reshape(B, C, g, g));
-        }
-        try (Tensor hs = t.queries(); up) {
-            List<Tensor> rows = new ArrayList<>();
-            for (int i = 0; i < nm; i++) {
-                try (Tensor tok = b.slice(hs, 1, 1 + i, 1)) {
-                    rows.add(hyper[i].forward(b, tok.reshape(B, C)).reshape(B, 1, C / 8));
-                }
+        int C = c.outChans(), nm = c.maskTokens(), g = c.grid(), B = sparse.size(0), s = 4 * g;
+        try (TensorScope scope = TensorScope.open()) {
+            TwoWayTransformer.Output t;
+            try (TensorScope in = TensorScope.open()) { // the transformer's inputs (4 MB a prompt) go once it has run
+                Tensor own = b.concat(List.of(iouToken, maskTokens), 0).reshape(1, 1 + nm, C);
+                Tensor tokens = b.concat(List.of(repeat(b, own, B), sparse), 1);
+                Tensor src = repeat(b, b.add(dense, embedding), B); // dense + f_v: the same sum as f_v + dense, with f_v broadcast
+                t = in.keep(transformer.forward(b, src, densePe, tokens));
             }
-            int s = 4 * g;
-            Tensor masks;
-            try (Tensor hyperIn = b.concat(rows, 1)) { // [B, nm, C/8]
-                masks = b.matmul(hyperIn, up.reshape(B, C / 8, s * s)).reshape(B, nm, s, s);
-            } finally {
-                rows.forEach(Tensor::close);
-            }
-            try (Tensor iouTok = b.slice(hs, 1, 0, 1)) {
-                return new Output(masks, iouHead.forward(b, iouTok.reshape(B, C)).reshape(B, nm));
-            }
+            Tensor hs = t.queries();
+            Tensor up = upscaling.forward(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g));
+            List<Tensor> hyperIn = new ArrayList<>();
+            for (int i = 0; i < nm; i++) hyperIn.add(hyper[i].forward(b, b.slice(hs, 1, 1 + i, 1).reshape(B, C)).reshape(B, 1, C / 8));
+            Tensor masks = b.matmul(b.concat(hyperIn, 1), up.reshape(B, C / 8, s * s)).reshape(B, nm, s, s);
+            Tensor iou = iouHead.forward(b, b.slice(hs, 1, 0, 1).reshape(B, C)).reshape(B, nm);
+            return new Output(scope.keep(masks), scope.keep(iou));
         }
     }
 
     /**
      * {@code x [1, ...]} repeated to {@code [B, ...]} (one prompt's copy of the image-side input per batch entry, as SAM's
-     * {@code torch.repeat_interleave}); {@code x} itself when it has B already (closing twice is harmless). Also used by
-     * SEG-SAM's semantic-aware decoder.
+     * {@code torch.repeat_interleave}); {@code x} itself when it has B already, so call it inside a {@link TensorScope}
+     * (which closes only what it allocated) rather than closing the result by hand. Also used by SEG-SAM's
+     * semantic-aware decoder.
      */
     public static Tensor repeat(Backend b, Tensor x, int B) {
         return x.size(0) == B ? x : b.concat(java.util.Collections.nCopies(B, x), 0);

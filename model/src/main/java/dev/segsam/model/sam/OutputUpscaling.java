@@ -4,6 +4,7 @@ import dev.segsam.model.nn.LayerNorm;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 
 /**
  * The mask decoder's upscaling (docs/design/sam.md §7.1), {@code output_upscaling.{0,1,3}}:
@@ -24,9 +25,9 @@ public final class OutputUpscaling {
 
     /** {@code src [1, C, g, g] → U [1, C/8, 4g, 4g]}. */
     public Tensor forward(Backend b, Tensor src) {
-        try (Tensor u0 = b.convTranspose2d(src, w0, b0, 2); Tensor u1 = ln.forward2d(b, u0); Tensor u2 = b.gelu(u1);
-             Tensor u3 = b.convTranspose2d(u2, w3, b3, 2)) {
-            return b.gelu(u3);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor u = b.gelu(ln.forward2d(b, b.convTranspose2d(src, w0, b0, 2)));         // [1, C/4, 2g, 2g]
+            return s.keep(b.gelu(b.convTranspose2d(u, w3, b3, 2)));
         }
     }
 }

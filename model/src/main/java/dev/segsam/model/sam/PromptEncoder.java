@@ -5,6 +5,7 @@ import dev.segsam.model.nn.LayerNorm;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -57,8 +58,9 @@ public final class PromptEncoder {
                 xy[(i * g + j) * 2 + 1] = ((i + 1) - 0.5f) / g;
             }
         }
-        try (Tensor coords = b.upload(Tensor.of(xy, g, g, 2)); Tensor pe = b.fourierPositionEncoding(coords, gaussian)) {
-            return b.permute(pe, 2, 0, 1).reshape(1, c.outChans(), g, g);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor pe = b.fourierPositionEncoding(b.upload(Tensor.of(xy, g, g, 2)), gaussian); // [g, g, C]
+            return s.keep(b.permute(pe, 2, 0, 1).reshape(1, c.outChans(), g, g));
         }
     }
 
@@ -79,28 +81,30 @@ public final class PromptEncoder {
     public Embeddings embed(Backend b, Prompt p) {
         int C = c.outChans(), S = c.imgSize();
         float[] box = p.box();
-        List<Tensor> parts = new ArrayList<>();
-        if (p.pointCount() > 0) {
-            boolean pad = box == null;
-            int n = p.pointCount() + (pad ? 1 : 0);
-            float[] xy = new float[n * 2];
-            int[] lab = new int[n];
-            for (int i = 0; i < p.pointCount(); i++) {
-                xy[2 * i] = (p.pointX(i) + 0.5f) / S;
-                xy[2 * i + 1] = (p.pointY(i) + 0.5f) / S;
-                lab[i] = p.label(i);
+        try (TensorScope s = TensorScope.open()) {
+            List<Tensor> parts = new ArrayList<>();
+            if (p.pointCount() > 0) {
+                boolean pad = box == null;
+                int n = p.pointCount() + (pad ? 1 : 0);
+                float[] xy = new float[n * 2];
+                int[] lab = new int[n];
+                for (int i = 0; i < p.pointCount(); i++) {
+                    xy[2 * i] = (p.pointX(i) + 0.5f) / S;
+                    xy[2 * i + 1] = (p.pointY(i) + 0.5f) / S;
+                    lab[i] = p.label(i);
+                }
+                if (pad) lab[n - 1] = -1; // the padding point (0, 0): its encoding is discarded below
+                parts.add(labelled(b, xy, lab, n));
             }
-            if (pad) lab[n - 1] = -1; // the padding point (0, 0): its encoding is discarded below
-            parts.add(labelled(b, xy, lab, n));
+            if (box != null) {
+                float[] xy = new float[4];
+                for (int i = 0; i < 4; i++) xy[i] = (box[i] + 0.5f) / S;
+                parts.add(labelled(b, xy, new int[] {2, 3}, 2));
+            }
+            Tensor sparse = parts.isEmpty() ? b.zeros(1, 0, C) : parts.size() == 1 ? parts.get(0) : b.concat(parts, 1);
+            Tensor dense = p.mask() == null ? noMaskDense(b) : downscale(b, b.upload(p.mask()));
+            return new Embeddings(s.keep(sparse), s.keep(dense));
         }
-        if (box != null) {
-            float[] xy = new float[4];
-            for (int i = 0; i < 4; i++) xy[i] = (box[i] + 0.5f) / S;
-            parts.add(labelled(b, xy, new int[] {2, 3}, 2));
-        }
-        Tensor sparse = parts.isEmpty() ? b.zeros(1, 0, C) : parts.size() == 1 ? parts.get(0) : b.concat(parts, 1);
-        if (parts.size() > 1) parts.forEach(Tensor::close);
-        return new Embeddings(sparse, p.mask() == null ? noMaskDense(b) : downscale(b, b.upload(p.mask())));
     }
 
     /**
@@ -109,39 +113,31 @@ public final class PromptEncoder {
      */
     private Tensor labelled(Backend b, float[] xy, int[] lab, int n) {
         int C = c.outChans();
-        List<Tensor> rows = new ArrayList<>();
-        try (Tensor coords = b.upload(Tensor.of(xy, n, 2)); Tensor enc = b.fourierPositionEncoding(coords, gaussian)) {
-            for (int i = 0; i < n; i++) {
-                if (lab[i] == -1) {
-                    rows.add(notAPoint);
-                } else {
-                    try (Tensor row = b.slice(enc, 0, i, 1)) {
-                        rows.add(b.add(row, pointEmbeddings[lab[i]]));
-                    }
-                }
-            }
-            return b.concat(rows, 0).reshape(1, n, C);
-        } finally {
-            for (Tensor r : rows) if (r != notAPoint) r.close();
+        try (TensorScope s = TensorScope.open()) {
+            Tensor enc = b.fourierPositionEncoding(b.upload(Tensor.of(xy, n, 2)), gaussian); // [n, C]
+            List<Tensor> rows = new ArrayList<>();
+            for (int i = 0; i < n; i++) rows.add(lab[i] == -1 ? notAPoint : b.add(b.slice(enc, 0, i, 1), pointEmbeddings[lab[i]]));
+            return s.keep(b.concat(rows, 0).reshape(1, n, C));
         }
     }
 
     private Tensor noMaskDense(Backend b) {
         int g = c.grid();
-        try (Tensor z = b.zeros(1, c.outChans(), g, g)) {
-            return b.add(z, noMask.reshape(1, c.outChans(), 1, 1));
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(b.add(b.zeros(1, c.outChans(), g, g), noMask.reshape(1, c.outChans(), 1, 1)));
         }
     }
 
     /** The mask input path: {@code [1, 1, 4g, 4g] → [1, C, g, g]}. */
     private Tensor downscale(Backend b, Tensor mask) {
-        int s = c.lowResSize();
-        if (!mask.hasShape(1, 1, s, s)) {
-            throw new IllegalArgumentException("mask input must be [1, 1, " + s + ", " + s + "], got " + java.util.Arrays.toString(mask.shape()));
+        int L = c.lowResSize();
+        if (!mask.hasShape(1, 1, L, L)) {
+            throw new IllegalArgumentException("mask input must be [1, 1, " + L + ", " + L + "], got " + java.util.Arrays.toString(mask.shape()));
         }
-        try (Tensor a = b.conv2d(mask, md0w, md0b, 2, 2, 0, 0); Tensor a1 = md1.forward2d(b, a); Tensor a2 = b.gelu(a1);
-             Tensor a3 = b.conv2d(a2, md3w, md3b, 2, 2, 0, 0); Tensor a4 = md4.forward2d(b, a3); Tensor a5 = b.gelu(a4)) {
-            return b.conv2d(a5, md6w, md6b, 1, 1, 0, 0);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor a = b.gelu(md1.forward2d(b, b.conv2d(mask, md0w, md0b, 2, 2, 0, 0)));
+            a = b.gelu(md4.forward2d(b, b.conv2d(a, md3w, md3b, 2, 2, 0, 0)));
+            return s.keep(b.conv2d(a, md6w, md6b, 1, 1, 0, 0));
         }
     }
 }

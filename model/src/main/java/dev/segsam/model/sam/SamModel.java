@@ -5,6 +5,7 @@ import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import dev.segsam.tensor.TensorSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +36,7 @@ public final class SamModel {
         this.encoder = new ImageEncoderViT(new Params(src, backend, "image_encoder."), config);
         this.prompts = new PromptEncoder(new Params(src, backend, "prompt_encoder."), config);
         this.decoder = new MaskDecoder(new Params(src, backend, "mask_decoder."), config);
-        this.densePe = prompts.densePe(backend);
+        this.densePe = TensorScope.detach(prompts.densePe(backend)); // the model's, like its weights
     }
 
     /**
@@ -94,7 +95,9 @@ public final class SamModel {
         if (!input.hasShape(1, 3, S, S)) {
             throw new IllegalArgumentException("encoder input must be [1, 3, " + S + ", " + S + "], got " + Shapes.str(input.shape()));
         }
-        return encoder.forward(backend, backend.upload(input), progress);
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(encoder.forward(backend, backend.upload(input), progress));
+        }
     }
 
     /** One prompt's decoder outputs, restricted to the returned masks: C = 3 with multimask, else 1 (token 0). */
@@ -113,11 +116,10 @@ public final class SamModel {
      */
     public Decoded decode(Tensor embedding, Prompt p) {
         Backend b = backend;
-        MaskDecoder.Output out;
-        try (PromptEncoder.Embeddings e = prompts.embed(b, p)) {
-            out = decoder.forward(b, embedding, densePe, e.sparse(), e.dense());
+        try (TensorScope s = TensorScope.open()) {
+            PromptEncoder.Embeddings e = prompts.embed(b, p);
+            return s.keep(select(b, decoder.forward(b, embedding, densePe, e.sparse(), e.dense()), p.multimask()));
         }
-        return select(b, out, p.multimask());
     }
 
     /**
@@ -136,24 +138,22 @@ public final class SamModel {
      * batch dimension B in prompt order: {@code lowRes [B, C, 4g, 4g]}, {@code iou [B, C]}.
      */
     public Decoded decodeBatch(Tensor embedding, List<Prompt> batch) {
-        MaskDecoder.Output out;
-        try (BatchEmbeddings e = embedBatch(backend, batch)) {
-            out = decoder.forward(backend, embedding, densePe, e.sparse(), e.dense());
+        try (TensorScope s = TensorScope.open()) {
+            BatchEmbeddings e = embedBatch(backend, batch);
+            return s.keep(select(backend, decoder.forward(backend, embedding, densePe, e.sparse(), e.dense()), batch.getFirst().multimask()));
         }
-        return select(backend, out, batch.getFirst().multimask());
     }
 
     /**
      * The prompt encoder's outputs for a batch of prompts: {@code sparse [B, Np, C]} (every prompt must yield the same
      * number of tokens) and {@code dense}: without mask inputs every prompt's dense embedding is no_mask_embed, so one
-     * {@code [1, C, g, g]} serves the batch; with mask inputs {@code [B, C, g, g]}. Closing it closes every part.
+     * {@code [1, C, g, g]} serves the batch; with mask inputs {@code [B, C, g, g]}.
      */
-    public record BatchEmbeddings(Tensor sparse, Tensor dense, List<PromptEncoder.Embeddings> parts) implements AutoCloseable {
+    public record BatchEmbeddings(Tensor sparse, Tensor dense) implements AutoCloseable {
         @Override
         public void close() {
             sparse.close();
-            dense.close(); // may be parts[0]'s: closing twice is harmless
-            parts.forEach(PromptEncoder.Embeddings::close);
+            dense.close();
         }
     }
 
@@ -163,8 +163,8 @@ public final class SamModel {
         for (Prompt p : batch) {
             if (p.multimask() != batch.getFirst().multimask()) throw new IllegalArgumentException("batched prompts need equal multimask settings");
         }
-        List<PromptEncoder.Embeddings> emb = new ArrayList<>();
-        try {
+        try (TensorScope s = TensorScope.open()) { // on a bad prompt, the parts made so far are closed
+            List<PromptEncoder.Embeddings> emb = new ArrayList<>();
             boolean masks = false;
             for (Prompt p : batch) {
                 emb.add(prompts.embed(b, p));
@@ -176,10 +176,7 @@ public final class SamModel {
             }
             Tensor sparse = b.concat(emb.stream().map(PromptEncoder.Embeddings::sparse).toList(), 0);
             Tensor dense = masks ? b.concat(emb.stream().map(PromptEncoder.Embeddings::dense).toList(), 0) : emb.getFirst().dense();
-            return new BatchEmbeddings(sparse, dense, emb);
-        } catch (RuntimeException e) {
-            emb.forEach(PromptEncoder.Embeddings::close);
-            throw e;
+            return s.keep(new BatchEmbeddings(sparse, dense)); // the per-prompt parts go with the scope
         }
     }
 

@@ -5,16 +5,19 @@ import dev.segsam.model.nn.Linear;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 
 /**
  * SAM's two-way transformer (docs/design/sam.md §7.2–7.3): tokens (queries) and image embedding (keys) attend to each other in
  * two blocks, then a final token→image attention. {@code query_pe} is the original tokens in every layer; all norms
  * use eps 1e-5.
  * <pre>
- * block:  queries = LN1(SelfAttn(q+qpe, q+qpe, q) [+ queries, except in layer 0])
- *         queries = LN2(queries + CrossT2I(q = queries+qpe, k = keys+kpe, v = keys))
- *         queries = LN3(queries + Linear(ReLU(Linear(queries))))
- *         keys    = LN4(keys + CrossI2T(q = keys+kpe, k = queries+qpe, v = queries))
+ * keys = image as tokens [B, g², C], kpe = image PE as tokens, qpe = tokens
+ * block (×2):  queries = LN1(SelfAttn(q+qpe, q+qpe, q) [+ queries, except in layer 0, which also drops the PE])
+ *              queries = LN2(queries + CrossT2I(q = queries+qpe, k = keys+kpe, v = keys))
+ *              queries = LN3(queries + Linear(ReLU(Linear(queries))))
+ *              keys    = LN4(keys + CrossI2T(q = keys+kpe, k = queries+qpe, v = queries))
+ * final:       queries = LN(queries + FinalT2I(q = queries+qpe, k = keys+kpe, v = keys))
  * </pre>
  */
 public final class TwoWayTransformer {
@@ -40,22 +43,17 @@ public final class TwoWayTransformer {
      */
     public Output forward(Backend b, Tensor image, Tensor imagePe, Tensor tokens) {
         int B = image.size(0), C = image.size(1), n = image.size(2) * image.size(3);
-        Tensor keys = b.permute(image.reshape(B, C, n), 0, 2, 1);
-        Tensor keyPe = b.permute(imagePe.reshape(imagePe.size(0), C, n), 0, 2, 1);
-        Tensor queries = tokens;
-        for (Block layer : layers) {
-            Output o = layer.forward(b, queries, keys, tokens, keyPe);
-            if (queries != tokens) queries.close();
-            keys.close();
-            queries = o.queries();
-            keys = o.keys();
-        }
-        try (Tensor q = b.add(queries, tokens); Tensor k = b.add(keys, keyPe); Tensor a = finalAttn.forward(b, q, k, keys);
-             Tensor r = b.add(queries, a)) {
-            return new Output(normFinal.forward(b, r), keys);
-        } finally {
-            queries.close();
-            keyPe.close();
+        try (TensorScope s = TensorScope.open()) {
+            Tensor keys = b.permute(image.reshape(B, C, n), 0, 2, 1);
+            Tensor keyPe = b.permute(imagePe.reshape(imagePe.size(0), C, n), 0, 2, 1);
+            Tensor queries = tokens;
+            for (Block layer : layers) {
+                Output o = layer.forward(b, queries, keys, tokens, keyPe);
+                queries = o.queries();
+                keys = o.keys();
+            }
+            Tensor a = finalAttn.forward(b, b.add(queries, tokens), b.add(keys, keyPe), keys);
+            return new Output(s.keep(normFinal.forward(b, b.add(queries, a))), s.keep(keys));
         }
     }
 
@@ -81,29 +79,20 @@ public final class TwoWayTransformer {
         }
 
         Output forward(Backend b, Tensor queries, Tensor keys, Tensor queryPe, Tensor keyPe) {
-            Tensor q1;
-            if (skipFirstLayerPe) {
-                try (Tensor a = self.forward(b, queries, queries, queries)) {
-                    q1 = n1.forward(b, a);
+            try (TensorScope s = TensorScope.open()) {
+                Tensor q1;
+                if (skipFirstLayerPe) {
+                    q1 = n1.forward(b, self.forward(b, queries, queries, queries));
+                } else {
+                    Tensor q = b.add(queries, queryPe);
+                    q1 = n1.forward(b, b.add(queries, self.forward(b, q, q, queries)));
                 }
-            } else {
-                try (Tensor q = b.add(queries, queryPe); Tensor a = self.forward(b, q, q, queries); Tensor r = b.add(queries, a)) {
-                    q1 = n1.forward(b, r);
-                }
-            }
-            // keys + key PE is the key input of both cross attentions (keys change only after the second)
-            try (Tensor kpe = b.add(keys, keyPe)) {
-                Tensor q2;
-                try (q1; Tensor q = b.add(q1, queryPe); Tensor a = t2i.forward(b, q, kpe, keys); Tensor r = b.add(q1, a)) {
-                    q2 = n2.forward(b, r);
-                }
-                Tensor q3;
-                try (q2; Tensor h = lin1.forward(b, q2); Tensor hr = b.relu(h); Tensor m = lin2.forward(b, hr); Tensor r = b.add(q2, m)) {
-                    q3 = n3.forward(b, r);
-                }
-                try (Tensor q = b.add(q3, queryPe); Tensor a = i2t.forward(b, kpe, q, q3); Tensor r = b.add(keys, a)) {
-                    return new Output(q3, n4.forward(b, r));
-                }
+                // keys + key PE is the key input of both cross attentions (keys change only after the second)
+                Tensor kpe = b.add(keys, keyPe);
+                Tensor q2 = n2.forward(b, b.add(q1, t2i.forward(b, b.add(q1, queryPe), kpe, keys)));
+                Tensor q3 = n3.forward(b, b.add(q2, lin2.forward(b, b.relu(lin1.forward(b, q2)))));
+                Tensor k4 = n4.forward(b, b.add(keys, i2t.forward(b, kpe, b.add(q3, queryPe), q3)));
+                return new Output(s.keep(q3), s.keep(k4));
             }
         }
     }

@@ -8,6 +8,7 @@ import dev.segsam.model.sam.SamModel;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Shapes;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import dev.segsam.tensor.TensorSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -136,8 +137,9 @@ public final class SegSam {
     /** {@link #decode} on backend {@code b} (the model's own, or a training tape over it). */
     public Decoded decode(Backend b, Features f, Prompt p) {
         if (config == null && b == sam.backend()) return new Decoded(sam.decode(f.fv(), p), null);
-        try (PromptEncoder.Embeddings e = sam.promptEncoder().embed(b, p)) {
-            return decodeEmbedded(b, f, e.sparse(), e.dense(), p.multimask());
+        try (TensorScope s = TensorScope.open()) {
+            PromptEncoder.Embeddings e = sam.promptEncoder().embed(b, p);
+            return s.keep(decodeEmbedded(b, f, e.sparse(), e.dense(), p.multimask()));
         }
     }
 
@@ -150,8 +152,9 @@ public final class SegSam {
     public Decoded decodeBatch(Features f, List<Prompt> batch) {
         if (config == null) return new Decoded(sam.decodeBatch(f.fv(), batch), null);
         Backend b = sam.backend();
-        try (SamModel.BatchEmbeddings e = sam.embedBatch(b, batch)) {
-            return decodeEmbedded(b, f, e.sparse(), e.dense(), batch.getFirst().multimask());
+        try (TensorScope s = TensorScope.open()) {
+            SamModel.BatchEmbeddings e = sam.embedBatch(b, batch);
+            return s.keep(decodeEmbedded(b, f, e.sparse(), e.dense(), batch.getFirst().multimask()));
         }
     }
 
@@ -160,10 +163,11 @@ public final class SegSam {
      * on), SAM's decoder on t'_p or t_p (per the config), Dec_saw on t'_p (none for plain SAM).
      */
     private Decoded decodeEmbedded(Backend b, Features f, Tensor sparse, Tensor dense, boolean multimask) {
-        try (Tensor enhanced = config == null || !config.useT2vse() ? sparse : t2vse.enhance(b, sparse, f.textSummary())) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor enhanced = config == null || !config.useT2vse() ? sparse : t2vse.enhance(b, sparse, f.textSummary());
             Tensor forBinary = config != null && config.enhanceBinary() ? enhanced : sparse;
             var binary = sam.select(b, sam.maskDecoder().forward(b, f.fv(), sam.densePe(), forBinary, dense), multimask);
-            return new Decoded(binary, config == null ? null : decoder.forward(b, f.fv(), sam.densePe(), enhanced, dense));
+            return s.keep(new Decoded(binary, config == null ? null : decoder.forward(b, f.fv(), sam.densePe(), enhanced, dense)));
         }
     }
 }

@@ -8,6 +8,7 @@ import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.TwoWayTransformer;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import java.util.List;
 
 /**
@@ -15,7 +16,7 @@ import java.util.List;
  * the prompted object semantically; one classification token t_co per class says whether that class is present among
  * the objects that were not prompted; the class predictions Ĉ_s are fused back into t_so as a semantic prior.
  * <pre>
- * tokens   = [t_so ; t_co (K) ; t'_p (Np)]                         [1, 1+K+Np, C]
+ * tokens   = [t_so ; t_co (K) ; t'_p (Np)]                         [B, 1+K+Np, C]  (B prompts on one image)
  * hs, src  = TwoWayTransformer_saw(f_v + dense, dense PE, tokens)   SAM's structure, its own weights
  * Ĉ_s      = sigmoid(CO_head(hs[1..K]))                             CO_head: C → C → 1 (ReLU), shared by the classes
  * t_so'    = hs[0] + MLP_prior(Ĉ_s)                                 MLP_prior: K → C → C (ReLU)
@@ -70,37 +71,29 @@ public final class SemanticAwareDecoder {
      * @return M̂_s {@code [B, K+1, 4g, 4g]}, Ĉ_s {@code [B, K]} (as SAM's decoder, f_v + dense is repeated per prompt)
      */
     public Output forward(Backend b, Tensor fv, Tensor densePe, Tensor prompts, Tensor dense) {
-        int own = useCoTokens ? 1 + K : 1, B = prompts.size(0);
-        TwoWayTransformer.Output t;
-        try (Tensor tok = useCoTokens ? b.concat(List.of(soToken, coTokens), 0) : b.slice(soToken, 0, 0, 1);
-             Tensor ownTokens = MaskDecoder.repeat(b, tok.reshape(1, own, C), B);
-             Tensor tokens = b.concat(List.of(ownTokens, prompts), 1);
-             Tensor sum = b.add(fv, dense);
-             Tensor src = MaskDecoder.repeat(b, sum, B)) {
-            t = transformer.forward(b, src, densePe, tokens);
-        }
-        Tensor classLogits = null, presence = null, soPrime;
-        try (Tensor hs = t.queries(); Tensor so = b.slice(hs, 1, 0, 1)) {
-            if (useCoTokens) {
-                try (Tensor co = b.slice(hs, 1, 1, K)) {
-                    classLogits = coHead.forward(b, co.reshape(B * K, C)).reshape(B, K);
-                }
-                presence = b.sigmoid(classLogits);
-                try (Tensor prior = priorMlp.forward(b, presence)) {
-                    soPrime = b.add(so.reshape(B, C), prior);
-                }
-            } else {
-                soPrime = b.add(so.reshape(B, C), b.zeros(B, C));
+        int own = useCoTokens ? 1 + K : 1, B = prompts.size(0), s = 4 * g;
+        try (TensorScope scope = TensorScope.open()) {
+            TwoWayTransformer.Output t;
+            try (TensorScope in = TensorScope.open()) { // the transformer's inputs (4 MB a prompt) go once it has run
+                Tensor tok = useCoTokens ? b.concat(List.of(soToken, coTokens), 0) : b.slice(soToken, 0, 0, 1);
+                Tensor tokens = b.concat(List.of(MaskDecoder.repeat(b, tok.reshape(1, own, C), B), prompts), 1);
+                Tensor src = MaskDecoder.repeat(b, b.add(fv, dense), B);
+                t = in.keep(transformer.forward(b, src, densePe, tokens));
             }
-        }
-        Tensor up;
-        try (Tensor keys = t.keys(); Tensor img = b.permute(keys, 0, 2, 1)) {
-            up = upscaling.forward(b, img.reshape(B, C, g, g));
-        }
-        int s = 4 * g;
-        try (up; soPrime; Tensor w = soHyper.forward(b, soPrime)) {
-            Tensor masks = b.matmul(w.reshape(B, K + 1, C / 8), up.reshape(B, C / 8, s * s)).reshape(B, K + 1, s, s);
-            return new Output(masks, presence, classLogits);
+            Tensor hs = t.queries();
+            Tensor so = b.slice(hs, 1, 0, 1).reshape(B, C);
+            Tensor classLogits = null, presence = null, soPrime;
+            if (useCoTokens) {
+                classLogits = coHead.forward(b, b.slice(hs, 1, 1, K).reshape(B * K, C)).reshape(B, K);
+                presence = b.sigmoid(classLogits);
+                soPrime = b.add(so, priorMlp.forward(b, presence));
+            } else {
+                soPrime = b.add(so, b.zeros(B, C));
+            }
+            Tensor up = upscaling.forward(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g));
+            Tensor w = soHyper.forward(b, soPrime).reshape(B, K + 1, C / 8);
+            Tensor masks = b.matmul(w, up.reshape(B, C / 8, s * s)).reshape(B, K + 1, s, s);
+            return scope.keep(new Output(masks, presence, classLogits));
         }
     }
 }

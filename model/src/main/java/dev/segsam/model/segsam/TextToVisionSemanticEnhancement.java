@@ -7,6 +7,7 @@ import dev.segsam.model.nn.Params;
 import dev.segsam.model.sam.DecoderAttention;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import java.util.List;
 
 /**
@@ -56,19 +57,13 @@ public final class TextToVisionSemanticEnhancement {
      */
     public Tensor summarize(Backend b, Tensor fv, Tensor pe) {
         int g2 = fv.size(2) * fv.size(3), K = textEmbeddings.size(0);
-        Tensor s1;
-        try (Tensor ft = textProj.forward(b, textEmbeddings);
-             Tensor s = b.concat(List.of(textToken, ft), 0).reshape(1, K + 1, C);
-             Tensor v = b.permute(fv.reshape(1, C, g2), 0, 2, 1);
-             Tensor peT = b.permute(pe.reshape(1, C, g2), 0, 2, 1);
-             Tensor k = b.add(v, peT);
-             Tensor a = crossAttn.forward(b, s, k, v);
-             Tensor r = b.add(s, a)) {
-            s1 = norm1.forward(b, r);
-        }
-        try (s1; Tensor h = lin1.forward(b, s1); Tensor hr = b.relu(h); Tensor m = lin2.forward(b, hr); Tensor r = b.add(s1, m);
-             Tensor s2 = norm2.forward(b, r)) {
-            return b.slice(s2, 1, 0, 1).reshape(1, C);
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor S = b.concat(List.of(textToken, textProj.forward(b, textEmbeddings)), 0).reshape(1, K + 1, C);
+            Tensor v = b.permute(fv.reshape(1, C, g2), 0, 2, 1);                    // f_v as tokens [1, g², C]
+            Tensor k = b.add(v, b.permute(pe.reshape(1, C, g2), 0, 2, 1));
+            S = norm1.forward(b, b.add(S, crossAttn.forward(b, S, k, v)));
+            S = norm2.forward(b, b.add(S, lin2.forward(b, b.relu(lin1.forward(b, S)))));
+            return scope.keep(b.slice(S, 1, 0, 1).reshape(1, C));
         }
     }
 
@@ -76,9 +71,9 @@ public final class TextToVisionSemanticEnhancement {
     public Tensor enhance(Backend b, Tensor tp, Tensor textSummary) {
         int B = tp.size(0), n = tp.size(1);
         if (n == 0) return b.slice(tp, 1, 0, 0);
-        try (Tensor z = b.zeros(B, n, C); Tensor broad = b.add(z, textSummary.reshape(1, 1, C));
-             Tensor cat = b.concat(List.of(tp, broad), 2); Tensor f = fuse.forward(b, cat)) {
-            return b.add(tp, f);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor text = b.add(b.zeros(B, n, C), textSummary.reshape(1, 1, C));   // t'_text beside every token
+            return s.keep(b.add(tp, fuse.forward(b, b.concat(List.of(tp, text), 2))));
         }
     }
 }
