@@ -108,9 +108,17 @@ public final class PromptParser {
     /** Reads a prompts file (see the class comment). */
     public static List<Prompt> readJson(Path file) throws IOException {
         if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
-        String name = file.getFileName().toString();
+        return parseJson(new JsonFactory().createParser(file.toFile()), file.getFileName().toString());
+    }
+
+    /** Prompts given as JSON text in the prompts file format (e.g. a column of a batch manifest); {@code name} heads the messages. */
+    public static List<Prompt> readJson(String json, String name) throws IOException {
+        return parseJson(new JsonFactory().createParser(json), name);
+    }
+
+    private static List<Prompt> parseJson(JsonParser parser, String name) throws IOException {
         List<Prompt> out = new ArrayList<>();
-        try (JsonParser p = new JsonFactory().createParser(file.toFile())) {
+        try (JsonParser p = parser) {
             if (p.nextToken() != JsonToken.START_ARRAY) throw new BadPromptException(name + ": expected a JSON array of prompt objects");
             for (JsonToken t; (t = p.nextToken()) != JsonToken.END_ARRAY; ) {
                 String where = name + " prompt " + out.size();
