@@ -68,6 +68,7 @@ public final class Manifests {
                 raw.unpersist();
                 throw new BadManifestException(path + ": " + bad + " line(s) are not JSON objects of the manifest's columns, e.g. " + abbreviate(first));
             }
+            raw.unpersist();
         } else if (lower.endsWith(".parquet")) {
             raw = spark.read().parquet(path);
         } else {
