@@ -1,9 +1,13 @@
 package dev.segsam.spark;
 
+import dev.segsam.cli.train.DataSources;
+import dev.segsam.cli.train.EmbeddingCache;
+import dev.segsam.model.train.TrainSample;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -64,8 +68,8 @@ public final class SparkMain {
 
     /** The options both jobs take. */
     abstract static class Common {
-        @Option(names = "--master", paramLabel = "URL",
-                description = "Spark master, e.g. local[4] (default: local[*] from the segsam launcher; under spark-submit leave it out)")
+        @Option(names = "--master", paramLabel = "URL", defaultValue = "${sys:segsam.spark.master}",
+                description = "Spark master, e.g. local[4] (default: local[*] from the segsam launcher; under spark-submit: spark-submit's)")
         String master;
 
         @Option(names = "--model", required = true, paramLabel = "FILE", description = "weights (.safetensors or .pth), readable by every executor")
@@ -127,10 +131,11 @@ public final class SparkMain {
                     properties(), partitions);
             long t0 = System.nanoTime();
             try (SparkSession spark = localSession(master, null)) {
+                long t1 = System.nanoTime();
                 PredictJob.Summary r = PredictJob.run(spark, s);
-                double sec = (System.nanoTime() - t0) / 1e9;
-                out().printf(Locale.ROOT, "segsam spark predict: %d item(s) run in %.1f s (%.2f items/s), %d skipped (done before); all runs: %d ok, %d failed%n",
-                        r.tried(), sec, r.tried() / sec, r.skipped(), r.ok(), r.failed());
+                double sec = (System.nanoTime() - t1) / 1e9;
+                out().printf(Locale.ROOT, "segsam spark predict: %d item(s) run in %.1f s (%.3f items/s; session start %.1f s), %d skipped (done before); all runs: %d ok, %d failed%n",
+                        r.tried(), sec, r.tried() / sec, (t1 - t0) / 1e9, r.skipped(), r.ok(), r.failed());
                 out().println("rows: " + out.resolve("rows") + (r.failed() > 0 ? " (status = 'failed' rows say why)" : ""));
             }
             return 0;
@@ -138,16 +143,61 @@ public final class SparkMain {
     }
 
     @Command(name = "embed", mixinStandardHelpOptions = true, sortOptions = false,
-            description = {"The frozen encoder's embeddings f_v of a training data set, as shards segsam train reads from its embedding cache.",
-                "A re-run skips samples already in a shard."})
+            description = {"The frozen encoder's embeddings f_v of a training data set, as shards in segsam train's embedding cache",
+                "(give train the same --data, --phantoms and --cache, and --init with this --model: it reads them instead of encoding).",
+                "Input: --data as segsam train takes it, or --manifest of image files (columns id, image; optional axis, slice, window)",
+                "with --data-key. A re-run skips samples already in a shard."})
     static final class Embed extends Common implements Callable<Integer> {
-        @Override
-        public Integer call() {
-            throw new UnsupportedOperationException("embed: not yet");
-        }
-    }
+        @Option(names = "--data", paramLabel = "colin27|phantom", description = "a data set as segsam train loads it")
+        String data;
 
-    static boolean exists(Path p) {
-        return Files.exists(p);
+        @Option(names = "--data-dir", paramLabel = "DIR", description = "where colin27's files are (as segsam train)")
+        Path dataDir;
+
+        @Option(names = "--phantoms", defaultValue = "240", description = "phantom slices (as segsam train; default ${DEFAULT-VALUE})")
+        int phantoms;
+
+        @Option(names = "--manifest", paramLabel = "FILE", description = "image files instead of --data (ids = the sample ids training uses)")
+        String manifest;
+
+        @Option(names = "--data-key", paramLabel = "KEY", description = "the data set's name in the cache (default: as segsam train names --data)")
+        String dataKey;
+
+        @Option(names = "--cache", paramLabel = "DIR", description = "the embedding cache (default: $SEGSAM_CACHE or ~/.cache/segsam/embeddings)")
+        Path cache;
+
+        @Option(names = "--shard-size", defaultValue = "64", paramLabel = "N",
+                description = "most samples per shard (default ${DEFAULT-VALUE}; a task holds that many embeddings, 4 MiB each for ViT-B)")
+        int shardSize;
+
+        @Override
+        public Integer call() throws Exception {
+            if ((data == null) == (manifest == null)) throw new IllegalArgumentException("give either --data or --manifest");
+            String key = dataKey;
+            if (key == null) {
+                if (manifest != null) throw new IllegalArgumentException("--manifest needs --data-key (the data set's name in segsam train's cache)");
+                key = data + (data.equals("phantom") ? phantoms : ""); // as TrainCommand keys its cache
+            }
+            Path dir = (cache == null ? EmbeddingCache.defaultDir() : cache).toAbsolutePath();
+            var s = new EmbedJob.Settings(model.toAbsolutePath().toString(), dir.toString(), key, properties(), partitions, shardSize);
+            List<TrainSample> samples = null;
+            if (data != null) {
+                DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
+                samples = new ArrayList<>(ds.train());
+                samples.addAll(ds.val());
+                samples.addAll(ds.test());
+            }
+            long t0 = System.nanoTime();
+            try (SparkSession spark = localSession(master, null)) {
+                long t1 = System.nanoTime();
+                EmbedJob.Summary r = samples != null ? EmbedJob.run(spark, s, samples) : EmbedJob.run(spark, s, manifest);
+                double sec = (System.nanoTime() - t1) / 1e9;
+                out().printf(Locale.ROOT, "segsam spark embed: %d sample(s) embedded in %.1f s (%.3f samples/s; session start %.1f s), %d shard(s) written, %d skipped (in shards before), %d failed%n",
+                        r.ok(), sec, r.ok() / sec, (t1 - t0) / 1e9, r.shardsWritten(), r.skipped(), r.failed());
+                for (var f : r.failures().subList(0, Math.min(10, r.failures().size()))) out().println("  failed " + f.getAs("id") + ": " + f.getAs("message"));
+                out().println("shards: " + r.shards());
+            }
+            return 0;
+        }
     }
 }
