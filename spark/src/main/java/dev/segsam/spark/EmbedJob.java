@@ -67,7 +67,8 @@ public final class EmbedJob {
             .add("status", DataTypes.StringType, false)  // ok | failed
             .add("message", DataTypes.StringType, true)
             .add("shard", DataTypes.StringType, true)    // the shard's file name
-            .add("seconds", DataTypes.DoubleType, true)
+            .add("seconds", DataTypes.DoubleType, true)     // wall time of the sample (read, preprocess, encode)
+            .add("cpu_seconds", DataTypes.DoubleType, true) // the task thread's CPU time for it (all of it with 1 thread)
             .add("worker", DataTypes.StringType, true);
 
     /**
@@ -89,7 +90,12 @@ public final class EmbedJob {
     }
 
     /** The outcome: where the shards are, samples already there (skipped), computed now, failed now, shards written now. */
-    public record Summary(Path shards, long skipped, long ok, long failed, long shardsWritten, List<Row> failures) {}
+    public record Summary(Path shards, long skipped, long ok, long failed, long shardsWritten, List<Row> report) {
+        /** The report rows of the samples that failed. */
+        public List<Row> failures() {
+            return report.stream().filter(r -> r.getAs("status").equals("failed")).toList();
+        }
+    }
 
     /** Embeds the samples of a data set as {@code segsam train} loads it. */
     public static Summary run(SparkSession spark, Settings s, List<TrainSample> samples) throws IOException {
@@ -129,10 +135,10 @@ public final class EmbedJob {
         }
         long todo = items.count();
         List<Row> report = todo == 0 ? List.of()
-                : Jobs.spread(spark, items, s.partitions()).mapPartitions(new Partition(s, shards.toString(), imgSize, hash), Encoders.row(REPORT)).collectAsList();
+                : Jobs.spread(spark, items, s.partitions(), todo).mapPartitions(new Partition(s, shards.toString(), imgSize, hash), Encoders.row(REPORT)).collectAsList();
         List<Row> failures = report.stream().filter(r -> r.getAs("status").equals("failed")).toList();
         long shardsWritten = report.stream().filter(r -> r.getAs("shard") != null).map(r -> r.<String>getAs("shard")).distinct().count();
-        return new Summary(shards, all - todo, report.size() - failures.size(), failures.size(), shardsWritten, failures);
+        return new Summary(shards, all - todo, report.size() - failures.size(), failures.size(), shardsWritten, report);
     }
 
     /** The sample ids the shards in {@code dir} hold (headers only are read). */
@@ -179,7 +185,7 @@ public final class EmbedJob {
                 List<double[]> seconds = new ArrayList<>();
                 while (items.hasNext()) {
                     Row r = items.next();
-                    long t0 = System.nanoTime();
+                    long t0 = System.nanoTime(), c0 = Jobs.threadCpu();
                     String id = r.getAs("id");
                     try {
                         RgbImage img = image(r);
@@ -187,13 +193,14 @@ public final class EmbedJob {
                             embeddings.add(m.backend.download(m.model.sam().encode(frame.input(), null)));
                         }
                         ids.add(id);
-                        seconds.add(new double[] {(System.nanoTime() - t0) / 1e9});
+                        seconds.add(new double[] {(System.nanoTime() - t0) / 1e9, (Jobs.threadCpu() - c0) / 1e9});
                     } catch (Exception | StackOverflowError e) {
-                        report.add(RowFactory.create(id, "failed", Jobs.oneLine(e), null, (System.nanoTime() - t0) / 1e9, Jobs.worker()));
+                        report.add(RowFactory.create(id, "failed", Jobs.oneLine(e), null, (System.nanoTime() - t0) / 1e9, (Jobs.threadCpu() - c0) / 1e9,
+                                Jobs.worker()));
                     }
                     if (ids.size() == s.shardItems() || (!items.hasNext() && !ids.isEmpty())) {
                         String name = writeShard(Path.of(shards), ids, embeddings, s.dataKey(), hash);
-                        for (int i = 0; i < ids.size(); i++) report.add(RowFactory.create(ids.get(i), "ok", null, name, seconds.get(i)[0], Jobs.worker()));
+                        for (int i = 0; i < ids.size(); i++) report.add(RowFactory.create(ids.get(i), "ok", null, name, seconds.get(i)[0], seconds.get(i)[1], Jobs.worker()));
                         for (Tensor t : embeddings) t.close();
                         ids.clear();
                         embeddings.clear();

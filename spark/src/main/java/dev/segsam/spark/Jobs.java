@@ -45,14 +45,28 @@ final class Jobs {
         return t == null ? 1 : Math.max(1, t.cpus());
     }
 
+    /** Items per task by default: a task's output is committed when it ends, so a lost task costs at most this many. */
+    static final int ITEMS_PER_TASK = 32;
+
     /**
-     * {@code items} in {@code partitions} parts (0: the session's default parallelism, one part per task slot). A small
-     * manifest is one input split: without this, one task would do every item while the other slots idle. Items are
-     * costly (seconds each) and rows are small, so the one round-robin exchange of manifest rows is cheap.
+     * {@code items} ({@code count} rows) in {@code partitions} parts; 0: one per task slot (the default parallelism), or
+     * more, so that no task holds more than {@link #ITEMS_PER_TASK} items. A small manifest is one input split: without
+     * this, one task would do every item while the other slots idle. Items are costly (seconds each) and manifest rows
+     * small, so the one round-robin exchange of manifest rows (never pixels or outputs) is cheap.
      */
-    static Dataset<Row> spread(SparkSession spark, Dataset<Row> items, int partitions) {
-        int n = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
+    static Dataset<Row> spread(SparkSession spark, Dataset<Row> items, int partitions, long count) {
+        int n = partitions > 0 ? partitions
+                : (int) Math.max(spark.sparkContext().defaultParallelism(), Math.min(Integer.MAX_VALUE, (count + ITEMS_PER_TASK - 1) / ITEMS_PER_TASK));
         return items.repartition(n);
+    }
+
+    /**
+     * Makes each task's output files final when the task succeeds (the v2 file output commit), not all of them when
+     * the whole job succeeds: rows of finished tasks survive a failed or stopped job, and a re-run skips their items.
+     * Each task writes one file, so a half-committed task cannot leave half its rows.
+     */
+    static void commitPerTask(SparkSession spark) {
+        spark.sparkContext().hadoopConfiguration().set("mapreduce.fileoutputcommitter.algorithm.version", "2");
     }
 
     /** Whether {@code dir} holds Parquet parts of an earlier run. */
@@ -116,6 +130,12 @@ final class Jobs {
                 return FileVisitResult.CONTINUE;
             }
         });
+    }
+
+    /** The calling thread's CPU time in nanoseconds (0 where the JVM cannot tell). */
+    static long threadCpu() {
+        var b = java.lang.management.ManagementFactory.getThreadMXBean();
+        return b.isCurrentThreadCpuTimeSupported() ? b.getCurrentThreadCpuTime() : 0;
     }
 
     /** A failure as one line: the exception's kind and message. */

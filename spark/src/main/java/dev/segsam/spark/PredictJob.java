@@ -68,6 +68,7 @@ public final class PredictJob {
             .add("label_map_rle", DataTypes.createArrayType(DataTypes.IntegerType, false), true)
             .add("files", DataTypes.StringType, true)         // the item's folder under <out>, relative
             .add("seconds", DataTypes.DoubleType, true)       // the item's wall time (load, encode, decode, write)
+            .add("cpu_seconds", DataTypes.DoubleType, true)   // the task thread's CPU time for it (all of it with 1 thread)
             .add("worker", DataTypes.StringType, true);       // host/pid of the executor JVM
 
     /**
@@ -92,6 +93,13 @@ public final class PredictJob {
     /** The outcome of a run: items done in earlier runs and skipped, tried now, and, over all runs, ok and failed. */
     public record Summary(long skipped, long tried, long ok, long failed) {}
 
+    /** Means over the items done (all runs): wall seconds and task-thread CPU seconds per item. */
+    public static double[] perItem(SparkSession spark, String out) {
+        Row r = spark.read().parquet(Path.of(out, "rows").toString()).filter(col("status").equalTo("ok").and(col("prompt").equalTo(0)))
+                .agg(org.apache.spark.sql.functions.avg("seconds"), org.apache.spark.sql.functions.avg("cpu_seconds")).first();
+        return new double[] {r.isNullAt(0) ? Double.NaN : r.getDouble(0), r.isNullAt(1) ? Double.NaN : r.getDouble(1)};
+    }
+
     public static Summary run(SparkSession spark, Settings s) throws IOException {
         // the model is opened once on the driver first: a bad weights file is one error now, not one per task
         try (Models.Lease m = Models.borrow(Path.of(s.model()), Jobs.options(s.properties(), 1), IoLimits.fromProperties(s.properties()))) {
@@ -109,7 +117,8 @@ public final class PredictJob {
         long tried = items.count();
         if (tried > 0) {
             Files.createDirectories(rows.getParent());
-            Jobs.spread(spark, items, s.partitions()).mapPartitions(new Partition(s), Encoders.row(ROWS))
+            Jobs.commitPerTask(spark);
+            Jobs.spread(spark, items, s.partitions(), tried).mapPartitions(new Partition(s), Encoders.row(ROWS))
                     .write().mode(SaveMode.Append).parquet(rows.toString());
         }
         Dataset<Row> all = spark.read().parquet(rows.toString());
@@ -141,7 +150,7 @@ public final class PredictJob {
 
     /** The rows of one manifest row. */
     static List<Row> item(Models.Lease m, Row r, Settings s) {
-        long t0 = System.nanoTime();
+        long t0 = System.nanoTime(), c0 = Jobs.threadCpu();
         String id = r.getAs("id");
         try {
             Path image = Path.of(r.<String>getAs("image"));
@@ -164,17 +173,17 @@ public final class PredictJob {
                     Jobs.publishFolder(dir, output::write);
                     files = Path.of(s.out()).relativize(dir).toString();
                 }
-                double sec = (System.nanoTime() - t0) / 1e9;
-                for (int i = 0; i < results.size(); i++) rows.add(row(id, i, img, results.get(i), m, files, sec));
+                double sec = (System.nanoTime() - t0) / 1e9, cpu = (Jobs.threadCpu() - c0) / 1e9;
+                for (int i = 0; i < results.size(); i++) rows.add(row(id, i, img, results.get(i), m, files, sec, cpu));
             }
             return rows;
         } catch (Exception | StackOverflowError e) { // the item's failure, recorded; the job goes on
             return List.of(RowFactory.create(id, "failed", Jobs.oneLine(e), null, null, null, null, null, null, null, null, null, null, null, null, null,
-                    (System.nanoTime() - t0) / 1e9, Jobs.worker()));
+                    (System.nanoTime() - t0) / 1e9, (Jobs.threadCpu() - c0) / 1e9, Jobs.worker()));
         }
     }
 
-    private static Row row(String id, int prompt, RgbImage img, Predictor.Result r, Models.Lease m, String files, double seconds) {
+    private static Row row(String id, int prompt, RgbImage img, Predictor.Result r, Models.Lease m, String files, double seconds, double cpu) {
         int w = img.width(), h = img.height();
         int[] bbox = Masks.bbox(r.mask(), w, h);
         String predicted = null;
@@ -191,6 +200,6 @@ public final class PredictJob {
             labels = Rle.labels(sem.labelMap());
         }
         return RowFactory.create(id, "ok", null, prompt, w, h, r.iou(), r.best(), Masks.area(r.mask()), bbox, Rle.mask(r.mask()),
-                predicted, probability, probabilities == null ? null : CollectionConverters.asScala(probabilities), labels, files, seconds, Jobs.worker());
+                predicted, probability, probabilities == null ? null : CollectionConverters.asScala(probabilities), labels, files, seconds, cpu, Jobs.worker());
     }
 }

@@ -83,7 +83,7 @@ public final class SparkMain {
         Integer threads;
 
         @Option(names = "--partitions", paramLabel = "N", defaultValue = "0",
-                description = "tasks the items are spread over (default: the cluster's parallelism)")
+                description = "tasks the items are spread over (default: the cluster's parallelism, at least one task per 32 items)")
         int partitions;
 
         @Spec
@@ -136,6 +136,8 @@ public final class SparkMain {
                 double sec = (System.nanoTime() - t1) / 1e9;
                 out().printf(Locale.ROOT, "segsam spark predict: %d item(s) run in %.1f s (%.3f items/s; session start %.1f s), %d skipped (done before); all runs: %d ok, %d failed%n",
                         r.tried(), sec, r.tried() / sec, (t1 - t0) / 1e9, r.skipped(), r.ok(), r.failed());
+                double[] per = PredictJob.perItem(spark, s.out());
+                out().printf(Locale.ROOT, "per item done: %.2f s wall, %.2f s CPU of its task thread%n", per[0], per[1]);
                 out().println("rows: " + out.resolve("rows") + (r.failed() > 0 ? " (status = 'failed' rows say why)" : ""));
             }
             return 0;
@@ -195,6 +197,11 @@ public final class SparkMain {
                 out().printf(Locale.ROOT, "segsam spark embed: %d sample(s) embedded in %.1f s (%.3f samples/s; session start %.1f s), %d shard(s) written, %d skipped (in shards before), %d failed%n",
                         r.ok(), sec, r.ok() / sec, (t1 - t0) / 1e9, r.shardsWritten(), r.skipped(), r.failed());
                 for (var f : r.failures().subList(0, Math.min(10, r.failures().size()))) out().println("  failed " + f.getAs("id") + ": " + f.getAs("message"));
+                if (r.ok() > 0) {
+                    out().printf(Locale.ROOT, "per sample: %.2f s wall, %.2f s CPU of its task thread%n",
+                            r.report().stream().filter(x -> x.getAs("status").equals("ok")).mapToDouble(x -> x.<Double>getAs("seconds")).average().orElse(0),
+                            r.report().stream().filter(x -> x.getAs("status").equals("ok")).mapToDouble(x -> x.<Double>getAs("cpu_seconds")).average().orElse(0));
+                }
                 out().println("shards: " + r.shards());
             }
             return 0;
