@@ -210,6 +210,18 @@ class PredictJobTest {
     }
 
     @Test
+    void tasksRunWithTheVectorApi() {
+        // Spark 4.2 adds --add-modules=jdk.incubator.vector to every executor JVM it launches itself (spark-submit)
+        String opts = spark.sparkContext().getConf().get("spark.executor.extraJavaOptions", "");
+        assertTrue(opts.contains("--add-modules=jdk.incubator.vector"), opts);
+        // and the tasks here (local[2]: the test JVM's threads) get the fast CPU path, not the reference fallback
+        List<Boolean> fast = spark.range(0, 2, 1, 2).mapPartitions(
+                (org.apache.spark.api.java.function.MapPartitionsFunction<Long, Boolean>) it -> List.of(dev.segsam.tensor.fast.Sgemm.available()).iterator(),
+                org.apache.spark.sql.Encoders.BOOLEAN()).collectAsList();
+        assertEquals(List.of(true, true), fast);
+    }
+
+    @Test
     void badManifestIsOneLineBeforeAnyWork() throws Exception {
         Path m = tmp.resolve("bad.csv");
         Files.writeString(m, "id,picture\na,x.png\n");
