@@ -210,6 +210,26 @@ class PredictJobTest {
     }
 
     @Test
+    void parquetManifestHoldsTheSameItemsAsCsvAndJsonLines() throws Exception {
+        Path parquet = tmp.resolve("manifest.parquet");
+        // a Parquet manifest as another tool would write it: its own column order, an extra column, no optional ones
+        Manifests.read(spark, csv(tmp).toString(), true).selectExpr("prompts", "image", "id", "'x' as note")
+                .write().parquet(parquet.toString());
+        List<String> order = List.of("id", "image", "axis", "slice", "window", "prompts");
+        var a = Manifests.read(spark, csv(tmp).toString(), true).orderBy("id").collectAsList();
+        var b = Manifests.read(spark, parquet.toString(), true).orderBy("id").collectAsList();
+        var c = Manifests.read(spark, jsonl(tmp).toString(), true).orderBy("id").collectAsList();
+        assertEquals(List.of(Manifests.SCHEMA.fieldNames()), order);
+        assertEquals(a, b);
+        assertEquals(5, a.size());
+        // JSON lines give the prompts arrays back as JSON text: the same prompts once parsed
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(a.get(i).getString(0), c.get(i).getString(0));
+            assertEquals(PromptParser.readJson(a.get(i).getString(5), "csv"), PromptParser.readJson(c.get(i).getString(5), "jsonl"));
+        }
+    }
+
+    @Test
     void tasksRunWithTheVectorApi() {
         // Spark 4.2 adds --add-modules=jdk.incubator.vector to every executor JVM it launches itself (spark-submit)
         String opts = spark.sparkContext().getConf().get("spark.executor.extraJavaOptions", "");
