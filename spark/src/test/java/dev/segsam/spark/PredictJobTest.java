@@ -51,20 +51,30 @@ class PredictJobTest {
         data = TestSpark.data();
     }
 
-    /** id → (image, prompts): three good items and two that fail (no such image; a box outside the image). */
+    /**
+     * id → (image, prompts, axis, slice, window): four good items (three pictures, one slice of a NIfTI CT volume) and
+     * two that fail (no such image; a box outside the image).
+     */
     static Map<String, String[]> items() {
         Map<String, String[]> m = new java.util.LinkedHashMap<>();
-        m.put("ct-demo", new String[] {data.resolve("sample.png").toString(), DEMO_PROMPTS});
-        m.put("phantom-0", new String[] {data.resolve("phantom0.png").toString(), POINT_PROMPT});
-        m.put("phantom-1", new String[] {data.resolve("phantom1.png").toString(), DEMO_PROMPTS});
-        m.put("missing", new String[] {data.resolve("no-such.png").toString(), DEMO_PROMPTS});
-        m.put("outside", new String[] {data.resolve("sample.png").toString(), "[{\"box\":[10,10,300,40]}]"});
+        m.put("ct-demo", new String[] {data.resolve("sample.png").toString(), DEMO_PROMPTS, "", "", ""});
+        m.put("phantom-0", new String[] {data.resolve("phantom0.png").toString(), POINT_PROMPT, "", "", ""});
+        m.put("phantom-1", new String[] {data.resolve("phantom1.png").toString(), DEMO_PROMPTS, "", "", ""});
+        m.put("volume-z1", new String[] {data.resolve("phantoms.nii.gz").toString(), "[{\"box\":[8,10,80,70]}]", "z", "1", "abdomen"});
+        m.put("missing", new String[] {data.resolve("no-such.png").toString(), DEMO_PROMPTS, "", "", ""});
+        m.put("outside", new String[] {data.resolve("sample.png").toString(), "[{\"box\":[10,10,300,40]}]", "", "", ""});
         return m;
     }
 
+    static final int OK = 4, FAILED = 2;
+
     static Path csv(Path dir) throws Exception {
-        StringBuilder sb = new StringBuilder("id,image,prompts\n");
-        for (var e : items().entrySet()) sb.append(e.getKey()).append(',').append(e.getValue()[0]).append(",\"").append(e.getValue()[1].replace("\"", "\"\"")).append("\"\n");
+        StringBuilder sb = new StringBuilder("id,image,axis,slice,window,prompts\n");
+        for (var e : items().entrySet()) {
+            String[] v = e.getValue();
+            sb.append(e.getKey()).append(',').append(v[0]).append(',').append(v[2]).append(',').append(v[3]).append(',').append(v[4])
+                    .append(",\"").append(v[1].replace("\"", "\"\"")).append("\"\n");
+        }
         Path p = dir.resolve("manifest.csv");
         Files.writeString(p, sb);
         return p;
@@ -74,7 +84,10 @@ class PredictJobTest {
         StringBuilder sb = new StringBuilder();
         for (var e : items().entrySet()) {
             // prompts as the JSON array itself (a string works too)
-            sb.append("{\"id\":\"").append(e.getKey()).append("\",\"image\":\"").append(e.getValue()[0]).append("\",\"prompts\":").append(e.getValue()[1]).append("}\n");
+            String[] v = e.getValue();
+            sb.append("{\"id\":\"").append(e.getKey()).append("\",\"image\":\"").append(v[0]).append("\",\"prompts\":").append(v[1]);
+            if (!v[2].isEmpty()) sb.append(",\"axis\":\"").append(v[2]).append("\",\"slice\":").append(v[3]).append(",\"window\":\"").append(v[4]).append('"');
+            sb.append("}\n");
         }
         Path p = dir.resolve("manifest.jsonl");
         Files.writeString(p, sb);
@@ -86,13 +99,15 @@ class PredictJobTest {
     }
 
     /** segsam predict's steps on one machine, single-threaded: the results of every prompt, and its output folder. */
-    static List<Predictor.Result> reference(String image, String prompts, Path folder) throws Exception {
+    static List<Predictor.Result> reference(String[] item, Path folder) throws Exception {
+        String image = item[0], prompts = item[1];
         Options options = Options.fromProperties(TestSpark.PROPS);
         try (Checkpoint w = TestSpark.openModel()) {
             SegSam segsam = SegSam.load(w, Backends.select(options));
             Convention conv = Conventions.choose(null, segsam);
             Predictor predictor = new Predictor(segsam, conv, options);
-            RgbImage img = InputImage.load(Path.of(image), null, null, Windowing.parse("auto")).image();
+            RgbImage img = item[2].isEmpty() ? InputImage.load(Path.of(image), null, null, Windowing.parse("auto")).image()
+                    : InputImage.load(Path.of(image), dev.segsam.io.medical.Axis.parse(item[2]), Integer.parseInt(item[3]), Windowing.parse(item[4])).image();
             List<Prompt> ps = PromptParser.readJson(prompts, "prompts");
             try (Predictor.Encoded enc = predictor.encode(img, null)) {
                 List<Predictor.Result> out = new ArrayList<>();
@@ -123,7 +138,7 @@ class PredictJobTest {
         Path out = tmp.resolve("csv-run");
         int openedBefore = Models.OPENED.get();
         PredictJob.Summary s1 = PredictJob.run(spark, settings(csv(tmp), out, true));
-        assertEquals(new PredictJob.Summary(0, 5, 3, 2), s1);
+        assertEquals(new PredictJob.Summary(0, OK + FAILED, OK, FAILED), s1);
         assertTrue(Models.OPENED.get() - openedBefore <= 1, "the weights file is opened once per JVM");
         assertTrue(Models.INSTANCES.get() <= 3, "one model per task slot (and the driver's check): " + Models.INSTANCES.get());
 
@@ -145,7 +160,7 @@ class PredictJobTest {
             }
             got.sort(java.util.Comparator.comparingInt(r -> r.<Integer>getAs("prompt")));
             Path refFolder = tmp.resolve("ref-" + id);
-            List<Predictor.Result> want = reference(e.getValue()[0], e.getValue()[1], refFolder);
+            List<Predictor.Result> want = reference(e.getValue(), refFolder);
             assertEquals(want.size(), got.size(), id);
             for (int i = 0; i < want.size(); i++) {
                 Predictor.Result w = want.get(i);
@@ -183,15 +198,15 @@ class PredictJobTest {
             }
         }
         try (Stream<Path> ls = Files.list(out.resolve("files"))) {
-            assertEquals(List.of("ct-demo", "phantom-0", "phantom-1"), ls.map(p -> p.getFileName().toString()).sorted().toList(), "no temporary folders left");
+            assertEquals(List.of("ct-demo", "phantom-0", "phantom-1", "volume-z1"), ls.map(p -> p.getFileName().toString()).sorted().toList(), "no temporary folders left");
         }
 
         // re-run: the three done items are skipped, the two failed ones tried again (and fail again, one more row each)
         long rowsBefore = rows(out).size();
         long modified = Files.getLastModifiedTime(out.resolve("files/ct-demo/result.json")).toMillis();
         PredictJob.Summary s2 = PredictJob.run(spark, settings(csv(tmp), out, true));
-        assertEquals(new PredictJob.Summary(3, 2, 3, 2), s2);
-        assertEquals(rowsBefore + 2, rows(out).size());
+        assertEquals(new PredictJob.Summary(OK, FAILED, OK, FAILED), s2);
+        assertEquals(rowsBefore + FAILED, rows(out).size());
         assertEquals(modified, Files.getLastModifiedTime(out.resolve("files/ct-demo/result.json")).toMillis(), "done items are not rewritten");
     }
 
@@ -201,7 +216,7 @@ class PredictJobTest {
         PredictJob.run(spark, settings(csv(tmp), a, false));
         PredictJob.Summary s = PredictJob.run(spark, new PredictJob.Settings(jsonl(tmp).toString(), TestSpark.model().toString(), b.toString(), false, null,
                 TestSpark.PROPS, 3));
-        assertEquals(new PredictJob.Summary(0, 5, 3, 2), s);
+        assertEquals(new PredictJob.Summary(0, OK + FAILED, OK, FAILED), s);
         List<String> cols = List.of("id", "status", "prompt", "iou_predictions", "mask_rle", "label_map_rle", "class_probabilities", "predicted_class");
         var ca = spark.read().parquet(a.resolve("rows").toString()).selectExpr(cols.toArray(String[]::new)).orderBy("id", "prompt").collectAsList();
         var cb = spark.read().parquet(b.resolve("rows").toString()).selectExpr(cols.toArray(String[]::new)).orderBy("id", "prompt").collectAsList();
@@ -212,8 +227,8 @@ class PredictJobTest {
     @Test
     void parquetManifestHoldsTheSameItemsAsCsvAndJsonLines() throws Exception {
         Path parquet = tmp.resolve("manifest.parquet");
-        // a Parquet manifest as another tool would write it: its own column order, an extra column, no optional ones
-        Manifests.read(spark, csv(tmp).toString(), true).selectExpr("prompts", "image", "id", "'x' as note")
+        // a Parquet manifest as another tool would write it: its own column order, an extra column, slice as a long
+        Manifests.read(spark, csv(tmp).toString(), true).selectExpr("prompts", "window", "image", "cast(slice as long) as slice", "id", "axis", "'x' as note")
                 .write().parquet(parquet.toString());
         List<String> order = List.of("id", "image", "axis", "slice", "window", "prompts");
         var a = Manifests.read(spark, csv(tmp).toString(), true).orderBy("id").collectAsList();
@@ -221,7 +236,7 @@ class PredictJobTest {
         var c = Manifests.read(spark, jsonl(tmp).toString(), true).orderBy("id").collectAsList();
         assertEquals(List.of(Manifests.SCHEMA.fieldNames()), order);
         assertEquals(a, b);
-        assertEquals(5, a.size());
+        assertEquals(OK + FAILED, a.size());
         // JSON lines give the prompts arrays back as JSON text: the same prompts once parsed
         for (int i = 0; i < a.size(); i++) {
             assertEquals(a.get(i).getString(0), c.get(i).getString(0));

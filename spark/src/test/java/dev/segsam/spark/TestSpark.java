@@ -4,7 +4,11 @@ import dev.segsam.io.Checkpoint;
 import dev.segsam.io.IoLimits;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.dataset.AbdomenPhantom;
+import dev.segsam.io.medical.Volume;
 import dev.segsam.io.medical.dataset.SegmentationDataset;
+import dev.segsam.io.medical.nifti.NiftiDataType;
+import dev.segsam.io.medical.nifti.NiftiWriter;
+import dev.segsam.tensor.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -34,7 +38,7 @@ final class TestSpark {
         return session;
     }
 
-    /** A folder with the demo model, the demo CT slice and two phantom slices as PNGs (made once per JVM). */
+    /** A folder with the demo model, the demo CT slice, two phantom slices as PNGs and a 3-slice phantom NIfTI (made once per JVM). */
     static synchronized Path data() throws IOException {
         if (data == null) {
             Path d = Files.createTempDirectory("segsam-spark-data");
@@ -42,6 +46,16 @@ final class TestSpark {
             copy("sample.png", d);
             try (SegmentationDataset ds = AbdomenPhantom.dataset(11, 2, 256)) {
                 for (int i = 0; i < 2; i++) ImageFiles.writePng(ds.get(i).image(), d.resolve("phantom" + i + ".png"));
+            }
+            // a small CT volume: three 96 × 96 phantom slices in HU, as int16 NIfTI
+            int n = 96;
+            float[] hu = new float[3 * n * n];
+            for (int z = 0; z < 3; z++) {
+                short[] s = AbdomenPhantom.generate(21 + z, n).hu();
+                for (int i = 0; i < n * n; i++) hu[z * n * n + i] = s[i];
+            }
+            try (Volume v = Volume.builder(Tensor.of(hu, 3, n, n)).spacing(0.8, 0.8, 2.5).build()) {
+                NiftiWriter.write(d.resolve("phantoms.nii.gz"), v, NiftiDataType.INT16, false);
             }
             data = d;
         }
