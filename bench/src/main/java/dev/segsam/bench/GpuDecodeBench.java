@@ -103,6 +103,7 @@ public class GpuDecodeBench {
     }
 
     @Benchmark
+    @SuppressWarnings("try") // the result is only freed: the benchmark times the kernel
     public void upsample() {
         Backend b = cuda;
         try (Tensor m = "flash".equals(impl) ? cuda.postprocessMasks(lowRes, 1024, 768, 1024, 1500, 2000, false)

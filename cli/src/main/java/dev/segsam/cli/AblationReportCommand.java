@@ -18,8 +18,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "ablation-report", hidden = true, mixinStandardHelpOptions = true,
         description = "Print the ablation table (test DSC / mDSC per run) from DIR/{baseline,so,co,t2vse,full}/eval.json.")
 final class AblationReportCommand implements Callable<Integer> {
-    @Parameters(paramLabel = "DIR") Path dir;
-    @Option(names = "--split", defaultValue = "test") String split;
+    @Parameters(paramLabel = "DIR", description = "the folder holding the ablation runs (one sub-folder per variant)") Path dir;
+    @Option(names = "--split", paramLabel = "train|val|test", defaultValue = "test", description = "the split whose eval results are tabulated (default ${DEFAULT-VALUE})") String split;
     @Spec CommandSpec spec;
 
     @Override

@@ -84,7 +84,8 @@ final class DemoCommand implements Callable<Integer> {
                 try (Predictor.Encoded enc = predictor.encode(img, null)) {
                     for (Prompt p : prompts) results.add(predictor.predict(enc, p));
                     Files.createDirectories(out);
-                    PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
+                    PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results)
+                            .names("segsam-demo.safetensors (embedded)", "sample.png (embedded)");
                     output.write(out);
                     output.printSummary(o, out);
                 }
@@ -114,7 +115,7 @@ final class DemoCommand implements Callable<Integer> {
                         .put("binary_dice", binDice).put("semantic_dice", semDice);
             }
             json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("demo.json").toFile(), summary);
-            o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, semantic_*.png, mask_*.png, result.json, demo.json)");
+            o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, labels.png, semantic_*.png, labels_*.png, mask_*.png, result.json, demo.json)");
             return 0;
         } finally {
             try (var s = Files.list(dir)) {

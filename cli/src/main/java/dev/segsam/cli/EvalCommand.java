@@ -43,13 +43,13 @@ import picocli.CommandLine.Spec;
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Evaluate a SAM/SEG-SAM model on a data set split (box prompts): DSC, per-class Dice, mDSC, class presence.")
 final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "FILE") Path model;
-    @Option(names = "--data", required = true, paramLabel = "colin27|phantom") String data;
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "where colin27's files are") Path dataDir;
-    @Option(names = "--phantoms", defaultValue = "240", description = "phantom count (must match training for the same split)") int phantoms;
-    @Option(names = "--split", defaultValue = "test", description = "train, val or test (default ${DEFAULT-VALUE})") String split;
-    @Option(names = "--overlays", defaultValue = "6", description = "sample overlays to write (default ${DEFAULT-VALUE})") int overlays;
-    @Option(names = "--out", required = true, paramLabel = "DIR") Path out;
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "the weights to evaluate: SAM/MedSAM/SEG-SAM (.safetensors or .pth)") Path model;
+    @Option(names = "--data", required = true, paramLabel = "colin27|phantom", description = "the data set: colin27 (real MRI, scripts/fetch-data.sh) or phantom (synthetic CT)") String data;
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "where colin27's files are (default: $SEGSAM_DATA or ~/.cache/segsam, /mricron-data)") Path dataDir;
+    @Option(names = "--phantoms", paramLabel = "N", defaultValue = "240", description = "phantom slices generated (default ${DEFAULT-VALUE}; must match training for the same split)") int phantoms;
+    @Option(names = "--split", paramLabel = "train|val|test", defaultValue = "test", description = "train, val or test (default ${DEFAULT-VALUE})") String split;
+    @Option(names = "--overlays", paramLabel = "N", defaultValue = "6", description = "sample overlays to write (default ${DEFAULT-VALUE})") int overlays;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder for eval.json and the overlays (new or empty unless --force)") Path out;
     @Option(names = "--force", description = "write into a non-empty --out") boolean force;
     @Spec CommandSpec spec;
 
@@ -89,27 +89,33 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The image with every target's predicted binary mask (left) and semantic label map (right, SEG-SAM only). */
+    /**
+     * Panels side by side, each titled: the ground truth (every target's class), the prediction (each target's binary
+     * mask M̂_b from its box prompt, legend: predicted class) and, for SEG-SAM, the semantic label map argmax M̂_s.
+     */
     private static void overlay(Predictor p, SegSam m, TrainSample s, Preprocessor.Preprocessed frame, Path file, List<String> names) throws IOException {
         int w = s.image().width(), h = s.image().height();
         Tensor fv = m.sam().encode(frame.input(), null);
         Predictor.Encoded enc = new Predictor.Encoded(frame, m.features(fv));
         List<boolean[]> masks = new ArrayList<>();
-        int[] labels = new int[w * h];
+        List<Prompt> prompts = new ArrayList<>();
+        List<String> legend = new ArrayList<>();
+        int[] labels = new int[w * h], truth = new int[w * h];
         for (TrainSample.Target t : s.targets()) {
             int[] bb = Masks.bbox(t.mask(), w, h);
-            Predictor.Result r = p.predict(enc, Prompt.box(bb[0], bb[1], bb[2], bb[3]));
+            Prompt box = Prompt.box(bb[0], bb[1], bb[2], bb[3]);
+            Predictor.Result r = p.predict(enc, box);
             masks.add(r.mask());
+            prompts.add(box);
+            int k = r.semantic() != null ? r.semantic().predictedClass() : 0;
+            legend.add(prompts.size() - 1 + ": " + t.className() + (k > 0 ? " -> " + names.get(k - 1) : ""));
+            for (int i = 0; i < truth.length; i++) if (t.mask()[i] != 0) truth[i] = t.classIndex();
             if (r.semantic() != null) for (int i = 0; i < labels.length; i++) if (r.mask()[i] && labels[i] == 0) labels[i] = r.semantic().labelMap()[i];
         }
-        RgbImage left = Overlay.render(s.image(), masks, List.of());
-        RgbImage right = m.hasSemantics() ? LabelMapImage.render(s.image(), labels, names) : null;
-        int W = right == null ? w : 2 * w + 4, H = right == null ? h : right.height();
-        RgbImage both = RgbImage.black(W, H);
-        for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) for (int c = 0; c < 3; c++) both.set(x, y, c, left.get(x, y, c));
-        if (right != null) {
-            for (int y = 0; y < right.height(); y++) for (int x = 0; x < w; x++) for (int c = 0; c < 3; c++) both.set(w + 4 + x, y, c, right.get(x, y, c));
-        }
-        ImageFiles.writePng(both, file);
+        List<RgbImage> panels = new ArrayList<>();
+        panels.add(Overlay.titled(LabelMapImage.render(s.image(), truth, names), "ground truth"));
+        panels.add(Overlay.titled(Overlay.withLegend(Overlay.render(s.image(), masks, prompts), legend), "prediction"));
+        if (m.hasSemantics()) panels.add(Overlay.titled(LabelMapImage.render(s.image(), labels, names), "semantic prediction"));
+        ImageFiles.writePng(Overlay.sideBySide(panels), file);
     }
 }

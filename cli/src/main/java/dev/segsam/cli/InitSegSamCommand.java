@@ -43,7 +43,7 @@ final class InitSegSamCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "SEGSAM_FILE", description = "the new .safetensors file")
     Path out;
 
-    @Option(names = "--text-dim", defaultValue = "256", description = "width D_t of the built-in text embeddings (default ${DEFAULT-VALUE})")
+    @Option(names = "--text-dim", paramLabel = "N", defaultValue = "256", description = "width D_t of the built-in text embeddings (default ${DEFAULT-VALUE})")
     int textDim;
 
     @Option(names = "--text-embeddings", paramLabel = "FILE.safetensors",
@@ -56,7 +56,7 @@ final class InitSegSamCommand implements Callable<Integer> {
     @Option(names = "--plain-binary", description = "let SAM's decoder keep the plain prompt tokens t_p instead of T2VSE's t'_p")
     boolean plainBinary;
 
-    @Option(names = "--seed", defaultValue = "1", description = "initialisation seed (default ${DEFAULT-VALUE})")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "initialisation seed (default ${DEFAULT-VALUE})")
     long seed;
 
     @Option(names = "--force", description = "replace an existing output file")

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "segsam", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "SEG-SAM (semantic-guided SAM for medical image segmentation) in Java.",
-        subcommands = {DemoCommand.class, MakeDemoCommand.class, AblationReportCommand.class, PredictCommand.class, PredictVolumeCommand.class, TrainCommand.class, EvalCommand.class, InitSegSamCommand.class, ConvertCommand.class, TensorsCommand.class, SelfTestCommand.class,
+        subcommands = {DemoCommand.class, ServeCommand.class, MakeDemoCommand.class, AblationReportCommand.class, PredictCommand.class, PredictVolumeCommand.class, TrainCommand.class, EvalCommand.class, InitSegSamCommand.class, ConvertCommand.class, TensorsCommand.class, SelfTestCommand.class,
                 // medical images and data sets (dev.segsam.cli.medical)
                 InspectCommand.class, ExportSliceCommand.class, DatasetCommand.class,
                 CommandLine.HelpCommand.class})
@@ -27,12 +27,43 @@ public final class Main {
         }
     }
 
+    /**
+     * {@code --verbose} (any command): the library's DEBUG log lines too (which device and CPU path {@code auto} chose
+     * and why, the kind of checkpoint); without it only its warnings are printed.
+     */
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "also print the library's informational log lines (device chosen and why, checkpoint kind)")
+    void verbose(boolean on) {
+        verboseLogging(on);
+    }
+
+    /** Shows (or hides again) the {@code segsam} logger's DEBUG/INFO records on the error stream. */
+    static synchronized void verboseLogging(boolean on) {
+        java.util.logging.Logger log = LOGGER;
+        if (verboseHandler != null) log.removeHandler(verboseHandler);
+        verboseHandler = null;
+        if (on) {
+            verboseHandler = new java.util.logging.ConsoleHandler();
+            verboseHandler.setLevel(java.util.logging.Level.ALL);
+            log.addHandler(verboseHandler);
+            log.setLevel(java.util.logging.Level.FINE);
+            log.setUseParentHandlers(false);
+        } else {
+            log.setLevel(null);
+            log.setUseParentHandlers(true);
+        }
+    }
+
+    private static final java.util.logging.Logger LOGGER = java.util.logging.Logger.getLogger("segsam"); // held: JUL keeps loggers weakly
+    private static java.util.logging.Handler verboseHandler;
+
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
     /** Runs the CLI with the given streams and returns the exit code (0 success, 1 failure, 2 usage error). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        verboseLogging(false); // each run starts quiet; --verbose turns the library's log lines on
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);

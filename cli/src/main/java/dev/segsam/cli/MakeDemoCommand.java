@@ -31,10 +31,10 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "make-demo", hidden = true, mixinStandardHelpOptions = true, description = "Pack a trained model and a phantom slice as the embedded demo.")
 final class MakeDemoCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true) Path model;
-    @Option(names = "--seed", required = true, description = "phantom seed of the sample (take one from the test split)") long seed;
-    @Option(names = "--classes", defaultValue = "liver,spleen,kidney_left", split = ",") List<String> classes;
-    @Option(names = "--out", defaultValue = "cli/src/main/resources/dev/segsam/cli/demo") Path out;
+    @Option(names = "--model", paramLabel = "FILE", required = true, description = "the trained SEG-SAM weights to embed") Path model;
+    @Option(names = "--seed", paramLabel = "N", required = true, description = "phantom seed of the sample (take one from the test split)") long seed;
+    @Option(names = "--classes", paramLabel = "LIST", defaultValue = "liver,spleen,kidney_left", split = ",", description = "the classes prompted in the demo (default ${DEFAULT-VALUE})") List<String> classes;
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "cli/src/main/resources/dev/segsam/cli/demo", description = "where the demo resources go (default ${DEFAULT-VALUE})") Path out;
     @Spec CommandSpec spec;
 
     @Override

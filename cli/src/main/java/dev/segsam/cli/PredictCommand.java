@@ -1,6 +1,7 @@
 package dev.segsam.cli;
 
 import dev.segsam.io.IoLimits;
+import dev.segsam.cli.predict.BatchPredict;
 import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.PredictionOutput;
@@ -27,6 +28,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -44,7 +46,7 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "weights: .safetensors or .pth (SAM names)")
     Path model;
 
-    @Option(names = "--image", required = true, paramLabel = "IMG",
+    @Option(names = "--image", paramLabel = "IMG",
             description = "PNG, JPEG or TIFF (8/16-bit, grey or RGB), or a NIfTI file, DICOM file or DICOM series folder (one slice, see --axis/--index)")
     Path image;
 
@@ -58,8 +60,8 @@ final class PredictCommand implements Callable<Integer> {
             description = "for volumes: abdomen|brain|bone|lung|mediastinum, W,L in HU, mr, dicom or auto (default)")
     String window;
 
-    @Option(names = "--box", paramLabel = "x0,y0,x1,y1", description = "a box prompt")
-    String box;
+    @Option(names = "--box", paramLabel = "x0,y0,x1,y1", description = "a box prompt (repeat for several prompts, one box each)")
+    List<String> boxes = new ArrayList<>();
 
     @Option(names = "--point", paramLabel = "x,y,label", description = "a point prompt (repeatable)")
     List<String> points = new ArrayList<>();
@@ -87,12 +89,24 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "no progress bar")
     boolean quiet;
 
+    @Option(names = "--batch", paramLabel = "DIR|FILE",
+            description = "instead of --image: every image/NIfTI/DICOM in a folder, or a manifest (.csv or .jsonl: image, id, slice, axis, window, prompts, truth); one sub-folder per item, summary.csv/json, resumable; exit code 3 when some items failed")
+    Path batch;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        if (batch != null) { // cli/predict/BatchPredict
+            if (image != null) throw new CommandLine.ParameterException(spec.commandLine(), "give --image or --batch, not both");
+            List<Prompt> common = boxes.isEmpty() && points.isEmpty() && promptsFile == null ? null : prompts();
+            Options options = compute.options();
+            if (!BatchPredict.isBatchFolder(out)) OutputFolder.requireUsable(out, force, "use --force to write into it, or the --out of an earlier batch to resume it");
+            return BatchPredict.command(batch, model, convention, options, common, axis, index, window, out, quiet, o, err);
+        }
+        if (image == null) throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '--image=IMG' (or --batch)");
         // cheap checks first: nothing is loaded or written before the arguments are known to be usable
         List<Prompt> prompts = prompts();
         Options options = compute.options();
@@ -126,7 +140,7 @@ final class PredictCommand implements Callable<Integer> {
                 }
                 long t3 = System.nanoTime();
                 Files.createDirectories(out);
-                PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results);
+                PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results).input(input);
                 output.write(out);
                 output.printSummary(o, out);
                 if (Boolean.getBoolean("segsam.timing")) { // docs/PERF.md: cold start, stage by stage
@@ -140,10 +154,10 @@ final class PredictCommand implements Callable<Integer> {
 
     private List<Prompt> prompts() throws IOException {
         if (promptsFile != null) {
-            if (box != null || !points.isEmpty()) throw new PromptParser.BadPromptException("use either --prompts or --box/--point, not both");
+            if (!boxes.isEmpty() || !points.isEmpty()) throw new PromptParser.BadPromptException("use either --prompts or --box/--point, not both");
             return PromptParser.readJson(promptsFile);
         }
-        if (box == null && points.isEmpty()) throw new PromptParser.BadPromptException("no prompt: give --box, --point or --prompts");
-        return List.of(PromptParser.fromFlags(box, points, multimask));
+        if (boxes.isEmpty() && points.isEmpty()) throw new PromptParser.BadPromptException("no prompt: give --box, --point or --prompts");
+        return PromptParser.fromFlagLists(boxes, points, multimask);
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.cli.predict.BitmapFont;
 import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.Overlay;
@@ -74,10 +75,10 @@ final class PredictVolumeCommand implements Callable<Integer> {
     @Option(names = "--range", paramLabel = "FIRST:LAST", description = "slices to consider (default: the whole axis)")
     String range;
 
-    @Option(names = "--min-area", defaultValue = "10", description = "a slice's mask below this many pixels counts as vanished (default ${DEFAULT-VALUE})")
+    @Option(names = "--min-area", paramLabel = "N", defaultValue = "10", description = "a slice's mask below this many pixels counts as vanished (default ${DEFAULT-VALUE})")
     int minArea;
 
-    @Option(names = "--margin", defaultValue = "3", description = "pixels added around the previous mask's box (default ${DEFAULT-VALUE})")
+    @Option(names = "--margin", paramLabel = "N", defaultValue = "3", description = "pixels added around the previous mask's box (default ${DEFAULT-VALUE})")
     int margin;
 
     @Option(names = "--window", defaultValue = "auto", paramLabel = "PRESET|W,L", description = "intensity window (default ${DEFAULT-VALUE})")
@@ -138,8 +139,11 @@ final class PredictVolumeCommand implements Callable<Integer> {
             masks.put(index, seed);
             images.put(index, start.image());
             bar.update(++done[0], "slices (upper bound)");
+            int[] seedBox = Masks.bbox(seed, w, h);
+            List<String> warnings = new ArrayList<>();
             for (int dir : new int[] {-1, 1}) {
                 boolean[] prev = seed;
+                boolean drifted = false;
                 for (int z = index + dir; z >= lo && z <= hi && Masks.area(prev) >= minArea; z += dir) {
                     int[] bb = Masks.bbox(prev, w, h);
                     if (bb == null) break; // an empty mask (possible with --min-area 0) has no box to follow
@@ -150,14 +154,20 @@ final class PredictVolumeCommand implements Callable<Integer> {
                     if (Masks.area(prev) < minArea) break;
                     masks.put(z, prev);
                     images.put(z, img);
+                    int[] now = Masks.bbox(prev, w, h);
+                    if (!drifted && seedBox != null && now != null && (now[2] <= seedBox[0] || now[0] >= seedBox[2] || now[3] <= seedBox[1] || now[1] >= seedBox[3])) {
+                        drifted = true; // once per direction
+                        warnings.add("slice " + z + ": the propagated mask left the prompted region (its box no longer overlaps the prompt slice's mask); check the slices from here on, or limit them with --range");
+                    }
                 }
             }
             if (!quiet) err.println();
             Files.createDirectories(out);
-            write(vol, ax, masks, images, w, h, first);
+            write(vol, ax, masks, images, w, h, first, warnings);
             long voxels = masks.values().stream().mapToLong(Masks::area).sum();
             o.printf(Locale.ROOT, "segmented slices %d..%d along %s (%d slices, %d voxels = %.1f ml)%n", masks.firstKey(), masks.lastKey(),
                     ax, masks.size(), voxels, voxels * vol.spacing()[0] * vol.spacing()[1] * vol.spacing()[2] / 1000.0);
+            for (String x : warnings) o.println("warning: " + x);
             o.println("wrote " + out);
         }
         return 0;
@@ -170,7 +180,7 @@ final class PredictVolumeCommand implements Callable<Integer> {
     }
 
     private void write(Volume vol, Axis ax, TreeMap<Integer, boolean[]> masks, TreeMap<Integer, RgbImage> images, int w, int h,
-                       Prompt first) throws IOException {
+                       Prompt first, List<String> warnings) throws IOException {
         // label map on the source grid: undo the display layout of each slice
         int nx = vol.nx(), ny = vol.ny(), nz = vol.nz();
         float[] labels = new float[nx * ny * nz];
@@ -206,6 +216,8 @@ final class PredictVolumeCommand implements Callable<Integer> {
         for (int t = 0; t < tiles; t++) {
             int k = keys.get(tiles == 1 ? 0 : (int) Math.round((double) t * (keys.size() - 1) / (tiles - 1)));
             RgbImage tile = Overlay.render(images.get(k), List.of(masks.get(k)), k == index ? List.of(first) : List.of());
+            int scale = Math.max(1, Math.min(3, w / 200 + 1));
+            BitmapFont.draw(tile, ax.name().toLowerCase(Locale.ROOT) + "=" + k + (k == index ? " prompt" : ""), 2 * scale, 2 * scale, scale, new int[] {255, 255, 255});
             int ox = (t % cols) * w, oy = (t / cols) * h;
             for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) for (int c = 0; c < 3; c++) montage.set(ox + x, oy + y, c, tile.get(x, y, c));
         }
@@ -221,6 +233,8 @@ final class PredictVolumeCommand implements Callable<Integer> {
         for (var e : masks.entrySet()) per.addObject().put("index", e.getKey()).put("area", Masks.area(e.getValue()));
         root.put("label_map", "labels.nii.gz");
         root.put("montage", "montage.png");
+        ArrayNode warn = root.putArray("warnings");
+        warnings.forEach(warn::add);
         AtomicFiles.write(out.resolve("volume.json"), true, tmp -> json.writeValue(tmp.toFile(), root));
     }
 }

@@ -45,14 +45,14 @@ import picocli.CommandLine.Spec;
  * {@code eval.json} and {@code loss.png}.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train SEG-SAM on a labelled data set (prints loss components with ETA; writes checkpoints,",
-            "model.safetensors, train.json, loss.png and eval.json into --out)."})
+        description = {"Train SEG-SAM on a labelled data set, printing the loss components with an ETA.",
+            "Writes checkpoints, model.safetensors, train.json, loss.png and eval.json into --out."})
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "colin27|phantom", description = "data set (default ${DEFAULT-VALUE})", defaultValue = "phantom")
     String data;
     @Option(names = "--data-dir", paramLabel = "DIR", description = "where colin27's files are (default: $SEGSAM_DATA or ~/.cache/segsam, /mricron-data)")
     Path dataDir;
-    @Option(names = "--phantoms", defaultValue = "240", description = "phantom slices to generate (default ${DEFAULT-VALUE}; 80/10/10 split)")
+    @Option(names = "--phantoms", paramLabel = "N", defaultValue = "240", description = "phantom slices to generate (default ${DEFAULT-VALUE}; 80/10/10 split)")
     int phantoms;
     @Option(names = "--stage", defaultValue = "segsam", paramLabel = "encoder|segsam",
             description = "encoder: train a small SAM from scratch, encoder included, binary loss; segsam: frozen encoder, SEG-SAM losses (default)")
@@ -62,33 +62,33 @@ final class TrainCommand implements Callable<Integer> {
     String ablation;
     @Option(names = "--init", paramLabel = "FILE", description = "start from these weights (SAM/MedSAM/SEG-SAM or a stage-1 model); default: fresh --arch")
     Path init;
-    @Option(names = "--arch", defaultValue = "small256", description = "architecture for fresh weights (default ${DEFAULT-VALUE})")
+    @Option(names = "--arch", paramLabel = "NAME", defaultValue = "small256", description = "architecture for fresh weights (default ${DEFAULT-VALUE})")
     String arch;
-    @Option(names = "--steps", defaultValue = "1000", description = "optimizer steps (default ${DEFAULT-VALUE})")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "1000", description = "optimizer steps (default ${DEFAULT-VALUE})")
     int steps;
-    @Option(names = "--lr", defaultValue = "1e-4", description = "peak learning rate (default ${DEFAULT-VALUE})")
+    @Option(names = "--lr", paramLabel = "X", defaultValue = "1e-4", description = "peak learning rate (default ${DEFAULT-VALUE})")
     double lr;
-    @Option(names = "--warmup", defaultValue = "50", description = "warm-up steps (default ${DEFAULT-VALUE}), then cosine decay")
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "50", description = "warm-up steps (default ${DEFAULT-VALUE}), then cosine decay")
     int warmup;
-    @Option(names = "--targets", defaultValue = "5", description = "objects per image per step (default ${DEFAULT-VALUE})")
+    @Option(names = "--targets", paramLabel = "N", defaultValue = "5", description = "objects per image per step (default ${DEFAULT-VALUE})")
     int targets;
-    @Option(names = "--focal-weight", defaultValue = "20", description = "weight of the focal term of L_bin (default ${DEFAULT-VALUE}, SAM's)")
+    @Option(names = "--focal-weight", paramLabel = "X", defaultValue = "20", description = "weight of the focal term of L_bin (default ${DEFAULT-VALUE}, SAM's)")
     double focalWeight;
-    @Option(names = "--dice-weight", defaultValue = "1", description = "weight of the Dice term of L_bin (default ${DEFAULT-VALUE})")
+    @Option(names = "--dice-weight", paramLabel = "X", defaultValue = "1", description = "weight of the Dice term of L_bin (default ${DEFAULT-VALUE})")
     double diceWeight;
-    @Option(names = "--text-dim", defaultValue = "256", description = "built-in text embedding width (default ${DEFAULT-VALUE})")
+    @Option(names = "--text-dim", paramLabel = "N", defaultValue = "256", description = "built-in text embedding width (default ${DEFAULT-VALUE})")
     int textDim;
-    @Option(names = "--seed", defaultValue = "1", description = "seed of everything random (default ${DEFAULT-VALUE})")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "seed of everything random (default ${DEFAULT-VALUE})")
     long seed;
-    @Option(names = "--eval-every", defaultValue = "250", description = "validate every N steps (default ${DEFAULT-VALUE}; 0 = only at the end)")
+    @Option(names = "--eval-every", paramLabel = "N", defaultValue = "250", description = "validate every N steps (default ${DEFAULT-VALUE}; 0 = only at the end)")
     int evalEvery;
-    @Option(names = "--checkpoint-every", defaultValue = "250", description = "write checkpoint.safetensors every N steps (default ${DEFAULT-VALUE})")
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "250", description = "write checkpoint.safetensors every N steps (default ${DEFAULT-VALUE})")
     int checkpointEvery;
-    @Option(names = "--log-every", defaultValue = "25", description = "print losses every N steps (default ${DEFAULT-VALUE})")
+    @Option(names = "--log-every", paramLabel = "N", defaultValue = "25", description = "print losses every N steps (default ${DEFAULT-VALUE})")
     int logEvery;
     @Option(names = "--cache", paramLabel = "DIR", description = "where encoder embeddings are cached (default: $SEGSAM_CACHE or ~/.cache/segsam/embeddings)")
     Path cacheDir;
-    @Option(names = "--max-steps-this-run", hidden = true, description = "stop after this many steps (tests of --resume)")
+    @Option(names = "--max-steps-this-run", paramLabel = "N", hidden = true, description = "stop after this many steps (tests of --resume)")
     Integer maxStepsThisRun;
     @Option(names = "--config", paramLabel = "train.json", description = "a JSON object of option values (names without dashes); flags given on the command line win")
     Path config;

@@ -64,6 +64,8 @@ class PredictVolumeCommandTest {
         for (String f : new String[] {"labels.nii.gz", "montage.png", "volume.json"}) assertTrue(Files.exists(out.resolve(f)), f);
         JsonNode j = new ObjectMapper().readTree(out.resolve("volume.json").toFile());
         assertTrue(j.get("first_slice").asInt() >= 2 && j.get("last_slice").asInt() <= 10, j.toString());
+        assertTrue(j.get("warnings").isArray(), "volume.json lists the drift warnings (none or some): " + j);
+        for (JsonNode x : j.get("warnings")) assertTrue(x.asText().startsWith("slice ") && r.out().contains(x.asText()), x.asText());
         try (Volume src = MedicalImages.read(nifti); Volume lab = MedicalImages.read(out.resolve("labels.nii.gz"))) {
             assertArrayEquals(src.dims(), lab.dims());
             for (int i = 0; i < 3; i++) assertArrayEquals(src.affine()[i], lab.affine()[i], 1e-5);

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.segsam.io.image.ImageFiles;
-import dev.segsam.io.safetensors.SafeTensorsFile;
+import dev.segsam.io.Checkpoint;
 import dev.segsam.io.safetensors.SafeTensorsWriter;
 import dev.segsam.model.Predictor;
 import dev.segsam.model.Prompt;
@@ -34,13 +34,29 @@ class ReadmeLibraryExampleTest {
     @Test
     void readmeShowsThisCode() throws Exception {
         String readme = Files.readString(Path.of("..", "README.md"));
-        for (String line : new String[] {"SegSam model = SegSam.load(weights, Backends.select(options));",
+        for (String line : new String[] {"try (Checkpoint weights = Checkpoint.open(Path.of(\"segsam.safetensors\"))) {",
+            "SegSam model = SegSam.load(weights, Backends.select(options));",
             "Predictor predictor = new Predictor(model, Preprocessor.Convention.SAM, options);",
             "try (Predictor.Encoded image = predictor.encode(ImageFiles.read(Path.of(\"ct.png\")).image())) {",
             "Predictor.Result r = predictor.predict(image, Prompt.box(40, 30, 200, 180));", "if (r.hasSemantics()) {",
             "int[] labels = r.semantic().labelMap();", "float[] presence = r.semantic().classPresence();"}) {
             assertTrue(readme.contains(line), "README library example lost: " + line);
         }
+        // the imports it lists are real classes, and the artifacts it names are this build's modules
+        String section = readme.substring(readme.indexOf("## As a library"), readme.indexOf("## Modules"));
+        java.util.regex.Matcher imp = java.util.regex.Pattern.compile("(?m)^import ([\\w.]+);$").matcher(section);
+        int imports = 0;
+        for (; imp.find(); imports++) Class.forName(imp.group(1));
+        assertTrue(imports >= 8, "the README lists the example's imports: " + imports);
+        java.util.regex.Matcher art = java.util.regex.Pattern.compile("<artifactId>(segsam-[\\w-]+)</artifactId>").matcher(section);
+        int artifacts = 0;
+        for (; art.find(); artifacts++) {
+            String module = art.group(1).substring("segsam-".length());
+            assertTrue(Files.readString(Path.of("..", module, "pom.xml")).contains("<artifactId>" + art.group(1) + "</artifactId>"), art.group(1));
+        }
+        assertEquals(3, artifacts, "model, io and kernels");
+        assertTrue(section.contains("--add-modules jdk.incubator.vector"), "the JVM option of the fast path");
+        assertTrue(Files.exists(Path.of("..", "LICENSE")), "the README refers to a LICENSE file");
     }
 
     @TempDir
@@ -66,7 +82,7 @@ class ReadmeLibraryExampleTest {
         for (Path file : new Path[] {sam, segsam}) {
             boolean semantic = file == segsam;
             Options options = Options.defaults();
-            try (SafeTensorsFile weights = SafeTensorsFile.open(file)) {
+            try (Checkpoint weights = Checkpoint.open(file)) {
                 SegSam model = SegSam.load(weights, Backends.select(options));
                 Predictor predictor = new Predictor(model, Preprocessor.Convention.SAM, options);
                 try (Predictor.Encoded image = predictor.encode(ImageFiles.read(png).image())) {

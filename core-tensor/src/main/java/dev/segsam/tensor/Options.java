@@ -20,8 +20,9 @@ import java.util.function.Function;
  * meaning and default; the README's table is generated from the same words.
  *
  * @param device        where ops run: {@code cpu}, {@code cuda} or {@code auto} (CUDA when usable, else the CPU)
- * @param cpu           the CPU code path: {@link CpuKind#FAST} (Vector API kernels) or {@link CpuKind#REFERENCE}
- *                      (the plain loops every fast path is tested against)
+ * @param cpu           the CPU code path: {@link CpuKind#AUTO} (the default: the Vector API kernels when the JVM has
+ *                      the module, else the reference with one warning), {@link CpuKind#FAST} (the Vector API kernels
+ *                      or an error) or {@link CpuKind#REFERENCE} (the plain loops every fast path is tested against)
  * @param threads       threads used by CPU ops ({@code 1} = sequential)
  * @param cudaProbe     false skips looking for a GPU at all ({@code segsam.cuda=off})
  * @param gemmEngine    CUDA GEMM engine: our kernels or cuBLAS (only where JCublas2 loads)
@@ -36,8 +37,13 @@ public record Options(Device device, CpuKind cpu, int threads, boolean cudaProbe
                       GemmPrecision gemmPrecision, boolean cudaSync, long cudaPoolCacheMiB, AttentionKind cudaAttention,
                       int cudaAttentionTileMiB, int predictBatch) {
 
-    /** The CPU code path. */
-    public enum CpuKind { FAST, REFERENCE }
+    /**
+     * The CPU code path. {@code AUTO}: the fast Vector API kernels when the JVM was started with
+     * {@code --add-modules jdk.incubator.vector}, else the reference with one WARN log line that names the option;
+     * {@code FAST}: the fast kernels, and {@link Backends.BackendUnavailableException} when the module is missing;
+     * {@code REFERENCE}: the plain loops.
+     */
+    public enum CpuKind { AUTO, FAST, REFERENCE }
 
     /** Who computes the CUDA backend's matrix products. */
     public enum GemmEngine { OURS, CUBLAS }
@@ -60,9 +66,9 @@ public record Options(Device device, CpuKind cpu, int threads, boolean cudaProbe
         if (predictBatch < 1) throw new IllegalArgumentException("predictBatch must be at least 1, got " + predictBatch);
     }
 
-    /** The defaults: device auto, fast CPU path on every available processor, our fp32 GEMM, flash attention, batch 4. */
+    /** The defaults: device auto, CPU path auto (fast where the JVM allows) on every available processor, our fp32 GEMM, flash attention, batch 4. */
     public static Options defaults() {
-        return new Options(Device.AUTO, CpuKind.FAST, Runtime.getRuntime().availableProcessors(), true,
+        return new Options(Device.AUTO, CpuKind.AUTO, Runtime.getRuntime().availableProcessors(), true,
                 GemmEngine.OURS, GemmPrecision.FP32, false, -1, AttentionKind.FLASH, 64, 4);
     }
 
@@ -110,7 +116,7 @@ public record Options(Device device, CpuKind cpu, int threads, boolean cudaProbe
     /** Every {@code segsam.*} property that {@link #fromProperties} understands, in the README's order. */
     public static final java.util.List<Property> PROPERTIES = java.util.List.of(
             new Property("segsam.device", "`cpu`, `cuda` or `auto`", "auto"),
-            new Property("segsam.cpu", "`fast` (Vector API paths) or `reference` (the plain loops the tests use as oracle)", "fast"),
+            new Property("segsam.cpu", "`auto` (Vector API paths when the JVM has `--add-modules jdk.incubator.vector`, else the reference with one warning), `fast` (Vector API paths or an error) or `reference` (the plain loops the tests use as oracle)", "auto"),
             new Property("segsam.threads", "threads used by CPU ops (`1` = sequential)", "all cores"),
             new Property("segsam.cuda", "`off` skips the GPU probe", "on"),
             new Property("segsam.gemm", "CUDA GEMM engine: `ours` or `cublas` (JCublas2; only where `libcublas.so.12` loads, else ours with one log line)", "ours"),
@@ -143,7 +149,7 @@ public record Options(Device device, CpuKind cpu, int threads, boolean cudaProbe
             return v == null ? null : v.trim();
         };
         Device device = parse(get, "segsam.device", d.device, v -> Device.parse(v), "cpu, cuda or auto");
-        CpuKind cpu = parse(get, "segsam.cpu", d.cpu, v -> enumValue(CpuKind.class, v), "fast or reference");
+        CpuKind cpu = parse(get, "segsam.cpu", d.cpu, v -> enumValue(CpuKind.class, v), "auto, fast or reference");
         int threads = parse(get, "segsam.threads", d.threads, v -> positive(Integer.parseInt(v)), "a whole number ≥ 1");
         boolean probe = parse(get, "segsam.cuda", d.cudaProbe, v -> switch (v.toLowerCase(Locale.ROOT)) {
             case "off", "false" -> false;

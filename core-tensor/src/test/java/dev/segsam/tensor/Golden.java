@@ -10,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -134,8 +133,8 @@ public final class Golden {
                 tensors++;
             }
             int inFile = 0;
-            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-                if (!it.next().getKey().equals("__metadata__")) inFile++;
+            for (Map.Entry<String, JsonNode> entry : header.properties()) {
+                if (!entry.getKey().equals("__metadata__")) inFile++;
             }
             if (inFile != tensors) throw new IllegalStateException(resource + ": " + inFile + " tensors, but the cases name " + tensors);
             return out;

@@ -73,7 +73,22 @@ class OptionsTest {
             case "segsam.cpu" -> {
                 assertInstanceOf(CpuBackend.class, Backends.select(opts(name, "reference", "segsam.device", "cpu")));
                 assertInstanceOf(FastCpuBackend.class, Backends.select(opts(name, "fast", "segsam.device", "cpu")));
-                assertInstanceOf(FastCpuBackend.class, Backends.cpu(opts()), "default fast");
+                assertInstanceOf(FastCpuBackend.class, Backends.cpu(opts()), "default auto: fast where the JVM has the Vector API");
+                assertInstanceOf(FastCpuBackend.class, Backends.select(opts(name, "auto", "segsam.device", "cpu")));
+                assertEquals(Options.CpuKind.AUTO, opts().cpu(), "default auto");
+                // without the Vector API: auto warns once (naming the JVM option) and computes on the reference, fast fails
+                java.util.List<String> warnings = new java.util.ArrayList<>();
+                java.util.concurrent.atomic.AtomicBoolean warned = new java.util.concurrent.atomic.AtomicBoolean();
+                for (int i = 0; i < 3; i++) {
+                    assertInstanceOf(CpuBackend.class, Backends.cpu(opts(name, "auto"), false, warned, warnings::add));
+                }
+                assertEquals(1, warnings.size(), "one warning per JVM, not one per backend: " + warnings);
+                assertTrue(warnings.get(0).contains("--add-modules jdk.incubator.vector"), warnings.get(0));
+                var e = assertThrows(Backends.BackendUnavailableException.class,
+                        () -> Backends.cpu(opts(name, "fast"), false, new java.util.concurrent.atomic.AtomicBoolean(), warnings::add));
+                assertTrue(e.getMessage().contains("--add-modules jdk.incubator.vector"), e.getMessage());
+                assertInstanceOf(CpuBackend.class, Backends.cpu(opts(name, "reference"), false, new java.util.concurrent.atomic.AtomicBoolean(), warnings::add));
+                assertEquals(1, warnings.size(), "fast and reference never warn");
             }
             case "segsam.threads" -> {
                 for (String cpu : new String[] {"fast", "reference"}) {

@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
  * {@code target/emu/libsegsam_emu-<hash>.so} (rebuilt when a source changes), called through the FFM API. Launches run
  * synchronously; device memory is host memory with a guard page behind every allocation.
  */
+@SuppressWarnings("restricted") // FFM downcalls into the emulator library; the tests run with --enable-native-access
 final class EmuGpu implements Gpu {
     private static final Path OUT = Path.of("target/emu");
     private static final Path EMU_SRC = Path.of("src/test/emu");

@@ -33,7 +33,7 @@ public final class DatasetCommand implements Callable<Integer> {
 
     /** The options every data set command shares: where to write, and whether a non-empty folder may be used. */
     static final class Output {
-        @Option(names = "--out", required = true, description = "output folder (absent or empty unless --force)")
+        @Option(names = "--out", paramLabel = "DIR", required = true, description = "output folder (absent or empty unless --force)")
         Path out;
 
         @Option(names = "--force", description = "write into a non-empty --out")
@@ -54,28 +54,28 @@ public final class DatasetCommand implements Callable<Integer> {
     }
 
     @Command(name = "colin27", mixinStandardHelpOptions = true,
-            description = {"Colin27 T1 MRI + AAL atlas slices with per-structure masks (real data; fetch it first with",
-                    "scripts/fetch-data.sh mricron). Default structures: hippocampus, caudate, putamen, thalamus, cerebellum crus 1 (L/R)."})
+            description = {"Colin27 T1 MRI + AAL atlas slices with per-structure masks (real data: scripts/fetch-data.sh mricron).",
+                    "Default structures: hippocampus, caudate, putamen, thalamus, cerebellum crus 1 (L/R)."})
     static final class Colin27 implements Callable<Integer> {
         @Mixin
         Output output;
 
-        @Option(names = "--axis", defaultValue = "z", converter = ExportSliceCommand.AxisConverter.class, description = "slice axis x, y or z (default z: axial)")
+        @Option(names = "--axis", paramLabel = "x|y|z", defaultValue = "z", converter = ExportSliceCommand.AxisConverter.class, description = "slice axis x, y or z (default z: axial)")
         Axis axis;
 
-        @Option(names = "--classes", split = ",", description = "AAL structures by index or name, e.g. 77,78 or Thalamus_L,Thalamus_R (default: 37,38,71,72,73,74,77,78,91,92)")
+        @Option(names = "--classes", paramLabel = "LIST", split = ",", description = "AAL structures by index or name, e.g. 77,78 or Thalamus_L,Thalamus_R (default: 37,38,71,72,73,74,77,78,91,92)")
         List<String> classes;
 
-        @Option(names = "--data", description = "folder with ch2.nii.gz, aal.nii.gz, aal.nii.txt (default: $SEGSAM_DATA or ~/.cache/segsam, then mricron-data/)")
+        @Option(names = {"--data-dir", "--data"}, paramLabel = "DIR", description = "folder with ch2.nii.gz, aal.nii.gz, aal.nii.txt (default: $SEGSAM_DATA or ~/.cache/segsam, then mricron-data/)")
         Path data;
 
-        @Option(names = "--min-pixels", defaultValue = "20", description = "smallest structure cross-section kept as a mask (default 20)")
+        @Option(names = "--min-pixels", paramLabel = "N", defaultValue = "20", description = "smallest structure cross-section kept as a mask (default 20)")
         int minPixels;
 
-        @Option(names = "--block", defaultValue = "0", description = "split block size in slices; 0 = automatic, round(span/21) in 2..10 (default)")
+        @Option(names = "--block", paramLabel = "N", defaultValue = "0", description = "split block size in slices; 0 = automatic, round(span/21) in 2..10 (default)")
         int block;
 
-        @Option(names = "--gap", defaultValue = "1", description = "slices dropped where the split changes (default 1)")
+        @Option(names = "--gap", paramLabel = "N", defaultValue = "1", description = "slices dropped where the split changes (default 1)")
         int gap;
 
         @Override
@@ -107,13 +107,13 @@ public final class DatasetCommand implements Callable<Integer> {
         @Mixin
         Output output;
 
-        @Option(names = "--count", defaultValue = "20", description = "number of slices (default 20)")
+        @Option(names = "--count", paramLabel = "N", defaultValue = "20", description = "number of slices (default 20)")
         int count;
 
-        @Option(names = "--seed", defaultValue = "0", description = "seed of the first slice; slice i uses seed + i (default 0)")
+        @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "seed of the first slice; slice i uses seed + i (default 0)")
         long seed;
 
-        @Option(names = "--size", defaultValue = "256", description = "image side in pixels, 64..4096 (default 256)")
+        @Option(names = "--size", paramLabel = "N", defaultValue = "256", description = "image side in pixels, 64..4096 (default 256)")
         int size;
 
         @Override

@@ -28,17 +28,17 @@ public final class ExportSliceCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE_OR_DIR", description = "NIfTI-1 (.nii/.nii.gz), DICOM file, or DICOM series folder")
     Path path;
 
-    @Option(names = "--axis", defaultValue = "z", converter = AxisConverter.class, description = "voxel axis to slice along: x, y or z (default z)")
+    @Option(names = "--axis", paramLabel = "x|y|z", defaultValue = "z", converter = AxisConverter.class, description = "voxel axis to slice along: x, y or z (default z)")
     Axis axis;
 
-    @Option(names = "--index", description = "slice index along the axis (default: the middle slice)")
+    @Option(names = "--index", paramLabel = "N", description = "slice index along the axis (default: the middle slice)")
     Integer index;
 
-    @Option(names = "--window", defaultValue = "auto", converter = WindowingConverter.class,
+    @Option(names = "--window", paramLabel = "PRESET|W,L", defaultValue = "auto", converter = WindowingConverter.class,
             description = "abdomen|brain|bone|lung|mediastinum, W,L in HU (e.g. 400,40), mr (0.5-99.5 %% of positive voxels), dicom (stored window) or auto (default: CT -> stored window or abdomen, else mr)")
     Windowing window;
 
-    @Option(names = "--out", required = true, description = "the PNG to write")
+    @Option(names = "--out", paramLabel = "FILE.png", required = true, description = "the PNG to write")
     Path out;
 
     @Option(names = "--force", description = "overwrite --out if it exists")

@@ -18,8 +18,8 @@ import picocli.CommandLine.Spec;
 
 /** Describes a NIfTI file, a DICOM file or a folder holding one DICOM series. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Describe a medical image: format, modality, dims, spacing, data type, value range, affine,",
-                "and for DICOM the transfer syntax and stored window. FILE_OR_DIR: .nii, .nii.gz, .dcm, or a folder of one DICOM series."})
+        description = {"Describe a medical image: format, modality, dims, spacing, data type, value range and affine.",
+                "For DICOM also the transfer syntax and stored window. FILE_OR_DIR: .nii, .nii.gz, .dcm, or a folder of one DICOM series."})
 public final class InspectCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE_OR_DIR", description = "NIfTI-1 (.nii/.nii.gz), DICOM file, or DICOM series folder")
     Path path;

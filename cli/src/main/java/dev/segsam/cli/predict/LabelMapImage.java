@@ -11,7 +11,7 @@ public final class LabelMapImage {
     private LabelMapImage() {}
 
     /** A colour per class id (1..K), distinct and stable. */
-    static int[] colour(int k) {
+    public static int[] colour(int k) {
         if (k <= Overlay.PALETTE.length) return Overlay.PALETTE[k - 1];
         // golden-angle hues beyond the palette
         double h = (k * 137.508) % 360 / 60.0;

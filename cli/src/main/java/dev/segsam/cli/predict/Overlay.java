@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * Draws masks in colour over the image (50 % blend, a brighter one-pixel outline) and the prompts on top: boxes as
- * rectangles, foreground points as green discs and background points as red discs, each with a dark rim.
+ * rectangles, foreground points as green discs and background points as red discs, each with a dark rim;
+ * {@link #withLegend} adds a strip naming each mask's prompt and class.
  */
 public final class Overlay {
     private Overlay() {}
@@ -42,6 +43,53 @@ public final class Overlay {
                 int[] col = p.isPositive(i) ? new int[] {0, 230, 0} : new int[] {230, 0, 0};
                 disc(out, Math.round(p.pointX(i)), Math.round(p.pointY(i)), r, col);
             }
+        }
+        return out;
+    }
+
+    /**
+     * {@code picture} with a legend strip below it: one row per entry, a swatch in mask colour i ({@link #PALETTE}) and
+     * the entry's text (e.g. {@code 0: liver 0.99} — prompt, class, probability).
+     */
+    public static RgbImage withLegend(RgbImage picture, List<String> entries) {
+        int w = picture.width(), h = picture.height();
+        int scale = Math.max(1, Math.min(3, w / 200 + 1)), row = (BitmapFont.H + 4) * scale;
+        int legendH = Math.max(entries.size(), 1) * row + 2 * scale;
+        RgbImage out = RgbImage.black(w, h + legendH);
+        for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) for (int c = 0; c < 3; c++) out.set(x, y, c, picture.get(x, y, c));
+        int y = h + scale;
+        for (int i = 0; i < entries.size(); i++) {
+            int[] col = PALETTE[i % PALETTE.length];
+            for (int dy = 0; dy < BitmapFont.H * scale; dy++) {
+                for (int dx = 0; dx < BitmapFont.H * scale; dx++) put(out, 2 * scale + dx, y + 2 * scale + dy, col);
+            }
+            BitmapFont.draw(out, entries.get(i), (4 + BitmapFont.H) * scale, y + 2 * scale, scale, new int[] {235, 235, 235});
+            y += row;
+        }
+        return out;
+    }
+
+    /** {@code picture} under a title bar ({@code title} in the bitmap font, upper case). */
+    public static RgbImage titled(RgbImage picture, String title) {
+        int w = picture.width(), scale = Math.max(1, Math.min(3, w / 200 + 1)), bar = (BitmapFont.H + 4) * scale;
+        RgbImage out = RgbImage.black(w, picture.height() + bar);
+        for (int y = 0; y < picture.height(); y++) for (int x = 0; x < w; x++) for (int c = 0; c < 3; c++) out.set(x, bar + y, c, picture.get(x, y, c));
+        BitmapFont.draw(out, title, 2 * scale, 2 * scale, scale, new int[] {235, 235, 235});
+        return out;
+    }
+
+    /** The pictures side by side, left to right, 4 black pixels apart, top-aligned. */
+    public static RgbImage sideBySide(List<RgbImage> pictures) {
+        int w = -4, h = 0;
+        for (RgbImage p : pictures) {
+            w += p.width() + 4;
+            h = Math.max(h, p.height());
+        }
+        RgbImage out = RgbImage.black(Math.max(w, 1), Math.max(h, 1));
+        int ox = 0;
+        for (RgbImage p : pictures) {
+            for (int y = 0; y < p.height(); y++) for (int x = 0; x < p.width(); x++) for (int c = 0; c < 3; c++) out.set(ox + x, y, c, p.get(x, y, c));
+            ox += p.width() + 4;
         }
         return out;
     }

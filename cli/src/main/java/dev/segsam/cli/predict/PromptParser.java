@@ -57,6 +57,21 @@ public final class PromptParser {
         return make(b, xy, labels, multimask, "prompt");
     }
 
+    /**
+     * The prompts of repeated flags: one {@code --box} with any {@code --point}s is one prompt (as
+     * {@link #fromFlags(String, List, boolean)}); several {@code --box}es are one prompt each (points cannot be shared
+     * out among them: give those in a prompts file).
+     */
+    public static List<Prompt> fromFlagLists(List<String> boxes, List<String> points, boolean multimask) {
+        if (boxes.size() <= 1) return List.of(fromFlags(boxes.isEmpty() ? null : boxes.get(0), points, multimask));
+        if (!points.isEmpty()) {
+            throw new BadPromptException("several --box prompts and --point: a point would not know its box; use a --prompts file");
+        }
+        List<Prompt> out = new ArrayList<>();
+        for (String b : boxes) out.add(fromFlags(b, List.of(), multimask));
+        return out;
+    }
+
     /** One coordinate of a flag: a finite float. */
     private static float coordinate(String text, String what, String form) {
         String t = text.trim();
@@ -108,15 +123,19 @@ public final class PromptParser {
     /** Reads a prompts file (see the class comment). */
     public static List<Prompt> readJson(Path file) throws IOException {
         if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
-        return parseJson(new JsonFactory().createParser(file.toFile()), file.getFileName().toString());
+        try (JsonParser p = new JsonFactory().createParser(file.toFile())) {
+            return readJson(p, file.getFileName().toString());
+        }
     }
 
-    /** Prompts given as JSON text in the prompts file format (e.g. a column of a batch manifest); {@code name} heads the messages. */
+    /** Reads prompts given as JSON text (the same array as a prompts file; {@code name} for messages, e.g. a manifest line). */
     public static List<Prompt> readJson(String json, String name) throws IOException {
-        return parseJson(new JsonFactory().createParser(json), name);
+        try (JsonParser p = new JsonFactory().createParser(json)) {
+            return readJson(p, name);
+        }
     }
 
-    private static List<Prompt> parseJson(JsonParser parser, String name) throws IOException {
+    private static List<Prompt> readJson(JsonParser parser, String name) throws IOException {
         List<Prompt> out = new ArrayList<>();
         try (JsonParser p = parser) {
             if (p.nextToken() != JsonToken.START_ARRAY) throw new BadPromptException(name + ": expected a JSON array of prompt objects");

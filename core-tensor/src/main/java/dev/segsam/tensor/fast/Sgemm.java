@@ -15,8 +15,8 @@ import java.lang.foreign.MemorySegment;
  * {@link #available()} even on a JVM started without {@code --add-modules jdk.incubator.vector}; the kernel class
  * is loaded only on the first multiply.
  *
- * <p><b>Switch.</b> {@link dev.segsam.tensor.Options#cpu()} ({@code segsam.cpu} = {@code fast}, the default, or
- * {@code reference}) chooses the CPU backend in {@link dev.segsam.tensor.Backends#cpu(dev.segsam.tensor.Options)}; the
+ * <p><b>Switch.</b> {@link dev.segsam.tensor.Options#cpu()} ({@code segsam.cpu} = {@code auto}, the default,
+ * {@code fast} or {@code reference}) chooses the CPU backend in {@link dev.segsam.tensor.Backends#cpu(dev.segsam.tensor.Options)}; the
  * reference backend ({@code dev.segsam.tensor.CpuBackend}) stays the oracle either way. Nothing here reads a
  * property.
  *

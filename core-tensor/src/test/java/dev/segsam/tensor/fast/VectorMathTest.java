@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class VectorMathTest {
     @BeforeEach
     void need() {
-        assumeTrue(Sgemm.available(), "Vector API not present");
+        assumeTrue(Sgemm.available(), "Vector API not present: run the JVM with --add-modules jdk.incubator.vector (the build's test JVMs have it)");
     }
 
     /** Every float step of ~1e-4 over the normal range, in whole vectors: ≤ 1 ulp, and each lane equals the scalar. */

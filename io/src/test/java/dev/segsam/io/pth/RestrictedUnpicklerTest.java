@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.segsam.io.pth.RestrictedUnpickler.Opaque;
-import dev.segsam.io.pth.RestrictedUnpickler.TensorRef;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -181,8 +180,8 @@ class RestrictedUnpicklerTest {
                 .str("model").emptyDict().str("w").scalarTensor("1").op('s').op('u').stop();
         var s = select(two);
         assertEquals("model", s.key());
-        assertEquals("1", ((TensorRef) s.tensors().get("w")).storage().key());
-        assertEquals("0", ((TensorRef) StateDicts.select(F, load(two), "ema").tensors().get("w")).storage().key());
+        assertEquals("1", s.tensors().get("w").storage().key());
+        assertEquals("0", StateDicts.select(F, load(two), "ema").tensors().get("w").storage().key());
         // {"a": ..., "b": ...}: ambiguous
         Pk ab = Pk.proto2().emptyDict().mark().str("a").emptyDict().str("w").scalarTensor("0").op('s')
                 .str("b").emptyDict().str("w").scalarTensor("1").op('s').op('u').stop();

@@ -39,6 +39,7 @@ class TorchFixtureTest {
     }
 
     @Test
+    @SuppressWarnings("try") // closes the file inside its try on purpose: tensors of a closed file must fail cleanly
     void contiguousFloat32IsZeroCopyAndViewsAreCopies() throws Exception {
         try (PthFile f = PthFile.open(Fixtures.resource(dir, "plain.pth"))) {
             for (String n : List.of("shared_whole", "shared_row", "lin.weight", "scalar", "param")) {

@@ -74,6 +74,7 @@ class ReferenceFixtureTest {
     }
 
     @Test
+    @SuppressWarnings("try") // closes the file inside its try on purpose: tensors of a closed file must fail cleanly
     void f32IsZeroCopyAndOtherFloatsAreConverted() throws Exception {
         try (SafeTensorsFile f = SafeTensorsFile.open(resource(dir, "reference.safetensors"))) {
             Tensor w = f.get("weight.f32");

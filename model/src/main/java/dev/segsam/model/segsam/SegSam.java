@@ -46,7 +46,7 @@ public final class SegSam {
         boolean hasParts = src.names().stream().anyMatch(n -> n.startsWith("t2vse.") || n.startsWith("semantic_decoder."));
         if (cfg == null) {
             if (hasParts) throw new IllegalArgumentException("the file has SEG-SAM tensors but no " + SegSamConfig.META_CONFIG + " metadata");
-            LOG.log(System.Logger.Level.INFO, "plain SAM " + sam.config().name() + " checkpoint: binary masks only (no semantic parts)");
+            LOG.log(System.Logger.Level.DEBUG, "plain SAM " + sam.config().name() + " checkpoint: binary masks only (no semantic parts)");
             return new SegSam(sam, null, null, null);
         }
         SamConfig s = sam.config();

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * AdamW (Loshchilov & Hutter; PyTorch's {@code torch.optim.AdamW} update order) over named float32 parameters, updated
+ * AdamW (Loshchilov &amp; Hutter; PyTorch's {@code torch.optim.AdamW} update order) over named float32 parameters, updated
  * in place, with global gradient-norm clipping and a linear warm-up + cosine learning-rate schedule.
  * <pre>
  * g ← g·min(1, clip/‖g‖)                         (over all parameters together)

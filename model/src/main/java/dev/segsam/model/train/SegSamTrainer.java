@@ -129,7 +129,7 @@ public final class SegSamTrainer {
                     for (int i = 0; i < y.length; i++) y[i] = target[i] > 0 ? t.classIndex() : 0;
                     Losses.Value lce = Losses.crossEntropy(xs, y, K + 1), lsd = Losses.multiDice(xs, y, K + 1);
                     float[] gs = new float[xs.length];
-                    for (int i = 0; i < gs.length; i++) gs[i] = (float) ((lce.grad()[i] + lsd.grad()[i]) / n);
+                    for (int i = 0; i < gs.length; i++) gs[i] = (lce.grad()[i] + lsd.grad()[i]) / n;
                     ce += lce.value() / n;
                     sdice += lsd.value() / n;
                     if (o.consistency()) {

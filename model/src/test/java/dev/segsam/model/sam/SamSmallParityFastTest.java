@@ -13,7 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 class SamSmallParityFastTest extends SamSmallParityTest {
     @BeforeAll
     static void loadFast() {
-        assumeTrue(Sgemm.available(), "Vector API not present");
+        assumeTrue(Sgemm.available(), "Vector API not present: run the JVM with --add-modules jdk.incubator.vector (the build's test JVMs have it)");
         load(new FastCpuBackend());
     }
 }

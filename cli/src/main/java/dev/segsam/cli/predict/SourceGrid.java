@@ -1,0 +1,56 @@
+package dev.segsam.cli.predict;
+
+import dev.segsam.io.medical.Axis;
+import dev.segsam.io.medical.Volume;
+import dev.segsam.io.medical.nifti.NiftiDataType;
+import dev.segsam.io.medical.nifti.NiftiWriter;
+import dev.segsam.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Puts 2-D results back on the grid of the volume they came from: a picture of slice {@code index} along {@code axis}
+ * ({@link Volume#displaySlice}, the layout {@code predict} shows) is mapped back through the inverse of the display
+ * transpose/flips into voxel order, and written as a NIfTI volume with the source's dimensions and affine (zero on every
+ * other slice), so viewers overlay it on the source.
+ */
+public final class SourceGrid {
+    private SourceGrid() {}
+
+    /**
+     * Writes {@code labels} ({@code w × h}, row-major, display layout of slice {@code index} along {@code axis} of
+     * {@code vol}) as a NIfTI volume on {@code vol}'s grid: uint8 when every label fits, else int16.
+     */
+    public static void writeNifti(Volume vol, Axis axis, int index, int[] labels, int w, int h, Path target) throws IOException {
+        int max = 0;
+        for (int l : labels) {
+            if (l < 0 || l > Short.MAX_VALUE) throw new IllegalArgumentException("label " + l + " is outside 0.." + Short.MAX_VALUE);
+            max = Math.max(max, l);
+        }
+        NiftiDataType type = max <= 255 ? NiftiDataType.UINT8 : NiftiDataType.INT16;
+        int nx = vol.nx(), ny = vol.ny(), nz = vol.nz();
+        Tensor data = Tensor.zeros(nz, ny, nx);
+        try (Volume out = vol.withData(data, type == NiftiDataType.UINT8 ? "uint8" : "int16")) {
+            Volume.SliceLayout layout = vol.displayLayout(axis);
+            int sw = layout.transpose() ? h : w, sh = layout.transpose() ? w : h; // voxel-order slice size
+            for (int y = 0; y < h; y++) {
+                int sy = layout.flipY() ? h - 1 - y : y;
+                for (int x = 0; x < w; x++) {
+                    int l = labels[y * w + x];
+                    if (l == 0) continue;
+                    int sx = layout.flipX() ? w - 1 - x : x;
+                    int u = layout.transpose() ? sy : sx, v = layout.transpose() ? sx : sy; // voxel-order slice (u, v)
+                    if (u >= sw || v >= sh) continue;
+                    int vx, vy, vz;
+                    switch (axis) {
+                        case Z -> { vx = u; vy = v; vz = index; }
+                        case Y -> { vx = u; vy = index; vz = v; }
+                        default -> { vx = index; vy = u; vz = v; }
+                    }
+                    data.set(((long) vz * ny + vy) * nx + vx, l);
+                }
+            }
+            NiftiWriter.write(target, out, type, true);
+        }
+    }
+}
