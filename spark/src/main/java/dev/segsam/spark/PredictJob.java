@@ -169,7 +169,7 @@ public final class PredictJob {
                 for (Prompt p : prompts) results.add(predictor.predict(enc, p)); // one at a time, as segsam predict
                 String files = null;
                 if (dir != null) {
-                    PredictionOutput output = new PredictionOutput(Path.of(s.model()), image, m.model, conv, img, enc, prompts, results);
+                    PredictionOutput output = new PredictionOutput(Path.of(s.model()), image, m.model, conv, img, enc, prompts, results).input(input);
                     Jobs.publishFolder(dir, output::write);
                     files = Path.of(s.out()).relativize(dir).toString();
                 }

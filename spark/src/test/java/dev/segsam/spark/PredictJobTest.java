@@ -106,15 +106,16 @@ class PredictJobTest {
             SegSam segsam = SegSam.load(w, Backends.select(options));
             Convention conv = Conventions.choose(null, segsam);
             Predictor predictor = new Predictor(segsam, conv, options);
-            RgbImage img = item[2].isEmpty() ? InputImage.load(Path.of(image), null, null, Windowing.parse("auto")).image()
-                    : InputImage.load(Path.of(image), dev.segsam.io.medical.Axis.parse(item[2]), Integer.parseInt(item[3]), Windowing.parse(item[4])).image();
+            InputImage input = item[2].isEmpty() ? InputImage.load(Path.of(image), null, null, Windowing.parse("auto"))
+                    : InputImage.load(Path.of(image), dev.segsam.io.medical.Axis.parse(item[2]), Integer.parseInt(item[3]), Windowing.parse(item[4]));
+            RgbImage img = input.image();
             List<Prompt> ps = PromptParser.readJson(prompts, "prompts");
             try (Predictor.Encoded enc = predictor.encode(img, null)) {
                 List<Predictor.Result> out = new ArrayList<>();
                 for (Prompt p : ps) out.add(predictor.predict(enc, p));
                 if (folder != null) {
                     Files.createDirectories(folder);
-                    new PredictionOutput(TestSpark.model(), Path.of(image), segsam, conv, img, enc, ps, out).write(folder);
+                    new PredictionOutput(TestSpark.model(), Path.of(image), segsam, conv, img, enc, ps, out).input(input).write(folder);
                 }
                 return out;
             }
@@ -159,7 +160,7 @@ class PredictJobTest {
                 continue;
             }
             got.sort(java.util.Comparator.comparingInt(r -> r.<Integer>getAs("prompt")));
-            Path refFolder = tmp.resolve("ref-" + id);
+            Path refFolder = tmp.resolve("reference/files").resolve(id); // as deep as the job's: result.json's relative paths agree
             List<Predictor.Result> want = reference(e.getValue(), refFolder);
             assertEquals(want.size(), got.size(), id);
             for (int i = 0; i < want.size(); i++) {
