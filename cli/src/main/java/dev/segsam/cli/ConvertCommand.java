@@ -51,6 +51,7 @@ final class ConvertCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "cannot write '" + out.getFileName() + "': '" + in.getFileName() + "' is a "
                     + (toSafetensors ? "PyTorch checkpoint, so OUT must end in .safetensors" : "safetensors file, so OUT must end in .pth, .pt or .bin"));
         }
+        OutputFolder.requireWritableFile(out, force, "use --force to replace it");
         PthConvert.Result r;
         try {
             r = toSafetensors ? PthConvert.toSafetensors(in, out, force) : PthConvert.fromSafetensors(in, out, force);

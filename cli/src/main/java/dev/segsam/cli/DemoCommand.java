@@ -23,6 +23,7 @@ import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -36,17 +37,23 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code segsam demo}: runs the embedded SEG-SAM model (trained in Java on synthetic abdominal CT phantoms, see
- * docs/TRAINING.md) on its embedded sample slice, offline, through the library API ({@link Checkpoint},
- * {@link SegSam}, {@link Predictor}). Writes and prints what {@code segsam predict} would ({@link PredictionOutput}),
+ * {@code segsam demo}: runs an embedded SEG-SAM model on its embedded sample slice, offline, through the library API
+ * ({@link Checkpoint}, {@link SegSam}, {@link Predictor}): by default the model trained in Java on synthetic abdominal
+ * CT phantoms, with {@code --mri} the one trained on real brain MRI (Colin27 T1 + AAL, a slice of its test split; see
+ * docs/TRAINING.md). Writes and prints what {@code segsam predict} would ({@link PredictionOutput}),
  * then, per prompted organ, the predicted class with its probability and the Dice of the binary and semantic masks
  * against the sample's ground truth (also in {@code demo.json}).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run the embedded SEG-SAM model on the embedded sample CT slice (offline, a few seconds).",
+        description = {"Run the embedded SEG-SAM model on its embedded sample slice (offline, a few seconds).",
+            "Default: the CT phantom model; --mri: the brain MRI model (16 structures) on a real T1 slice of its test split.",
             "Writes masks, semantic label maps, an overlay and result.json into --out."})
 final class DemoCommand implements Callable<Integer> {
     static final String RES = "/dev/segsam/cli/demo/";
+    static final String RES_MRI = "/dev/segsam/cli/demo-mri/";
+
+    @Option(names = "--mri", description = "the brain MRI model (Colin27 T1 + AAL) on a real T1 slice instead of the CT phantom demo")
+    boolean mri;
 
     @Option(names = "--out", paramLabel = "DIR", description = "output folder (default: a new segsam-demo[-N] folder here)")
     Path out;
@@ -59,14 +66,15 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter o = spec.commandLine().getOut();
+        PrintWriter screen = spec.commandLine().getOut();
         if (out == null) out = freshFolder();
-        OutputFolder.requireUsable(out, force, "use --force to write into it");
-        Path dir = Files.createTempDirectory("segsam-demo");
-        try {
-            Path model = extract("segsam-demo.safetensors", dir), image = extract("sample.png", dir);
-            List<Prompt> prompts = PromptParser.readJson(extract("prompts.json", dir));
-            JsonNode truth = new ObjectMapper().readTree(DemoCommand.class.getResourceAsStream(RES + "truth.json"));
+        Path dir = null;
+        try (OutputFolder folder = OutputFolder.prepare(out, force, "use --force to replace it")) {
+            dir = Files.createTempDirectory("segsam-demo");
+            String res = mri ? RES_MRI : RES;
+            Path model = extract(res, mri ? "segsam-mri.safetensors" : "segsam-demo.safetensors", dir), image = extract(res, "sample.png", dir);
+            List<Prompt> prompts = PromptParser.readJson(extract(res, "prompts.json", dir));
+            JsonNode truth = new ObjectMapper().readTree(extract(res, "truth.json", dir).toFile());
             long t0 = System.nanoTime();
             // what segsam predict does, through the library: load, encode once, one prediction per prompt, write
             RgbImage img = ImageFiles.read(image).image();
@@ -74,6 +82,7 @@ final class DemoCommand implements Callable<Integer> {
             for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), w, h, "prompt " + i);
             List<Predictor.Result> results = new ArrayList<>();
             List<String> names;
+            PredictionOutput output;
             try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
                 Options options = Main.options(null, null).withDevice(Device.CPU); // -Dsegsam.cpu/threads
                 SegSam segsam = SegSam.load(weights, Backends.select(options));
@@ -83,17 +92,18 @@ final class DemoCommand implements Callable<Integer> {
                 Predictor predictor = new Predictor(segsam, conv, options);
                 try (Predictor.Encoded enc = predictor.encode(img, null)) {
                     for (Prompt p : prompts) results.add(predictor.predict(enc, p));
-                    Files.createDirectories(out);
-                    PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results)
-                            .names("segsam-demo.safetensors (embedded)", "sample.png (embedded)");
-                    output.write(out);
-                    output.printSummary(o, out);
+                    output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results)
+                            .names((mri ? "segsam-mri" : "segsam-demo") + ".safetensors (embedded)", "sample.png (embedded)");
+                    output.write(folder.dir());
                 }
             }
             double sec = (System.nanoTime() - t0) / 1e9;
+            StringWriter report = new StringWriter();
+            PrintWriter o = new PrintWriter(report);
+            output.printSummary(o, out);
             o.println();
-            o.printf(Locale.ROOT, "segsam demo: %s, %dx%d CT phantom slice (abdomen window), %d prompts, %.1f s%n",
-                    truth.get("model").asText(), w, h, prompts.size(), sec);
+            o.printf(Locale.ROOT, "segsam demo: %s, %s, %d prompts, %.1f s%n", truth.get("model").asText(), truth.get("sample").asText(),
+                    prompts.size(), sec);
             ObjectMapper json = new ObjectMapper();
             ObjectNode summary = json.createObjectNode();
             summary.put("model", truth.get("model").asText()).put("sample", truth.get("sample").asText()).put("seconds", sec);
@@ -101,7 +111,7 @@ final class DemoCommand implements Callable<Integer> {
             for (int i = 0; i < results.size(); i++) {
                 Predictor.Semantic sem = results.get(i).semantic();
                 String want = truth.get("targets").get(i).get("class").asText();
-                boolean[] gt = mask(ImageFiles.read(extract("truth_" + i + ".png", dir)).image(), w, h);
+                boolean[] gt = mask(ImageFiles.read(extract(res, "truth_" + i + ".png", dir)).image(), w, h);
                 String cls = sem.predictedClass() > 0 ? names.get(sem.predictedClass() - 1) : "none";
                 // as result.json holds it: the float's shortest decimal form
                 double prob = Double.parseDouble(Float.toString(sem.classProbability()));
@@ -114,14 +124,15 @@ final class DemoCommand implements Callable<Integer> {
                 rows.addObject().put("index", i).put("true_class", want).put("predicted_class", cls).put("probability", prob)
                         .put("binary_dice", binDice).put("semantic_dice", semDice);
             }
-            json.writerWithDefaultPrettyPrinter().writeValue(out.resolve("demo.json").toFile(), summary);
+            json.writerWithDefaultPrettyPrinter().writeValue(folder.dir().resolve("demo.json").toFile(), summary);
+            folder.commit();
             o.println("  outputs: " + out.toAbsolutePath() + " (overlay.png, labels.png, semantic_*.png, labels_*.png, mask_*.png, result.json, demo.json)");
+            o.flush();
+            screen.print(report);
+            screen.flush();
             return 0;
         } finally {
-            try (var s = Files.list(dir)) {
-                for (Path p : s.toList()) Files.deleteIfExists(p);
-            }
-            Files.deleteIfExists(dir);
+            if (dir != null) OutputFolder.deleteTree(dir);
         }
     }
 
@@ -156,10 +167,16 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** A file of the phantom demo ({@link #RES}), copied into {@code dir}. */
     static Path extract(String name, Path dir) throws IOException {
+        return extract(RES, name, dir);
+    }
+
+    /** A file of the demo resources {@code res} ({@link #RES} or {@link #RES_MRI}), copied into {@code dir}. */
+    static Path extract(String res, String name, Path dir) throws IOException {
         Path p = dir.resolve(name);
         if (Files.exists(p)) return p;
-        try (InputStream in = DemoCommand.class.getResourceAsStream(RES + name)) {
+        try (InputStream in = DemoCommand.class.getResourceAsStream(res + name)) {
             if (in == null) throw new IOException("this build has no embedded demo file " + name + " (see docs/TRAINING.md to make one)");
             Files.copy(in, p, StandardCopyOption.REPLACE_EXISTING);
         }

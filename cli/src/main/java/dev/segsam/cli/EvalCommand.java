@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.segsam.cli.predict.LabelMapImage;
 import dev.segsam.cli.predict.Overlay;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.segsam.cli.train.DataOptions;
 import dev.segsam.cli.train.DataSources;
 import dev.segsam.cli.train.Plots;
 import dev.segsam.io.AtomicFiles;
@@ -29,8 +31,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -44,36 +48,62 @@ import picocli.CommandLine.Spec;
         description = "Evaluate a SAM/SEG-SAM model on a data set split (box prompts): DSC, per-class Dice, mDSC, class presence.")
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "the weights to evaluate: SAM/MedSAM/SEG-SAM (.safetensors or .pth)") Path model;
-    @Option(names = "--data", required = true, paramLabel = "colin27|phantom", description = "the data set: colin27 (real MRI, scripts/fetch-data.sh) or phantom (synthetic CT)") String data;
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "where colin27's files are (default: $SEGSAM_DATA or ~/.cache/segsam, /mricron-data)") Path dataDir;
-    @Option(names = "--phantoms", paramLabel = "N", defaultValue = "240", description = "phantom slices generated (default ${DEFAULT-VALUE}; must match training for the same split)") int phantoms;
-    @Option(names = "--split", paramLabel = "train|val|test", defaultValue = "test", description = "train, val or test (default ${DEFAULT-VALUE})") String split;
+    @Mixin DataOptions dataOptions;
+    @Option(names = "--split", paramLabel = "train|val|test|all", defaultValue = "test", description = {"train, val, test or all (default ${DEFAULT-VALUE}); a model trained by segsam train",
+        "records its data set and split, which are used when --data is that data set (or left out)"}) String split;
     @Option(names = "--overlays", paramLabel = "N", defaultValue = "6", description = "sample overlays to write (default ${DEFAULT-VALUE})") int overlays;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder for eval.json and the overlays (new or empty unless --force)") Path out;
-    @Option(names = "--force", description = "write into a non-empty --out") boolean force;
+    @Option(names = "--force", description = "replace a non-empty --out (as a whole, once the new output is complete)") boolean force;
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter o = spec.commandLine().getOut();
-        OutputFolder.requireUsable(out, force, "use --force to write into it");
-        DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
-        List<TrainSample> samples = ds.split(split);
-        if (samples.isEmpty()) throw new IllegalArgumentException("the " + split + " split of " + data + " is empty");
+        PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        if (!List.of("train", "val", "test", "all").contains(split)) throw new IllegalArgumentException("--split must be train, val, test or all, got " + split);
+        Ranges.check(spec, "--phantoms", dataOptions.phantoms, 1, 20000);
+        Ranges.check(spec, "--overlays", overlays, 0, 1000);
+        if (!Files.exists(model)) throw new java.nio.file.NoSuchFileException(model.toString());
+        Path dataPath = dataOptions.data.equals("colin27") || dataOptions.data.equals("phantom") ? null : Path.of(dataOptions.data);
+        try (OutputFolder folder = OutputFolder.prepare(out, force, "use --force to replace it", model, dataOptions.dataDir, dataPath)) {
+            return run(folder, o, err);
+        }
+    }
+
+    private int run(OutputFolder folder, PrintWriter o, PrintWriter err) throws Exception {
+        Path out = folder.dir();
         try (Checkpoint f = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam m = SegSam.load(f, Backends.select(Main.options(null, null).withDevice(Device.CPU))); // -Dsegsam.cpu/threads
+            // the data set and split the model was trained on, when it records them
+            JsonNode rec = null;
+            String recText = f.metadata().get(DataSources.META_KEY);
+            if (recText != null) rec = new ObjectMapper().readTree(recText);
+            boolean given = spec.commandLine().getParseResult().hasMatchedOption("--data");
+            if (!given) {
+                if (rec == null) throw new IllegalArgumentException(model + " records no data set: pass --data PATH|colin27|phantom");
+                dataOptions.data = rec.path("data").asText();
+                if (rec.has("phantoms")) dataOptions.phantoms = rec.get("phantoms").asInt();
+            }
+            boolean same = rec != null && sameData(rec.path("data").asText(), dataOptions.data);
+            if (rec != null && !same) {
+                err.println("eval: " + dataOptions.data + " is not the data set the model was trained on (" + rec.path("data").asText()
+                        + "); its split is made anew (--val-fraction, --test-fraction); --split all evaluates every slice");
+            }
+            DataSources ds = DataSources.load(dataOptions, same ? rec : null, split.equals("all") ? null : Set.of(split), err);
+            List<TrainSample> samples = new ArrayList<>();
+            for (String sp : split.equals("all") ? List.of("train", "val", "test") : List.of(split)) samples.addAll(ds.split(sp));
+            if (samples.isEmpty()) throw new IllegalArgumentException("the " + split + " split of " + dataOptions.data + " is empty");
             if (m.hasSemantics() && !m.config().classNames().equals(ds.classNames())) {
                 throw new IllegalArgumentException("the model's classes " + m.config().classNames() + " are not the data set's " + ds.classNames());
             }
+            String data = ds.name();
             Preprocessor pre = new Preprocessor(Preprocessor.Convention.SAM, m.sam().config().imgSize());
             Map<String, Preprocessor.Preprocessed> frames = new LinkedHashMap<>();
             for (TrainSample s : samples) frames.put(s.id(), pre.preprocess(s.image()));
             Evaluation.Result r = Evaluation.run(m, samples, s -> m.sam().encode(frames.get(s.id()).input(), null), s -> frames.get(s.id()), ds.classNames());
-            Files.createDirectories(out);
             ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             var node = r.toJson(json, split, 0);
             node.remove("step");
-            node.put("model", model.toString()).put("data", data);
+            node.put("model", model.toString()).put("data", data).put("split", split).put("images", samples.size());
             AtomicFiles.write(out.resolve("eval.json"), true, tmp -> json.writeValue(tmp.toFile(), node));
             double[] values = m.hasSemantics() ? r.perClass() : r.perClassBinary();
             ImageFiles.writePng(Plots.bars((m.hasSemantics() ? "semantic Dice per class" : "binary Dice per class") + " (" + split + ")",
@@ -83,10 +113,22 @@ final class EvalCommand implements Callable<Integer> {
                 TrainSample s = samples.get(i * samples.size() / Math.min(overlays, samples.size()));
                 overlay(p, m, s, frames.get(s.id()), out.resolve("overlay_" + s.id() + ".png"), ds.classNames());
             }
-            o.println(split + ": " + r.summary());
-            o.println("wrote " + out.resolve("eval.json") + ", per_class_dice.png, overlays");
+            o.println(split + " (" + samples.size() + " images of " + data + "): " + r.summary());
+            folder.commit();
+            o.println("wrote " + folder.shown().resolve("eval.json") + ", per_class_dice.png, overlays");
         }
         return 0;
+    }
+
+    /** Whether two --data values name the same data set (a built-in name, or the same folder). */
+    static boolean sameData(String recorded, String given) {
+        if (recorded.equals(given)) return true;
+        if (List.of("colin27", "phantom").contains(given) || List.of("colin27", "phantom").contains(recorded)) return false;
+        try {
+            return Path.of(recorded).toAbsolutePath().normalize().equals(Path.of(given).toAbsolutePath().normalize());
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
     }
 
     /**

@@ -68,7 +68,8 @@ final class InitSegSamCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
-        if (Files.exists(out) && !force) throw new IOException(out + " exists (use --force to replace it)");
+        Ranges.check(spec, "--text-dim", textDim, 1, 8192);
+        OutputFolder.requireWritableFile(out, force, "use --force to replace it");
         if (out.toAbsolutePath().equals(from.toAbsolutePath())) throw new IOException("--out must differ from --from");
         List<ClassSpec> classes = readClasses(classesFile);
         try (Checkpoint sam = Checkpoint.open(from, IoLimits.fromSystemProperties())) {

@@ -61,23 +61,46 @@ public final class Main {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    /** Runs the CLI with the given streams and returns the exit code (0 success, 1 failure, 2 usage error). */
+    /**
+     * Exit codes: success; a failure (one line on stderr); a usage error; some items of a {@code predict --batch}
+     * failed ({@code BatchPredict.SOME_FAILED}); out of memory (README "Limits", docs/LIMITS.md).
+     */
+    public static final int EXIT_OK = 0, EXIT_FAILURE = 1, EXIT_USAGE = 2, EXIT_SOME_FAILED = 3, EXIT_OUT_OF_MEMORY = 4;
+
+    /**
+     * Runs the CLI with the given streams and returns the exit code ({@link #EXIT_OK}, {@link #EXIT_FAILURE},
+     * {@link #EXIT_USAGE}, {@link #EXIT_SOME_FAILED}, {@link #EXIT_OUT_OF_MEMORY}).
+     */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        try {
+            return execute(args, out, err);
+        } catch (OutOfMemoryError e) { // picocli passes Errors through
+            err.println("segsam: " + outOfMemory(e));
+            if (Boolean.getBoolean("segsam.debug")) e.printStackTrace(err);
+            return EXIT_OUT_OF_MEMORY;
+        } catch (StackOverflowError e) {
+            err.println("segsam: the input is nested too deeply to process (stack overflow); -Xss raises the thread stack size");
+            return EXIT_FAILURE;
+        }
+    }
+
+    private static int execute(String[] args, PrintWriter out, PrintWriter err) {
         verboseLogging(false); // each run starts quiet; --verbose turns the library's log lines on
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);
         // Errors are one line ("segsam: ...") and a non-zero exit; -Dsegsam.debug=true adds the stack trace.
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            commandLine.getErr().println("segsam: " + oneLine(ex));
+            OutOfMemoryError oom = causeOfType(ex, OutOfMemoryError.class); // e.g. from a worker thread, wrapped
+            commandLine.getErr().println("segsam: " + (oom != null ? outOfMemory(oom) : oneLine(ex)));
             if (Boolean.getBoolean("segsam.debug")) ex.printStackTrace(commandLine.getErr());
-            return 1;
+            return oom != null ? EXIT_OUT_OF_MEMORY : EXIT_FAILURE;
         });
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine c = ex.getCommandLine();
             c.getErr().println("segsam: " + ex.getMessage());
             c.getErr().println("Try 'segsam " + (c.getCommandName().equals("segsam") ? "" : c.getCommandName() + " ") + "--help'.");
-            return 2;
+            return EXIT_USAGE;
         });
         return cl.execute(args);
     }
@@ -95,6 +118,23 @@ public final class Main {
             o = o.withThreads(threads);
         }
         return o;
+    }
+
+    /**
+     * One line for an {@link OutOfMemoryError}: what ran out (the error's own words, which name the size of a failed
+     * native allocation), the heap limit, and how to raise it.
+     */
+    static String outOfMemory(OutOfMemoryError e) {
+        long max = Runtime.getRuntime().maxMemory();
+        long suggestGiB = Math.max(2, (max >> 30) * 2 + 1);
+        String what = e.getMessage() == null || e.getMessage().isBlank() ? "memory" : e.getMessage();
+        return "out of memory (" + what.replace('\n', ' ') + "; the Java heap limit is " + (max == Long.MAX_VALUE ? "unlimited" : (max >> 20) + " MiB")
+                + "): raise it with SEGSAM_HEAP=" + suggestGiB + "g (./segsam) or java -Xmx" + suggestGiB + "g, or give a smaller input (docs/LIMITS.md)";
+    }
+
+    static <T extends Throwable> T causeOfType(Throwable e, Class<T> type) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) if (type.isInstance(t)) return type.cast(t);
+        return null;
     }
 
     static String oneLine(Throwable e) {

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.segsam.cli.train.DataSources;
 import dev.segsam.io.Checkpoint;
+import dev.segsam.io.medical.dataset.Colin27Aal;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.dataset.AbdomenPhantom;
 import dev.segsam.io.medical.dataset.InstanceMask;
@@ -25,33 +27,64 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code segsam make-demo} (hidden, for maintainers): packs a trained model and one phantom slice as the embedded
- * demo — {@code segsam-demo.safetensors}, {@code sample.png}, {@code prompts.json} (tight boxes of the chosen organs),
- * {@code truth.json} and {@code truth_i.png}. See docs/TRAINING.md.
+ * {@code segsam make-demo} (hidden, for maintainers): packs a trained model and one slice as an embedded demo —
+ * the model, {@code sample.png}, {@code prompts.json} (tight boxes of the chosen structures), {@code truth.json} and
+ * {@code truth_i.png}. Default: a phantom slice for {@code segsam demo}; with {@code --mri}, a Colin27 T1 slice of the
+ * test split (with its AAL masks) for {@code segsam demo --mri}. See docs/TRAINING.md.
  */
-@Command(name = "make-demo", hidden = true, mixinStandardHelpOptions = true, description = "Pack a trained model and a phantom slice as the embedded demo.")
+@Command(name = "make-demo", hidden = true, mixinStandardHelpOptions = true, description = "Pack a trained model and a slice as an embedded demo.")
 final class MakeDemoCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "FILE", required = true, description = "the trained SEG-SAM weights to embed") Path model;
-    @Option(names = "--seed", paramLabel = "N", required = true, description = "phantom seed of the sample (take one from the test split)") long seed;
-    @Option(names = "--classes", paramLabel = "LIST", defaultValue = "liver,spleen,kidney_left", split = ",", description = "the classes prompted in the demo (default ${DEFAULT-VALUE})") List<String> classes;
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "cli/src/main/resources/dev/segsam/cli/demo", description = "where the demo resources go (default ${DEFAULT-VALUE})") Path out;
+    @Option(names = "--seed", paramLabel = "N", description = "phantom seed of the sample (take one from the test split)") Long seed;
+    @Option(names = "--mri", description = "a Colin27 T1 + AAL slice (--slice) for segsam demo --mri") boolean mri;
+    @Option(names = "--slice", paramLabel = "Z", description = "--mri: the axial slice (z index; must be in the model's test split)") Integer slice;
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "--mri: where mricron-data is (default: $SEGSAM_DATA or ~/.cache/segsam, /mricron-data)") Path dataDir;
+    @Option(names = "--classes", paramLabel = "LIST", split = ",", description = "the classes prompted in the demo (default: liver,spleen,kidney_left; --mri: every structure on the slice)") List<String> classes;
+    @Option(names = "--out", paramLabel = "DIR", description = "where the demo resources go (default: the cli resources of the demo, demo/ or demo-mri/)") Path out;
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
+        String modelName;
+        String classesNote;
         try (Checkpoint f = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam m = SegSam.load(f, new CpuBackend());
             if (!m.hasSemantics()) throw new IllegalArgumentException(model + " has no SEG-SAM parts");
+            classesNote = m.config().classNames().size() + (mri ? " brain structures (AAL)" : " phantom organ classes");
+            modelName = m.sam().config().name();
+        }
+        if (out == null) out = Path.of(mri ? "cli/src/main/resources/dev/segsam/cli/demo-mri" : "cli/src/main/resources/dev/segsam/cli/demo");
+        Sample s;
+        String sampleNote, modelNote;
+        if (mri) {
+            if (slice == null) throw new IllegalArgumentException("--mri needs --slice Z (an axial slice of the test split)");
+            Path dir = dataDir != null ? dataDir : DataSources.defaultDataDir().resolve("mricron-data");
+            Colin27Aal.SplitSample pick = null;
+            for (Colin27Aal.SplitSample x : Colin27Aal.samples(dir.resolve("ch2.nii.gz"), dir.resolve("aal.nii.gz"), dir.resolve("aal.nii.txt"),
+                    Colin27Aal.Options.defaults())) {
+                if (x.sliceIndex() == slice) pick = x;
+            }
+            if (pick == null) throw new IllegalArgumentException("axial slice " + slice + " has no structure of the default set");
+            if (!pick.split().equals("test")) throw new IllegalArgumentException("axial slice " + slice + " is in the " + pick.split() + " split, not test");
+            s = pick.sample();
+            sampleNote = "Colin27 T1 axial slice z=" + slice + " (test split), " + s.image().width() + "x" + s.image().height() + ", MR normalisation";
+            modelNote = "segsam-mri (" + modelName + " + SEG-SAM, " + classesNote + ")";
+            if (classes == null) classes = s.masks().stream().map(InstanceMask::className).toList();
+        } else {
+            if (seed == null) throw new IllegalArgumentException("--seed is required (a phantom seed of the test split)");
+            s = AbdomenPhantom.generate(seed, 256).toSample(CtWindow.ABDOMEN);
+            sampleNote = "256x256 CT phantom slice (abdomen window), AbdomenPhantom seed " + seed;
+            modelNote = "segsam-demo (" + modelName + " + SEG-SAM, " + classesNote + ")";
+            if (classes == null) classes = List.of("liver", "spleen", "kidney_left");
         }
         Files.createDirectories(out);
-        Sample s = AbdomenPhantom.generate(seed, 256).toSample(CtWindow.ABDOMEN);
         ImageFiles.writePng(s.image(), out.resolve("sample.png"));
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ArrayNode prompts = json.createArrayNode();
         ObjectNode truth = json.createObjectNode();
-        truth.put("model", "segsam-demo (small256 + SEG-SAM, 7 phantom organ classes)");
-        truth.put("sample", "AbdomenPhantom seed " + seed + ", 256x256, abdomen window W400/L40");
+        truth.put("model", modelNote);
+        truth.put("sample", sampleNote);
         ArrayNode targets = truth.putArray("targets");
         int i = 0;
         for (String c : classes) {
@@ -65,8 +98,9 @@ final class MakeDemoCommand implements Callable<Integer> {
         }
         json.writeValue(out.resolve("prompts.json").toFile(), prompts);
         json.writeValue(out.resolve("truth.json").toFile(), truth);
-        Files.copy(model, out.resolve("segsam-demo.safetensors"), StandardCopyOption.REPLACE_EXISTING);
-        o.println("wrote the demo into " + out + " (" + Files.size(out.resolve("segsam-demo.safetensors")) / 1024 + " KiB model)");
+        String file = mri ? "segsam-mri.safetensors" : "segsam-demo.safetensors";
+        Files.copy(model, out.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+        o.println("wrote the demo into " + out + " (" + Files.size(out.resolve(file)) / 1024 + " KiB model, " + classes.size() + " prompts)");
         return 0;
     }
 }

@@ -77,13 +77,17 @@ final class PredictCommand implements Callable<Integer> {
             description = "preprocessing: sam (resize longest side, mean/std, pad) or medsam (resize to a square, [0,1]); default: the model's, else sam")
     String convention;
 
+    @Option(names = "--full-res-logits",
+            description = "also store the full-size logits (mask_logits.i, semantic_logits.i: 4 bytes x masks x image pixels each) in outputs.safetensors; default: the low-res logits only")
+    boolean fullResLogits;
+
     @Mixin
     ComputeOptions compute;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created; must be empty unless --force)")
     Path out;
 
-    @Option(names = "--force", description = "write into a non-empty output folder, replacing files of the same names")
+    @Option(names = "--force", description = "replace a non-empty output folder (as a whole, once the new output is complete)")
     boolean force;
 
     @Option(names = "--quiet", description = "no progress bar")
@@ -110,7 +114,13 @@ final class PredictCommand implements Callable<Integer> {
         // cheap checks first: nothing is loaded or written before the arguments are known to be usable
         List<Prompt> prompts = prompts();
         Options options = compute.options();
-        OutputFolder.requireUsable(out, force, "use --force to write into it");
+        try (OutputFolder folder = OutputFolder.prepare(out, force, "use --force to replace it", model, image, promptsFile)) {
+            run(folder, prompts, options, o, err);
+        }
+        return 0;
+    }
+
+    private void run(OutputFolder folder, List<Prompt> prompts, Options options, PrintWriter o, PrintWriter err) throws Exception {
         InputImage input = InputImage.load(image, axis == null ? null : Axis.parse(axis), index, Windowing.parse(window));
         RgbImage img = input.image();
         for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), img.width(), img.height(), "prompt " + i);
@@ -131,25 +141,50 @@ final class PredictCommand implements Callable<Integer> {
             long t1 = System.nanoTime();
             try (Predictor.Encoded enc = predictor.encode(img, i -> bar.update(i + 1, "blocks"))) {
                 long t2 = System.nanoTime();
-                List<Predictor.Result> results = new ArrayList<>();
+                // one prompt at a time, each result written as it comes and then dropped: memory does not grow with the
+                // number of prompts (docs/LIMITS.md)
                 StringBuilder decodeMs = new StringBuilder();
-                for (Prompt p : prompts) {
-                    long d0 = System.nanoTime();
-                    results.add(predictor.predict(enc, p));
-                    decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", (System.nanoTime() - d0) / 1e6));
+                long decodeNs = 0;
+                Progress pbar = new Progress(err, "prompts", prompts.size(), !quiet && prompts.size() > 1);
+                List<String> summary;
+                NanCheck nan = new NanCheck(err);
+                try (PredictionOutput.Writer output = new PredictionOutput.Writer(folder.dir(), model, image, segsam, conv, img, enc, fullResLogits, input, null, null)) {
+                    for (int i = 0; i < prompts.size(); i++) {
+                        long d0 = System.nanoTime();
+                        Predictor.Result r = predictor.predict(enc, prompts.get(i));
+                        long d = System.nanoTime() - d0;
+                        decodeNs += d;
+                        if (i < 20) decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", d / 1e6));
+                        try {
+                            nan.check(r, i);
+                            output.add(prompts.get(i), r);
+                        } finally {
+                            close(r);
+                        }
+                        pbar.update(i + 1, "prompts");
+                    }
+                    output.finish();
+                    summary = output.summary();
+                    nan.summary();
                 }
+                folder.commit();
                 long t3 = System.nanoTime();
-                Files.createDirectories(out);
-                PredictionOutput output = new PredictionOutput(model, image, segsam, conv, img, enc, prompts, results).input(input);
-                output.write(out);
-                output.printSummary(o, out);
+                for (String line : summary) o.println(line);
+                o.println("wrote " + out);
                 if (Boolean.getBoolean("segsam.timing")) { // docs/PERF.md: cold start, stage by stage
-                    err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], write %.0f ms%n",
-                            upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (System.nanoTime() - t3) / 1e6);
+                    if (prompts.size() > 20) decodeMs.append(", ... (").append(prompts.size()).append(" prompts)");
+                    err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], decode and write %.0f ms (decode %.0f)%n",
+                            upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6);
                 }
             }
         }
-        return 0;
+    }
+
+    /** Frees a result's host tensors now rather than when the garbage collector gets to them. */
+    private static void close(Predictor.Result r) {
+        r.lowRes().close();
+        r.maskLogits().close();
+        if (r.semantic() != null) r.semantic().logits().close();
     }
 
     private List<Prompt> prompts() throws IOException {

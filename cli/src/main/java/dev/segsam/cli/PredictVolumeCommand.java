@@ -93,7 +93,7 @@ final class PredictVolumeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (must be empty unless --force)")
     Path out;
 
-    @Option(names = "--force", description = "write into a non-empty output folder")
+    @Option(names = "--force", description = "replace a non-empty output folder (as a whole, once the new output is complete)")
     boolean force;
 
     @Option(names = "--quiet", description = "no progress")
@@ -105,11 +105,19 @@ final class PredictVolumeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        Ranges.check(spec, "--min-area", minArea, 0, Integer.MAX_VALUE);
+        Ranges.check(spec, "--margin", margin, 0, 65536);
         Axis ax = Axis.parse(axis);
         Windowing win = Windowing.parse(window);
         Prompt first = PromptParser.fromFlags(box, points, false);
         Options options = compute.options();
-        OutputFolder.requireUsable(out, force, "use --force to write into it");
+        try (OutputFolder folder = OutputFolder.prepare(out, force, "use --force to replace it", model, volume)) {
+            run(folder, ax, win, first, options, o, err);
+        }
+        return 0;
+    }
+
+    private void run(OutputFolder folder, Axis ax, Windowing win, Prompt first, Options options, PrintWriter o, PrintWriter err) throws Exception {
         Volume vol = MedicalImages.read(volume);
         int n = vol.size(ax);
         int lo = 0, hi = n - 1;
@@ -162,15 +170,14 @@ final class PredictVolumeCommand implements Callable<Integer> {
                 }
             }
             if (!quiet) err.println();
-            Files.createDirectories(out);
-            write(vol, ax, masks, images, w, h, first, warnings);
+            write(folder.dir(), vol, ax, masks, images, w, h, first, warnings);
+            folder.commit();
             long voxels = masks.values().stream().mapToLong(Masks::area).sum();
             o.printf(Locale.ROOT, "segmented slices %d..%d along %s (%d slices, %d voxels = %.1f ml)%n", masks.firstKey(), masks.lastKey(),
                     ax, masks.size(), voxels, voxels * vol.spacing()[0] * vol.spacing()[1] * vol.spacing()[2] / 1000.0);
             for (String x : warnings) o.println("warning: " + x);
             o.println("wrote " + out);
         }
-        return 0;
     }
 
     private static boolean[] segment(Predictor p, RgbImage img, Prompt prompt) {
@@ -179,7 +186,7 @@ final class PredictVolumeCommand implements Callable<Integer> {
         }
     }
 
-    private void write(Volume vol, Axis ax, TreeMap<Integer, boolean[]> masks, TreeMap<Integer, RgbImage> images, int w, int h,
+    private void write(Path out, Volume vol, Axis ax, TreeMap<Integer, boolean[]> masks, TreeMap<Integer, RgbImage> images, int w, int h,
                        Prompt first, List<String> warnings) throws IOException {
         // label map on the source grid: undo the display layout of each slice
         int nx = vol.nx(), ny = vol.ny(), nz = vol.nz();

@@ -51,7 +51,7 @@ class ConvertCommandTest {
         Path out = Files.writeString(dir.resolve("taken.pth"), "precious");
         MainTest.Run r = MainTest.run("convert", a.toString(), out.toString());
         assertEquals(1, r.code());
-        assertEquals("segsam: " + out + ": already exists; not replacing it (use --force to replace it)\n", r.err());
+        assertEquals("segsam: " + out + " exists (use --force to replace it)\n", r.err());
         assertEquals("precious", Files.readString(out));
         r = MainTest.run("convert", "--force", a.toString(), out.toString());
         assertEquals(0, r.code(), r.err());

@@ -42,8 +42,8 @@ class InitSegSamCommandTest {
         // predictions of the two files: identical binary logits
         Path img = dir.resolve("i.png");
         dev.segsam.io.image.ImageFiles.writePng(dev.segsam.tensor.image.RgbImage.black(40, 30), img);
-        assertEquals(0, MainTest.run("predict", "--model", sam.toString(), "--image", img.toString(), "--box", "5,5,30,25", "--out", dir.resolve("a").toString(), "--quiet").code());
-        assertEquals(0, MainTest.run("predict", "--model", out.toString(), "--image", img.toString(), "--box", "5,5,30,25", "--out", dir.resolve("b").toString(), "--quiet").code());
+        assertEquals(0, MainTest.run("predict", "--model", sam.toString(), "--image", img.toString(), "--box", "5,5,30,25", "--full-res-logits", "--out", dir.resolve("a").toString(), "--quiet").code());
+        assertEquals(0, MainTest.run("predict", "--model", out.toString(), "--image", img.toString(), "--box", "5,5,30,25", "--full-res-logits", "--out", dir.resolve("b").toString(), "--quiet").code());
         try (SafeTensorsFile a = SafeTensorsFile.open(dir.resolve("a/outputs.safetensors")); SafeTensorsFile b = SafeTensorsFile.open(dir.resolve("b/outputs.safetensors"))) {
             assertArrayEquals(a.get("mask_logits.0").toArray(), b.get("mask_logits.0").toArray());
             assertTrue(b.contains("semantic_logits.0") && !a.contains("semantic_logits.0"));

@@ -63,7 +63,7 @@ class PredictCommandTest {
     void writesMasksOverlayJsonAndTensors() throws Exception {
         Path out = dir.resolve("out1");
         MainTest.Run r = MainTest.run("predict", "--model", sam.toString(), "--image", image.toString(), "--box", "10,5,70,50",
-                "--point", "40,30,1", "--multimask", "--out", out.toString(), "--quiet");
+                "--point", "40,30,1", "--multimask", "--full-res-logits", "--out", out.toString(), "--quiet");
         assertEquals(0, r.code(), r.err());
         for (String f : List.of("mask_0.png", "overlay.png", "result.json", "outputs.safetensors")) assertTrue(Files.exists(out.resolve(f)), f);
         JsonNode res = new ObjectMapper().readTree(out.resolve("result.json").toFile());
@@ -90,8 +90,8 @@ class PredictCommandTest {
     @Test
     void pthAndSafetensorsGiveTheSameResult() throws Exception {
         Path a = dir.resolve("outA"), b = dir.resolve("outB");
-        assertEquals(0, MainTest.run("predict", "--model", sam.toString(), "--image", image.toString(), "--point", "20,20,1", "--out", a.toString(), "--quiet").code());
-        assertEquals(0, MainTest.run("predict", "--model", samPth.toString(), "--image", image.toString(), "--point", "20,20,1", "--out", b.toString(), "--quiet").code());
+        assertEquals(0, MainTest.run("predict", "--model", sam.toString(), "--image", image.toString(), "--point", "20,20,1", "--full-res-logits", "--out", a.toString(), "--quiet").code());
+        assertEquals(0, MainTest.run("predict", "--model", samPth.toString(), "--image", image.toString(), "--point", "20,20,1", "--full-res-logits", "--out", b.toString(), "--quiet").code());
         try (SafeTensorsFile x = SafeTensorsFile.open(a.resolve("outputs.safetensors")); SafeTensorsFile y = SafeTensorsFile.open(b.resolve("outputs.safetensors"))) {
             assertTrue(java.util.Arrays.equals(x.get("mask_logits.0").toArray(), y.get("mask_logits.0").toArray()));
         }
@@ -102,7 +102,7 @@ class PredictCommandTest {
         Path out = dir.resolve("out2"), prompts = dir.resolve("p.json");
         Files.writeString(prompts, "[{\"box\": [10, 5, 70, 50]}, {\"points\": [[40, 30, 1], [5, 5, 0]], \"multimask\": true}]");
         MainTest.Run r = MainTest.run("predict", "--model", segsam.toString(), "--image", image.toString(), "--prompts", prompts.toString(),
-                "--out", out.toString(), "--quiet");
+                "--full-res-logits", "--out", out.toString(), "--quiet");
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.exists(out.resolve("semantic_0.png")) && Files.exists(out.resolve("semantic_1.png")));
         JsonNode res = new ObjectMapper().readTree(out.resolve("result.json").toFile());
@@ -134,6 +134,9 @@ class PredictCommandTest {
             assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
             assertTrue(r.err().contains(expect[i]), "case " + i + ": " + r.err());
             assertFalse(Files.exists(out), "case " + i + " created the output folder");
+            try (Stream<Path> s = Files.list(dir)) {
+                assertFalse(s.anyMatch(p -> p.getFileName().toString().startsWith(".never")), "case " + i + " left a temporary folder");
+            }
         }
         Path notSam = dir.resolve("not_sam.safetensors");
         new SafeTensorsWriter().add("w", dev.segsam.tensor.Tensor.zeros(2)).write(notSam);
@@ -153,7 +156,9 @@ class PredictCommandTest {
         assertEquals(List.of(out.resolve("keep.txt")), Files.list(out).toList());
         MainTest.Run f = MainTest.run("predict", "--model", sam.toString(), "--image", image.toString(), "--box", "10,5,70,50", "--out", out.toString(), "--force", "--quiet");
         assertEquals(0, f.code(), f.err());
-        assertEquals("mine", Files.readString(out.resolve("keep.txt")));
+        // --force replaces the folder as a whole: nothing of before is left beside the new run
+        assertFalse(Files.exists(out.resolve("keep.txt")));
+        assertTrue(Files.exists(out.resolve("result.json")));
     }
 
     static List<Integer> toList(int[] a) {

@@ -88,7 +88,7 @@ class StandardOutputsTest {
     void plainSamLabelMapNumbersThePromptsAndLaterPromptsWin() throws Exception {
         Path out = dir.resolve("sam"), prompts = dir.resolve("two.json");
         Files.writeString(prompts, "[{\"box\": [10, 5, 70, 50]}, {\"box\": [30, 20, 85, 58]}]");
-        MainTest.Run r = MainTest.run("predict", "--model", PredictCommandTest.sam.toString(), "--image", PredictCommandTest.image.toString(),
+        MainTest.Run r = MainTest.run("predict", "--full-res-logits", "--model", PredictCommandTest.sam.toString(), "--image", PredictCommandTest.image.toString(),
                 "--prompts", prompts.toString(), "--out", out.toString(), "--quiet");
         assertEquals(0, r.code(), r.err());
         JsonNode res = new ObjectMapper().readTree(out.resolve("result.json").toFile());
@@ -113,7 +113,7 @@ class StandardOutputsTest {
     @Test
     void segSamLabelMapsHoldClassIds() throws Exception {
         Path out = dir.resolve("segsam");
-        MainTest.Run r = MainTest.run("predict", "--model", PredictCommandTest.segsam.toString(), "--image", PredictCommandTest.image.toString(),
+        MainTest.Run r = MainTest.run("predict", "--full-res-logits", "--model", PredictCommandTest.segsam.toString(), "--image", PredictCommandTest.image.toString(),
                 "--box", "10,5,70,50", "--out", out.toString(), "--quiet");
         assertEquals(0, r.code(), r.err());
         JsonNode res = new ObjectMapper().readTree(out.resolve("result.json").toFile());
@@ -148,7 +148,7 @@ class StandardOutputsTest {
             Axis axis = Axis.parse(axisIndex[0]);
             int index = Integer.parseInt(axisIndex[1]);
             Path out = dir.resolve("vol-" + axisIndex[0]);
-            MainTest.Run r = MainTest.run("predict", "--model", PredictCommandTest.sam.toString(), "--image", nifti.toString(),
+            MainTest.Run r = MainTest.run("predict", "--full-res-logits", "--model", PredictCommandTest.sam.toString(), "--image", nifti.toString(),
                     "--axis", axisIndex[0], "--index", axisIndex[1], "--window", "400,40", "--box", axisIndex[2], "--out", out.toString(), "--quiet");
             assertEquals(0, r.code(), r.err());
             JsonNode res = new ObjectMapper().readTree(out.resolve("result.json").toFile());

@@ -19,7 +19,8 @@ class TrainCommandTest {
 
     static String[] args(Path out, String... extra) {
         String[] base = {"train", "--data", "phantom", "--phantoms", "10", "--stage", "segsam", "--ablation", "full", "--lr", "1e-3",
-            "--warmup", "1", "--targets", "2", "--text-dim", "32", "--log-every", "1", "--eval-every", "0", "--checkpoint-every", "3"};
+            "--warmup", "1", "--targets", "2", "--text-dim", "32", "--log-every", "1", "--eval-every", "0", "--checkpoint-every", "3",
+            "--allow-untrained-encoder"};
         String[] all = java.util.Arrays.copyOf(base, base.length + extra.length + 2);
         System.arraycopy(extra, 0, all, base.length, extra.length);
         all[all.length - 2] = "--out";

@@ -1,5 +1,6 @@
 package dev.segsam.cli.medical;
 
+import dev.segsam.cli.OutputFolder;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.dataset.AbdomenPhantom;
 import dev.segsam.io.medical.dataset.Colin27Aal;
@@ -36,7 +37,7 @@ public final class DatasetCommand implements Callable<Integer> {
         @Option(names = "--out", paramLabel = "DIR", required = true, description = "output folder (absent or empty unless --force)")
         Path out;
 
-        @Option(names = "--force", description = "write into a non-empty --out")
+        @Option(names = "--force", description = "replace a non-empty --out (as a whole, once the new data set is complete)")
         boolean force;
 
         @Spec(Spec.Target.MIXEE)
@@ -55,7 +56,8 @@ public final class DatasetCommand implements Callable<Integer> {
 
     @Command(name = "colin27", mixinStandardHelpOptions = true,
             description = {"Colin27 T1 MRI + AAL atlas slices with per-structure masks (real data: scripts/fetch-data.sh mricron).",
-                    "Default structures: hippocampus, caudate, putamen, thalamus, cerebellum crus 1 (L/R)."})
+                    "Default structures (L/R): hippocampus, caudate, putamen, thalamus, cerebellum crus 1, supplementary motor area,",
+                    "precuneus, cerebellum 8."})
     static final class Colin27 implements Callable<Integer> {
         @Mixin
         Output output;
@@ -63,13 +65,13 @@ public final class DatasetCommand implements Callable<Integer> {
         @Option(names = "--axis", paramLabel = "x|y|z", defaultValue = "z", converter = ExportSliceCommand.AxisConverter.class, description = "slice axis x, y or z (default z: axial)")
         Axis axis;
 
-        @Option(names = "--classes", paramLabel = "LIST", split = ",", description = "AAL structures by index or name, e.g. 77,78 or Thalamus_L,Thalamus_R (default: 37,38,71,72,73,74,77,78,91,92)")
+        @Option(names = "--classes", paramLabel = "LIST", split = ",", description = "AAL structures by index or name, e.g. 77,78 or Thalamus_L,Thalamus_R (default: 37,38,71,72,73,74,77,78,91,92,19,20,67,68,103,104)")
         List<String> classes;
 
         @Option(names = {"--data-dir", "--data"}, paramLabel = "DIR", description = "folder with ch2.nii.gz, aal.nii.gz, aal.nii.txt (default: $SEGSAM_DATA or ~/.cache/segsam, then mricron-data/)")
         Path data;
 
-        @Option(names = "--min-pixels", paramLabel = "N", defaultValue = "20", description = "smallest structure cross-section kept as a mask (default 20)")
+        @Option(names = "--min-pixels", paramLabel = "N", defaultValue = "60", description = "smallest structure cross-section kept as a mask (default ${DEFAULT-VALUE})")
         int minPixels;
 
         @Option(names = "--block", paramLabel = "N", defaultValue = "0", description = "split block size in slices; 0 = automatic, round(span/21) in 2..10 (default)")
@@ -80,6 +82,9 @@ public final class DatasetCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
+            dev.segsam.cli.Ranges.check(output.spec, "--min-pixels", minPixels, 0, Integer.MAX_VALUE);
+            dev.segsam.cli.Ranges.check(output.spec, "--block", block, 0, 1000);
+            dev.segsam.cli.Ranges.check(output.spec, "--gap", gap, 0, 1000);
             Path dir = data != null ? data : defaultData();
             Path ch2 = dir.resolve("ch2.nii.gz"), aal = dir.resolve("aal.nii.gz"), txt = dir.resolve("aal.nii.txt");
             for (Path p : new Path[] {ch2, aal, txt}) {
@@ -90,7 +95,11 @@ public final class DatasetCommand implements Callable<Integer> {
             }
             int[] ids = classes == null ? Colin27Aal.DEFAULT_CLASSES : Colin27Aal.resolveClasses(classes, Colin27Aal.readLabelNames(txt));
             Colin27Aal.Options o = new Colin27Aal.Options(axis, ids, minPixels, block, gap);
-            output.report(Colin27Aal.write(ch2, aal, txt, o, output.out, output.force));
+            try (OutputFolder folder = OutputFolder.prepare(output.out, output.force, "use --force to replace it", ch2, aal, txt)) {
+                Map<String, Integer> counts = Colin27Aal.write(ch2, aal, txt, o, folder.dir(), true);
+                folder.commit();
+                output.report(counts);
+            }
             return 0;
         }
 
@@ -118,15 +127,19 @@ public final class DatasetCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            if (count < 1) throw output.usage("--count must be at least 1");
+            if (count < 1 || count > 100_000) throw output.usage("--count must be in 1..100000, got " + count);
             if (size < 64 || size > 4096) throw output.usage("--size must be 64..4096");
             SegmentationDataset ds = AbdomenPhantom.dataset(seed, count, size);
-            DatasetWriter w = new DatasetWriter(output.out, "abdomen-phantom", ds.classes(), output.force)
-                    .info("source", "segsam AbdomenPhantom (synthetic), seeds " + seed + ".." + (seed + count - 1))
-                    .info("window", "abdomen W400/L40 -> [-160, 240] HU")
-                    .info("split_rule", "sample i: i % 10 < 8 train, 8 val, 9 test");
-            for (int i = 0; i < count; i++) w.add(ds.get(i), i % 10 < 8 ? "train" : i % 10 == 8 ? "val" : "test");
-            output.report(w.finish());
+            try (OutputFolder folder = OutputFolder.prepare(output.out, output.force, "use --force to replace it")) {
+                DatasetWriter w = new DatasetWriter(folder.dir(), "abdomen-phantom", ds.classes(), true)
+                        .info("source", "segsam AbdomenPhantom (synthetic), seeds " + seed + ".." + (seed + count - 1))
+                        .info("window", "abdomen W400/L40 -> [-160, 240] HU")
+                        .info("split_rule", "sample i: i % 10 < 8 train, 8 val, 9 test");
+                for (int i = 0; i < count; i++) w.add(ds.get(i), i % 10 < 8 ? "train" : i % 10 == 8 ? "val" : "test");
+                Map<String, Integer> counts = w.finish();
+                folder.commit();
+                output.report(counts);
+            }
             return 0;
         }
     }

@@ -67,7 +67,7 @@ public final class ExportSliceCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter o = spec.commandLine().getOut();
-        if (Files.exists(out) && !force) throw new FileAlreadyExistsException(out.toString(), null, "exists (use --force to overwrite)");
+        dev.segsam.cli.OutputFolder.requireWritableFile(out, force, "use --force to overwrite");
         try (Volume v = MedicalImages.read(path)) {
             int n = v.size(axis);
             int k = index == null ? n / 2 : index;

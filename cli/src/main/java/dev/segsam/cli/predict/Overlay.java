@@ -19,23 +19,32 @@ public final class Overlay {
 
     /** A new image: {@code img} with {@code masks.get(i)} ({@code w·h} booleans, row-major) in colour i, and the prompts. */
     public static RgbImage render(RgbImage img, List<boolean[]> masks, List<Prompt> prompts) {
-        int w = img.width(), h = img.height();
-        RgbImage out = new RgbImage(w, h, img.rgb().clone());
-        for (int m = 0; m < masks.size(); m++) {
-            boolean[] mask = masks.get(m);
-            int[] col = PALETTE[m % PALETTE.length];
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    if (!mask[y * w + x]) continue;
-                    boolean edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || !mask[y * w + x - 1] || !mask[y * w + x + 1]
-                            || !mask[(y - 1) * w + x] || !mask[(y + 1) * w + x];
-                    for (int c = 0; c < 3; c++) {
-                        int v = out.get(x, y, c);
-                        out.set(x, y, c, edge ? Math.min(255, col[c] + 40) : (v + col[c] + 1) / 2);
-                    }
+        RgbImage out = new RgbImage(img.width(), img.height(), img.rgb().clone());
+        for (int m = 0; m < masks.size(); m++) paintMask(out, masks.get(m), m);
+        paintPrompts(out, prompts);
+        return out;
+    }
+
+    /** Paints mask number {@code m} ({@code w·h} booleans) onto {@code out} in colour m: what {@link #render} does per mask. */
+    public static void paintMask(RgbImage out, boolean[] mask, int m) {
+        int w = out.width(), h = out.height();
+        int[] col = PALETTE[m % PALETTE.length];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                if (!mask[y * w + x]) continue;
+                boolean edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || !mask[y * w + x - 1] || !mask[y * w + x + 1]
+                        || !mask[(y - 1) * w + x] || !mask[(y + 1) * w + x];
+                for (int c = 0; c < 3; c++) {
+                    int v = out.get(x, y, c);
+                    out.set(x, y, c, edge ? Math.min(255, col[c] + 40) : (v + col[c] + 1) / 2);
                 }
             }
         }
+    }
+
+    /** Draws the prompts onto {@code out}: what {@link #render} does after the masks. */
+    public static void paintPrompts(RgbImage out, List<Prompt> prompts) {
+        int w = out.width(), h = out.height();
         int r = Math.max(3, Math.min(w, h) / 100);
         for (Prompt p : prompts) {
             if (p.hasBox()) rectangle(out, p.box(), new int[] {255, 255, 0}, Math.max(1, r / 2));
@@ -44,7 +53,6 @@ public final class Overlay {
                 disc(out, Math.round(p.pointX(i)), Math.round(p.pointY(i)), r, col);
             }
         }
-        return out;
     }
 
     /**

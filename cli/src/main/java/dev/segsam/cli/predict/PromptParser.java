@@ -91,11 +91,11 @@ public final class PromptParser {
         try {
             v = new BigDecimal(text);
         } catch (NumberFormatException e) {
-            throw new BadPromptException(where + ": label '" + text + "' is not 0 (background) or 1 (foreground)");
+            throw new BadPromptException(where + ": label '" + shown(text) + "' is not 0 (background) or 1 (foreground)");
         }
         if (v.compareTo(BigDecimal.ZERO) == 0) return 0;
         if (v.compareTo(BigDecimal.ONE) == 0) return 1;
-        throw new BadPromptException(where + ": label " + text + " is not 0 (background) or 1 (foreground)");
+        throw new BadPromptException(where + ": label " + shown(text) + " is not 0 (background) or 1 (foreground)");
     }
 
     /** A validated {@link Prompt}, its refusals as one-line {@link BadPromptException}s prefixed by {@code where}. */
@@ -120,11 +120,17 @@ public final class PromptParser {
 
     // ------------------------------------------------------------------ prompts files
 
+    /** The most prompts one file may hold (docs/LIMITS.md): their results are streamed, the prompts themselves are kept. */
+    public static final int MAX_PROMPTS = 100_000;
+
+    /** The most points one prompt may have (docs/LIMITS.md); SAM's prompts have a handful. */
+    public static final int MAX_POINTS = 1024;
+
     /** Reads a prompts file (see the class comment). */
     public static List<Prompt> readJson(Path file) throws IOException {
         if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
         try (JsonParser p = new JsonFactory().createParser(file.toFile())) {
-            return readJson(p, file.getFileName().toString());
+            return readJson(p, dev.segsam.io.Printable.of(file.getFileName().toString()));
         }
     }
 
@@ -142,6 +148,7 @@ public final class PromptParser {
             for (JsonToken t; (t = p.nextToken()) != JsonToken.END_ARRAY; ) {
                 String where = name + " prompt " + out.size();
                 if (t != JsonToken.START_OBJECT) throw new BadPromptException(where + ": not an object");
+                if (out.size() == MAX_PROMPTS) throw new BadPromptException(name + ": more than " + MAX_PROMPTS + " prompts (the limit); split the file");
                 out.add(object(p, where));
             }
             JsonToken after;
@@ -152,7 +159,9 @@ public final class PromptParser {
             }
             if (after != null) throw new BadPromptException(name + ": unexpected content after the prompts array (" + at(p.currentTokenLocation()) + ")");
         } catch (JsonProcessingException e) {
-            throw new BadPromptException(name + ": not valid JSON (" + e.getOriginalMessage().lines().findFirst().orElse("") + ", " + at(e.getLocation()) + ")");
+            throw new BadPromptException(name + ": not valid JSON (" + shown(e.getOriginalMessage().lines().findFirst().orElse("")) + ", " + at(e.getLocation()) + ")");
+        } catch (java.io.CharConversionException e) { // fuzzing finding: bytes that are no UTF-8/16/32 text
+            throw new BadPromptException(name + ": not valid JSON (not UTF-8 text: " + shown(e.getMessage()) + ")");
         }
         if (out.isEmpty()) throw new BadPromptException(name + ": no prompts");
         return out;
@@ -171,7 +180,7 @@ public final class PromptParser {
         boolean multimask = false;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
-            if (!seen.add(field)) throw new BadPromptException(where + ": duplicate field \"" + field + "\"");
+            if (!seen.add(field)) throw new BadPromptException(where + ": duplicate field \"" + shown(field) + "\"");
             JsonToken v = p.nextToken();
             switch (field) {
                 case "box" -> box = numberArray(p, v, 4, where + " box", "[x0, y0, x1, y1]");
@@ -179,6 +188,7 @@ public final class PromptParser {
                     if (v != JsonToken.START_ARRAY) throw new BadPromptException(where + " points: expected an array of [x, y, label], got " + text(p, v));
                     for (JsonToken t; (t = p.nextToken()) != JsonToken.END_ARRAY; ) {
                         String pw = where + " point " + xy.size();
+                        if (xy.size() == MAX_POINTS) throw new BadPromptException(where + ": more than " + MAX_POINTS + " points (the limit)");
                         if (t != JsonToken.START_ARRAY) throw new BadPromptException(pw + ": expected [x, y, label], got " + text(p, t));
                         float x = 0, y = 0;
                         int n = 0;
@@ -206,7 +216,7 @@ public final class PromptParser {
                     }
                     multimask = v == JsonToken.VALUE_TRUE;
                 }
-                default -> throw new BadPromptException(where + ": unknown field \"" + field + "\" (expected box, points, multimask)");
+                default -> throw new BadPromptException(where + ": unknown field \"" + shown(field) + "\" (expected box, points, multimask)");
             }
         }
         if (box == null && xy.isEmpty()) throw new BadPromptException(where + ": needs a box or at least one point");
@@ -232,7 +242,7 @@ public final class PromptParser {
             throw new BadPromptException(where + ": " + text(p, t) + " is not a number (expected " + form + ")");
         }
         float v = (float) p.getDoubleValue();
-        if (!Float.isFinite(v)) throw new BadPromptException(where + ": " + p.getText() + " is not a finite number (too large for a float)");
+        if (!Float.isFinite(v)) throw new BadPromptException(where + ": " + shown(p.getText()) + " is not a finite number (too large for a float)");
         return v;
     }
 
@@ -243,8 +253,14 @@ public final class PromptParser {
             case START_ARRAY -> "an array";
             case START_OBJECT -> "an object";
             case END_ARRAY, END_OBJECT -> "the end of the " + (t == JsonToken.END_ARRAY ? "array" : "object");
-            case VALUE_STRING -> "\"" + p.getText() + "\"";
-            default -> p.getText();
+            case VALUE_STRING -> "\"" + shown(p.getText()) + "\"";
+            default -> shown(p.getText());
         };
+    }
+
+    /** Text from the file as it may appear in a message: control characters escaped, at most 40 characters. */
+    private static String shown(String s) {
+        String t = s.length() > 40 ? s.substring(0, 40) + "..." : s;
+        return dev.segsam.io.Printable.of(t);
     }
 }

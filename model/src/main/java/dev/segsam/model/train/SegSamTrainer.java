@@ -90,18 +90,36 @@ public final class SegSamTrainer {
 
     /** One step on {@code s}; {@code fv} is its cached embedding (ignored when the encoder is trained). */
     public Report step(TrainSample s, Preprocessor.Preprocessed frame, Tensor fv, Random rnd) {
+        return step(s, frame, fv, rnd, 0);
+    }
+
+    /** As {@link #step(TrainSample, Preprocessor.Preprocessed, Tensor, Random)}, with a target of class {@code preferClass} (if the sample has one; 0 = none) among the step's targets. */
+    public Report step(TrainSample s, Preprocessor.Preprocessed frame, Tensor fv, Random rnd, int preferClass) {
         Map<String, float[]> g = new LinkedHashMap<>();
-        Report r = lossAndGradients(s, frame, fv, rnd, g);
+        Report r = lossAndGradients(s, frame, fv, rnd, g, preferClass);
         double norm = opt.update(g);
         return new Report(r.total(), r.focal(), r.dice(), r.ce(), r.semDice(), r.bce(), r.cons(), norm, r.targets());
     }
 
     /** The loss of one step and (into {@code gradsOut}) its gradient for every trainable tensor; no update. */
     public Report lossAndGradients(TrainSample s, Preprocessor.Preprocessed frame, Tensor fv, Random rnd, Map<String, float[]> gradsOut) {
+        return lossAndGradients(s, frame, fv, rnd, gradsOut, 0);
+    }
+
+    /** As above, with a target of class {@code preferClass} (if any; 0 = none) always among the step's targets. */
+    public Report lossAndGradients(TrainSample s, Preprocessor.Preprocessed frame, Tensor fv, Random rnd, Map<String, float[]> gradsOut, int preferClass) {
         int w = s.image().width(), h = s.image().height(), L = model.sam().config().lowResSize();
         int K = model.hasSemantics() ? model.config().numClasses() : 0;
         List<TrainSample.Target> targets = new ArrayList<>(s.targets());
         Collections.shuffle(targets, rnd);
+        if (preferClass > 0) {
+            for (int i = 0; i < targets.size(); i++) {
+                if (targets.get(i).classIndex() == preferClass) {
+                    targets.addFirst(targets.remove(i));
+                    break;
+                }
+            }
+        }
         targets = targets.subList(0, Math.min(o.targetsPerImage(), targets.size()));
         int n = targets.size();
         double focal = 0, dice = 0, ce = 0, sdice = 0, bce = 0, cons = 0;

@@ -54,6 +54,9 @@ public final class TrainingRun {
     /** The checkpoint metadata key holding the last completed step. */
     public static final String STEP_KEY = "segsam.train.step";
 
+    /** The trained model's metadata key holding the step it was saved at ({@link #model}). */
+    public static final String FINAL_STEP_KEY = "segsam.train.final_step";
+
     /**
      * What a run does.
      *
@@ -68,12 +71,23 @@ public final class TrainingRun {
      * @param loss            the loss terms and weights ({@link Ablation#loss})
      */
     public record Config(int steps, double learningRate, int warmupSteps, long seed, int logEvery, int evalEvery,
-                         int checkpointEvery, SegSamTrainer.Options loss) {
+                         int checkpointEvery, SegSamTrainer.Options loss, Sampling sampling, Augment augment) {
         public Config {
             if (steps < 1 || loss.targetsPerImage() < 1 || !(learningRate > 0) || warmupSteps < 0 || logEvery < 1 || checkpointEvery < 1
                     || evalEvery < 0) {
                 throw new IllegalArgumentException("steps, targets, log/checkpoint intervals must be positive and lr > 0");
             }
+            if (sampling == null || augment == null) throw new IllegalArgumentException("sampling and augment must be given (Sampling.IMAGE, Augment.NONE)");
+        }
+
+        /** Uniform image sampling, no augmentation. */
+        public Config(int steps, double learningRate, int warmupSteps, long seed, int logEvery, int evalEvery, int checkpointEvery,
+                      SegSamTrainer.Options loss) {
+            this(steps, learningRate, warmupSteps, seed, logEvery, evalEvery, checkpointEvery, loss, Sampling.IMAGE, Augment.NONE);
+        }
+
+        public Config withSampling(Sampling s, Augment a) {
+            return new Config(steps, learningRate, warmupSteps, seed, logEvery, evalEvery, checkpointEvery, loss, s, a);
         }
 
         /** {@code segsam train}'s defaults: 1000 steps, lr 1e-4, 50 warm-up steps, seed 1, log/validate/checkpoint every 25/250/250, the full loss. */
@@ -82,17 +96,24 @@ public final class TrainingRun {
         }
 
         public Config withSteps(int n) {
-            return new Config(n, learningRate, warmupSteps, seed, logEvery, evalEvery, checkpointEvery, loss);
+            return new Config(n, learningRate, warmupSteps, seed, logEvery, evalEvery, checkpointEvery, loss, sampling, augment);
         }
 
         public Config withLearningRate(double lr, int warmup) {
-            return new Config(steps, lr, warmup, seed, logEvery, evalEvery, checkpointEvery, loss);
+            return new Config(steps, lr, warmup, seed, logEvery, evalEvery, checkpointEvery, loss, sampling, augment);
         }
 
         public Config withLoss(SegSamTrainer.Options o) {
-            return new Config(steps, learningRate, warmupSteps, seed, logEvery, evalEvery, checkpointEvery, o);
+            return new Config(steps, learningRate, warmupSteps, seed, logEvery, evalEvery, checkpointEvery, o, sampling, augment);
         }
     }
+
+    /**
+     * How a step picks its training image: {@link #IMAGE} uniformly among the training images; {@link #CLASS} a class
+     * uniformly among those with training targets, then an image that has it (that class's target is then among the
+     * step's targets), so that rare classes are seen as often as common ones.
+     */
+    public enum Sampling { IMAGE, CLASS }
 
     /** The tensors a run starts from (owned copies, which the optimiser updates in place) and the model's metadata. */
     public record Weights(Map<String, Tensor> tensors, Map<String, String> metadata) {
@@ -104,6 +125,15 @@ public final class TrainingRun {
          * the ablation's parts switched on in the metadata.
          */
         public static Weights initial(TensorSource base, SamConfig arch, List<String> classNames, Ablation ablation, int textDim, long seed) {
+            return initial(base, arch, classNames, Map.of(), ablation, textDim, seed);
+        }
+
+        /**
+         * As {@link #initial(TensorSource, SamConfig, List, Ablation, int, long)}, with T2VSE's class descriptions from
+         * {@code descriptions} (class name → text) where given, segsam's shipped ones ({@link ClassTexts}) elsewhere.
+         */
+        public static Weights initial(TensorSource base, SamConfig arch, List<String> classNames, Map<String, String> descriptions,
+                                      Ablation ablation, int textDim, long seed) {
             Map<String, Tensor> weights = new LinkedHashMap<>();
             Map<String, String> meta = new LinkedHashMap<>();
             TensorSource from = base != null ? base : SeededWeights.generate(arch, seed);
@@ -113,7 +143,7 @@ public final class TrainingRun {
             }
             if (ablation.semantic()) {
                 List<ClassSpec> classes = new ArrayList<>();
-                for (String c : classNames) classes.add(ClassTexts.spec(c, null));
+                for (String c : classNames) classes.add(ClassTexts.spec(c, descriptions.get(c)));
                 SegSamConfig prior = base == null ? null : SegSamConfig.fromMetadata(base.metadata());
                 boolean reuse = prior != null && prior.classNames().equals(classNames);
                 SegSamInit.Model m = SegSamInit.create(SeededWeights.of(weights), classes, SegSamInit.hashedEmbeddings(classes, textDim),
@@ -294,6 +324,14 @@ public final class TrainingRun {
         if (data.train().isEmpty()) throw new IllegalStateException("the training split is empty");
         if (!prepared) prepare(Embeddings.computed());
         int start = step, steps = config.steps();
+        Map<Integer, List<Integer>> byClass = new java.util.TreeMap<>();
+        for (int i = 0; i < data.train().size(); i++) {
+            for (TrainSample.Target tg : data.train().get(i).targets()) {
+                List<Integer> l = byClass.computeIfAbsent(tg.classIndex(), k -> new ArrayList<>());
+                if (l.isEmpty() || l.getLast() != i) l.add(i);
+            }
+        }
+        int[] classOrder = byClass.keySet().stream().mapToInt(Integer::intValue).toArray();
         int last = maxSteps <= 0 ? steps : Math.min(steps, start + maxSteps);
         long t0 = System.nanoTime();
         double[] acc = new double[7];
@@ -301,9 +339,27 @@ public final class TrainingRun {
         for (int t = start + 1; t <= last; t++) {
             step = t;
             Random rnd = new Random(config.seed() * 1_000_003L + t);
-            TrainSample s = data.train().get(rnd.nextInt(data.train().size()));
+            TrainSample s;
+            int prefer = 0;
+            if (config.sampling() == Sampling.CLASS && !byClass.isEmpty()) {
+                prefer = classOrder[rnd.nextInt(classOrder.length)];
+                List<Integer> having = byClass.get(prefer);
+                s = data.train().get(having.get(rnd.nextInt(having.size())));
+            } else {
+                s = data.train().get(rnd.nextInt(data.train().size()));
+            }
             if (s.targets().isEmpty()) continue;
-            SegSamTrainer.Report r = trainer.step(s, frames.get(s.id()), embeddings.get(s.id()), rnd);
+            SegSamTrainer.Report r;
+            if (config.augment().none()) {
+                r = trainer.step(s, frames.get(s.id()), embeddings.get(s.id()), rnd, prefer);
+            } else {
+                TrainSample a = config.augment().apply(s, rnd);
+                if (a.targets().isEmpty()) continue;
+                try (Preprocessor.Preprocessed frame = trainer.preprocessor().preprocess(a.image());
+                     Tensor fv = config.loss().trainEncoder() ? null : model.sam().encode(frame.input(), null)) {
+                    r = trainer.step(a, frame, fv, rnd, prefer);
+                }
+            }
             double[] v = {r.total(), r.focal(), r.dice(), r.ce(), r.semDice(), r.bce(), r.cons()};
             for (int i = 0; i < v.length; i++) acc[i] += v[i];
             accN++;
@@ -359,10 +415,11 @@ public final class TrainingRun {
         return new Snapshot(Collections.unmodifiableMap(t), Collections.unmodifiableMap(m));
     }
 
-    /** The trained model: every weight, and the metadata plus {@code extraMetadata}. */
+    /** The trained model: every weight, and the metadata plus {@code extraMetadata} and {@link #FINAL_STEP_KEY}. */
     public Snapshot model(Map<String, String> extraMetadata) {
         Map<String, String> m = new LinkedHashMap<>(meta);
         m.putAll(extraMetadata);
+        m.put(FINAL_STEP_KEY, Integer.toString(step));
         return new Snapshot(Collections.unmodifiableMap(new LinkedHashMap<>(weights)), Collections.unmodifiableMap(m));
     }
 }

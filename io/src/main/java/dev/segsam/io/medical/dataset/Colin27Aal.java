@@ -27,9 +27,11 @@ import java.util.Map;
  * {@code minPixels} pixels of the slice. Slices without any such structure are left out. Image and masks use
  * {@link Volume#displaySlice} (radiological layout: anterior/superior up, patient left on the right).
  *
- * <p>Default structures ({@link #DEFAULT_CLASSES}): deep grey matter and cerebellum, large and compact enough for
- * box prompts — Hippocampus L/R (37, 38), Caudate L/R (71, 72), Putamen L/R (73, 74), Thalamus L/R (77, 78),
- * Cerebelum_Crus1 L/R (91, 92).
+ * <p>Default structures ({@link #DEFAULT_CLASSES}): 16 regions large and compact enough for box prompts whose axial
+ * extents together cover the brain from the lower cerebellum (z 10) to the vertex (z 155), so that nearly every
+ * axial slice through the brain is usable — Hippocampus L/R (37, 38), Caudate L/R (71, 72), Putamen L/R (73, 74),
+ * Thalamus L/R (77, 78), Cerebelum_Crus1 L/R (91, 92), Supp_Motor_Area L/R (19, 20), Precuneus L/R (67, 68),
+ * Cerebelum_8 L/R (103, 104). A structure's cross-section counts when it covers at least 60 pixels (about 8×8 mm).
  *
  * <p>Split: the kept slices are cut into contiguous blocks of {@code blockSize} slice positions (counted from the
  * first kept slice); block b goes to {@code train} if b mod 7 &lt; 5, {@code val} if b mod 7 = 5, {@code test} if
@@ -39,10 +41,12 @@ import java.util.Map;
  * slice + 1, so that even a small structure spans three cycles of the pattern and gets val and test slices.
  */
 public final class Colin27Aal {
-    public static final int[] DEFAULT_CLASSES = {37, 38, 71, 72, 73, 74, 77, 78, 91, 92};
+    public static final int[] DEFAULT_CLASSES = {37, 38, 71, 72, 73, 74, 77, 78, 91, 92, 19, 20, 67, 68, 103, 104};
+    /** The default smallest cross-section (pixels) of a structure that makes a mask. */
+    public static final int DEFAULT_MIN_PIXELS = 60;
     private static final String[] PATTERN = {"train", "train", "train", "train", "train", "val", "test"};
 
-    /** Options; {@link #defaults()} = axis z, default classes, ≥ 20 pixels, automatic block size, gap 1. */
+    /** Options; {@link #defaults()} = axis z, default classes, ≥ {@value #DEFAULT_MIN_PIXELS} pixels, automatic block size, gap 1. */
     public record Options(Axis axis, int[] classIds, int minPixels, int blockSize, int gap) {
         public Options {
             if (classIds.length == 0) throw new IllegalArgumentException("no classes selected");
@@ -52,7 +56,7 @@ public final class Colin27Aal {
         }
 
         public static Options defaults() {
-            return new Options(Axis.Z, DEFAULT_CLASSES, 20, 0, 1);
+            return new Options(Axis.Z, DEFAULT_CLASSES, DEFAULT_MIN_PIXELS, 0, 1);
         }
 
         public Options withAxis(Axis a) {

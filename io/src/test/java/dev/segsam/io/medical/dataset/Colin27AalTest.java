@@ -137,7 +137,9 @@ class Colin27AalTest {
         Path aal = Fixtures.fetched("mricron-data", "aal.nii.gz", "Debian mricron-data");
         Path txt = Fixtures.fetched("mricron-data", "aal.nii.txt", "Debian mricron-data");
         JsonNode exp = Fixtures.fetchedExpected();
-        List<Colin27Aal.SplitSample> s = Colin27Aal.samples(ch2, aal, txt, Colin27Aal.Options.defaults());
+        // the expected counts (tools/reference) cover the ten deep-grey/cerebellar structures, at a 20-pixel minimum
+        Colin27Aal.Options ten = new Colin27Aal.Options(Axis.Z, new int[] {37, 38, 71, 72, 73, 74, 77, 78, 91, 92}, 20, 0, 1);
+        List<Colin27Aal.SplitSample> s = Colin27Aal.samples(ch2, aal, txt, ten);
         JsonNode perZ = exp.get("aal_per_z");
         Set<Integer> candidates = new TreeSet<>();
         perZ.properties().forEach(e -> {
