@@ -1,5 +1,6 @@
 package dev.segsam.spark;
 
+import dev.segsam.cli.train.DataOptions;
 import dev.segsam.cli.train.DataSources;
 import dev.segsam.cli.train.EmbeddingCache;
 import dev.segsam.model.train.TrainSample;
@@ -147,17 +148,11 @@ public final class SparkMain {
     @Command(name = "embed", mixinStandardHelpOptions = true, sortOptions = false,
             description = {"The frozen encoder's embeddings f_v of a training data set, as shards in segsam train's embedding cache",
                 "(give train the same --data, --phantoms and --cache, and --init with this --model: it reads them instead of encoding).",
-                "Input: --data as segsam train takes it, or --manifest of image files (columns id, image; optional axis, slice, window)",
-                "with --data-key. A re-run skips samples already in a shard."})
+                "Input: --data (and its options) as segsam train takes it, or --manifest of image files (columns id, image; optional",
+                "axis, slice, window) with --data-key. A re-run skips samples already in a shard."})
     static final class Embed extends Common implements Callable<Integer> {
-        @Option(names = "--data", paramLabel = "colin27|phantom", description = "a data set as segsam train loads it")
-        String data;
-
-        @Option(names = "--data-dir", paramLabel = "DIR", description = "where colin27's files are (as segsam train)")
-        Path dataDir;
-
-        @Option(names = "--phantoms", defaultValue = "240", description = "phantom slices (as segsam train; default ${DEFAULT-VALUE})")
-        int phantoms;
+        @picocli.CommandLine.Mixin
+        DataOptions data; // --data and its slicing/split options, exactly as segsam train takes them
 
         @Option(names = "--manifest", paramLabel = "FILE", description = "image files instead of --data (ids = the sample ids training uses)")
         String manifest;
@@ -174,21 +169,19 @@ public final class SparkMain {
 
         @Override
         public Integer call() throws Exception {
-            if ((data == null) == (manifest == null)) throw new IllegalArgumentException("give either --data or --manifest");
             String key = dataKey;
-            if (key == null) {
-                if (manifest != null) throw new IllegalArgumentException("--manifest needs --data-key (the data set's name in segsam train's cache)");
-                key = data + (data.equals("phantom") ? phantoms : ""); // as TrainCommand keys its cache
-            }
-            Path dir = (cache == null ? EmbeddingCache.defaultDir() : cache).toAbsolutePath();
-            var s = new EmbedJob.Settings(model.toAbsolutePath().toString(), dir.toString(), key, properties(), partitions, shardSize);
             List<TrainSample> samples = null;
-            if (data != null) {
-                DataSources ds = DataSources.load(data, dataDir, phantoms, 256);
+            if (manifest == null) { // the data set as segsam train loads it, keyed in the cache as train keys it
+                DataSources ds = DataSources.load(data, null, null, spec.commandLine().getErr());
                 samples = new ArrayList<>(ds.train());
                 samples.addAll(ds.val());
                 samples.addAll(ds.test());
+                if (key == null) key = ds.cacheKey();
+            } else if (key == null) {
+                throw new IllegalArgumentException("--manifest needs --data-key (the data set's name in segsam train's cache)");
             }
+            Path dir = (cache == null ? EmbeddingCache.defaultDir() : cache).toAbsolutePath();
+            var s = new EmbedJob.Settings(model.toAbsolutePath().toString(), dir.toString(), key, properties(), partitions, shardSize);
             long t0 = System.nanoTime();
             try (SparkSession spark = localSession(master, null)) {
                 long t1 = System.nanoTime();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.segsam.cli.train.DataOptions;
 import dev.segsam.cli.train.DataSources;
 import dev.segsam.cli.train.EmbeddingCache;
 import dev.segsam.io.Checkpoint;
@@ -45,7 +46,9 @@ class EmbedJobTest {
     @BeforeAll
     static void start() throws Exception {
         spark = TestSpark.spark();
-        ds = DataSources.load("phantom", null, PHANTOMS, 256);
+        ds = DataSources.load(picocli.CommandLine.populateCommand(new DataOptions(), "--data", "phantom", "--phantoms", Integer.toString(PHANTOMS)),
+                null, null, new PrintWriter(new StringWriter()));
+        assertEquals(KEY, ds.cacheKey(), "the key segsam train gives this data set");
         samples = new ArrayList<>(ds.train());
         samples.addAll(ds.val());
         samples.addAll(ds.test());
