@@ -102,8 +102,8 @@ final class DemoCommand implements Callable<Integer> {
             PrintWriter o = new PrintWriter(report);
             output.printSummary(o, out);
             o.println();
-            o.printf(Locale.ROOT, "segsam demo: %s, %s, %d prompts, %.1f s%n", truth.get("model").asText(), truth.get("sample").asText(),
-                    prompts.size(), sec);
+            String sample = mri ? truth.get("sample").asText() : String.format(Locale.ROOT, "%dx%d CT phantom slice (abdomen window)", w, h);
+            o.printf(Locale.ROOT, "segsam demo: %s, %s, %d prompts, %.1f s%n", truth.get("model").asText(), sample, prompts.size(), sec);
             ObjectMapper json = new ObjectMapper();
             ObjectNode summary = json.createObjectNode();
             summary.put("model", truth.get("model").asText()).put("sample", truth.get("sample").asText()).put("seconds", sec);
