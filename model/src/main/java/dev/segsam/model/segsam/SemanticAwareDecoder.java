@@ -90,7 +90,11 @@ public final class SemanticAwareDecoder {
             } else {
                 soPrime = b.add(so, b.zeros(B, C));
             }
-            Tensor up = upscaling.forward(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g));
+            Tensor up;
+            try (TensorScope u = TensorScope.open()) { // the keys' permuted copy goes once upscaled
+                up = u.keep(upscaling.forward(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g)));
+            }
+            t.keys().close(); // and the keys themselves (4 MB a prompt), before the masks are made
             Tensor w = soHyper.forward(b, soPrime).reshape(B, K + 1, C / 8);
             Tensor masks = b.matmul(w, up.reshape(B, C / 8, s * s)).reshape(B, K + 1, s, s);
             return scope.keep(new Output(masks, presence, classLogits));
