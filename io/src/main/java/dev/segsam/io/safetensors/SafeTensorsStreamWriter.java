@@ -1,10 +1,7 @@
 package dev.segsam.io.safetensors;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.segsam.io.AtomicFiles;
 import dev.segsam.tensor.Tensor;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -95,8 +92,8 @@ public final class SafeTensorsStreamWriter implements AutoCloseable {
         try {
             channel.force(false);
             AtomicFiles.writeChannel(target, replace, out -> {
-                writeFully(out, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip());
-                writeFully(out, ByteBuffer.wrap(header));
+                SafeTensorsWriter.writeFully(out, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip());
+                SafeTensorsWriter.writeFully(out, ByteBuffer.wrap(header));
                 long pos = 0;
                 while (pos < offset) pos += channel.transferTo(pos, offset - pos, out);
             });
@@ -106,38 +103,13 @@ public final class SafeTensorsStreamWriter implements AutoCloseable {
     }
 
     private byte[] header() throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (JsonGenerator g = new JsonFactory().createGenerator(out)) {
-            g.writeStartObject();
-            if (!metadata.isEmpty()) {
-                g.writeObjectFieldStart(SafeTensorsFile.METADATA_KEY);
-                for (Map.Entry<String, String> m : metadata.entrySet()) g.writeStringField(m.getKey(), m.getValue());
-                g.writeEndObject();
-            }
-            for (Entry e : entries) {
-                g.writeObjectFieldStart(e.name);
-                g.writeStringField("dtype", "F32");
-                g.writeArrayFieldStart("shape");
-                for (int d : e.shape) g.writeNumber(d);
-                g.writeEndArray();
-                g.writeArrayFieldStart("data_offsets");
-                g.writeNumber(e.begin);
-                g.writeNumber(e.end);
-                g.writeEndArray();
-                g.writeEndObject();
-            }
-            g.writeEndObject();
-        }
-        while (out.size() % 8 != 0) out.write(' ');
-        return out.toByteArray();
+        List<SafeTensorsWriter.HeaderEntry> lines = new ArrayList<>(entries.size());
+        for (Entry e : entries) lines.add(new SafeTensorsWriter.HeaderEntry(e.name, "F32", e.shape, e.begin, e.end));
+        return SafeTensorsWriter.header(metadata, lines);
     }
 
     private void writeFully(ByteBuffer b) throws IOException {
-        writeFully(channel, b);
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) ch.write(b);
+        SafeTensorsWriter.writeFully(channel, b);
     }
 
     /** Closes and deletes the data file (after {@link #finish}, or to give up). */

@@ -112,6 +112,20 @@ public final class SafeTensorsWriter {
     }
 
     private byte[] header(List<Item> order) throws IOException {
+        List<HeaderEntry> entries = new ArrayList<>(order.size());
+        long off = 0;
+        for (Item it : order) {
+            entries.add(new HeaderEntry(it.name, it.dtype.name(), it.shape, off, off + it.byteSize()));
+            off += it.byteSize();
+        }
+        return header(metadata, entries);
+    }
+
+    /** One tensor's line in the JSON header: its dtype name, shape and byte range in the data section. */
+    record HeaderEntry(String name, String dtype, int[] shape, long begin, long end) {}
+
+    /** The JSON header ({@code __metadata__} first, then the tensors in data order), padded with spaces to 8 bytes. */
+    static byte[] header(Map<String, String> metadata, List<HeaderEntry> entries) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (JsonGenerator g = new JsonFactory().createGenerator(out)) {
             g.writeStartObject();
@@ -120,19 +134,17 @@ public final class SafeTensorsWriter {
                 for (Map.Entry<String, String> m : metadata.entrySet()) g.writeStringField(m.getKey(), m.getValue());
                 g.writeEndObject();
             }
-            long off = 0;
-            for (Item it : order) {
-                g.writeObjectFieldStart(it.name);
-                g.writeStringField("dtype", it.dtype.name());
+            for (HeaderEntry e : entries) {
+                g.writeObjectFieldStart(e.name());
+                g.writeStringField("dtype", e.dtype());
                 g.writeArrayFieldStart("shape");
-                for (int d : it.shape) g.writeNumber(d);
+                for (int d : e.shape()) g.writeNumber(d);
                 g.writeEndArray();
                 g.writeArrayFieldStart("data_offsets");
-                g.writeNumber(off);
-                g.writeNumber(off + it.byteSize());
+                g.writeNumber(e.begin());
+                g.writeNumber(e.end());
                 g.writeEndArray();
                 g.writeEndObject();
-                off += it.byteSize();
             }
             g.writeEndObject();
         }
@@ -185,7 +197,7 @@ public final class SafeTensorsWriter {
         }
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+    static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) ch.write(b);
     }
 }
