@@ -285,28 +285,88 @@ final class FlashAttention {
         for (int j0 = 0; j0 < nk; j0 += KB) {
             int jn = Math.min(KB, nk - j0);
             // s[r][j − j0] = a[r]·k[j] for the chunk, one NR-wide key panel at a time
-            for (int p = j0 / NR, pEnd = (j0 + jn + NR - 1) / NR; p < pEnd; p++) {
-                for (int ir = 0; ir < rn; ir += MR) VectorSgemm.kernel(a, ir * KC, kp, p * d * NR, d, s, ir * KC + p * NR - j0, KC, false);
+            for (int ir = 0; ir < rn; ir += MR) {
+                for (int p = j0 / NR, pEnd = (j0 + jn + NR - 1) / NR; p < pEnd; p++) VectorSgemm.kernel(a, ir * KC, kp, p * d * NR, d, s, ir * KC + p * NR - j0, KC, false);
             }
             int jv = roundUp(jn, VectorMath.lanes()); // short rows (7 decoder tokens): −∞ up to a whole vector, no scalar tails
-            for (int r = 0; r < rn; r++) {
-                int so = r * KC;
-                if (jv > jn) Arrays.fill(s, so + jn, so + jv, Float.NEGATIVE_INFINITY);
-                float mx = rel == null ? VectorMath.max(s, so, jv)
-                        : VectorMath.addRelBiasMax(s, so, j0, jn, w.bh, r * rel.khp(), w.bw, r * rel.kwp(), rel.kwp());
-                float mNew = Math.max(m[r], mx);
-                float alpha = m[r] == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(m[r] - mNew);
-                float sum = VectorMath.expShifted(s, so, jv, mNew);
-                if (alpha != 1f) VectorMath.scale(o, r * dvPad, dvPad, alpha);
-                l[r] = l[r] * alpha + sum;
-                m[r] = mNew;
-            }
+            if (rel == null) softmaxChunk(s, rn, jn, jv, m, l, o, dvPad);
+            else softmaxChunkRel(s, rn, j0, jn, jv, w.bh, rel.khp(), w.bw, rel.kwp(), m, l, o, dvPad);
             // o[r] += s[r]·v_chunk
             for (int p = 0; p * NR < dvPad; p++) {
                 for (int ir = 0; ir < rn; ir += MR) VectorSgemm.kernel(s, ir * KC, vp, (p * nk + j0) * NR, jn, o, ir * dvPad + p * NR, dvPad, true);
             }
         }
         for (int r = 0; r < rn; r++) VectorMath.arrayToRow(o, r * dvPad, dv, 1f / l[r], h.out, h.oRow[rb + r] * Float.BYTES);
+    }
+
+    /**
+     * One key chunk's online-softmax step for rows {@code [0, rn)} of {@code s} (rows KC apart, {@code jn} scores, padded
+     * with −∞ to {@code jv}): row max, m' = max(m, max s), α = e^(m − m'), s = e^(s − m'), l = α·l + Σ s, o·= α. The same
+     * operations in the same order as {@link VectorMath#max}, {@link VectorMath#expShifted} and {@link VectorMath#scale}
+     * (so the same bits), but in a method of its own that C2 compiles as one unit with {@link VectorMath#exp} inlined:
+     * called from inside {@link #block}, that large method's inlining budget ran out and the exponentials' vectors were
+     * boxed (about 1.5 GB of garbage and 45 % of the time of a global-attention layer, measured in FlashAttentionLab).
+     */
+    private static void softmaxChunk(float[] s, int rn, int jn, int jv, float[] m, float[] l, float[] o, int dvPad) {
+        for (int r = 0; r < rn; r++) {
+            int so = r * KC;
+            if (jv > jn) Arrays.fill(s, so + jn, so + jv, Float.NEGATIVE_INFINITY);
+            FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int i = so, end = so + jv; i < end; i += L) vmax = vmax.max(FloatVector.fromArray(S, s, i));
+            finishRow(s, so, jv, vmax.reduceLanes(VectorOperators.MAX), r, m, l, o, dvPad);
+        }
+    }
+
+    /**
+     * {@link #softmaxChunk} with SAM's decomposed rel-pos bias added first, in the same pass as the row max (what
+     * {@link VectorMath#addRelBiasMax} computes): key {@code j} of the chunk at padded grid cell
+     * {@code (ky, kx) = (j / kwp, j % kwp)} gets {@code (s + bh[r][ky]) + bw[r][kx]} (PyTorch's order).
+     */
+    private static void softmaxChunkRel(float[] s, int rn, int j0, int jn, int jv, float[] bh, int khp, float[] bw, int kwp,
+                                        float[] m, float[] l, float[] o, int dvPad) {
+        for (int r = 0; r < rn; r++) {
+            int so = r * KC, bho = r * khp, bwo = r * kwp;
+            if (jv > jn) Arrays.fill(s, so + jn, so + jv, Float.NEGATIVE_INFINITY);
+            FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = j0, end = j0 + jn; j < end; ) {
+                int ky = j / kwp, kx = j - ky * kwp, run = Math.min(kwp - kx, end - j);
+                float b = bh[bho + ky];
+                int at = so + j - j0, bwAt = bwo + kx, t = 0;
+                for (int bound = S.loopBound(run); t < bound; t += L) {
+                    FloatVector y = FloatVector.fromArray(S, s, at + t).add(b).add(FloatVector.fromArray(S, bw, bwAt + t));
+                    y.intoArray(s, at + t);
+                    vmax = vmax.max(y);
+                }
+                for (; t < run; t++) { // not reached with SAM's grids (runs are whole vectors), kept for any kwp
+                    float y = (s[at + t] + b) + bw[bwAt + t];
+                    s[at + t] = y;
+                    max = Math.max(max, y);
+                }
+                j += run;
+            }
+            finishRow(s, so, jv, Math.max(max, vmax.reduceLanes(VectorOperators.MAX)), r, m, l, o, dvPad);
+        }
+    }
+
+    /** Row r's exponentials and running max / sum / output rescale, given the chunk's row max {@code mx} (jv whole vectors). */
+    private static void finishRow(float[] s, int so, int jv, float mx, int r, float[] m, float[] l, float[] o, int dvPad) {
+        float mNew = Math.max(m[r], mx);
+        float alpha = m[r] == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(m[r] - mNew);
+        FloatVector vsum = FloatVector.zero(S);
+        for (int i = so, end = so + jv; i < end; i += L) {
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, s, i).sub(mNew));
+            e.intoArray(s, i);
+            vsum = vsum.add(e);
+        }
+        float sum = VectorMath.sumLanes(vsum);
+        if (alpha != 1f) {
+            int i = r * dvPad, end = i + dvPad;
+            for (int bound = i + S.loopBound(dvPad); i < bound; i += L) FloatVector.fromArray(S, o, i).mul(alpha).intoArray(o, i);
+            for (; i < end; i++) o[i] *= alpha;
+        }
+        l[r] = l[r] * alpha + sum;
+        m[r] = mNew;
     }
 
     /**

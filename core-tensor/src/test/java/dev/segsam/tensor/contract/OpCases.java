@@ -405,11 +405,13 @@ public final class OpCases {
                     r -> new Tensor[] {randn(r, 1f, B, nq, heads * d), randn(r, 1f, B, nk, heads * d), randn(r, 1f, B, nk, heads * dv)},
                     (b, t) -> b.multiHeadAttention(t[0], t[1], t[2], heads, (float) (1 / Math.sqrt(d))));
         }
-        // the encoder's attention branch: D 24, 3 heads; windows that need padding on both sides, global, batch 2
+        // the encoder's attention branch: D 24, 3 heads; windows that need padding on both sides, global, batch 2;
         int D = 24, heads = 3, hd = D / heads;
         float ws = (float) (1 / Math.sqrt(D)); // nn.Linear's scale: unit-variance scores, no saturated softmax
         Tolerance encTol = new Tolerance.Close(1e-4, 1e-5, 2e-2, 2e-2);
-        for (int[] c : new int[][] {{2, 9, 11, 4}, {1, 6, 5, 0}, {1, 8, 8, 4}, {2, 3, 7, 5}}) {
+        // 24×24 and 23×21 global: more keys (with the fast path's padded grid, 768 and 736) than one key chunk of its
+        // online softmax (512), so the running max / sum and the output rescale between chunks are exercised with rel-pos
+        for (int[] c : new int[][] {{2, 9, 11, 4}, {1, 6, 5, 0}, {1, 8, 8, 4}, {2, 3, 7, 5}, {1, 24, 24, 0}, {1, 23, 21, 0}}) {
             int B = c[0], H = c[1], W = c[2], window = c[3], S = window > 0 ? window : Math.max(H, W);
             // global attention on a non-square grid resizes the shorter side's table
             String[] tags = window == 0 && H != W ? new String[] {OpCase.RESIZED_REL_POS} : new String[0];
