@@ -303,9 +303,9 @@ final class FlashAttention {
      * One key chunk's online-softmax step for rows {@code [0, rn)} of {@code s} (rows KC apart, {@code jn} scores, padded
      * with −∞ to {@code jv}): row max, m' = max(m, max s), α = e^(m − m'), s = e^(s − m'), l = α·l + Σ s, o·= α. The same
      * operations in the same order as {@link VectorMath#max}, {@link VectorMath#expShifted} and {@link VectorMath#scale}
-     * (so the same bits), but in a method of its own that C2 compiles as one unit with {@link VectorMath#exp} inlined:
-     * called from inside {@link #block}, that large method's inlining budget ran out and the exponentials' vectors were
-     * boxed (about 1.5 GB of garbage and 45 % of the time of a global-attention layer, measured in FlashAttentionLab).
+     * (so the same bits), in methods of their own whose calls pass no vectors: inside {@link #block}, that large method's
+     * inlining budget ran out and the exponentials' vectors were boxed (about 1.5 GB of garbage and 45 % of the time of
+     * a global-attention layer, measured in FlashAttentionLab; see also VectorMath's HAND-INLINED note).
      */
     private static void softmaxChunk(float[] s, int rn, int jn, int jv, float[] m, float[] l, float[] o, int dvPad) {
         for (int r = 0; r < rn; r++) {
@@ -353,13 +353,7 @@ final class FlashAttention {
     private static void finishRow(float[] s, int so, int jv, float mx, int r, float[] m, float[] l, float[] o, int dvPad) {
         float mNew = Math.max(m[r], mx);
         float alpha = m[r] == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(m[r] - mNew);
-        FloatVector vsum = FloatVector.zero(S);
-        for (int i = so, end = so + jv; i < end; i += L) {
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, s, i).sub(mNew));
-            e.intoArray(s, i);
-            vsum = vsum.add(e);
-        }
-        float sum = VectorMath.sumLanes(vsum);
+        float sum = VectorMath.expShifted(s, so, jv, mNew); // arrays in, a float out: nothing boxed if not inlined
         if (alpha != 1f) {
             int i = r * dvPad, end = i + dvPad;
             for (int bound = i + S.loopBound(dvPad); i < bound; i += L) FloatVector.fromArray(S, o, i).mul(alpha).intoArray(o, i);

@@ -86,6 +86,12 @@ final class VectorMath {
         return x.mul(0.5f).mul(erfc);
     }
 
+    // HAND-INLINED: the hot loops (expShifted, gelu between segments) spell out exp and geluVector instead of calling
+    // them. C2 does not reliably inline these 150–200-byte methods into a loop ("callee is too large", "already
+    // compiled into a medium method" once they were compiled on their own), and a vector passed to or returned from a
+    // method that is not inlined is boxed: measured 144 MB of garbage per ViT-B MLP-up call and the exponentials of
+    // global attention allocating ~1.5 GB per layer. The same operations in the same order, so the same bits
+    // (VectorMathTest compares them lane by lane with exp and geluVector).
     // exp: Cody–Waite reduction x = n·ln 2 + r (|r| ≤ ln 2 / 2, ln 2 split in a short head and a tail) and
     // e^r ≈ 1 + r + r²·C(r), C of degree 5 with the float coefficients of Cephes' expf (S. Moshier)
     private static final float EXP_LO = -104f, EXP_HI = 89f, LOG2E = 1.44269504088896341f, ROUND = 0x1.8p23f;
@@ -196,11 +202,26 @@ final class VectorMath {
         int end = off + n, i = off;
         FloatVector vsum = FloatVector.zero(S);
         for (int bound = off + S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector e = exp(FloatVector.fromArray(S, v, i).sub(shift));
+            // exp(v − shift), written out so that no vector crosses a call: see HAND-INLINED below
+            FloatVector xc = FloatVector.fromArray(S, v, i).sub(shift).max(EXP_LO).min(EXP_HI);
+            FloatVector nn = xc.mul(LOG2E).add(ROUND).sub(ROUND);
+            FloatVector r = nn.fma(FloatVector.broadcast(S, -LN2_HI), xc);
+            r = nn.fma(FloatVector.broadcast(S, -LN2_LO), r);
+            FloatVector c = r.fma(E5, E4);
+            c = c.fma(r, FloatVector.broadcast(S, E3));
+            c = c.fma(r, FloatVector.broadcast(S, E2));
+            c = c.fma(r, FloatVector.broadcast(S, E1));
+            c = c.fma(r, FloatVector.broadcast(S, E0));
+            FloatVector e = c.fma(r.mul(r), r).add(1f);
+            IntVector ni = (IntVector) nn.convert(VectorOperators.F2I, 0);
+            IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
+            e = e.mul(ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .mul(half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
             e.intoArray(v, i);
             vsum = vsum.add(e);
         }
-        float sum = sumLanes(vsum);
+        for (VectorShuffle<Float> rot : ROTATIONS) vsum = vsum.add(vsum.rearrange(rot)); // sumLanes(vsum), inline
+        float sum = vsum.lane(0);
         for (; i < end; i++) {
             v[i] = exp(v[i] - shift);
             sum += v[i];
@@ -348,7 +369,31 @@ final class VectorMath {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             long d = (long) i * Float.BYTES;
-            geluVector(FloatVector.fromMemorySegment(S, in, io + d, NATIVE)).intoMemorySegment(out, oo + d, NATIVE);
+            // geluVector(x), written out (with exp) so that no vector crosses a call: see HAND-INLINED below
+            FloatVector x = FloatVector.fromMemorySegment(S, in, io + d, NATIVE);
+            FloatVector z = x.mul(-0.70710678118654752f);
+            FloatVector az = z.abs();
+            FloatVector t = FloatVector.broadcast(S, 1f).div(az.mul(0.5f).add(1f));
+            FloatVector poly = FloatVector.broadcast(S, P[9]);
+            for (int k = 8; k >= 0; k--) poly = poly.fma(t, FloatVector.broadcast(S, P[k]));
+            FloatVector ex = az.mul(az).neg().add(poly);
+            FloatVector xc = ex.max(EXP_LO).min(EXP_HI);
+            FloatVector nn = xc.mul(LOG2E).add(ROUND).sub(ROUND);
+            FloatVector r = nn.fma(FloatVector.broadcast(S, -LN2_HI), xc);
+            r = nn.fma(FloatVector.broadcast(S, -LN2_LO), r);
+            FloatVector c = r.fma(E5, E4);
+            c = c.fma(r, FloatVector.broadcast(S, E3));
+            c = c.fma(r, FloatVector.broadcast(S, E2));
+            c = c.fma(r, FloatVector.broadcast(S, E1));
+            c = c.fma(r, FloatVector.broadcast(S, E0));
+            FloatVector e = c.fma(r.mul(r), r).add(1f);
+            IntVector ni = (IntVector) nn.convert(VectorOperators.F2I, 0);
+            IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
+            e = e.mul(ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .mul(half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+            FloatVector erfcAbs = t.mul(e);
+            FloatVector erfc = erfcAbs.blend(FloatVector.broadcast(S, 2f).sub(erfcAbs), z.compare(VectorOperators.LT, 0f));
+            x.mul(0.5f).mul(erfc).intoMemorySegment(out, oo + d, NATIVE);
         }
         for (; i < n; i++) out.set(SF, oo + (long) i * Float.BYTES, gelu(in.get(SF, io + (long) i * Float.BYTES)));
     }

@@ -95,4 +95,50 @@ class VectorMathTest {
         assertEquals(VectorMath.exp(-100f),
                 VectorMath.exp(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, -100f)).lane(0), "a subnormal lane");
     }
+
+    /**
+     * The HAND-INLINED loops spell out {@link VectorMath#exp(FloatVector)} and {@link VectorMath#geluVector}: they must
+     * give the same bits, lane for lane, on values across and beyond the ranges (−∞, −0, huge, tiny, NaN), with a
+     * scalar tail; expShifted's sum must be {@link VectorMath#sumLanes} of the vector partial sums plus the tail.
+     */
+    @Test
+    void handInlinedLoopsEqualTheVectorFunctions() {
+        int lanes = VectorMath.lanes(), n = 40 * lanes + 5;
+        java.util.Random r = new java.util.Random(11);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * (i % 3 == 0 ? 40 : 3));
+        float[] specials = {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, -0f, 0f, 1e-30f, -1e-30f, 89f, -104f, -200f, 300f};
+        System.arraycopy(specials, 0, x, 7, specials.length);
+        var sp = FloatVector.SPECIES_PREFERRED;
+        int vecEnd = sp.loopBound(n);
+
+        // gelu between segments (in place, as linearGelu's store uses it) against geluVector / gelu(float)
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.MemorySegment.ofArray(x.clone());
+        VectorMath.gelu(seg, 0, seg, 0, n);
+        float[] want = new float[n];
+        for (int i = 0; i < vecEnd; i += lanes) VectorMath.geluVector(FloatVector.fromArray(sp, x, i)).intoArray(want, i);
+        for (int i = vecEnd; i < n; i++) want[i] = VectorMath.gelu(x[i]);
+        for (int i = 0; i < n; i++) {
+            float got = seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
+            assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got), "gelu(" + x[i] + ") at " + i + ": " + got + " vs " + want[i]);
+        }
+
+        // expShifted against exp lanes, its sum against sumLanes of the lane-wise partial sums, then the scalar tail
+        float shift = 2.5f;
+        float[] v = x.clone();
+        for (int i = 0; i < n; i++) if (Float.isNaN(v[i]) || v[i] == Float.POSITIVE_INFINITY) v[i] = 1f; // keep the sum finite
+        float[] e = v.clone();
+        float sum = VectorMath.expShifted(e, 0, n, shift);
+        FloatVector acc = FloatVector.zero(sp);
+        for (int i = 0; i < vecEnd; i += lanes) {
+            FloatVector y = VectorMath.exp(FloatVector.fromArray(sp, v, i).sub(shift));
+            acc = acc.add(y);
+            for (int l = 0; l < lanes; l++) {
+                assertEquals(Float.floatToRawIntBits(y.lane(l)), Float.floatToRawIntBits(e[i + l]), "exp(" + v[i + l] + " - " + shift + ")");
+            }
+        }
+        float wantSum = VectorMath.sumLanes(acc);
+        for (int i = vecEnd; i < n; i++) wantSum += VectorMath.exp(v[i] - shift);
+        assertEquals(Float.floatToRawIntBits(wantSum), Float.floatToRawIntBits(sum), "sum " + sum + " vs " + wantSum);
+    }
 }
