@@ -202,6 +202,8 @@ public final class PredictionOutput {
         private final List<Prompt> prompts = new ArrayList<>();
         private final List<String> summary = new ArrayList<>(), legend = new ArrayList<>();
         private float[] presenceSum;
+        private DicomSegOutput seg;
+        private String segSkipped;
         private int count;
         private boolean finished;
 
@@ -225,6 +227,13 @@ public final class PredictionOutput {
             this.onGrid = input != null && input.volume() != null;
             this.overlay = new RgbImage(image.width(), image.height(), image.rgb().clone());
             this.labels = new int[image.width() * image.height()];
+            if (DicomSegOutput.applies(input)) {
+                try {
+                    this.seg = DicomSegOutput.open(input, model, modelFile);
+                } catch (IOException | RuntimeException e) {
+                    this.segSkipped = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                }
+            }
             this.resultTmp = out.resolve(".result.json." + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
             SafeTensorsStreamWriter w = null;
             JsonGenerator g = null;
@@ -291,6 +300,7 @@ public final class PredictionOutput {
                 for (int j = 0; j < m01.length; j++) m01[j] = m[j] ? 1 : 0;
                 SourceGrid.writeNifti(input.volume(), input.axis(), input.index(), m01, w, h, out.resolve("mask_" + i + ".nii.gz"));
             }
+            if (seg != null) seg.add(i, p, r);
             Overlay.paintMask(overlay, r.mask(), i);
             paintLabel(labels, label(i, r), r.mask());
             ObjectNode e = mapper.createObjectNode();
@@ -381,6 +391,7 @@ public final class PredictionOutput {
             }
             json.writeEndArray();
             json.writeEndObject();
+            if (seg != null || segSkipped != null) writeDicomSeg();
             json.writeEndObject();
             json.close();
             Overlay.paintPrompts(overlay, prompts);
@@ -392,6 +403,32 @@ public final class PredictionOutput {
                 ch.force(true);
             }
             Files.move(resultTmp, out.resolve("result.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+
+        /** {@code segmentation.dcm} and its {@code result.json} entry, or the reason it was not written. */
+        private void writeDicomSeg() throws IOException {
+            json.writeObjectFieldStart("dicom_seg");
+            if (seg == null) {
+                json.writeNullField("file");
+                json.writeStringField("skipped", segSkipped);
+                summary.add("warning: no " + DicomSegOutput.FILE + ": " + segSkipped);
+            } else {
+                var written = seg.write(out);
+                json.writeStringField("file", DicomSegOutput.FILE);
+                json.writeStringField("sop_instance_uid", written.sopInstanceUid());
+                json.writeStringField("series_instance_uid", written.seriesInstanceUid());
+                json.writeNumberField("frames", written.frames());
+                json.writeArrayFieldStart("segments");
+                for (var s : seg.segments()) {
+                    json.writeStartObject();
+                    json.writeNumberField("number", s.number());
+                    json.writeStringField("label", s.label());
+                    json.writeNumberField("pixels", s.count());
+                    json.writeEndObject();
+                }
+                json.writeEndArray();
+            }
+            json.writeEndObject();
         }
 
         /** The summary lines of the prompts written (see {@link PredictionOutput#printSummary}). */
