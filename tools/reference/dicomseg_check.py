@@ -18,6 +18,8 @@ Needs Debian's python3-pydicom (2.3) and python3-numpy. pydicom decodes the bit-
   elements_out_of_order data sets whose tags are not ascending (should be empty)
   sources_match         with SOURCE files given: whether every referenced SOP instance is one of them and the
                         study/frame-of-reference UIDs match the first
+  positions_match       with SOURCE files given: whether each frame's ImagePositionPatient is its referenced source
+                        image's (the frame lies on the slice it names)
 """
 import hashlib
 import json
@@ -125,6 +127,11 @@ def main():
     if len(sys.argv) > 2:
         srcs = [pydicom.dcmread(p, stop_before_pixels=True) for p in sys.argv[2:]]
         uids = {str(s.SOPInstanceUID) for s in srcs}
+        pos = {str(s.SOPInstanceUID): [float(v) for v in s.ImagePositionPatient] for s in srcs}
+        out["positions_match"] = all(
+            f["referenced_sop_instance_uid"] in pos
+            and max(abs(a - b) for a, b in zip(pos[f["referenced_sop_instance_uid"]], f["image_position"])) < 1e-4
+            for f in out["frames"])
         out["sources_match"] = (all(f["referenced_sop_instance_uid"] in uids for f in out["frames"])
                                 and str(srcs[0].StudyInstanceUID) == out["study_instance_uid"]
                                 and str(srcs[0].FrameOfReferenceUID) == out["frame_of_reference_uid"]

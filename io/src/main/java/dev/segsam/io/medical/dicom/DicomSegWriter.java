@@ -95,6 +95,10 @@ public final class DicomSegWriter {
             slices.computeIfAbsent(slice, k -> new BitSet(rows * columns)).set(row * columns + column);
         }
 
+        public String label() {
+            return label;
+        }
+
         /** The number of pixels set, over all slices. */
         public long count() {
             long n = 0;
