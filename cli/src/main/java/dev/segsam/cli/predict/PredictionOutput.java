@@ -41,7 +41,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code semantic_i.png} (the label map argmax M̂_s in colour, with a legend) and {@code labels_i.png} (the same label
  * map as class IDs). For a slice of a NIfTI volume or DICOM series ({@link #input(InputImage)}) also
  * {@code mask_i.nii.gz} and {@code labels.nii.gz}: the same masks and label map on the source volume's grid (its
- * dimensions and affine, zero on the other slices), and {@code result.json} records the axis, slice index and window.
+ * dimensions and affine, zero on the other slices), and {@code result.json} records the axis, slice index and window. For a DICOM file
+ * or series also {@code segmentation.dcm}, a DICOM-SEG over the source ({@link DicomSegOutput}; {@code result.json}'s
+ * {@code dicom_seg}).
  *
  * <p>{@link Writer} writes the same files as the results arrive, keeping none of them ({@code segsam predict});
  * {@link #write} is the writer fed from a list.

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The DICOM-SEG writer against an independent reader: {@code tools/reference/dicomseg_check.py} read the fixture written
  * by {@link #writeFixture} with pydicom (decoding the bit-packed frames itself) and its facts are committed in
  * {@code medical/dicom/seg/ct_small_seg.facts.json}. The test regenerates the same file, checks its SHA-256 equals the one
- * pydicom read (so any change to the writer forces the file to be validated again, see docs/FORMATS.md), and compares
+ * pydicom read (so any change to the writer forces the file to be validated again, see docs/DATA.md), and compares
  * pydicom's facts with what the test knows independently: the shapes it drew, the source's UIDs.
  */
 class DicomSegWriterTest {
@@ -219,7 +219,8 @@ class DicomSegWriterTest {
 
     @Test
     void aSeriesGetsOneFramePerSegmentAndSliceInTheReadersSliceOrder() throws Exception {
-        Path series = Files.createDirectories(dir.resolve("series"));
+        // kept in target/ for scripts/check-dicomseg.sh (dciodvfy and pydicom on a multi-frame SEG over a series)
+        Path series = Files.createDirectories(FIXTURE.resolveSibling("series"));
         int[] fileOrder = {2, 0, 1};
         for (int f = 0; f < 3; f++) Files.write(series.resolve("f" + f + ".dcm"), seriesSlice(fileOrder[f]));
         try (Volume v = DicomSeries.read(series)) {
@@ -234,7 +235,7 @@ class DicomSegWriterTest {
         a.set(0, 3, 4);
         b.set(1, 1, 2);
         b.set(1, 1, 3);
-        Path out = dir.resolve("series-seg.dcm");
+        Path out = FIXTURE.resolveSibling("series_seg.dcm");
         assertEquals(3, w.write(out).frames());
         byte[] bytes = Files.readAllBytes(out);
         DicomParser p = DicomParser.parse(out, bytes);
