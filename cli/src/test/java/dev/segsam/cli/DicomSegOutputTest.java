@@ -119,4 +119,65 @@ class DicomSegOutputTest {
         assertTrue(!Files.exists(out.resolve("segmentation.dcm")));
         assertTrue(new ObjectMapper().readTree(out.resolve("result.json").toFile()).get("dicom_seg") == null);
     }
+
+    /**
+     * A 3-slice series made from CT_small.dcm by same-length byte edits: slice k gets its own SOP instance UID (last digit
+     * k) and z position −75.7 + 5k (the file's SliceThickness is 5 mm).
+     */
+    static Path ctSeries() throws Exception {
+        Path series = Files.createDirectories(dir.resolve("ct-series"));
+        byte[] src = Files.readAllBytes(CT);
+        String text = new String(src, java.nio.charset.StandardCharsets.ISO_8859_1);
+        for (int k = 0; k < 3; k++) {
+            String t = text.replace("5962.1.1.1.1.1.20040119072730.12322", "5962.1.1.1.1.1.20040119072730.1232" + k)
+                    .replace("\\-75.699997", "\\-" + (75 - 5 * k) + ".699997");
+            assertEquals(src.length, t.length());
+            Files.write(series.resolve("slice" + (2 - k) + ".dcm"), t.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        }
+        return series;
+    }
+
+    @Test
+    void predictVolumeOnASeriesWritesOneFramePerSegmentedSlice() throws Exception {
+        Path series = ctSeries(), out = dir.resolve("vol");
+        MainTest.Run r = MainTest.run("predict-volume", "--model", PredictCommandTest.sam.toString(), "--volume", series.toString(),
+                "--index", "1", "--box", "10,20,100,110", "--min-area", "1", "--out", out.toString(), "--quiet");
+        assertEquals(0, r.code(), r.err());
+        JsonNode v = new ObjectMapper().readTree(out.resolve("volume.json").toFile());
+        JsonNode seg = v.get("dicom_seg");
+        assertEquals("segmentation.dcm", seg.get("file").asText(), v.toString());
+        int frames = seg.get("frames").asInt();
+        java.util.List<Long> areas = new java.util.ArrayList<>();
+        for (JsonNode s : v.get("slices")) if (s.get("area").asLong() > 0) areas.add(s.get("area").asLong());
+        assertTrue(frames >= 1 && frames <= 3);
+        assertEquals(areas.size(), frames, v.toString());
+        boolean[][] f = frames(out.resolve("segmentation.dcm"), frames, 128, 128);
+        try (Volume labels = MedicalImages.read(out.resolve("labels.nii.gz"))) {
+            assertEquals(3, labels.nz());
+            int frame = 0;
+            for (int z = 0; z < 3; z++) {
+                long set = 0;
+                for (int j = 0; j < 128 * 128; j++) if (labels.data().get((long) z * 128 * 128 + j) != 0) set++;
+                if (set == 0) continue;
+                for (int j = 0; j < 128 * 128; j++) {
+                    assertEquals(labels.data().get((long) z * 128 * 128 + j) != 0, f[frame][j], "slice " + z + " pixel " + j);
+                }
+                assertEquals(areas.get(frame), set);
+                frame++;
+            }
+        }
+        // the frames name the slices' own instances, in slice order (z = -75.7, -70.7, -65.7: instance digits 0, 1, 2)
+        String text = new String(Files.readAllBytes(out.resolve("segmentation.dcm")), java.nio.charset.StandardCharsets.ISO_8859_1);
+        int perFrame = text.indexOf("\0R0\u0092SQ"); // (5200,9230) PerFrameFunctionalGroupsSequence: bytes 00 52 30 92, VR SQ
+        assertTrue(perFrame > 0);
+        String after = text.substring(perFrame);
+        int last = -1;
+        for (int k = 0; k < 3; k++) {
+            int at = after.indexOf("20040119072730.1232" + k);
+            if (at < 0) continue;
+            assertTrue(at > last, "slice " + k + " after the previous one");
+            last = at;
+        }
+        assertTrue(last > 0);
+    }
 }

@@ -22,8 +22,8 @@ import java.util.Locale;
  * grid as the NIfTI outputs are ({@link SourceGrid}), so a slice along x or y gives one frame per source image it
  * crosses.
  */
-final class DicomSegOutput {
-    static final String FILE = "segmentation.dcm";
+public final class DicomSegOutput {
+    public static final String FILE = "segmentation.dcm";
 
     private final DicomSegWriter writer;
     private final InputImage input;
@@ -36,9 +36,35 @@ final class DicomSegOutput {
         this.model = model;
     }
 
+    /** True when {@code v} was read from a DICOM file or series. */
+    public static boolean isDicom(Volume v) {
+        return v.format().startsWith("DICOM") && v.source().isPresent();
+    }
+
+    /**
+     * {@code segmentation.dcm} of {@code segsam predict-volume}: one segment (generic codes) holding the voxels where
+     * {@code labels} ({@code [nz][ny][nx]}, voxel order of {@code v}) is not 0, one frame per source slice it touches.
+     */
+    public static DicomSegWriter.Written writeVolume(Volume v, float[] labels, String label, String description, String modelName,
+                                                     Path modelFile, int emptySlice, Path out) throws IOException {
+        DicomSegWriter w = DicomSegWriter.of(v.source().orElseThrow());
+        if (w.slices() != v.nz() || w.rows() != v.ny() || w.columns() != v.nx()) {
+            throw new IOException("the DICOM source has " + w.slices() + "x" + w.rows() + "x" + w.columns() + " voxels, the volume read " + v.nz() + "x" + v.ny() + "x" + v.nx());
+        }
+        String version = DicomSegOutput.class.getPackage().getImplementationVersion();
+        w.softwareVersion(version == null ? "0.1.0-SNAPSHOT" : version).modelName(modelName).seriesDescription("segsam predict-volume")
+                .contentDescription("segsam predict-volume, model " + (modelFile == null ? "?" : modelFile.getFileName())).emptySlice(emptySlice);
+        DicomSegWriter.Segment s = w.addSegment(label, SegmentCodes.generic()).description(description);
+        int nx = v.nx(), ny = v.ny();
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] != 0) s.set(i / (nx * ny), i / nx % ny, i % nx);
+        }
+        return w.write(out.resolve(FILE));
+    }
+
     /** True when {@code input} is a slice of a DICOM file or series. */
     static boolean applies(InputImage input) {
-        return input != null && input.volume() != null && input.volume().format().startsWith("DICOM") && input.volume().source().isPresent();
+        return input != null && input.volume() != null && isDicom(input.volume());
     }
 
     /** Reads the source's headers; fails (with the reason) when no DICOM-SEG can be written over them. */
