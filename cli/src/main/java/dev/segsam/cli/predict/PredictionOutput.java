@@ -58,6 +58,7 @@ public final class PredictionOutput {
     private final List<Predictor.Result> results;
     private InputImage input;
     private String modelName, imageName;
+    private boolean dicomSeg = true;
 
     /**
      * @param modelFile  the weights file, as named in {@code result.json} (relative to the output folder)
@@ -83,6 +84,12 @@ public final class PredictionOutput {
      */
     public PredictionOutput input(InputImage input) {
         this.input = input;
+        return this;
+    }
+
+    /** Leaves out {@code segmentation.dcm} ({@link Writer#withoutDicomSeg}). Returns this. */
+    public PredictionOutput withoutDicomSeg() {
+        this.dicomSeg = false;
         return this;
     }
 
@@ -148,6 +155,7 @@ public final class PredictionOutput {
     /** {@link #write(Path)}, with the full-size logits too when {@code fullResLogits}. */
     public void write(Path out, boolean fullResLogits) throws IOException {
         try (Writer wr = new Writer(out, modelFile, imageFile, model, convention, image, encoded, fullResLogits, input, modelName, imageName)) {
+            if (!dicomSeg) wr.withoutDicomSeg();
             for (int i = 0; i < results.size(); i++) wr.add(prompts.get(i), results.get(i));
             wr.finish();
         }
@@ -206,6 +214,8 @@ public final class PredictionOutput {
         private float[] presenceSum;
         private DicomSegOutput seg;
         private String segSkipped;
+        private boolean segPending;
+        private final Path modelFile;
         private int count;
         private boolean finished;
 
@@ -229,13 +239,8 @@ public final class PredictionOutput {
             this.onGrid = input != null && input.volume() != null;
             this.overlay = new RgbImage(image.width(), image.height(), image.rgb().clone());
             this.labels = new int[image.width() * image.height()];
-            if (DicomSegOutput.applies(input)) {
-                try {
-                    this.seg = DicomSegOutput.open(input, model, modelFile);
-                } catch (IOException | RuntimeException e) {
-                    this.segSkipped = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-                }
-            }
+            this.segPending = DicomSegOutput.applies(input);
+            this.modelFile = modelFile;
             this.resultTmp = out.resolve(".result.json." + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
             SafeTensorsStreamWriter w = null;
             JsonGenerator g = null;
@@ -302,6 +307,7 @@ public final class PredictionOutput {
                 for (int j = 0; j < m01.length; j++) m01[j] = m[j] ? 1 : 0;
                 SourceGrid.writeNifti(input.volume(), input.axis(), input.index(), m01, w, h, out.resolve("mask_" + i + ".nii.gz"));
             }
+            openDicomSeg();
             if (seg != null) seg.add(i, p, r);
             Overlay.paintMask(overlay, r.mask(), i);
             paintLabel(labels, label(i, r), r.mask());
@@ -393,6 +399,7 @@ public final class PredictionOutput {
             }
             json.writeEndArray();
             json.writeEndObject();
+            openDicomSeg();
             if (seg != null || segSkipped != null) writeDicomSeg();
             json.writeEndObject();
             json.close();
@@ -405,6 +412,27 @@ public final class PredictionOutput {
                 ch.force(true);
             }
             Files.move(resultTmp, out.resolve("result.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+
+        /**
+         * Leaves out {@code segmentation.dcm} (and its {@code result.json} entry), e.g. for a download of another file,
+         * which then does not read the source series' headers again. Call before the first {@link #add}. Returns this.
+         */
+        public Writer withoutDicomSeg() {
+            if (count > 0) throw new IllegalStateException("prompts already added");
+            segPending = false;
+            return this;
+        }
+
+        /** Reads the DICOM source's headers for {@code segmentation.dcm}, once; a source that cannot carry one is noted. */
+        private void openDicomSeg() {
+            if (!segPending) return;
+            segPending = false;
+            try {
+                seg = DicomSegOutput.open(input, model, modelFile);
+            } catch (IOException | RuntimeException e) {
+                segSkipped = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            }
         }
 
         /** {@code segmentation.dcm} and its {@code result.json} entry, or the reason it was not written. */
