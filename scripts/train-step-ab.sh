@@ -27,9 +27,12 @@ if [ ! -f "$old/bench/target/benchmarks.jar" ]; then
   (cd "$old" && ./mvnw -q -o -pl bench -am package -DskipTests)
 fi
 [ -f bench/target/benchmarks.jar ] || ./mvnw -q -o -pl bench -am package -DskipTests
+new=${TMPDIR:-/tmp}/segsam-train-ab-worktree-$$.jar   # a copy: rebuilding during the run changes nothing
+cp bench/target/benchmarks.jar "$new"
+trap 'rm -f "$new"' EXIT
 for r in $(seq 1 "$rounds"); do
   echo "round $r, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo -n "  new ($(git rev-parse --short HEAD)+wt): "; "$java" "${jvm[@]}" -cp bench/target/benchmarks.jar dev.segsam.bench.TrainStepRun "$steps" 2 2>/dev/null | tail -1
+  echo -n "  new ($(git rev-parse --short HEAD)+wt): "; "$java" "${jvm[@]}" -cp "$new" dev.segsam.bench.TrainStepRun "$steps" 2 2>/dev/null | tail -1
   echo -n "  old ($ref): "; "$java" "${jvm[@]}" -cp "$old/bench/target/benchmarks.jar" dev.segsam.bench.TrainStepRun "$steps" 2 2>/dev/null | tail -1
   echo -n "  torch: "; /usr/bin/python3 tools/reference/train_step_torch.py --steps "$steps" --warmup 2 --threads "$threads" | tail -1
 done

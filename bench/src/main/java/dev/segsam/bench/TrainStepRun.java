@@ -50,7 +50,11 @@ public final class TrainStepRun {
     }
 
     public static Fixture fixture(Options options, int classes, int targets) {
-        Backend cpu = Backends.cpu(options);
+        return fixture(Backends.cpu(options), classes, targets);
+    }
+
+    /** The fixture on a given CPU backend (e.g. one wrapped by {@link OpProfiler}). */
+    public static Fixture fixture(Backend cpu, int classes, int targets) {
         TensorSource sam = SeededWeights.generate(DECODER_VIT_B, 20261205L);
         List<ClassSpec> specs = new ArrayList<>();
         for (int k = 1; k <= classes; k++) specs.add(ClassTexts.spec("class" + k, "structure number " + k + " of the atlas"));
@@ -84,21 +88,26 @@ public final class TrainStepRun {
         int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         int classes = args.length > 2 ? Integer.parseInt(args[2]) : 12;
         Options options = Options.fromSystemProperties();
-        Fixture fx = fixture(options, classes, 5);
+        // -Dsegsam.bench.profile=true: per-op times of the timed steps (OpProfiler; -Dsegsam.profile.cpu for thread CPU)
+        OpProfiler prof = Boolean.getBoolean("segsam.bench.profile") ? new OpProfiler() : null;
+        Backend cpu = Backends.cpu(options);
+        Fixture fx = fixture(prof == null ? cpu : prof.wrap(cpu), classes, 5);
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        double[] wall = new double[steps], cpu = new double[steps];
+        double[] wall = new double[steps], cpuMs = new double[steps];
         double loss = 0;
         for (int i = 0; i < warmup + steps; i++) {
             long t0 = System.nanoTime(), c0 = os.getProcessCpuTime();
             loss = fx.step(i);
             long t1 = System.nanoTime(), c1 = os.getProcessCpuTime();
+            if (prof != null && i == warmup - 1) prof.reset();
             if (i >= warmup) {
                 wall[i - warmup] = (t1 - t0) / 1e6;
-                cpu[i - warmup] = (c1 - c0) / 1e6;
+                cpuMs[i - warmup] = (c1 - c0) / 1e6;
             }
         }
+        if (prof != null) System.out.print(prof.table(steps));
         System.out.printf(java.util.Locale.ROOT, "segsam %s K=%d targets=5 loss=%.4f wall_ms_median=%.1f cpu_ms_median=%.1f wall_ms=%s%n",
-                options.cpu(), classes, loss, median(wall), median(cpu), Arrays.toString(Arrays.stream(wall).map(x -> Math.round(x * 10) / 10.0).toArray()));
+                options.cpu(), classes, loss, median(wall), median(cpuMs), Arrays.toString(Arrays.stream(wall).map(x -> Math.round(x * 10) / 10.0).toArray()));
     }
 
     static double median(double[] v) {
