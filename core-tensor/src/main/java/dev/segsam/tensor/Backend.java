@@ -285,7 +285,7 @@ public interface Backend {
 
     /** Softmax backward over the last dimension from the output {@code y}: {@code dx = y ⊙ (dy − Σ dy·y)}. */
     default Tensor softmaxBackward(Tensor y, Tensor dy) {
-        return BackwardOps.hosted1(this, h -> BackwardOps.softmaxBackward(parallel(), h[0], h[1]), y, dy);
+        return BackwardOps.Defaults.softmaxBackward(this, y, dy);
     }
 
     /**
@@ -293,8 +293,7 @@ public interface Backend {
      * (computed even when the forward had no affine parameters; {@code w} null means weight 1).
      */
     default LayerNormGrads layerNormBackward(Tensor x, Tensor w, Tensor dy, float eps) {
-        Tensor[] r = BackwardOps.hosted(this, h -> BackwardOps.layerNormBackward(parallel(), h[0], h[1], h[2], eps), x, w, dy);
-        return new LayerNormGrads(r[0], r[1], r[2]);
+        return BackwardOps.Defaults.layerNormBackward(this, x, w, dy, eps);
     }
 
     /** The gradients of {@link #layerNormBackward}; closing it closes all three. */
@@ -309,37 +308,37 @@ public interface Backend {
 
     /** {@code dy·GELU'(x)} for the exact (erf) GELU. */
     default Tensor geluBackward(Tensor x, Tensor dy) {
-        return BackwardOps.hosted1(this, h -> BackwardOps.geluBackward(parallel(), h[0], h[1]), x, dy);
+        return BackwardOps.Defaults.geluBackward(this, x, dy);
     }
 
     /** {@code dy·[x > 0]}. */
     default Tensor reluBackward(Tensor x, Tensor dy) {
-        return BackwardOps.hosted1(this, h -> BackwardOps.reluBackward(h[0], h[1]), x, dy);
+        return BackwardOps.Defaults.reluBackward(this, x, dy);
     }
 
     /** {@code dy·y·(1 − y)} from the sigmoid's output {@code y}. */
     default Tensor sigmoidBackward(Tensor y, Tensor dy) {
-        return BackwardOps.hosted1(this, h -> BackwardOps.sigmoidBackward(h[0], h[1]), y, dy);
+        return BackwardOps.Defaults.sigmoidBackward(this, y, dy);
     }
 
     /** {@code g} summed down to {@code shape} (which broadcasts to g's shape): the adjoint of broadcasting. */
     default Tensor sumTo(Tensor g, int... shape) {
-        return BackwardOps.hosted1(this, h -> BackwardOps.sumTo(h[0], shape), g);
+        return BackwardOps.Defaults.sumTo(this, g, shape);
     }
 
     /** The adjoint of {@link #im2col} ({@code F.fold}): {@code cols [B, C·kh·kw, Ho·Wo] → [B, C, H, W]}. */
     default Tensor col2im(Tensor cols, int[] xShape, int kh, int kw, int strideH, int strideW, int padH, int padW) {
-        return BackwardOps.hosted1(this, h -> BackwardOps.col2im(h[0], xShape[0], xShape[1], xShape[2], xShape[3], kh, kw, strideH, strideW, padH, padW), cols);
+        return BackwardOps.Defaults.col2im(this, cols, xShape, kh, kw, strideH, strideW, padH, padW);
     }
 
     /** The adjoint of {@link #interpolateBilinear}: {@code dy [B, C, outH, outW] → [B, C, H, W]}. */
     default Tensor interpolateBilinearBackward(Tensor dy, int h, int w) {
-        return BackwardOps.hosted1(this, g -> BackwardOps.interpolateBilinearBackward(g[0], h, w), dy);
+        return BackwardOps.Defaults.interpolateBilinearBackward(this, dy, h, w);
     }
 
     /** The adjoint of {@link #relPosLookup} (a table of {@code L = 2·max(q, k) − 1} rows): {@code [q, k, d] → [L, d]}. */
     default Tensor relPosLookupBackward(Tensor dy, int L, int qSize, int kSize) {
-        return BackwardOps.hosted1(this, g -> BackwardOps.relPosLookupBackward(g[0], L, qSize, kSize), dy);
+        return BackwardOps.Defaults.relPosLookupBackward(this, dy, L, qSize, kSize);
     }
 
     /**

@@ -29,6 +29,48 @@ public final class BackwardOps {
         return hosted(b, h -> new Tensor[] {f.apply(h)}, in)[0];
     }
 
+    /** The bodies of {@link Backend}'s default backward ops: the host reference, via {@link #hosted} off the CPU. */
+    static final class Defaults {
+        private Defaults() {}
+
+        static Tensor softmaxBackward(Backend b, Tensor y, Tensor dy) {
+            return hosted1(b, h -> BackwardOps.softmaxBackward(b.parallel(), h[0], h[1]), y, dy);
+        }
+
+        static Backend.LayerNormGrads layerNormBackward(Backend b, Tensor x, Tensor w, Tensor dy, float eps) {
+            Tensor[] r = hosted(b, h -> BackwardOps.layerNormBackward(b.parallel(), h[0], h[1], h[2], eps), x, w, dy);
+            return new Backend.LayerNormGrads(r[0], r[1], r[2]);
+        }
+
+        static Tensor geluBackward(Backend b, Tensor x, Tensor dy) {
+            return hosted1(b, h -> BackwardOps.geluBackward(b.parallel(), h[0], h[1]), x, dy);
+        }
+
+        static Tensor reluBackward(Backend b, Tensor x, Tensor dy) {
+            return hosted1(b, h -> BackwardOps.reluBackward(h[0], h[1]), x, dy);
+        }
+
+        static Tensor sigmoidBackward(Backend b, Tensor y, Tensor dy) {
+            return hosted1(b, h -> BackwardOps.sigmoidBackward(h[0], h[1]), y, dy);
+        }
+
+        static Tensor sumTo(Backend b, Tensor g, int[] shape) {
+            return hosted1(b, h -> BackwardOps.sumTo(h[0], shape), g);
+        }
+
+        static Tensor col2im(Backend b, Tensor cols, int[] xs, int kh, int kw, int sh, int sw, int ph, int pw) {
+            return hosted1(b, h -> BackwardOps.col2im(h[0], xs[0], xs[1], xs[2], xs[3], kh, kw, sh, sw, ph, pw), cols);
+        }
+
+        static Tensor interpolateBilinearBackward(Backend b, Tensor dy, int H, int W) {
+            return hosted1(b, g -> BackwardOps.interpolateBilinearBackward(g[0], H, W), dy);
+        }
+
+        static Tensor relPosLookupBackward(Backend b, Tensor dy, int L, int q, int k) {
+            return hosted1(b, g -> BackwardOps.relPosLookupBackward(g[0], L, q, k), dy);
+        }
+    }
+
     /** {@code dx = y ⊙ (dy − Σ_last dy·y)}, rows of the last dimension (sums in double). */
     public static Tensor softmaxBackward(Parallel par, Tensor y, Tensor dy) {
         requireSame(y, dy, "softmax_backward");
