@@ -11,6 +11,7 @@ import dev.segsam.cli.predict.PromptParser;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.intensity.Windowing;
+import dev.segsam.model.DecoderWarmup;
 import dev.segsam.model.Predictor;
 import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor.Convention;
@@ -43,6 +44,9 @@ import picocli.CommandLine.Spec;
         description = {"Segment an image with box and/or point prompts using SAM, MedSAM or SEG-SAM weights.",
             "Coordinates are original image pixels; a point label is 1 (foreground) or 0 (background)."})
 final class PredictCommand implements Callable<Integer> {
+    /** Most throw-away decodes the decoder warm-up runs during the encode (docs/PERF.md, "cold start"). */
+    static final int WARMUP_DECODES = 3;
+
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "weights: .safetensors or .pth (SAM names)")
     Path model;
 
@@ -89,6 +93,10 @@ final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--force", description = "replace a non-empty output folder (as a whole, once the new output is complete)")
     boolean force;
+
+    @Option(names = "--decoder-warmup", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "while the image is encoded, warm up the decoder on a synthetic embedding so the first prompt runs compiled code (default: on; --no-decoder-warmup turns it off; results are the same either way)")
+    boolean decoderWarmup;
 
     @Option(names = "--quiet", description = "no progress bar")
     boolean quiet;
@@ -139,7 +147,10 @@ final class PredictCommand implements Callable<Integer> {
             Progress bar = new Progress(err, "encoding", predictor.encoderBlocks(), !quiet);
             bar.update(0, "blocks");
             long t1 = System.nanoTime();
-            try (Predictor.Encoded enc = predictor.encode(img, i -> bar.update(i + 1, "blocks"))) {
+            // docs/PERF.md "cold start": the decode path is compiled while the encode runs (model/DecoderWarmup)
+            try (DecoderWarmup warmup = decoderWarmup ? DecoderWarmup.start(predictor, img.height(), img.width(), prompts.get(0), WARMUP_DECODES) : null;
+                 Predictor.Encoded enc = predictor.encode(img, i -> bar.update(i + 1, "blocks"))) {
+                if (warmup != null) warmup.stop();
                 long t2 = System.nanoTime();
                 // one prompt at a time, each result written as it comes and then dropped: memory does not grow with the
                 // number of prompts (docs/LIMITS.md)
@@ -173,8 +184,9 @@ final class PredictCommand implements Callable<Integer> {
                 o.println("wrote " + out);
                 if (Boolean.getBoolean("segsam.timing")) { // docs/PERF.md: cold start, stage by stage
                     if (prompts.size() > 20) decodeMs.append(", ... (").append(prompts.size()).append(" prompts)");
-                    err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], decode and write %.0f ms (decode %.0f)%n",
-                            upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6);
+                    err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], decode and write %.0f ms (decode %.0f), decoder warm-up %s%n",
+                            upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6,
+                            warmup == null ? "off" : warmup.decodesDone() + " decodes during the encode [" + warmup.times() + "]");
                 }
             }
         }
