@@ -29,6 +29,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.IntConsumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -46,6 +47,8 @@ import picocli.CommandLine.Spec;
 final class PredictCommand implements Callable<Integer> {
     /** Most throw-away decodes the decoder warm-up runs during the encode (docs/PERF.md, "cold start"). */
     static final int WARMUP_DECODES = 3;
+    /** The encoder blocks done before the warm-up starts (lab knobs: -Dsegsam.warmup.decodes, -Dsegsam.warmup.after). */
+    static final int WARMUP_AFTER_BLOCKS = 2;
 
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "weights: .safetensors or .pth (SAM names)")
     Path model;
@@ -133,7 +136,7 @@ final class PredictCommand implements Callable<Integer> {
         RgbImage img = input.image();
         for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), img.width(), img.height(), "prompt " + i);
 
-        long t0 = System.nanoTime(), upAtLoad = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+        long t0 = System.nanoTime(), upAtLoad = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime(), c0 = processCpuNs();
         Backend backend = Backends.select(options);
         try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam segsam = SegSam.load(weights, backend);
@@ -146,12 +149,15 @@ final class PredictCommand implements Callable<Integer> {
             }
             Progress bar = new Progress(err, "encoding", predictor.encoderBlocks(), !quiet);
             bar.update(0, "blocks");
-            long t1 = System.nanoTime();
+            long t1 = System.nanoTime(), c1 = processCpuNs();
             // docs/PERF.md "cold start": the decode path is compiled while the encode runs (model/DecoderWarmup)
-            try (DecoderWarmup warmup = decoderWarmup ? DecoderWarmup.start(predictor, img.height(), img.width(), prompts.get(0), WARMUP_DECODES) : null;
-                 Predictor.Encoded enc = predictor.encode(img, i -> bar.update(i + 1, "blocks"))) {
+            DecoderWarmup warmup = decoderWarmup ? DecoderWarmup.create(predictor, img.height(), img.width(), prompts.get(0),
+                    Integer.getInteger("segsam.warmup.decodes", WARMUP_DECODES)) : null;
+            IntConsumer blocks = i -> bar.update(i + 1, "blocks");
+            try (warmup; Predictor.Encoded enc = predictor.encode(img, warmup == null ? blocks
+                    : warmup.startAfter(Integer.getInteger("segsam.warmup.after", WARMUP_AFTER_BLOCKS), blocks))) {
                 if (warmup != null) warmup.stop();
-                long t2 = System.nanoTime();
+                long t2 = System.nanoTime(), c2 = processCpuNs();
                 // one prompt at a time, each result written as it comes and then dropped: memory does not grow with the
                 // number of prompts (docs/LIMITS.md)
                 StringBuilder decodeMs = new StringBuilder();
@@ -179,7 +185,7 @@ final class PredictCommand implements Callable<Integer> {
                     nan.summary();
                 }
                 folder.commit();
-                long t3 = System.nanoTime();
+                long t3 = System.nanoTime(), c3 = processCpuNs();
                 for (String line : summary) o.println(line);
                 o.println("wrote " + out);
                 if (Boolean.getBoolean("segsam.timing")) { // docs/PERF.md: cold start, stage by stage
@@ -187,9 +193,17 @@ final class PredictCommand implements Callable<Integer> {
                     err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], decode and write %.0f ms (decode %.0f), decoder warm-up %s%n",
                             upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6,
                             warmup == null ? "off" : warmup.decodesDone() + " decodes during the encode [" + warmup.times() + "]");
+                    err.printf(Locale.ROOT, "segsam: timing: process CPU ms: JVM start to load %.0f, load %.0f, encode %.0f, decode and write %.0f%n",
+                            c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6);
                 }
             }
         }
+    }
+
+    /** The CPU time of the whole process (every thread, JIT and GC included) so far, or 0 where the JVM cannot say. */
+    private static long processCpuNs() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? Math.max(0, os.getProcessCpuTime()) : 0;
     }
 
     /** Frees a result's host tensors now rather than when the garbage collector gets to them. */

@@ -8,6 +8,7 @@ import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorScope;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 
 /**
  * Decoder warm-up for a fresh process (docs/PERF.md, "cold start"): while the image is being encoded, a background
@@ -38,7 +39,10 @@ public final class DecoderWarmup implements AutoCloseable {
     private final StringBuffer times = new StringBuffer();
     private volatile Throwable failure;
 
+    private final int decodes;
+
     private DecoderWarmup(Predictor predictor, int height, int width, Prompt prompt, int decodes) {
+        this.decodes = decodes;
         thread = Thread.ofPlatform().daemon().name("segsam-decoder-warmup").priority(Thread.MIN_PRIORITY).unstarted(() -> {
             try {
                 run(predictor, height, width, prompt, decodes);
@@ -54,10 +58,34 @@ public final class DecoderWarmup implements AutoCloseable {
      * throw-away predictions on a background daemon thread, stopping early at {@link #stop()}.
      */
     public static DecoderWarmup start(Predictor predictor, int height, int width, Prompt prompt, int decodes) {
-        if (decodes < 0) throw new IllegalArgumentException("decodes must be ≥ 0, got " + decodes);
-        DecoderWarmup w = new DecoderWarmup(predictor, height, width, prompt, decodes);
-        if (decodes > 0) w.thread.start();
+        DecoderWarmup w = create(predictor, height, width, prompt, decodes);
+        w.start();
         return w;
+    }
+
+    /** A warm-up as {@link #start}, not yet started: {@link #start()} or {@link #startAfter}. */
+    public static DecoderWarmup create(Predictor predictor, int height, int width, Prompt prompt, int decodes) {
+        if (decodes < 0) throw new IllegalArgumentException("decodes must be ≥ 0, got " + decodes);
+        return new DecoderWarmup(predictor, height, width, prompt, decodes);
+    }
+
+    /** Starts the warm-up thread (once; later calls, and a warm-up of 0 decodes, do nothing). */
+    public synchronized void start() {
+        if (decodes > 0 && thread.getState() == Thread.State.NEW) thread.start();
+    }
+
+    /**
+     * An encoder progress listener for {@link Predictor#encode(dev.segsam.tensor.image.RgbImage, IntConsumer)} that
+     * passes every finished block to {@code progress} (or nobody) and starts this warm-up once {@code blocks} blocks are
+     * done ({@code 0}: now). Starting a little into the encode lets the encode's JIT compile the kernels the decode
+     * shares with it (GEMM, layer norm, GELU) first, so the warm-up spends less time in the interpreter.
+     */
+    public IntConsumer startAfter(int blocks, IntConsumer progress) {
+        if (blocks <= 0) start();
+        return i -> {
+            if (progress != null) progress.accept(i);
+            if (i + 1 >= blocks) start();
+        };
     }
 
     private void run(Predictor predictor, int height, int width, Prompt prompt, int decodes) {
