@@ -47,8 +47,11 @@ import picocli.CommandLine.Spec;
 final class PredictCommand implements Callable<Integer> {
     /** Most throw-away decodes the decoder warm-up runs during the encode (docs/PERF.md, "cold start"). */
     static final int WARMUP_DECODES = 3;
-    /** The encoder blocks done before the warm-up starts (lab knobs: -Dsegsam.warmup.decodes, -Dsegsam.warmup.after). */
-    static final int WARMUP_AFTER_BLOCKS = 2;
+    /**
+     * The encoder blocks done before the warm-up starts (lab knobs: -Dsegsam.warmup.decodes, -Dsegsam.warmup.after):
+     * 0, with the encode. Starting after 2 blocks cost ~4.5 s more encode CPU (docs/PERF.md, "cold start").
+     */
+    static final int WARMUP_AFTER_BLOCKS = 0;
 
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "weights: .safetensors or .pth (SAM names)")
     Path model;

@@ -77,8 +77,9 @@ public final class DecoderWarmup implements AutoCloseable {
     /**
      * An encoder progress listener for {@link Predictor#encode(dev.segsam.tensor.image.RgbImage, IntConsumer)} that
      * passes every finished block to {@code progress} (or nobody) and starts this warm-up once {@code blocks} blocks are
-     * done ({@code 0}: now). Starting a little into the encode lets the encode's JIT compile the kernels the decode
-     * shares with it (GEMM, layer norm, GELU) first, so the warm-up spends less time in the interpreter.
+     * done ({@code 0}: now). Measured on ViT-B (docs/PERF.md, "cold start"): starting with the encode is the cheaper
+     * choice: started after 2 of 12 blocks, the encode's process CPU grew by ~4.5 s instead of ~1.2 s (likely
+     * deoptimisation: the decode's shapes reach kernels the JIT had by then compiled for the encode's shapes alone).
      */
     public IntConsumer startAfter(int blocks, IntConsumer progress) {
         if (blocks <= 0) start();
