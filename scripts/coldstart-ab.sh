@@ -57,15 +57,19 @@ awk -F' [|] ' '
       wall[name] = wall[name] " " t[3]; cpu[name] = cpu[name] " " (t[5] + t[6]); rss[name] = rss[name] " " t[8] / 1048576 }
     if (match(line, /process CPU ms: JVM start to load [0-9]+, load [0-9]+, encode [0-9]+, decode and write [0-9]+/)) {
       split(substr(line, RSTART, RLENGTH), c, /[^0-9]+/); ccpu[name] = ccpu[name] " " c[4] / 1000; dcpu[name] = dcpu[name] " " c[5] / 1000 }
+    if (match(line, /decode and write [0-9]+, decodes \[[0-9, ]+\]/)) { s = substr(line, RSTART, RLENGTH); sub(/.*\[/, "", s); sub(/\]/, "", s)
+      n = split(s, d, ", "); if (n >= 4 && d[4] > 0) cratio[name] = cratio[name] " " d[1] / d[4]
+      for (i = 1; i <= 4 && i <= n; i++) cdec[name, i] = cdec[name, i] " " d[i] }
     if (match(line, /decode ms \[[0-9., ]+\]/)) { s = substr(line, RSTART + 11, RLENGTH - 12); n = split(s, d, ", ")
       for (i = 1; i <= 4 && i <= n; i++) dec[name, i] = dec[name, i] " " d[i]
       if (n >= 4 && d[4] > 0) ratio[name] = ratio[name] " " d[1] / d[4] }
   }
-  END { printf "%-22s %8s %8s %12s %14s %8s %28s %10s  (medians over rounds)\n", "variant", "wall s", "cpu s", "encode cpu s",
-               "dec+write cpu", "rss GB", "decodes 1, 2, 3, 4 ms", "d1/d4"
+  END { printf "%-22s %8s %8s %12s %14s %8s %28s %10s %28s %10s  (medians over rounds)\n", "variant", "wall s", "cpu s", "encode cpu s",
+               "dec+write cpu", "rss GB", "decodes 1, 2, 3, 4 ms", "d1/d4", "decode CPU 1, 2, 3, 4 ms", "cpu d1/d4"
         for (i = 1; i <= k; i++) { n = order[i]
-          printf "%-22s %8s %8s %12s %14s %8.2f %28s %10.2f\n", n, med(wall[n]), med(cpu[n]), med(ccpu[n]), med(dcpu[n]), med(rss[n]),
-                 sprintf("%.0f, %.0f, %.0f, %.0f", med(dec[n, 1]), med(dec[n, 2]), med(dec[n, 3]), med(dec[n, 4])), med(ratio[n]) } }
+          printf "%-22s %8s %8s %12s %14s %8.2f %28s %10.2f %28s %10.2f\n", n, med(wall[n]), med(cpu[n]), med(ccpu[n]), med(dcpu[n]), med(rss[n]),
+                 sprintf("%.0f, %.0f, %.0f, %.0f", med(dec[n, 1]), med(dec[n, 2]), med(dec[n, 3]), med(dec[n, 4])), med(ratio[n]),
+                 sprintf("%.0f, %.0f, %.0f, %.0f", med(cdec[n, 1]), med(cdec[n, 2]), med(cdec[n, 3]), med(cdec[n, 4])), med(cratio[n]) } }
 ' "$out/runs.txt" | tee "$out/summary.txt"
 cat "$out/machine.txt"
 echo "raw results: $out"

@@ -163,18 +163,21 @@ final class PredictCommand implements Callable<Integer> {
                 long t2 = System.nanoTime(), c2 = processCpuNs();
                 // one prompt at a time, each result written as it comes and then dropped: memory does not grow with the
                 // number of prompts (docs/LIMITS.md)
-                StringBuilder decodeMs = new StringBuilder();
+                StringBuilder decodeMs = new StringBuilder(), decodeCpuMs = new StringBuilder();
                 long decodeNs = 0;
                 Progress pbar = new Progress(err, "prompts", prompts.size(), !quiet && prompts.size() > 1);
                 List<String> summary;
                 NanCheck nan = new NanCheck(err);
                 try (PredictionOutput.Writer output = new PredictionOutput.Writer(folder.dir(), model, image, segsam, conv, img, enc, fullResLogits, input, null, null)) {
                     for (int i = 0; i < prompts.size(); i++) {
-                        long d0 = System.nanoTime();
+                        long d0 = System.nanoTime(), k0 = processCpuNs();
                         Predictor.Result r = predictor.predict(enc, prompts.get(i));
-                        long d = System.nanoTime() - d0;
+                        long d = System.nanoTime() - d0, k = processCpuNs() - k0;
                         decodeNs += d;
-                        if (i < 20) decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", d / 1e6));
+                        if (i < 20) {
+                            decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", d / 1e6));
+                            decodeCpuMs.append(decodeCpuMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.0f", k / 1e6));
+                        }
                         try {
                             nan.check(r, i);
                             output.add(prompts.get(i), r);
@@ -196,8 +199,8 @@ final class PredictCommand implements Callable<Integer> {
                     err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], decode and write %.0f ms (decode %.0f), decoder warm-up %s%n",
                             upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6,
                             warmup == null ? "off" : warmup.decodesDone() + " decodes during the encode [" + warmup.times() + "]");
-                    err.printf(Locale.ROOT, "segsam: timing: process CPU ms: JVM start to load %.0f, load %.0f, encode %.0f, decode and write %.0f%n",
-                            c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6);
+                    err.printf(Locale.ROOT, "segsam: timing: process CPU ms: JVM start to load %.0f, load %.0f, encode %.0f, decode and write %.0f, decodes [%s]%n",
+                            c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6, decodeCpuMs);
                 }
             }
         }
