@@ -199,8 +199,8 @@ final class PredictCommand implements Callable<Integer> {
                     err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], decode and write %.0f ms (decode %.0f), decoder warm-up %s%n",
                             upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6,
                             warmup == null ? "off" : warmup.decodesDone() + " decodes during the encode [" + warmup.times() + "]");
-                    err.printf(Locale.ROOT, "segsam: timing: process CPU ms: JVM start to load %.0f, load %.0f, encode %.0f, decode and write %.0f, decodes [%s]%n",
-                            c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6, decodeCpuMs);
+                    err.printf(Locale.ROOT, "segsam: timing: process CPU ms: JVM start to load %.0f, load %.0f, encode %.0f, decode and write %.0f, decodes [%s]%s%n",
+                            c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6, decodeCpuMs, jitCpu());
                 }
             }
         }
@@ -210,6 +210,31 @@ final class PredictCommand implements Callable<Integer> {
     private static long processCpuNs() {
         return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
                 ? Math.max(0, os.getProcessCpuTime()) : 0;
+    }
+
+    /**
+     * ", JIT compiler threads N ms": the CPU time the JVM's compiler threads have used so far (Linux: /proc/self/task,
+     * threads named "C1/C2 CompilerThre..."), or "" where it cannot be read. For the cold-start timing only.
+     */
+    private static String jitCpu() {
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            long ticks = 0;
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                String stat;
+                try {
+                    stat = Files.readString(t.resolve("stat"));
+                } catch (IOException gone) {
+                    continue; // the thread ended
+                }
+                int open = stat.indexOf('('), close = stat.lastIndexOf(')');
+                if (open < 0 || close < open || !stat.substring(open + 1, close).contains("CompilerThre")) continue;
+                String[] f = stat.substring(close + 2).split(" "); // fields from 3 (state) on: utime is 14, stime 15
+                ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            }
+            return String.format(Locale.ROOT, ", JIT compiler threads %d", ticks * 10); // USER_HZ = 100 on Linux
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
     }
 
     /** Frees a result's host tensors now rather than when the garbage collector gets to them. */
