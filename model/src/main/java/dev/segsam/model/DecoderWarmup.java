@@ -4,6 +4,7 @@ import dev.segsam.model.preprocess.Preprocessor;
 import dev.segsam.model.preprocess.SamTransform;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Device;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorScope;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -22,7 +23,9 @@ import java.util.function.IntConsumer;
  * <p>It changes no result: the warm-up decodes work on their own tensors (their own {@link TensorScope}, freed after
  * each decode), read only the immutable model, and their outputs are dropped; the model is thread-safe
  * ({@link Predictor}). Its ops share the backend's thread pool with the encode, so it adds no threads of compute
- * (on the CPU it adds its own CPU time to the encode's; docs/PERF.md has the measurement).
+ * (on the CPU it adds its own CPU time to the encode's; docs/PERF.md has the measurement). CPU backends only: on a
+ * GPU the warm-up runs no decode (the CUDA path is not made to be driven from two threads at once, and its kernels are
+ * compiled ahead of time).
  *
  * <pre>
  * try (DecoderWarmup w = DecoderWarmup.start(predictor, img.height(), img.width(), prompts.get(0), 3);
@@ -42,7 +45,8 @@ public final class DecoderWarmup implements AutoCloseable {
     private final int decodes;
 
     private DecoderWarmup(Predictor predictor, int height, int width, Prompt prompt, int decodes) {
-        this.decodes = decodes;
+        this.decodes = predictor.model().sam().backend().device() == Device.CPU ? decodes : 0;
+        // the lowest priority is a hint only (Linux ignores Java thread priorities unless the JVM is told otherwise)
         thread = Thread.ofPlatform().daemon().name("segsam-decoder-warmup").priority(Thread.MIN_PRIORITY).unstarted(() -> {
             try {
                 run(predictor, height, width, prompt, decodes);
@@ -55,7 +59,8 @@ public final class DecoderWarmup implements AutoCloseable {
     /**
      * Starts warming up {@code predictor}'s decode path for an image of {@code height × width} pixels and prompts like
      * {@code prompt} (same kind and token count; its coordinates must lie inside the image): at most {@code decodes}
-     * throw-away predictions on a background daemon thread, stopping early at {@link #stop()}.
+     * throw-away predictions on a background daemon thread, stopping early at {@link #stop()}; none when the
+     * predictor's backend is not a CPU backend.
      */
     public static DecoderWarmup start(Predictor predictor, int height, int width, Prompt prompt, int decodes) {
         DecoderWarmup w = create(predictor, height, width, prompt, decodes);

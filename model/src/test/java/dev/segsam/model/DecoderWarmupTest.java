@@ -9,7 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.segsam.model.preprocess.Preprocessor.Convention;
 import dev.segsam.model.sam.SeededWeights;
 import dev.segsam.model.segsam.SegSam;
+import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
+import dev.segsam.tensor.Device;
 import dev.segsam.tensor.Options;
 import dev.segsam.tensor.image.RgbImage;
 import java.util.List;
@@ -66,6 +68,31 @@ class DecoderWarmupTest {
         w.join();
         assertEquals(0, w.decodesDone());
         assertThrows(IllegalArgumentException.class, () -> DecoderWarmup.start(p, 75, 110, Prompt.box(3, 4, 90, 60), -1));
+    }
+
+    /** On a backend that is not the CPU's (here: the CPU backend saying it is CUDA) the warm-up runs no op at all. */
+    @Test
+    void noWarmupOffTheCpu() throws Exception {
+        Backend cpu = Backends.cpu();
+        java.util.concurrent.atomic.AtomicInteger ops = new java.util.concurrent.atomic.AtomicInteger();
+        SegSam model = SegSam.load(SeededWeights.generate(PredictorBatchTest.SMALL, 7), cpu);
+        Backend gpu = (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (proxy, m, args) -> {
+            if (m.getName().equals("device")) return Device.CUDA;
+            ops.incrementAndGet();
+            try {
+                return m.invoke(cpu, args);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+            }
+        });
+        Predictor p = new Predictor(SegSam.load(SeededWeights.generate(PredictorBatchTest.SMALL, 7), gpu), Convention.SAM);
+        ops.set(0);
+        DecoderWarmup w = DecoderWarmup.start(p, 75, 110, Prompt.box(3, 4, 90, 60), 3);
+        w.thread().join(100);
+        assertEquals(Thread.State.NEW, w.thread().getState(), "no warm-up thread off the CPU");
+        assertEquals(0, w.decodesDone());
+        assertEquals(0, ops.get(), "backend calls by the warm-up");
+        assertTrue(model.sam().backend().device() == Device.CPU);
     }
 
     private static RgbImage image(int w, int h) {
