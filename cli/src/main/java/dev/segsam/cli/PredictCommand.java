@@ -5,6 +5,7 @@ import dev.segsam.cli.predict.BatchPredict;
 import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.PredictionOutput;
+import dev.segsam.cli.predict.ProcessCpu;
 import dev.segsam.cli.predict.Progress;
 import dev.segsam.io.Checkpoint;
 import dev.segsam.cli.predict.PromptParser;
@@ -139,7 +140,7 @@ final class PredictCommand implements Callable<Integer> {
         RgbImage img = input.image();
         for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), img.width(), img.height(), "prompt " + i);
 
-        long t0 = System.nanoTime(), upAtLoad = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime(), c0 = processCpuNs();
+        long t0 = System.nanoTime(), upAtLoad = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime(), c0 = ProcessCpu.nanos();
         Backend backend = Backends.select(options);
         try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam segsam = SegSam.load(weights, backend);
@@ -152,7 +153,7 @@ final class PredictCommand implements Callable<Integer> {
             }
             Progress bar = new Progress(err, "encoding", predictor.encoderBlocks(), !quiet);
             bar.update(0, "blocks");
-            long t1 = System.nanoTime(), c1 = processCpuNs();
+            long t1 = System.nanoTime(), c1 = ProcessCpu.nanos();
             // docs/PERF.md "cold start": the decode path is compiled while the encode runs (model/DecoderWarmup)
             DecoderWarmup warmup = decoderWarmup ? DecoderWarmup.create(predictor, img.height(), img.width(), prompts.get(0),
                     Integer.getInteger("segsam.warmup.decodes", WARMUP_DECODES)) : null;
@@ -160,7 +161,7 @@ final class PredictCommand implements Callable<Integer> {
             try (warmup; Predictor.Encoded enc = predictor.encode(img, warmup == null ? blocks
                     : warmup.startAfter(Integer.getInteger("segsam.warmup.after", WARMUP_AFTER_BLOCKS), blocks))) {
                 if (warmup != null) warmup.stop();
-                long t2 = System.nanoTime(), c2 = processCpuNs();
+                long t2 = System.nanoTime(), c2 = ProcessCpu.nanos();
                 // one prompt at a time, each result written as it comes and then dropped: memory does not grow with the
                 // number of prompts (docs/LIMITS.md)
                 StringBuilder decodeMs = new StringBuilder(), decodeCpuMs = new StringBuilder();
@@ -170,9 +171,9 @@ final class PredictCommand implements Callable<Integer> {
                 NanCheck nan = new NanCheck(err);
                 try (PredictionOutput.Writer output = new PredictionOutput.Writer(folder.dir(), model, image, segsam, conv, img, enc, fullResLogits, input, null, null)) {
                     for (int i = 0; i < prompts.size(); i++) {
-                        long d0 = System.nanoTime(), k0 = processCpuNs();
+                        long d0 = System.nanoTime(), k0 = ProcessCpu.nanos();
                         Predictor.Result r = predictor.predict(enc, prompts.get(i));
-                        long d = System.nanoTime() - d0, k = processCpuNs() - k0;
+                        long d = System.nanoTime() - d0, k = ProcessCpu.nanos() - k0;
                         decodeNs += d;
                         if (i < 20) {
                             decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", d / 1e6));
@@ -191,7 +192,7 @@ final class PredictCommand implements Callable<Integer> {
                     nan.summary();
                 }
                 folder.commit();
-                long t3 = System.nanoTime(), c3 = processCpuNs();
+                long t3 = System.nanoTime(), c3 = ProcessCpu.nanos();
                 for (String line : summary) o.println(line);
                 o.println("wrote " + out);
                 if (Boolean.getBoolean("segsam.timing")) { // docs/PERF.md: cold start, stage by stage
@@ -200,40 +201,9 @@ final class PredictCommand implements Callable<Integer> {
                             upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6,
                             warmup == null ? "off" : warmup.decodesDone() + " decodes during the encode [" + warmup.times() + "]");
                     err.printf(Locale.ROOT, "segsam: timing: process CPU ms: JVM start to load %.0f, load %.0f, encode %.0f, decode and write %.0f, decodes [%s]%s%n",
-                            c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6, decodeCpuMs, jitCpu());
+                            c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6, decodeCpuMs, ProcessCpu.jitSuffix());
                 }
             }
-        }
-    }
-
-    /** The CPU time of the whole process (every thread, JIT and GC included) so far, or 0 where the JVM cannot say. */
-    private static long processCpuNs() {
-        return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
-                ? Math.max(0, os.getProcessCpuTime()) : 0;
-    }
-
-    /**
-     * ", JIT compiler threads N ms": the CPU time the JVM's compiler threads have used so far (Linux: /proc/self/task,
-     * threads named "C1/C2 CompilerThre..."), or "" where it cannot be read. For the cold-start timing only.
-     */
-    private static String jitCpu() {
-        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
-            long ticks = 0;
-            for (Path t : (Iterable<Path>) tasks::iterator) {
-                String stat;
-                try {
-                    stat = Files.readString(t.resolve("stat"));
-                } catch (IOException gone) {
-                    continue; // the thread ended
-                }
-                int open = stat.indexOf('('), close = stat.lastIndexOf(')');
-                if (open < 0 || close < open || !stat.substring(open + 1, close).contains("CompilerThre")) continue;
-                String[] f = stat.substring(close + 2).split(" "); // fields from 3 (state) on: utime is 14, stime 15
-                ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
-            }
-            return String.format(Locale.ROOT, ", JIT compiler threads %d", ticks * 10); // USER_HZ = 100 on Linux
-        } catch (IOException | RuntimeException e) {
-            return "";
         }
     }
 
