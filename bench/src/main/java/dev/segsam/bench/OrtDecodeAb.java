@@ -20,7 +20,7 @@ import java.util.Locale;
  * Decode, segsam against ONNX Runtime, interleaved in one process for a shared machine: three sides — {@code ort}
  * (the exported decoder, {@link OrtSam}), {@code plain} (segsam with the decoders' per-image contexts off, i.e. every
  * decode computes the image side itself, as before issue 16 §2) and {@code segsam} (contexts on, the default) — run
- * in rotating order, each a block of calls on the same embedding, the same 600×450 image and the same box(es) as
+ * (and, for the multi-box call, {@code segsam-1}: contexts on, one prompt per decoder pass) in rotating order, each a block of calls on the same embedding, the same 600×450 image and the same box(es) as
  * {@link OrtBench}; per block the process CPU time (every thread: ORT's pool, segsam's workers, JIT, GC) and the wall
  * time. The per-round ratios of neighbouring blocks are the numbers to read; the load hits both sides of a round alike.
  * <pre>
@@ -78,9 +78,13 @@ public final class OrtDecodeAb {
         String[] sides = {"ort", "plain", "segsam"};
         Call[] one = {() -> ort.decodeBoxes(embedding, box1, H, W).mask(0), () -> predictor.predict(plain, box).mask(),
                 () -> predictor.predict(encoded, box).mask()};
-        Call[] many = {() -> ort.decodeBoxes(embedding, box16, H, W), () -> predictor.predict(plain, boxes), () -> predictor.predict(encoded, boxes)};
+        // the same model, prompts decoded one at a time (batch 1) instead of in batches of segsam.predict.batch
+        Predictor single = new Predictor(predictor.model(), Preprocessor.Convention.SAM, options.withPredictBatch(1));
+        Call[] many = {() -> ort.decodeBoxes(embedding, box16, H, W), () -> predictor.predict(plain, boxes), () -> predictor.predict(encoded, boxes),
+                () -> single.predict(encoded, boxes)};
         report("1 box, per decode", sides, one, calls, rounds, warmup);
-        report(nBoxes + " boxes, per call", sides, many, 1, Math.max(4, rounds / 2), Math.max(1, warmup / 2));
+        report(nBoxes + " boxes, per call (segsam-1: one prompt per decoder pass)", new String[] {"ort", "plain", "segsam", "segsam-1"}, many, 1,
+                Math.max(4, rounds / 2), Math.max(1, warmup / 2));
         System.out.println("load after: " + load());
         embedding.close();
         ort.close();
@@ -106,7 +110,7 @@ public final class OrtDecodeAb {
         for (int s = 0; s < n; s++) {
             System.out.printf(Locale.ROOT, "  %-7s CPU %8.1f  wall %8.1f%n", sides[s], median(cpu[s]), median(wall[s]));
         }
-        int[][] pairs = {{2, 0}, {1, 0}, {2, 1}};
+        int[][] pairs = n > 3 ? new int[][] {{2, 0}, {1, 0}, {2, 1}, {3, 0}, {3, 2}} : new int[][] {{2, 0}, {1, 0}, {2, 1}};
         for (int[] p : pairs) {
             double[] rc = new double[rounds], rw = new double[rounds];
             for (int r = 0; r < rounds; r++) {
