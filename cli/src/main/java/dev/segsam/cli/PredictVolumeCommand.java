@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.segsam.cli.predict.BitmapFont;
 import dev.segsam.cli.predict.Conventions;
+import dev.segsam.cli.predict.DicomSegOutput;
 import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.Overlay;
 import dev.segsam.cli.predict.Progress;
@@ -17,6 +18,7 @@ import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.MedicalImages;
 import dev.segsam.io.medical.Volume;
+import dev.segsam.io.medical.dicom.DicomSegWriter;
 import dev.segsam.io.medical.intensity.Windowing;
 import dev.segsam.io.medical.nifti.NiftiDataType;
 import dev.segsam.io.medical.nifti.NiftiWriter;
@@ -48,7 +50,8 @@ import picocli.CommandLine.Spec;
  * {@code segsam predict-volume}: segment one object through a volume. The user prompts one slice; each neighbouring
  * slice is then prompted with the bounding box of the previous slice's mask (grown by {@code --margin} pixels), in both
  * directions, until the mask vanishes or the slice range ends. Writes a label-map NIfTI on the source grid (same affine),
- * a montage PNG and {@code volume.json}.
+ * a montage PNG and {@code volume.json}; for a DICOM source also {@code segmentation.dcm}, the label map as a DICOM-SEG
+ * over the series (one segment, one frame per segmented source slice).
  */
 @Command(name = "predict-volume", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Segment an object through a NIfTI/DICOM volume from a prompt on one slice.",
@@ -170,7 +173,8 @@ final class PredictVolumeCommand implements Callable<Integer> {
                 }
             }
             if (!quiet) err.println();
-            write(folder.dir(), vol, ax, masks, images, w, h, first, warnings);
+            String modelName = "segsam " + segsam.sam().config().name() + (segsam.hasSemantics() ? " SEG-SAM" : " SAM");
+            write(folder.dir(), vol, ax, masks, images, w, h, first, warnings, modelName);
             folder.commit();
             long voxels = masks.values().stream().mapToLong(Masks::area).sum();
             o.printf(Locale.ROOT, "segmented slices %d..%d along %s (%d slices, %d voxels = %.1f ml)%n", masks.firstKey(), masks.lastKey(),
@@ -187,7 +191,7 @@ final class PredictVolumeCommand implements Callable<Integer> {
     }
 
     private void write(Path out, Volume vol, Axis ax, TreeMap<Integer, boolean[]> masks, TreeMap<Integer, RgbImage> images, int w, int h,
-                       Prompt first, List<String> warnings) throws IOException {
+                       Prompt first, List<String> warnings, String modelName) throws IOException {
         // label map on the source grid: undo the display layout of each slice
         int nx = vol.nx(), ny = vol.ny(), nz = vol.nz();
         float[] labels = new float[nx * ny * nz];
@@ -216,6 +220,18 @@ final class PredictVolumeCommand implements Callable<Integer> {
         try (Volume lab = vol.withData(Tensor.of(labels, nz, ny, nx), "uint8")) {
             NiftiWriter.write(out.resolve("labels.nii.gz"), lab, NiftiDataType.UINT8, true);
         }
+        // a DICOM source also gets the label map as a DICOM-SEG over its series (docs/DATA.md, DICOM-SEG output)
+        DicomSegWriter.Written seg = null;
+        String segSkipped = null;
+        if (DicomSegOutput.isDicom(vol)) {
+            try {
+                seg = DicomSegOutput.writeVolume(vol, labels, "prompt 0", "predict-volume: the mask propagated from slice "
+                        + ax.name().toLowerCase(Locale.ROOT) + "=" + index, modelName, model, ax == Axis.Z ? index : 0, out);
+            } catch (IOException | RuntimeException e) {
+                segSkipped = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                warnings.add("no " + DicomSegOutput.FILE + ": " + segSkipped);
+            }
+        }
         // montage: up to 16 slices spread over the segmented range, masks overlaid
         List<Integer> keys = new ArrayList<>(masks.keySet());
         int tiles = Math.min(16, keys.size()), cols = (int) Math.ceil(Math.sqrt(tiles)), rows = (tiles + cols - 1) / cols;
@@ -240,6 +256,12 @@ final class PredictVolumeCommand implements Callable<Integer> {
         for (var e : masks.entrySet()) per.addObject().put("index", e.getKey()).put("area", Masks.area(e.getValue()));
         root.put("label_map", "labels.nii.gz");
         root.put("montage", "montage.png");
+        if (seg != null) {
+            root.putObject("dicom_seg").put("file", DicomSegOutput.FILE).put("sop_instance_uid", seg.sopInstanceUid())
+                    .put("series_instance_uid", seg.seriesInstanceUid()).put("frames", seg.frames());
+        } else if (segSkipped != null) {
+            root.putObject("dicom_seg").putNull("file").put("skipped", segSkipped);
+        }
         ArrayNode warn = root.putArray("warnings");
         warnings.forEach(warn::add);
         AtomicFiles.write(out.resolve("volume.json"), true, tmp -> json.writeValue(tmp.toFile(), root));

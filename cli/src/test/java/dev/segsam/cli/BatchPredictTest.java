@@ -72,6 +72,7 @@ class BatchPredictTest {
         List<List<String>> rows = csv(out.resolve("summary.csv"));
         assertEquals(4, rows.size());
         assertTrue(Files.exists(out.resolve("CT_small").resolve("mask_0.nii.gz")), "a DICOM item gets its masks on the source grid");
+        assertTrue(Files.exists(out.resolve("CT_small").resolve("segmentation.dcm")), "and a DICOM-SEG");
         for (List<String> row : rows) {
             if (row.get(0).equals("c")) {
                 assertEquals("failed", row.get(1));

@@ -41,7 +41,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code semantic_i.png} (the label map argmax M̂_s in colour, with a legend) and {@code labels_i.png} (the same label
  * map as class IDs). For a slice of a NIfTI volume or DICOM series ({@link #input(InputImage)}) also
  * {@code mask_i.nii.gz} and {@code labels.nii.gz}: the same masks and label map on the source volume's grid (its
- * dimensions and affine, zero on the other slices), and {@code result.json} records the axis, slice index and window.
+ * dimensions and affine, zero on the other slices), and {@code result.json} records the axis, slice index and window. For a DICOM file
+ * or series also {@code segmentation.dcm}, a DICOM-SEG over the source ({@link DicomSegOutput}; {@code result.json}'s
+ * {@code dicom_seg}).
  *
  * <p>{@link Writer} writes the same files as the results arrive, keeping none of them ({@code segsam predict});
  * {@link #write} is the writer fed from a list.
@@ -56,6 +58,7 @@ public final class PredictionOutput {
     private final List<Predictor.Result> results;
     private InputImage input;
     private String modelName, imageName;
+    private boolean dicomSeg = true;
 
     /**
      * @param modelFile  the weights file, as named in {@code result.json} (relative to the output folder)
@@ -81,6 +84,12 @@ public final class PredictionOutput {
      */
     public PredictionOutput input(InputImage input) {
         this.input = input;
+        return this;
+    }
+
+    /** Leaves out {@code segmentation.dcm} ({@link Writer#withoutDicomSeg}). Returns this. */
+    public PredictionOutput withoutDicomSeg() {
+        this.dicomSeg = false;
         return this;
     }
 
@@ -146,6 +155,7 @@ public final class PredictionOutput {
     /** {@link #write(Path)}, with the full-size logits too when {@code fullResLogits}. */
     public void write(Path out, boolean fullResLogits) throws IOException {
         try (Writer wr = new Writer(out, modelFile, imageFile, model, convention, image, encoded, fullResLogits, input, modelName, imageName)) {
+            if (!dicomSeg) wr.withoutDicomSeg();
             for (int i = 0; i < results.size(); i++) wr.add(prompts.get(i), results.get(i));
             wr.finish();
         }
@@ -202,6 +212,10 @@ public final class PredictionOutput {
         private final List<Prompt> prompts = new ArrayList<>();
         private final List<String> summary = new ArrayList<>(), legend = new ArrayList<>();
         private float[] presenceSum;
+        private DicomSegOutput seg;
+        private String segSkipped;
+        private boolean segPending;
+        private final Path modelFile;
         private int count;
         private boolean finished;
 
@@ -225,6 +239,8 @@ public final class PredictionOutput {
             this.onGrid = input != null && input.volume() != null;
             this.overlay = new RgbImage(image.width(), image.height(), image.rgb().clone());
             this.labels = new int[image.width() * image.height()];
+            this.segPending = DicomSegOutput.applies(input);
+            this.modelFile = modelFile;
             this.resultTmp = out.resolve(".result.json." + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
             SafeTensorsStreamWriter w = null;
             JsonGenerator g = null;
@@ -291,6 +307,8 @@ public final class PredictionOutput {
                 for (int j = 0; j < m01.length; j++) m01[j] = m[j] ? 1 : 0;
                 SourceGrid.writeNifti(input.volume(), input.axis(), input.index(), m01, w, h, out.resolve("mask_" + i + ".nii.gz"));
             }
+            openDicomSeg();
+            if (seg != null) seg.add(i, p, r);
             Overlay.paintMask(overlay, r.mask(), i);
             paintLabel(labels, label(i, r), r.mask());
             ObjectNode e = mapper.createObjectNode();
@@ -381,6 +399,8 @@ public final class PredictionOutput {
             }
             json.writeEndArray();
             json.writeEndObject();
+            openDicomSeg();
+            if (seg != null || segSkipped != null) writeDicomSeg();
             json.writeEndObject();
             json.close();
             Overlay.paintPrompts(overlay, prompts);
@@ -392,6 +412,53 @@ public final class PredictionOutput {
                 ch.force(true);
             }
             Files.move(resultTmp, out.resolve("result.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+
+        /**
+         * Leaves out {@code segmentation.dcm} (and its {@code result.json} entry), e.g. for a download of another file,
+         * which then does not read the source series' headers again. Call before the first {@link #add}. Returns this.
+         */
+        public Writer withoutDicomSeg() {
+            if (count > 0) throw new IllegalStateException("prompts already added");
+            segPending = false;
+            return this;
+        }
+
+        /** Reads the DICOM source's headers for {@code segmentation.dcm}, once; a source that cannot carry one is noted. */
+        private void openDicomSeg() {
+            if (!segPending) return;
+            segPending = false;
+            try {
+                seg = DicomSegOutput.open(input, model, modelFile);
+            } catch (IOException | RuntimeException e) {
+                segSkipped = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            }
+        }
+
+        /** {@code segmentation.dcm} and its {@code result.json} entry, or the reason it was not written. */
+        private void writeDicomSeg() throws IOException {
+            json.writeObjectFieldStart("dicom_seg");
+            if (seg == null) {
+                json.writeNullField("file");
+                json.writeStringField("skipped", segSkipped);
+                summary.add("warning: no " + DicomSegOutput.FILE + ": " + segSkipped);
+            } else {
+                var written = seg.write(out);
+                json.writeStringField("file", DicomSegOutput.FILE);
+                json.writeStringField("sop_instance_uid", written.sopInstanceUid());
+                json.writeStringField("series_instance_uid", written.seriesInstanceUid());
+                json.writeNumberField("frames", written.frames());
+                json.writeArrayFieldStart("segments");
+                for (var s : seg.segments()) {
+                    json.writeStartObject();
+                    json.writeNumberField("number", s.number());
+                    json.writeStringField("label", s.label());
+                    json.writeNumberField("pixels", s.count());
+                    json.writeEndObject();
+                }
+                json.writeEndArray();
+            }
+            json.writeEndObject();
         }
 
         /** The summary lines of the prompts written (see {@link PredictionOutput#printSummary}). */

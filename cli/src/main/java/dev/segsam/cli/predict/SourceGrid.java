@@ -17,6 +17,34 @@ import java.nio.file.Path;
 public final class SourceGrid {
     private SourceGrid() {}
 
+    /** Receives display pixel {@code j} (row-major in the picture) and the voxel it lies on. */
+    @FunctionalInterface
+    public interface VoxelSink {
+        void accept(int j, int vx, int vy, int vz);
+    }
+
+    /**
+     * Calls {@code sink} for every pixel of the {@code w × h} picture of slice {@code index} along {@code axis}
+     * ({@link Volume#displaySlice}'s layout) with the voxel it shows, in the volume's voxel order.
+     */
+    public static void forEachVoxel(Volume vol, Axis axis, int index, int w, int h, VoxelSink sink) {
+        Volume.SliceLayout layout = vol.displayLayout(axis);
+        int sw = layout.transpose() ? h : w, sh = layout.transpose() ? w : h; // voxel-order slice size
+        for (int y = 0; y < h; y++) {
+            int sy = layout.flipY() ? h - 1 - y : y;
+            for (int x = 0; x < w; x++) {
+                int sx = layout.flipX() ? w - 1 - x : x;
+                int u = layout.transpose() ? sy : sx, v = layout.transpose() ? sx : sy; // voxel-order slice (u, v)
+                if (u >= sw || v >= sh) continue;
+                switch (axis) {
+                    case Z -> sink.accept(y * w + x, u, v, index);
+                    case Y -> sink.accept(y * w + x, u, index, v);
+                    default -> sink.accept(y * w + x, index, u, v);
+                }
+            }
+        }
+    }
+
     /**
      * Writes {@code labels} ({@code w × h}, row-major, display layout of slice {@code index} along {@code axis} of
      * {@code vol}) as a NIfTI volume on {@code vol}'s grid: uint8 when every label fits, else int16.
@@ -31,25 +59,9 @@ public final class SourceGrid {
         int nx = vol.nx(), ny = vol.ny(), nz = vol.nz();
         Tensor data = Tensor.zeros(nz, ny, nx);
         try (Volume out = vol.withData(data, type == NiftiDataType.UINT8 ? "uint8" : "int16")) {
-            Volume.SliceLayout layout = vol.displayLayout(axis);
-            int sw = layout.transpose() ? h : w, sh = layout.transpose() ? w : h; // voxel-order slice size
-            for (int y = 0; y < h; y++) {
-                int sy = layout.flipY() ? h - 1 - y : y;
-                for (int x = 0; x < w; x++) {
-                    int l = labels[y * w + x];
-                    if (l == 0) continue;
-                    int sx = layout.flipX() ? w - 1 - x : x;
-                    int u = layout.transpose() ? sy : sx, v = layout.transpose() ? sx : sy; // voxel-order slice (u, v)
-                    if (u >= sw || v >= sh) continue;
-                    int vx, vy, vz;
-                    switch (axis) {
-                        case Z -> { vx = u; vy = v; vz = index; }
-                        case Y -> { vx = u; vy = index; vz = v; }
-                        default -> { vx = index; vy = u; vz = v; }
-                    }
-                    data.set(((long) vz * ny + vy) * nx + vx, l);
-                }
-            }
+            forEachVoxel(vol, axis, index, w, h, (j, vx, vy, vz) -> {
+                if (labels[j] != 0) data.set(((long) vz * ny + vy) * nx + vx, labels[j]);
+            });
             NiftiWriter.write(target, out, type, true);
         }
     }

@@ -91,7 +91,7 @@ public final class SegServer implements AutoCloseable {
     private static final int MAX_PROMPTS = 64, MAX_PROMPT_BYTES = 1 << 20, MAX_RESULTS = 256;
     private static final Pattern IMAGE_PATH = Pattern.compile("/api/images/([a-z0-9]+)(/view\\.png|/encode|/predict)?");
     /** A result's files: the names {@code segsam predict} writes (letters and _, an optional number; no paths). */
-    private static final Pattern RESULT_PATH = Pattern.compile("/api/results/([a-z0-9]+)/([a-z]+(?:_[a-z]+)*(?:_\\d{1,3})?\\.(?:png|json|nii\\.gz))");
+    private static final Pattern RESULT_PATH = Pattern.compile("/api/results/([a-z0-9]+)/([a-z]+(?:_[a-z]+)*(?:_\\d{1,3})?\\.(?:png|json|nii\\.gz|dcm))");
 
     private final Config config;
     private final Checkpoint weights;
@@ -656,7 +656,7 @@ public final class SegServer implements AutoCloseable {
     /**
      * {@code GET /api/results/{rid}/{file}}: one of the files {@code segsam predict} writes for the result's prompts
      * (result.json, mask_i.png, labels.png, labels_i.png, semantic_i.png, overlay.png; for volume slices mask_i.nii.gz,
-     * labels.nii.gz), made again from the prompts (the embedding is cached, so this is one decoder pass per prompt).
+     * labels.nii.gz; for DICOM slices segmentation.dcm), made again from the prompts (the embedding is cached, so this is one decoder pass per prompt).
      */
     private void download(HttpExchange ex, String rid, String file) throws IOException {
         ResultRecord rec;
@@ -678,6 +678,7 @@ public final class SegServer implements AutoCloseable {
                             rec.prompts(), rs).names(config.modelName(), s.name);
                     dev.segsam.cli.predict.InputImage input = s.input(rec.view(), e.image);
                     if (input != null) out.input(input);
+                    if (!file.equals(dev.segsam.cli.predict.DicomSegOutput.FILE)) out.withoutDicomSeg(); // only its own download reads the series again
                     out.write(dir);
                     Path f = dir.resolve(file);
                     if (!Files.isRegularFile(f)) throw new ApiException(404, "result " + rid + " has no file " + file);
@@ -690,7 +691,8 @@ public final class SegServer implements AutoCloseable {
             cache.release(e);
         }
         ex.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"" + file + "\"");
-        send(ex, 200, file.endsWith(".json") ? "application/json" : file.endsWith(".gz") ? "application/gzip" : "image/png", body);
+        send(ex, 200, file.endsWith(".json") ? "application/json" : file.endsWith(".gz") ? "application/gzip"
+                : file.endsWith(".dcm") ? "application/dicom" : "image/png", body);
     }
 
     // ------------------------------------------------------------------ HTTP plumbing

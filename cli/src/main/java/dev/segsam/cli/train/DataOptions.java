@@ -28,7 +28,7 @@ public final class DataOptions {
     public int channel;
 
     @Option(names = "--window", defaultValue = "auto", paramLabel = "auto|mr|PRESET|W,L",
-            description = "volumes: grey mapping as in predict (default auto: CT abdomen W400/L40, MR 0.5-99.5 % percentiles; dataset.json's modality decides when it names one)")
+            description = "volumes: grey mapping as in predict (default auto: CT abdomen W400/L40, MR 0.5-99.5 %% percentiles; dataset.json's modality decides when it names one)")
     public String window;
 
     @Option(names = "--min-pixels", paramLabel = "N", defaultValue = "20", description = "volumes: a class makes a mask on a slice when it covers at least this many pixels (default ${DEFAULT-VALUE})")

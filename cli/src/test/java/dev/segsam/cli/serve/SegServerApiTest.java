@@ -3,6 +3,7 @@ package dev.segsam.cli.serve;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -400,5 +401,23 @@ class SegServerApiTest {
         }
         assertEquals(200, s.send(HttpRequest.newBuilder(URI.create(s.base + "/api/images/" + id)).DELETE()).status());
         assertEquals(404, s.get("/api/images/" + id).status());
+    }
+
+    @Test
+    void aDicomSliceCanBeDownloadedAsDicomSeg() throws Exception {
+        byte[] ct = Files.readAllBytes(Path.of("..", "io", "src", "test", "resources", "medical", "dicom", "CT_small.dcm"));
+        ServerFixture.Reply up = s.post("/api/images?name=ct.dcm", ct);
+        assertEquals(201, up.status(), up.text());
+        String id = up.json().get("id").asText();
+        ServerFixture.Reply r = s.post("/api/images/" + id + "/predict?axis=z&index=0", "[{\"box\": [10, 20, 60, 70]}]");
+        assertEquals(200, r.status(), r.text());
+        String rid = r.json().get("result_id").asText();
+        // other downloads leave the DICOM-SEG out (they do not read the source again), its own download makes it
+        assertNull(s.get("/api/results/" + rid + "/result.json").json().get("dicom_seg"));
+        ServerFixture.Reply seg = s.get("/api/results/" + rid + "/segmentation.dcm");
+        assertEquals(200, seg.status(), seg.text());
+        assertEquals("application/dicom", seg.type());
+        assertEquals("DICM", new String(seg.body(), 128, 4, StandardCharsets.US_ASCII));
+        assertTrue(new String(seg.body(), StandardCharsets.ISO_8859_1).contains("1.2.840.10008.5.1.4.1.1.66.4"), "Segmentation Storage");
     }
 }

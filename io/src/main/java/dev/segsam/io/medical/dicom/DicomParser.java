@@ -304,6 +304,12 @@ final class DicomParser {
         return s.substring(0, e).strip();
     }
 
+    /** The raw value bytes of a top-level attribute (trailing padding kept), or null if absent. */
+    byte[] bytes(int t) {
+        Value v = values.get(t);
+        return v == null ? null : java.util.Arrays.copyOfRange(buf, v.offset(), v.offset() + v.length());
+    }
+
     /** Numeric components of a DS/IS value (backslash-separated), or null if absent or empty. */
     double[] numbers(int t) throws MedicalFormatException {
         String s = string(t);

@@ -47,7 +47,10 @@ public final class DicomSeries {
         return read(dir, maxVoxels, DicomParser.MAX_INFLATED);
     }
 
-    private static Volume read(Path dir, long maxVoxels, long maxInflated) throws IOException {
+    /** The image headers of a series folder, checked alike and in slice order (see the class comment). */
+    record Slices(List<DicomHeader> headers, int skipped, String order) {}
+
+    static Slices slices(Path dir, long maxVoxels, long maxInflated) throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
             files = s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("."))
@@ -71,8 +74,16 @@ public final class DicomSeries {
         for (DicomHeader h : slices) checkSame(dir, first, h);
         long total = (long) first.rows() * first.columns() * slices.size();
         if (total > maxVoxels) throw new MedicalFormatException(dir, "series", total + " voxels exceeds the limit of " + maxVoxels + " " + IoLimits.hint(IoLimits.VOLUME_VOXELS));
-
         String order = sort(dir, slices);
+        return new Slices(slices, skipped, order);
+    }
+
+    private static Volume read(Path dir, long maxVoxels, long maxInflated) throws IOException {
+        Slices sorted = slices(dir, maxVoxels, maxInflated);
+        List<DicomHeader> slices = sorted.headers();
+        int skipped = sorted.skipped();
+        String order = sorted.order();
+        DicomHeader first = slices.get(0);
         int n = slices.size();
         DicomHeader h0 = slices.get(0);
         double[] sp = h0.spacing();

@@ -3,12 +3,30 @@ package dev.segsam.io.medical.dicom;
 import java.util.HashMap;
 import java.util.Map;
 
-/** The few DICOM attributes segsam reads, with the VR used when the transfer syntax is implicit. */
+/**
+ * The few DICOM attributes segsam reads (image attributes, and the patient/study/frame-of-reference attributes a
+ * {@link DicomSegWriter} copies from its source), with the VR used when the transfer syntax is implicit.
+ */
 final class Tags {
     private Tags() {}
 
     static final int TRANSFER_SYNTAX = 0x00020010;
+    static final int SPECIFIC_CHARSET = 0x00080005;
     static final int SOP_CLASS = 0x00080016;
+    static final int SOP_INSTANCE = 0x00080018;
+    static final int STUDY_DATE = 0x00080020;
+    static final int STUDY_TIME = 0x00080030;
+    static final int ACCESSION_NUMBER = 0x00080050;
+    static final int REFERRING_PHYSICIAN = 0x00080090;
+    static final int STUDY_DESCRIPTION = 0x00081030;
+    static final int PATIENT_NAME = 0x00100010;
+    static final int PATIENT_ID = 0x00100020;
+    static final int PATIENT_BIRTH_DATE = 0x00100030;
+    static final int PATIENT_SEX = 0x00100040;
+    static final int STUDY_UID = 0x0020000D;
+    static final int STUDY_ID = 0x00200010;
+    static final int FRAME_OF_REFERENCE = 0x00200052;
+    static final int POSITION_REFERENCE = 0x00201040;
     static final int MODALITY = 0x00080060;
     static final int SLICE_THICKNESS = 0x00180050;
     static final int SPACING_BETWEEN_SLICES = 0x00180088;
@@ -45,7 +63,22 @@ final class Tags {
 
     static {
         put(TRANSFER_SYNTAX, "UI", "TransferSyntaxUID");
+        put(SPECIFIC_CHARSET, "CS", "SpecificCharacterSet");
         put(SOP_CLASS, "UI", "SOPClassUID");
+        put(SOP_INSTANCE, "UI", "SOPInstanceUID");
+        put(STUDY_DATE, "DA", "StudyDate");
+        put(STUDY_TIME, "TM", "StudyTime");
+        put(ACCESSION_NUMBER, "SH", "AccessionNumber");
+        put(REFERRING_PHYSICIAN, "PN", "ReferringPhysicianName");
+        put(STUDY_DESCRIPTION, "LO", "StudyDescription");
+        put(PATIENT_NAME, "PN", "PatientName");
+        put(PATIENT_ID, "LO", "PatientID");
+        put(PATIENT_BIRTH_DATE, "DA", "PatientBirthDate");
+        put(PATIENT_SEX, "CS", "PatientSex");
+        put(STUDY_UID, "UI", "StudyInstanceUID");
+        put(STUDY_ID, "SH", "StudyID");
+        put(FRAME_OF_REFERENCE, "UI", "FrameOfReferenceUID");
+        put(POSITION_REFERENCE, "LO", "PositionReferenceIndicator");
         put(MODALITY, "CS", "Modality");
         put(SLICE_THICKNESS, "DS", "SliceThickness");
         put(SPACING_BETWEEN_SLICES, "DS", "SpacingBetweenSlices");
