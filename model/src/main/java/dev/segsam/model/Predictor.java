@@ -36,7 +36,7 @@ import java.util.function.IntConsumer;
  * <p>Per-image decoder work: the first prompt without a mask input on an {@link Encoded} image makes the decoders'
  * prompt-independent image side ({@link dev.segsam.model.sam.ImageContexts}: f_v as keys and the first transformer
  * layer's projections of it, ~10 MB per decoder at ViT-B) and every later prompt reuses it; it is freed with the
- * {@link Encoded}. Results are the same as computing it per prompt (bit for bit for single prompts).
+ * {@link Encoded}. Results are those of computing it per prompt (bit for bit for single prompts on the CPU backends).
  *
  * <p>Options ({@link Options}): {@link Options#predictBatch()} bounds the prompts of one batched decoder pass
  * ({@link #predict(Encoded, List)}); {@link Options#threads()} the threads of host-side preprocessing.
