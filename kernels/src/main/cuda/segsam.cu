@@ -7,3 +7,4 @@
 #include "layout.cuh"
 #include "gemm.cuh"
 #include "attention.cuh"
+#include "backward.cuh"

@@ -278,4 +278,93 @@ public interface Backend {
             means.close();
         }
     }
+
+    // ------------------------------------------------------------------ backward ops (the autodiff tape's formulas)
+    // Defaults: the host reference loops of BackwardOps (on a device backend via download/upload), or compositions
+    // of the ops above. Gradient checks for each: core-tensor's BackwardOpsTest, on every backend.
+
+    /** Softmax backward over the last dimension from the output {@code y}: {@code dx = y ⊙ (dy − Σ dy·y)}. */
+    default Tensor softmaxBackward(Tensor y, Tensor dy) {
+        return BackwardOps.Defaults.softmaxBackward(this, y, dy);
+    }
+
+    /**
+     * {@link #layerNorm} backward over the last dimension: {@code dx}, and {@code dw, db [D]} summed over the rows
+     * (computed even when the forward had no affine parameters; {@code w} null means weight 1).
+     */
+    default LayerNormGrads layerNormBackward(Tensor x, Tensor w, Tensor dy, float eps) {
+        return BackwardOps.Defaults.layerNormBackward(this, x, w, dy, eps);
+    }
+
+    /** The gradients of {@link #layerNormBackward}; closing it closes all three. */
+    record LayerNormGrads(Tensor dx, Tensor dw, Tensor db) implements AutoCloseable {
+        @Override
+        public void close() {
+            dx.close();
+            dw.close();
+            db.close();
+        }
+    }
+
+    /** {@code dy·GELU'(x)} for the exact (erf) GELU. */
+    default Tensor geluBackward(Tensor x, Tensor dy) {
+        return BackwardOps.Defaults.geluBackward(this, x, dy);
+    }
+
+    /** {@code dy·[x > 0]}. */
+    default Tensor reluBackward(Tensor x, Tensor dy) {
+        return BackwardOps.Defaults.reluBackward(this, x, dy);
+    }
+
+    /** {@code dy·y·(1 − y)} from the sigmoid's output {@code y}. */
+    default Tensor sigmoidBackward(Tensor y, Tensor dy) {
+        return BackwardOps.Defaults.sigmoidBackward(this, y, dy);
+    }
+
+    /** {@code g} summed down to {@code shape} (which broadcasts to g's shape): the adjoint of broadcasting. */
+    default Tensor sumTo(Tensor g, int... shape) {
+        return BackwardOps.Defaults.sumTo(this, g, shape);
+    }
+
+    /** The adjoint of {@link #im2col} ({@code F.fold}): {@code cols [B, C·kh·kw, Ho·Wo] → [B, C, H, W]}. */
+    default Tensor col2im(Tensor cols, int[] xShape, int kh, int kw, int strideH, int strideW, int padH, int padW) {
+        return BackwardOps.Defaults.col2im(this, cols, xShape, kh, kw, strideH, strideW, padH, padW);
+    }
+
+    /** The adjoint of {@link #interpolateBilinear}: {@code dy [B, C, outH, outW] → [B, C, H, W]}. */
+    default Tensor interpolateBilinearBackward(Tensor dy, int h, int w) {
+        return BackwardOps.Defaults.interpolateBilinearBackward(this, dy, h, w);
+    }
+
+    /** The adjoint of {@link #relPosLookup} (a table of {@code L = 2·max(q, k) − 1} rows): {@code [q, k, d] → [L, d]}. */
+    default Tensor relPosLookupBackward(Tensor dy, int L, int qSize, int kSize) {
+        return BackwardOps.Defaults.relPosLookupBackward(this, dy, L, qSize, kSize);
+    }
+
+    /**
+     * {@link #attention} backward without a relative-position bias: {@code P = softmax((q·scale)·kᵀ)} recomputed,
+     * {@code dV = Pᵀ·dO}, {@code dS = softmaxBackward(P, dO·Vᵀ)}, {@code dq = scale·dS·k}, {@code dk = scale·dSᵀ·q}.
+     * Default: exactly that from {@link #matmul}, {@link #permute}, {@link #softmax}, {@link #softmaxBackward}
+     * ({@code [B, Nq, Nk]} materialised); a fused kernel would recompute P in tiles.
+     */
+    default AttentionGrads attentionBackward(Tensor q, Tensor k, Tensor v, float scale, Tensor dOut) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor p = softmax(matmul(scale(q, scale), permute(k, 0, 2, 1)));
+            Tensor dv = matmul(permute(p, 0, 2, 1), dOut);
+            Tensor ds = softmaxBackward(p, matmul(dOut, permute(v, 0, 2, 1)));
+            Tensor dq = scale(matmul(ds, k), scale);
+            Tensor dk = scale(matmul(permute(ds, 0, 2, 1), q), scale);
+            return s.keep(new AttentionGrads(dq, dk, dv));
+        }
+    }
+
+    /** The gradients of {@link #attentionBackward}; closing it closes all three. */
+    record AttentionGrads(Tensor dq, Tensor dk, Tensor dv) implements AutoCloseable {
+        @Override
+        public void close() {
+            dq.close();
+            dk.close();
+            dv.close();
+        }
+    }
 }

@@ -37,12 +37,14 @@ public final class CudaBackend implements Backend {
     private final AttentionOps attention;
     private final ElementwiseOps elementwise;
     private final LayoutOps layout;
+    private final BackwardKernels backward;
 
     CudaBackend(CudaRuntime rt, GemmEngine engine, AttentionKind attentionKind, long attentionTileBytes) {
         this.rt = rt;
         this.gemm = new Gemm(rt, engine);
         this.linear = new LinearOps(rt, gemm);
         this.elementwise = new ElementwiseOps(rt);
+        this.backward = new BackwardKernels(rt);
         this.layout = new LayoutOps(rt);
         this.attention = new AttentionOps(rt, gemm, layout, attentionKind, attentionTileBytes);
     }
@@ -318,5 +320,32 @@ public final class CudaBackend implements Backend {
 
     CudaRuntime runtime() {
         return rt;
+    }
+
+    // ------------------------------------------------------------------ backward ops (backward.cuh; the rest: Backend's defaults)
+
+    @Override
+    public Tensor geluBackward(Tensor x, Tensor dy) {
+        return backward.unary(Kernel.GELU_BACKWARD, "gelu_backward", x, dy);
+    }
+
+    @Override
+    public Tensor reluBackward(Tensor x, Tensor dy) {
+        return backward.unary(Kernel.RELU_BACKWARD, "relu_backward", x, dy);
+    }
+
+    @Override
+    public Tensor sigmoidBackward(Tensor y, Tensor dy) {
+        return backward.sigmoid(y, dy);
+    }
+
+    @Override
+    public Tensor softmaxBackward(Tensor y, Tensor dy) {
+        return backward.softmax(y, dy);
+    }
+
+    @Override
+    public LayerNormGrads layerNormBackward(Tensor x, Tensor w, Tensor dy, float eps) {
+        return backward.layerNorm(x, w, dy, eps);
     }
 }

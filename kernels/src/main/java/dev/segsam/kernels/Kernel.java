@@ -70,7 +70,13 @@ enum Kernel {
     SGEMM64_TN("sgemm64_tn", 256, GemmTiled.class),
     TF32GEMM_NN("tf32gemm_nn", 256, GemmTiled.class),
     TF32GEMM_NT("tf32gemm_nt", 256, GemmTiled.class),
-    TF32GEMM_TN("tf32gemm_tn", 256, GemmTiled.class);
+    TF32GEMM_TN("tf32gemm_tn", 256, GemmTiled.class),
+    GELU_BACKWARD("gelu_backward_f32", 256, KernelArgs.UnaryBackward.class),
+    RELU_BACKWARD("relu_backward_f32", 256, KernelArgs.UnaryBackward.class),
+    SIGMOID_BACKWARD("sigmoid_backward_f32", 256, KernelArgs.SigmoidBackward.class),
+    SOFTMAX_BACKWARD("softmax_backward_f32", 256, KernelArgs.SoftmaxBackward.class),
+    LAYERNORM_BACKWARD_DX("layernorm_backward_dx_f32", 256, KernelArgs.LayerNormBackwardDx.class),
+    LAYERNORM_BACKWARD_WB("layernorm_backward_wb_f32", 256, KernelArgs.LayerNormBackwardWb.class);
 
     /** The {@code extern "C"} name in the fatbin. */
     final String symbol;

@@ -131,4 +131,21 @@ sealed interface KernelArgs {
     /** {@code mask_postprocess_f32}. */
     record MaskPostprocess(Out out, In x, int planes, int H, int W, int S, int ch, int cw, int outH, int outW, int threshold)
             implements KernelArgs {}
+
+    // ------------------------------------------------------------------ backward.cuh
+
+    /** {@code gelu_backward_f32}, {@code relu_backward_f32}: {@code dx = dy·f'(x)}. */
+    record UnaryBackward(Out dx, In x, In dy, int n) implements KernelArgs {}
+
+    /** {@code sigmoid_backward_f32}: from the output y. */
+    record SigmoidBackward(Out dx, In y, In dy, int n) implements KernelArgs {}
+
+    /** {@code softmax_backward_f32}: one warp per row. */
+    record SoftmaxBackward(Out dx, In y, In dy, int rows, int D) implements KernelArgs {}
+
+    /** {@code layernorm_backward_dx_f32}: one warp per row; writes the row statistics for the next kernel. */
+    record LayerNormBackwardDx(Out dx, Out stats, In x, In w, In dy, int rows, int D, float eps) implements KernelArgs {}
+
+    /** {@code layernorm_backward_wb_f32}: one thread per column. */
+    record LayerNormBackwardWb(Out dw, Out db, In x, In dy, In stats, int rows, int D) implements KernelArgs {}
 }

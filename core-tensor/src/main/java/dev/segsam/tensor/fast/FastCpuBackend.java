@@ -657,4 +657,13 @@ public final class FastCpuBackend implements Backend {
     @Override public int[] argmax(Tensor x) { return ref.argmax(x); }
     /** The reference's double-precision pass (bit-identical to it; images in parallel). */
     @Override public ClassMaps classMaps(Tensor logits, Tensor region) { return ref.classMaps(logits, region); }
+
+    // ------------------------------------------------------------------ backward ops (FastBackward; the rest: Backend's defaults)
+
+    @Override public Tensor geluBackward(Tensor x, Tensor dy) { return FastBackward.geluBackward(par, x, dy); }
+    @Override public Tensor reluBackward(Tensor x, Tensor dy) { return FastBackward.reluBackward(par, x, dy); }
+    @Override public Tensor sigmoidBackward(Tensor y, Tensor dy) { return FastBackward.sigmoidBackward(par, y, dy); }
+    @Override public Tensor softmaxBackward(Tensor y, Tensor dy) { return FastBackward.softmaxBackward(par, y, dy); }
+    @Override public Tensor sumTo(Tensor g, int... shape) { return FastBackward.sumTo(par, g, shape); }
+    @Override public LayerNormGrads layerNormBackward(Tensor x, Tensor w, Tensor dy, float eps) { return FastBackward.layerNormBackward(par, x, w, dy, eps); }
 }

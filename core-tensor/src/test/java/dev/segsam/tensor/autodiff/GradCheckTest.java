@@ -20,7 +20,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code r}; the tape's gradient of each input is compared with {@code (L(x + ε) − L(x − ε)) / 2ε}, where the ops run
  * in float32 (as in training) and L and the differences are accumulated in double. With ε = 1e-2 the float32
  * rounding noise in the quotient is ~1e-4 and the truncation error O(ε²); the bound |a − n| ≤ 3e-3 + 2e-2·max(|a|,|n|)
- * is far below what a wrong formula gives (errors of order 1). Inputs of ReLU stay away from its kink.
+ * is far below what a wrong formula gives (errors of order 1). Inputs of ReLU stay away from its kink. Each case runs
+ * on a tape over every CPU backend (the reference, and the fast one where the Vector API is present), so each backend's
+ * backward ops ({@link Backend#softmaxBackward}, {@link Backend#layerNormBackward}, {@link Backend#attentionBackward}…)
+ * are checked where the tape uses them; the finite differences always come from the reference.
  */
 class GradCheckTest {
     static final Backend CPU = new CpuBackend();
@@ -68,12 +71,14 @@ class GradCheckTest {
                 new Backend.RelPos(b.relPosLookup(t.get(3), 2, 2), b.relPosLookup(t.get(4), 3, 3), 2, 3, 2, 3)),
                 new int[] {1, 6, 4}, new int[] {1, 6, 4}, new int[] {1, 6, 2}, new int[] {3, 4}, new int[] {5, 4}));
         l.add(c("fourier_pe", b -> t -> b.fourierPositionEncoding(t.get(0), t.get(1)), new int[] {3, 2}, new int[] {2, 4}));
-        return l.stream().map(Arguments::of);
+        List<Backend> backends = new ArrayList<>(List.of(CPU));
+        if (dev.segsam.tensor.fast.Sgemm.available()) backends.add(new dev.segsam.tensor.fast.FastCpuBackend());
+        return backends.stream().flatMap(b -> l.stream().map(c -> Arguments.of(c, b)));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
-    void backwardMatchesFiniteDifferences(Case c) {
+    void backwardMatchesFiniteDifferences(Case c, Backend backend) {
         Random rnd = new Random(c.name().hashCode());
         List<float[]> values = new ArrayList<>();
         for (int[] s : c.shapes()) {
@@ -89,7 +94,7 @@ class GradCheckTest {
         Tensor out;
         List<float[]> grads = new ArrayList<>();
         float[] r;
-        try (Tape tape = new Tape(CPU)) {
+        try (Tape tape = new Tape(backend)) {
             List<Tensor> in = new ArrayList<>();
             for (int i = 0; i < values.size(); i++) in.add(tape.param(Tensor.of(values.get(i), c.shapes().get(i))));
             out = c.op().apply(tape.backend()).apply(in);

@@ -38,7 +38,7 @@ public record OpCase(String op, String label, Size size, Function<Random, Tensor
     public String family() {
         return switch (op) {
             case "matmul", "linear", "linearGelu", "conv2d", "convTranspose2d" -> "gemm";
-            case "attention", "multiHeadAttention", "encoderAttention" -> "attention";
+            case "attention", "multiHeadAttention", "encoderAttention", "attentionBackward" -> "attention";
             case "gelu", "relu", "sigmoid", "scale", "add", "sub", "mul", "div", "layerNorm", "layerNorm2d", "softmax",
                  "fourierPositionEncoding" -> "elementwise";
             default -> "layout";

@@ -105,6 +105,7 @@ public final class OpCases {
         convolutions(l);
         attention(l);
         positional(l);
+        backward(l);
         return l;
     }
 
@@ -461,6 +462,66 @@ public final class OpCases {
         for (int[] sh : new int[][] {{5, 2}, {2, 3, 2}, {1, 2}, {64, 64, 2}}) {
             add(l, "fourierPositionEncoding", s(sh) + " · [2, 7]", Size.SMALL, new Tolerance.Close(1e-5, 1e-6),
                     r -> new Tensor[] {uniform(r, sh), randn(r, 1f, 2, 7)}, (b, t) -> b.fourierPositionEncoding(t[0], t[1]));
+        }
+    }
+
+    /**
+     * The autodiff tape's backward ops (their gradient checks against finite differences are core-tensor's
+     * GradCheckTest, which runs the tape over each CPU backend): here every backend against the reference. Multi-output
+     * ops have one case per output.
+     */
+    private static void backward(List<OpCase> l) {
+        Backend ref = new dev.segsam.tensor.CpuBackend();
+        for (int[] sh : new int[][] {{3, 7}, {2, 5, 300}, {1}}) {
+            add(l, "softmaxBackward", s(sh), Size.SMALL, CLOSE, r -> new Tensor[] {ref.softmax(randn(r, 2f, sh)), randn(r, 1f, sh)},
+                    (b, t) -> b.softmaxBackward(t[0], t[1]));
+            add(l, "geluBackward", s(sh), Size.SMALL, CLOSE, r -> new Tensor[] {randn(r, 2f, sh), randn(r, 1f, sh)}, (b, t) -> b.geluBackward(t[0], t[1]));
+            add(l, "reluBackward", s(sh), Size.SMALL, EXACT, r -> new Tensor[] {randn(r, 2f, sh), randn(r, 1f, sh)}, (b, t) -> b.reluBackward(t[0], t[1]));
+            add(l, "sigmoidBackward", s(sh), Size.SMALL, CLOSE, r -> new Tensor[] {ref.sigmoid(randn(r, 2f, sh)), randn(r, 1f, sh)},
+                    (b, t) -> b.sigmoidBackward(t[0], t[1]));
+        }
+        Tolerance lnTol = new Tolerance.Close(1e-4, 1e-5);
+        for (int[] sh : new int[][] {{3, 8}, {2, 40, 256}}) {
+            int d = sh[sh.length - 1];
+            Function<Random, Tensor[]> in = r -> new Tensor[] {plus(randn(r, 2f, sh), 5f), randn(r, 1f, d), randn(r, 1f, sh)};
+            add(l, "layerNormBackward", s(sh) + " dx", Size.SMALL, lnTol, in, (b, t) -> b.layerNormBackward(t[0], t[1], t[2], 1e-5f).dx());
+            add(l, "layerNormBackward", s(sh) + " dw", Size.SMALL, lnTol, in, (b, t) -> b.layerNormBackward(t[0], t[1], t[2], 1e-5f).dw());
+            add(l, "layerNormBackward", s(sh) + " db", Size.SMALL, lnTol, in, (b, t) -> b.layerNormBackward(t[0], t[1], t[2], 1e-5f).db());
+            add(l, "layerNormBackward", s(sh) + " dx, no weight", Size.SMALL, lnTol, in, (b, t) -> b.layerNormBackward(t[0], null, t[2], 1e-5f).dx());
+        }
+        int[][][] sums = {{{2, 3, 4, 5}, {3, 1, 5}}, {{2, 3, 4, 5}, {5}}, {{1, 8, 6, 6}, {1, 8, 1, 1}}, {{7, 9}, {7, 9}}, {{4, 6}, {1}}};
+        for (int[][] c : sums) {
+            add(l, "sumTo", s(c[0]) + " → " + s(c[1]), Size.SMALL, new Tolerance.Close(1e-5, 1e-6), r -> new Tensor[] {randn(r, 1f, c[0])},
+                    (b, t) -> b.sumTo(t[0], c[1]));
+        }
+        // x shape, kh, kw, sh, sw, ph, pw
+        for (int[] c : new int[][] {{1, 2, 4, 5, 2, 3, 1, 2, 1, 0}, {2, 3, 8, 8, 2, 2, 2, 2, 0, 0}, {1, 1, 5, 5, 3, 3, 1, 1, 1, 1}}) {
+            int[] xs = {c[0], c[1], c[2], c[3]};
+            int Ho = (c[2] + 2 * c[8] - c[4]) / c[6] + 1, Wo = (c[3] + 2 * c[9] - c[5]) / c[7] + 1;
+            add(l, "col2im", "to " + s(xs) + " k " + c[4] + "x" + c[5] + " s " + c[6] + "x" + c[7] + " p " + c[8] + "x" + c[9], Size.SMALL,
+                    new Tolerance.Close(1e-5, 1e-6), r -> new Tensor[] {randn(r, 1f, c[0], c[1] * c[4] * c[5], Ho * Wo)},
+                    (b, t) -> b.col2im(t[0], xs, c[4], c[5], c[6], c[7], c[8], c[9]));
+        }
+        for (int[] c : new int[][] {{3, 4, 7, 5}, {8, 8, 16, 16}, {5, 5, 3, 2}}) {
+            add(l, "interpolateBilinearBackward", s(1, 2, c[2], c[3]) + " → " + c[0] + "x" + c[1], Size.SMALL, new Tolerance.Close(1e-5, 1e-6),
+                    r -> new Tensor[] {randn(r, 1f, 1, 2, c[2], c[3])}, (b, t) -> b.interpolateBilinearBackward(t[0], c[0], c[1]));
+        }
+        for (int[] c : new int[][] {{3, 3}, {2, 4}, {6, 3}}) {
+            int L = 2 * Math.max(c[0], c[1]) - 1;
+            add(l, "relPosLookupBackward", "q " + c[0] + ", k " + c[1], Size.SMALL, new Tolerance.Close(1e-5, 1e-6),
+                    r -> new Tensor[] {randn(r, 1f, c[0], c[1], 6)}, (b, t) -> b.relPosLookupBackward(t[0], L, c[0], c[1]));
+        }
+        // B, Nq, Nk, d, dv
+        Tolerance attTol = new Tolerance.Close(2e-4, 2e-5, 3e-2, 3e-3);
+        for (int[] c : new int[][] {{2, 3, 5, 4, 3}, {8, 7, 300, 32, 32}, {8, 300, 7, 32, 32}}) {
+            Function<Random, Tensor[]> in = r -> new Tensor[] {randn(r, 1f, c[0], c[1], c[3]), randn(r, 1f, c[0], c[2], c[3]),
+                randn(r, 1f, c[0], c[2], c[4]), randn(r, 1f, c[0], c[1], c[4])};
+            float sc = (float) (1 / Math.sqrt(c[3]));
+            String lab = "q " + s(c[0], c[1], c[3]) + ", k " + s(c[0], c[2], c[3]) + ", dv " + c[4];
+            Size size = c[1] * c[2] > 1000 ? Size.LARGE : Size.SMALL;
+            add(l, "attentionBackward", lab + " dq", size, attTol, in, (b, t) -> b.attentionBackward(t[0], t[1], t[2], sc, t[3]).dq());
+            add(l, "attentionBackward", lab + " dk", size, attTol, in, (b, t) -> b.attentionBackward(t[0], t[1], t[2], sc, t[3]).dk());
+            add(l, "attentionBackward", lab + " dv", size, attTol, in, (b, t) -> b.attentionBackward(t[0], t[1], t[2], sc, t[3]).dv());
         }
     }
 }
