@@ -13,6 +13,7 @@ import dev.segsam.io.IoLimits;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.MedicalImages;
 import dev.segsam.io.medical.Volume;
+import dev.segsam.model.DecoderWarmup;
 import dev.segsam.model.Masks;
 import dev.segsam.model.Predictor;
 import dev.segsam.model.Prompt;
@@ -112,6 +113,8 @@ public final class SegServer implements AutoCloseable {
     private final LinkedHashMap<String, ResultRecord> results = new LinkedHashMap<>(16, 0.75f, true);
     private final byte[] page;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Set by the first encode of this server, which also warms up the decoder (model/DecoderWarmup). */
+    private final java.util.concurrent.atomic.AtomicBoolean decoderWarmed = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** What a result id stands for: prompts on a view of an image (the result files are made from it again). */
     private record ResultRecord(String image, ImageSession.View view, List<Prompt> prompts) {}
@@ -473,11 +476,20 @@ public final class SegServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ encoding
 
+    /** Throw-away decodes of the first encode's decoder warm-up (as predict's). */
+    private static final int WARMUP_DECODES = 3;
+
     /** The cached (or newly started) encoding of a view, acquired: release it through the cache when done. */
     private EmbeddingCache.Entry encoding(ImageSession s, ImageSession.View v) {
         return cache.acquire(s.id + "/" + v.key(), () -> s.render(v), predictor.encoderBlocks(), e -> compute.execute(() -> {
             if (!cache.begin(e)) return;
-            try {
+            // The first encode of the process also compiles the decode path (a few throw-away decodes on a synthetic
+            // embedding while the image is encoded, docs/PERF.md "cold start"), so the first click is not the slow one.
+            DecoderWarmup warmup = decoderWarmed.compareAndSet(false, true)
+                    ? DecoderWarmup.start(predictor, e.image.height(), e.image.width(), Prompt.box(e.image.width() * 0.25f,
+                            e.image.height() * 0.25f, e.image.width() * 0.75f, e.image.height() * 0.75f), WARMUP_DECODES)
+                    : null;
+            try (warmup) {
                 Predictor.Encoded enc = predictor.encode(e.image, i -> e.done.set(i + 1));
                 cache.completed(e, enc, bytes(enc));
             } catch (Throwable t) {
