@@ -241,4 +241,74 @@ final class FastBackward {
         }
         return new Backend.LayerNormGrads(dx, Tensor.of(fw, D), Tensor.of(fb, D));
     }
+
+    // ------------------------------------------------------------------ element-wise ops the tape's formulas use
+
+    /** Which element-wise op {@link #elementwise} runs; each is one float32 operation, so the bits equal the reference's. */
+    enum Op { SUB, MUL, DIV, SCALE }
+
+    /**
+     * {@code a − b}, {@code a·b}, {@code a/b} on equal shapes, or {@code a·s} ({@code b} null): one vector op per
+     * element between segments, in chunks over the threads. Null when the shapes differ (the caller broadcasts with the
+     * reference).
+     */
+    static Tensor elementwise(Parallel par, Op op, Tensor a, Tensor b, float s) {
+        if (b != null && !Arrays.equals(a.shape(), b.shape())) return null;
+        Tensor out = Tensor.empty(a.shape());
+        MemorySegment as = a.data(), bs = b == null ? null : b.data(), os = out.data();
+        chunks(par, a.numel(), (from, len) -> {
+            long base = from * Float.BYTES;
+            int i = 0;
+            for (int bound = S.loopBound(len); i < bound; i += S.length()) {
+                long o = base + (long) i * Float.BYTES;
+                FloatVector x = FloatVector.fromMemorySegment(S, as, o, NATIVE);
+                FloatVector r = switch (op) {
+                    case SCALE -> x.mul(s);
+                    case SUB -> x.sub(FloatVector.fromMemorySegment(S, bs, o, NATIVE));
+                    case MUL -> x.mul(FloatVector.fromMemorySegment(S, bs, o, NATIVE));
+                    case DIV -> x.div(FloatVector.fromMemorySegment(S, bs, o, NATIVE));
+                };
+                r.intoMemorySegment(os, o, NATIVE);
+            }
+            for (; i < len; i++) {
+                long o = base + (long) i * Float.BYTES;
+                float x = as.get(F, o);
+                os.set(F, o, switch (op) {
+                    case SCALE -> x * s;
+                    case SUB -> x - bs.get(F, o);
+                    case MUL -> x * bs.get(F, o);
+                    case DIV -> x / bs.get(F, o);
+                });
+            }
+        });
+        return out;
+    }
+
+    // ------------------------------------------------------------------ products with a transposed operand
+
+    /**
+     * {@code a [..., M, K] · (b [..., N, K])ᵀ} as one strided SGEMM that reads B's rows along K (its {@code bT} form,
+     * as {@code linear} reads W), so no transposed copy of B is made. Equal batch dims, or one operand unbatched; null
+     * otherwise (the caller uses the default composition).
+     */
+    static Tensor matmulNT(Parallel par, Tensor a, Tensor b) {
+        if (a.rank() < 2 || b.rank() < 2) return null;
+        int[] as = a.shape(), bs = b.shape();
+        int M = as[as.length - 2], K = as[as.length - 1], N = bs[bs.length - 2];
+        if (bs[bs.length - 1] != K) return null;
+        int[] batchA = Arrays.copyOf(as, as.length - 2), batchB = Arrays.copyOf(bs, bs.length - 2);
+        long na = Shapes.numel(batchA), nb = Shapes.numel(batchB);
+        int[] batch;
+        if (Arrays.equals(batchA, batchB) || nb == 1 && batchB.length <= batchA.length) batch = batchA;
+        else if (na == 1 && batchA.length <= batchB.length) batch = batchB;
+        else return null;
+        int[] os = Arrays.copyOf(batch, batch.length + 2);
+        os[batch.length] = M;
+        os[batch.length + 1] = N;
+        Tensor c = Tensor.empty(os);
+        long n = Shapes.numel(batch);
+        Sgemm.gemm(par, Math.toIntExact(n), M, N, K, new Sgemm.Mat(a.data(), 0, K, na == 1 ? 0 : (long) M * K),
+                new Sgemm.Mat(b.data(), 0, K, nb == 1 ? 0 : (long) N * K), true, new Sgemm.Mat(c.data(), 0, N, (long) M * N), null);
+        return c;
+    }
 }
