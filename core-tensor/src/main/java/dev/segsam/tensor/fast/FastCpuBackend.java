@@ -672,4 +672,11 @@ public final class FastCpuBackend implements Backend {
     private static Tensor orElse(Tensor fast, java.util.function.Supplier<Tensor> fallback) {
         return fast != null ? fast : fallback.get();
     }
+
+    /** Fused per batch item ({@link FastBackward#attentionBackward}); other shapes: the default composition. */
+    @Override
+    public AttentionGrads attentionBackward(Tensor q, Tensor k, Tensor v, float scale, Tensor dOut) {
+        AttentionGrads g = FastBackward.attentionBackward(par, q, k, v, scale, dOut);
+        return g != null ? g : Backend.super.attentionBackward(q, k, v, scale, dOut);
+    }
 }
