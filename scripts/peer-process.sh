@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Whole-process comparison for docs/PERF.md: `./segsam predict` (the launcher's defaults: AOT cache, small heap) vs a
 # small ONNX Runtime Java runner doing the same job (bench OrtRun: read the PNG, resize, normalise, encode, decode one
-# box, threshold, write mask/overlay/JSON/safetensors), and `./segsam predict` without the AOT cache, interleaved,
-# several rounds. Each run: wall time, user+sys CPU, peak RSS (/usr/bin/time), and segsam's stage timings
+# box, threshold, write mask/overlay/JSON/safetensors), `./segsam predict` without its decoder warm-up, and with 4 boxes
+# (with and without the AOT cache), interleaved, several rounds. Each run: wall time, user+sys CPU, peak RSS (/usr/bin/time), and segsam's stage timings
 # (-Dsegsam.timing=true: load, encode, first decodes, write).
 #
 #   scripts/peer-process.sh [OUT_DIR]      ROUNDS=3 by default; ONNX_DIR as in perf-table.sh (default target/onnx)
@@ -35,12 +35,14 @@ run() { # name, command...
   rm -rf "$out/o-$name"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/$name.txt"
   /usr/bin/time -f "TIME wall %e s, cpu %U+%S s, maxrss %M KB" "$@" >> "$out/$name.txt" 2>&1 || echo "FAILED" >> "$out/$name.txt"
-  grep -h "TIME\|segsam: timing\|OrtRun:" "$out/$name.txt" | tail -n 2 | sed "s/^/$name: /"
+  grep -h "TIME\|segsam: timing\|OrtRun:" "$out/$name.txt" | tail -n 3 | sed "s/^/$name: /"
 }
 for r in $(seq 1 "${ROUNDS:-3}"); do
   echo "== round $r, load $(cut -d' ' -f1-3 /proc/loadavg)"
   SEGSAM_JVM_OPTS=-Dsegsam.timing=true run segsam "$here/segsam" predict --model "$peer/vitb.safetensors" --image "$peer/image.png" \
       --box 150,100,420,330 --out "$out/o-segsam" --quiet
+  SEGSAM_JVM_OPTS=-Dsegsam.timing=true run segsam-nowarmup "$here/segsam" predict --model "$peer/vitb.safetensors" --image "$peer/image.png" \
+      --box 150,100,420,330 --out "$out/o-segsam-nowarmup" --quiet --no-decoder-warmup
   run ort "$java" --enable-native-access=ALL-UNNAMED -cp "$here/bench/target/benchmarks.jar" dev.segsam.bench.OrtRun \
       --onnx "$onnx" --image "$peer/image.png" --box 150,100,420,330 --out "$out/o-ort"
   SEGSAM_JVM_OPTS=-Dsegsam.timing=true run segsam4 "$here/segsam" predict --model "$peer/vitb.safetensors" --image "$peer/image.png" \

@@ -154,6 +154,7 @@ final class EvalCommand implements Callable<Integer> {
             for (int i = 0; i < truth.length; i++) if (t.mask()[i] != 0) truth[i] = t.classIndex();
             if (r.semantic() != null) for (int i = 0; i < labels.length; i++) if (r.mask()[i] && labels[i] == 0) labels[i] = r.semantic().labelMap()[i];
         }
+        enc.features().contexts().close(); // the decoders' per-image contexts (the frame belongs to the caller)
         List<RgbImage> panels = new ArrayList<>();
         panels.add(Overlay.titled(LabelMapImage.render(s.image(), truth, names), "ground truth"));
         panels.add(Overlay.titled(Overlay.withLegend(Overlay.render(s.image(), masks, prompts), legend), "prediction"));

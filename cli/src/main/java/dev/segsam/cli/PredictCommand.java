@@ -5,12 +5,14 @@ import dev.segsam.cli.predict.BatchPredict;
 import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.InputImage;
 import dev.segsam.cli.predict.PredictionOutput;
+import dev.segsam.cli.predict.ProcessCpu;
 import dev.segsam.cli.predict.Progress;
 import dev.segsam.io.Checkpoint;
 import dev.segsam.cli.predict.PromptParser;
 import dev.segsam.io.image.ImageFiles;
 import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.intensity.Windowing;
+import dev.segsam.model.DecoderWarmup;
 import dev.segsam.model.Predictor;
 import dev.segsam.model.Prompt;
 import dev.segsam.model.preprocess.Preprocessor.Convention;
@@ -28,6 +30,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.IntConsumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -43,6 +46,14 @@ import picocli.CommandLine.Spec;
         description = {"Segment an image with box and/or point prompts using SAM, MedSAM or SEG-SAM weights.",
             "Coordinates are original image pixels; a point label is 1 (foreground) or 0 (background)."})
 final class PredictCommand implements Callable<Integer> {
+    /** Most throw-away decodes the decoder warm-up runs during the encode (docs/PERF.md, "cold start"). */
+    static final int WARMUP_DECODES = 3;
+    /**
+     * The encoder blocks done before the warm-up starts (lab knobs: -Dsegsam.warmup.decodes, -Dsegsam.warmup.after):
+     * 0, with the encode. Starting after 2 blocks cost ~4.5 s more encode CPU (docs/PERF.md, "cold start").
+     */
+    static final int WARMUP_AFTER_BLOCKS = 0;
+
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "weights: .safetensors or .pth (SAM names)")
     Path model;
 
@@ -90,6 +101,10 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--force", description = "replace a non-empty output folder (as a whole, once the new output is complete)")
     boolean force;
 
+    @Option(names = "--decoder-warmup", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "while the image is encoded, warm up the decoder on a synthetic embedding so the first prompt runs compiled code (default: on; --no-decoder-warmup turns it off; results are the same either way)")
+    boolean decoderWarmup;
+
     @Option(names = "--quiet", description = "no progress bar")
     boolean quiet;
 
@@ -125,7 +140,7 @@ final class PredictCommand implements Callable<Integer> {
         RgbImage img = input.image();
         for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), img.width(), img.height(), "prompt " + i);
 
-        long t0 = System.nanoTime(), upAtLoad = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+        long t0 = System.nanoTime(), upAtLoad = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime(), c0 = ProcessCpu.nanos();
         Backend backend = Backends.select(options);
         try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
             SegSam segsam = SegSam.load(weights, backend);
@@ -138,23 +153,32 @@ final class PredictCommand implements Callable<Integer> {
             }
             Progress bar = new Progress(err, "encoding", predictor.encoderBlocks(), !quiet);
             bar.update(0, "blocks");
-            long t1 = System.nanoTime();
-            try (Predictor.Encoded enc = predictor.encode(img, i -> bar.update(i + 1, "blocks"))) {
-                long t2 = System.nanoTime();
+            long t1 = System.nanoTime(), c1 = ProcessCpu.nanos();
+            // docs/PERF.md "cold start": the decode path is compiled while the encode runs (model/DecoderWarmup)
+            DecoderWarmup warmup = decoderWarmup ? DecoderWarmup.create(predictor, img.height(), img.width(), prompts.get(0),
+                    Integer.getInteger("segsam.warmup.decodes", WARMUP_DECODES)) : null;
+            IntConsumer blocks = i -> bar.update(i + 1, "blocks");
+            try (warmup; Predictor.Encoded enc = predictor.encode(img, warmup == null ? blocks
+                    : warmup.startAfter(Integer.getInteger("segsam.warmup.after", WARMUP_AFTER_BLOCKS), blocks))) {
+                if (warmup != null) warmup.stop();
+                long t2 = System.nanoTime(), c2 = ProcessCpu.nanos();
                 // one prompt at a time, each result written as it comes and then dropped: memory does not grow with the
                 // number of prompts (docs/LIMITS.md)
-                StringBuilder decodeMs = new StringBuilder();
+                StringBuilder decodeMs = new StringBuilder(), decodeCpuMs = new StringBuilder();
                 long decodeNs = 0;
                 Progress pbar = new Progress(err, "prompts", prompts.size(), !quiet && prompts.size() > 1);
                 List<String> summary;
                 NanCheck nan = new NanCheck(err);
                 try (PredictionOutput.Writer output = new PredictionOutput.Writer(folder.dir(), model, image, segsam, conv, img, enc, fullResLogits, input, null, null)) {
                     for (int i = 0; i < prompts.size(); i++) {
-                        long d0 = System.nanoTime();
+                        long d0 = System.nanoTime(), k0 = ProcessCpu.nanos();
                         Predictor.Result r = predictor.predict(enc, prompts.get(i));
-                        long d = System.nanoTime() - d0;
+                        long d = System.nanoTime() - d0, k = ProcessCpu.nanos() - k0;
                         decodeNs += d;
-                        if (i < 20) decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", d / 1e6));
+                        if (i < 20) {
+                            decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", d / 1e6));
+                            decodeCpuMs.append(decodeCpuMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.0f", k / 1e6));
+                        }
                         try {
                             nan.check(r, i);
                             output.add(prompts.get(i), r);
@@ -168,13 +192,16 @@ final class PredictCommand implements Callable<Integer> {
                     nan.summary();
                 }
                 folder.commit();
-                long t3 = System.nanoTime();
+                long t3 = System.nanoTime(), c3 = ProcessCpu.nanos();
                 for (String line : summary) o.println(line);
                 o.println("wrote " + out);
                 if (Boolean.getBoolean("segsam.timing")) { // docs/PERF.md: cold start, stage by stage
                     if (prompts.size() > 20) decodeMs.append(", ... (").append(prompts.size()).append(" prompts)");
-                    err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], decode and write %.0f ms (decode %.0f)%n",
-                            upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6);
+                    err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], decode and write %.0f ms (decode %.0f), decoder warm-up %s%n",
+                            upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6,
+                            warmup == null ? "off" : warmup.decodesDone() + " decodes during the encode [" + warmup.times() + "]");
+                    err.printf(Locale.ROOT, "segsam: timing: process CPU ms: JVM start to load %.0f, load %.0f, encode %.0f, decode and write %.0f, decodes [%s]%s%n",
+                            c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6, decodeCpuMs, ProcessCpu.jitSuffix());
                 }
             }
         }

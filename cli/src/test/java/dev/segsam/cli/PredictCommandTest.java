@@ -195,6 +195,28 @@ class PredictCommandTest {
         assertTrue(zero.err().contains("--threads must be at least 1, got 0"), zero.err());
     }
 
+    /**
+     * The decoder warm-up (on by default) changes no output byte, and {@code --no-decoder-warmup} turns it off: the
+     * timing line ({@code -Dsegsam.timing=true}) says which ran. With {@code segsam.warmup.after=0} and 50 decodes the
+     * warm-up runs during the encode and, unstopped by then, over the real decodes too.
+     */
+    @Test
+    void decoderWarmupChangesNoOutputAndIsSwitchable() throws Exception {
+        Path on = dir.resolve("warm-on"), off = dir.resolve("warm-off");
+        String[] args = {"predict", "--model", segsam.toString(), "--image", image.toString(), "--box", "10,5,70,50", "--point", "40,30,1",
+            "--full-res-logits", "--quiet"};
+        MainTest.Run a = withProperty("segsam.timing", "true", () -> withProperty("segsam.warmup.after", "0",
+                () -> withProperty("segsam.warmup.decodes", "50", () -> MainTest.run(concat(args, "--out", on.toString())))));
+        MainTest.Run b = withProperty("segsam.timing", "true", () -> MainTest.run(concat(args, "--out", off.toString(), "--no-decoder-warmup")));
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, b.code(), b.err());
+        assertTrue(a.err().contains("decoder warm-up ") && !a.err().contains("decoder warm-up off"), a.err());
+        assertTrue(b.err().contains("decoder warm-up off"), b.err());
+        for (String f : List.of("outputs.safetensors", "mask_0.png", "overlay.png")) {
+            assertTrue(java.util.Arrays.equals(Files.readAllBytes(on.resolve(f)), Files.readAllBytes(off.resolve(f))), f + " differs with the warm-up");
+        }
+    }
+
     static String[] concat(String[] a, String... b) {
         return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
     }

@@ -33,6 +33,11 @@ import java.util.function.IntConsumer;
  * prompt, with nothing sent back to the device in between. A multimask prompt first fetches its C IoU scores (to pick
  * the mask the semantic fallback region uses); a single-mask prompt needs no early transfer.
  *
+ * <p>Per-image decoder work: the first prompt without a mask input on an {@link Encoded} image makes the decoders'
+ * prompt-independent image side ({@link dev.segsam.model.sam.ImageContexts}: f_v as keys and the first transformer
+ * layer's projections of it, ~10 MB per decoder at ViT-B) and every later prompt reuses it; it is freed with the
+ * {@link Encoded}. Results are those of computing it per prompt (bit for bit for single prompts on the CPU backends).
+ *
  * <p>Options ({@link Options}): {@link Options#predictBatch()} bounds the prompts of one batched decoder pass
  * ({@link #predict(Encoded, List)}); {@link Options#threads()} the threads of host-side preprocessing.
  */

@@ -26,7 +26,7 @@ public final class DecodeOpsLab {
     public static void main(String[] args) {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
         only = args.length > 1 ? args[1] : "";
-        Backend b = Backends.cpu();
+        Backend b = Backends.cpu(dev.segsam.tensor.Options.fromSystemProperties()); // -Dsegsam.threads=1: all work on this thread
         Random r = new Random(1);
         Tensor keys = rnd(r, 1, 4096, 256), w128 = rnd(r, 128, 256), b128 = rnd(r, 128);
         Tensor att = rnd(r, 1, 4096, 128), w256 = rnd(r, 256, 128), b256 = rnd(r, 256);
@@ -39,6 +39,10 @@ public final class DecodeOpsLab {
         time("linear 4096x128->256", 2.0 * 4096 * 128 * 256, rounds, () -> b.linear(att, w256, b256));
         time("convT up0 256->64 @64", 2.0 * 4096 * 256 * 256, rounds, () -> b.convTranspose2d(src, up0w, up0b, 2));
         time("convT up1 64->32 @128", 2.0 * 16384 * 64 * 128, rounds, () -> b.convTranspose2d(x1, up1w, up1b, 2));
+        Tensor img128 = rnd(r, 1, 4096, 128), tok128 = rnd(r, 1, 7, 128), tok256 = rnd(r, 1, 7, 256);
+        time("attn i2t q4096 k7 8 heads", 4.0 * 4096 * 7 * 128, rounds, () -> b.multiHeadAttention(img128, tok128, tok128, 8, 0.25f));
+        time("attn t2i q7 k4096 8 heads", 4.0 * 4096 * 7 * 128, rounds, () -> b.multiHeadAttention(tok128, img128, img128, 8, 0.25f));
+        time("attn self q7 k7 8 heads", 4.0 * 7 * 7 * 256, rounds, () -> b.multiHeadAttention(tok256, tok256, tok256, 8, 0.177f));
         time("gelu [1,32,256,256]", 0, rounds, () -> b.gelu(g));
         time("add [1,4096,256]", 0, rounds, () -> b.add(keys, keys));
         time("matmul 1024^3", 2.0 * 1024 * 1024 * 1024, rounds, () -> b.matmul(sq, sq));

@@ -278,6 +278,10 @@ public final class FastCpuBackend implements Backend {
         int B = q.size(0), nq = q.size(1), nk = k.size(1), C = q.size(2), d = C / heads, Cv = v.size(2), dv = Cv / heads;
         Tensor out = Tensor.empty(B, nq, Cv);
         MemorySegment qs = q.data(), ks = k.data(), vs = v.data(), os = out.data();
+        if (ShortKeyAttention.supports(nk)) { // SAM's image→token attention: 4 096 queries, ~7 keys
+            ShortKeyAttention.run(par, qs, ks, vs, os, B, nq, nk, heads, d, dv, scale);
+            return out;
+        }
         FlashAttention.run(par, B * heads, nq, d, dv, scale, null, (index, h) -> {
             int b = index / heads, hh = index % heads;
             h.size(nq, nk);

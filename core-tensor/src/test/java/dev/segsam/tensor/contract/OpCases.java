@@ -406,7 +406,11 @@ public final class OpCases {
         }
         // B, nq, nk, heads, d, dv
         int[][] mha = {{1, 7, 64, 8, 16, 16}, {2, 70, 5, 8, 16, 16}, {2, 9, 9, 8, 32, 32}, {2, 4, 11, 2, 5, 5}, {2, 7, 300, 8, 16, 16},
-                {1, 512, 7, 8, 16, 16}, {3, 5, 9, 3, 4, 11}};
+                {1, 512, 7, 8, 16, 16}, {3, 5, 9, 3, 4, 11},
+                // few keys (the fast backend's short-key kernel: at most one vector of keys), odd widths, scalar tails
+                {2, 300, 1, 2, 3, 21}, {1, 257, 16, 4, 16, 17}, {2, 33, 8, 8, 16, 16}, {1, 40, 17, 2, 8, 8},
+                // few queries, many keys, key counts off the vector width
+                {2, 1, 64, 2, 16, 16}, {1, 16, 100, 3, 5, 19}, {2, 7, 517, 8, 16, 16}, {1, 17, 64, 1, 4, 4}};
         for (int[] c : mha) {
             int B = c[0], nq = c[1], nk = c[2], heads = c[3], d = c[4], dv = c[5];
             add(l, "multiHeadAttention", "B " + B + ", " + nq + " queries, " + nk + " keys, " + heads + " heads of " + d

@@ -57,23 +57,63 @@ public final class MaskDecoder {
      * @param dense     {@code [1, C, g, g]} (shared) or {@code [B, C, g, g]}
      */
     public Output forward(Backend b, Tensor embedding, Tensor densePe, Tensor sparse, Tensor dense) {
-        int C = c.outChans(), nm = c.maskTokens(), g = c.grid(), B = sparse.size(0), s = 4 * g;
+        int B = sparse.size(0);
         try (TensorScope scope = TensorScope.open()) {
             TwoWayTransformer.Output t;
             try (TensorScope in = TensorScope.open()) { // the transformer's inputs (4 MB a prompt) go once it has run
-                Tensor own = b.concat(List.of(iouToken, maskTokens), 0).reshape(1, 1 + nm, C);
-                Tensor tokens = b.concat(List.of(repeat(b, own, B), sparse), 1);
                 Tensor src = repeat(b, b.add(dense, embedding), B); // dense + f_v: the same sum as f_v + dense, with f_v broadcast
-                t = in.keep(transformer.forward(b, src, densePe, tokens));
+                t = in.keep(transformer.forward(b, src, densePe, tokens(b, sparse)));
             }
-            Tensor hs = t.queries();
-            Tensor up = upscaling.forward(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g));
-            List<Tensor> hyperIn = new ArrayList<>();
-            for (int i = 0; i < nm; i++) hyperIn.add(hyper[i].forward(b, b.slice(hs, 1, 1 + i, 1).reshape(B, C)).reshape(B, 1, C / 8));
-            Tensor masks = b.matmul(b.concat(hyperIn, 1), up.reshape(B, C / 8, s * s)).reshape(B, nm, s, s);
-            Tensor iou = iouHead.forward(b, b.slice(hs, 1, 0, 1).reshape(B, C)).reshape(B, nm);
-            return new Output(scope.keep(masks), scope.keep(iou));
+            return scope.keep(heads(b, t, B));
         }
+    }
+
+    /**
+     * The prompt-independent part of decoding on one image, made once and shared by every prompt without a mask input
+     * ({@link #forward(Backend, TwoWayTransformer.ImageContext, Tensor)}): see {@link TwoWayTransformer#imageContext}.
+     *
+     * @param embedding f_v {@code [1, C, g, g]}
+     * @param densePe   {@code [1, C, g, g]}
+     * @param noMask    the dense embedding of a prompt without a mask input {@code [1, C, g, g]} (no_mask_embed everywhere)
+     */
+    public TwoWayTransformer.ImageContext imageContext(Backend b, Tensor embedding, Tensor densePe, Tensor noMask) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(transformer.imageContext(b, b.add(noMask, embedding), densePe));
+        }
+    }
+
+    /**
+     * {@link #forward(Backend, Tensor, Tensor, Tensor, Tensor)} for B prompts without mask inputs ({@code sparse [B, Nt, C]})
+     * on the image of {@code ctx} (from {@link #imageContext}): the same outputs, the image side computed once per image.
+     */
+    public Output forward(Backend b, TwoWayTransformer.ImageContext ctx, Tensor sparse) {
+        int B = sparse.size(0);
+        try (TensorScope scope = TensorScope.open()) {
+            TwoWayTransformer.Output t;
+            try (TensorScope in = TensorScope.open()) {
+                t = in.keep(transformer.forward(b, ctx, tokens(b, sparse)));
+            }
+            return scope.keep(heads(b, t, B));
+        }
+    }
+
+    /** {@code [iou_token; mask_tokens; sparse]} {@code [B, 5 + Nt, C]}. */
+    private Tensor tokens(Backend b, Tensor sparse) {
+        int C = c.outChans(), nm = c.maskTokens(), B = sparse.size(0);
+        Tensor own = b.concat(List.of(iouToken, maskTokens), 0).reshape(1, 1 + nm, C);
+        return b.concat(List.of(repeat(b, own, B), sparse), 1);
+    }
+
+    /** Upscaling, hypernetworks and IoU head on the transformer's output (call inside a scope). */
+    private Output heads(Backend b, TwoWayTransformer.Output t, int B) {
+        int C = c.outChans(), nm = c.maskTokens(), g = c.grid(), s = 4 * g;
+        Tensor hs = t.queries();
+        Tensor up = upscaling.forward(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g));
+        List<Tensor> hyperIn = new ArrayList<>();
+        for (int i = 0; i < nm; i++) hyperIn.add(hyper[i].forward(b, b.slice(hs, 1, 1 + i, 1).reshape(B, C)).reshape(B, 1, C / 8));
+        Tensor masks = b.matmul(b.concat(hyperIn, 1), up.reshape(B, C / 8, s * s)).reshape(B, nm, s, s);
+        Tensor iou = iouHead.forward(b, b.slice(hs, 1, 0, 1).reshape(B, C)).reshape(B, nm);
+        return new Output(masks, iou);
     }
 
     /**

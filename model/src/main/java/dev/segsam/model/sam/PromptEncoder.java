@@ -79,6 +79,15 @@ public final class PromptEncoder {
      * logits {@code [1, 1, 4g, 4g]}.
      */
     public Embeddings embed(Backend b, Prompt p) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor sparse = sparse(b, p);
+            Tensor dense = p.mask() == null ? noMaskDense(b) : downscale(b, b.upload(p.mask()));
+            return new Embeddings(s.keep(sparse), s.keep(dense));
+        }
+    }
+
+    /** The sparse embedding t_p {@code [1, Nt, C]} of {@code p} alone (see {@link #embed}). */
+    public Tensor sparse(Backend b, Prompt p) {
         int C = c.outChans(), S = c.imgSize();
         float[] box = p.box();
         try (TensorScope s = TensorScope.open()) {
@@ -101,9 +110,7 @@ public final class PromptEncoder {
                 for (int i = 0; i < 4; i++) xy[i] = (box[i] + 0.5f) / S;
                 parts.add(labelled(b, xy, new int[] {2, 3}, 2));
             }
-            Tensor sparse = parts.isEmpty() ? b.zeros(1, 0, C) : parts.size() == 1 ? parts.get(0) : b.concat(parts, 1);
-            Tensor dense = p.mask() == null ? noMaskDense(b) : downscale(b, b.upload(p.mask()));
-            return new Embeddings(s.keep(sparse), s.keep(dense));
+            return s.keep(parts.isEmpty() ? b.zeros(1, 0, C) : parts.size() == 1 ? parts.get(0) : b.concat(parts, 1));
         }
     }
 
@@ -121,7 +128,8 @@ public final class PromptEncoder {
         }
     }
 
-    private Tensor noMaskDense(Backend b) {
+    /** The dense embedding of a prompt without a mask input: no_mask_embed at every grid cell, {@code [1, C, g, g]}. */
+    public Tensor noMaskDense(Backend b) {
         int g = c.grid();
         try (TensorScope s = TensorScope.open()) {
             return s.keep(b.add(b.zeros(1, c.outChans(), g, g), noMask.reshape(1, c.outChans(), 1, 1)));

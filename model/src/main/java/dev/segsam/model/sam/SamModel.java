@@ -123,6 +123,25 @@ public final class SamModel {
     }
 
     /**
+     * {@link #decode(Tensor, Prompt)} with the prompt-independent part of the decode taken from {@code contexts} (made on
+     * first use, see {@link ImageContexts}): the same outputs. A prompt with a mask input, or null {@code contexts},
+     * takes the plain path.
+     */
+    public Decoded decode(Tensor embedding, ImageContexts contexts, Prompt p) {
+        if (contexts == null || p.mask() != null) return decode(embedding, p);
+        Backend b = backend;
+        try (TensorScope s = TensorScope.open()) {
+            MaskDecoder.Output out = decoder.forward(b, imageContext(contexts, embedding), prompts.sparse(b, p));
+            return s.keep(select(b, out, p.multimask()));
+        }
+    }
+
+    /** The mask decoder's {@link TwoWayTransformer.ImageContext} for {@code embedding} f_v, from {@code contexts}. */
+    public TwoWayTransformer.ImageContext imageContext(ImageContexts contexts, Tensor embedding) {
+        return contexts.get(decoder, () -> decoder.imageContext(backend, embedding, densePe, prompts.noMaskDense(backend)));
+    }
+
+    /**
      * SAM's output selection: with {@code multimask} the {@code numMultimask} mask tokens after the first, else the first
      * alone; the returned {@link Decoded} owns {@code out}.
      */
@@ -138,45 +157,69 @@ public final class SamModel {
      * batch dimension B in prompt order: {@code lowRes [B, C, 4g, 4g]}, {@code iou [B, C]}.
      */
     public Decoded decodeBatch(Tensor embedding, List<Prompt> batch) {
+        return decodeBatch(embedding, null, batch);
+    }
+
+    /**
+     * {@link #decodeBatch(Tensor, List)} with the image side from {@code contexts} when no prompt has a mask input (the
+     * image's context is shared by the whole batch, not repeated per prompt); null {@code contexts}: the plain path.
+     */
+    public Decoded decodeBatch(Tensor embedding, ImageContexts contexts, List<Prompt> batch) {
         try (TensorScope s = TensorScope.open()) {
-            BatchEmbeddings e = embedBatch(backend, batch);
-            return s.keep(select(backend, decoder.forward(backend, embedding, densePe, e.sparse(), e.dense()), batch.getFirst().multimask()));
+            BatchEmbeddings e = embedBatch(backend, batch, contexts != null);
+            MaskDecoder.Output out = e.dense() == null ? decoder.forward(backend, imageContext(contexts, embedding), e.sparse())
+                    : decoder.forward(backend, embedding, densePe, e.sparse(), e.dense());
+            return s.keep(select(backend, out, batch.getFirst().multimask()));
         }
     }
 
     /**
      * The prompt encoder's outputs for a batch of prompts: {@code sparse [B, Np, C]} (every prompt must yield the same
      * number of tokens) and {@code dense}: without mask inputs every prompt's dense embedding is no_mask_embed, so one
-     * {@code [1, C, g, g]} serves the batch; with mask inputs {@code [B, C, g, g]}.
+     * {@code [1, C, g, g]} serves the batch (or none at all, see {@link #embedBatch(Backend, List, boolean)}); with mask
+     * inputs {@code [B, C, g, g]}.
      */
     public record BatchEmbeddings(Tensor sparse, Tensor dense) implements AutoCloseable {
         @Override
         public void close() {
             sparse.close();
-            dense.close();
+            if (dense != null) dense.close();
         }
     }
 
     /** {@link BatchEmbeddings} of {@code batch} (in the input frame) on backend {@code b}. */
     public BatchEmbeddings embedBatch(Backend b, List<Prompt> batch) {
+        return embedBatch(b, batch, false);
+    }
+
+    /**
+     * {@link BatchEmbeddings} of {@code batch}; with {@code noDenseWithoutMasks}, a batch without mask inputs gets a null
+     * {@code dense} (its dense embedding is the constant no_mask_embed, which an {@link ImageContexts} entry already holds).
+     */
+    public BatchEmbeddings embedBatch(Backend b, List<Prompt> batch, boolean noDenseWithoutMasks) {
         if (batch.isEmpty()) throw new IllegalArgumentException("no prompts to decode");
         for (Prompt p : batch) {
             if (p.multimask() != batch.getFirst().multimask()) throw new IllegalArgumentException("batched prompts need equal multimask settings");
         }
         try (TensorScope s = TensorScope.open()) { // on a bad prompt, the parts made so far are closed
-            List<PromptEncoder.Embeddings> emb = new ArrayList<>();
-            boolean masks = false;
+            List<Tensor> sparse = new ArrayList<>();
+            List<Tensor> dense = new ArrayList<>();
+            boolean masks = batch.stream().anyMatch(p -> p.mask() != null);
             for (Prompt p : batch) {
-                emb.add(prompts.embed(b, p));
-                masks |= p.mask() != null;
-                if (emb.getLast().sparse().size(1) != emb.getFirst().sparse().size(1)) {
-                    throw new IllegalArgumentException("batched prompts need equal token counts: " + emb.getFirst().sparse().size(1)
-                            + " and " + emb.getLast().sparse().size(1));
+                if (masks) {
+                    PromptEncoder.Embeddings e = prompts.embed(b, p);
+                    sparse.add(e.sparse());
+                    dense.add(e.dense());
+                } else {
+                    sparse.add(prompts.sparse(b, p));
+                }
+                if (sparse.getLast().size(1) != sparse.getFirst().size(1)) {
+                    throw new IllegalArgumentException("batched prompts need equal token counts: " + sparse.getFirst().size(1)
+                            + " and " + sparse.getLast().size(1));
                 }
             }
-            Tensor sparse = b.concat(emb.stream().map(PromptEncoder.Embeddings::sparse).toList(), 0);
-            Tensor dense = masks ? b.concat(emb.stream().map(PromptEncoder.Embeddings::dense).toList(), 0) : emb.getFirst().dense();
-            return s.keep(new BatchEmbeddings(sparse, dense)); // the per-prompt parts go with the scope
+            Tensor d = masks ? b.concat(dense, 0) : noDenseWithoutMasks ? null : prompts.noMaskDense(b);
+            return s.keep(new BatchEmbeddings(b.concat(sparse, 0), d)); // the per-prompt parts go with the scope
         }
     }
 

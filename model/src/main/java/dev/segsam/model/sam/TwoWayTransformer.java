@@ -46,14 +46,65 @@ public final class TwoWayTransformer {
         try (TensorScope s = TensorScope.open()) {
             Tensor keys = b.permute(image.reshape(B, C, n), 0, 2, 1);
             Tensor keyPe = b.permute(imagePe.reshape(imagePe.size(0), C, n), 0, 2, 1);
-            Tensor queries = tokens;
-            for (Block layer : layers) {
-                Output o = layer.forward(b, queries, keys, tokens, keyPe);
-                queries = o.queries();
-                keys = o.keys();
-            }
-            Tensor a = finalAttn.forward(b, b.add(queries, tokens), b.add(keys, keyPe), keys);
-            return new Output(s.keep(normFinal.forward(b, b.add(queries, a))), s.keep(keys));
+            return s.keep(run(b, keys, keyPe, tokens, null));
+        }
+    }
+
+    /**
+     * The part of a forward pass that does not depend on the prompt tokens, for one image {@code [1, C, g, g]}
+     * (embedding + a dense prompt shared by every prompt, i.e. SAM's no_mask_embed) and its positional encoding
+     * {@code [1, C, g, g]}: the image and the PE as tokens, and layer 0's three projections of them — token→image
+     * {@code k_proj(keys + kpe)}, {@code v_proj(keys)} and image→token {@code q_proj(keys + kpe)}. Made once per image
+     * (and per transformer: SEG-SAM's Dec_saw has its own weights) and given to {@link #forward(Backend, ImageContext,
+     * Tensor)} for every prompt or batch of prompts on it. The caller owns it (close it with the image).
+     */
+    public ImageContext imageContext(Backend b, Tensor image, Tensor imagePe) {
+        int C = image.size(1), n = image.size(2) * image.size(3);
+        if (image.size(0) != 1 || imagePe.size(0) != 1) throw new IllegalArgumentException("an image context is made for one image");
+        Block l0 = layers[0];
+        try (TensorScope s = TensorScope.open()) {
+            Tensor keys = b.permute(image.reshape(1, C, n), 0, 2, 1);
+            Tensor keyPe = b.permute(imagePe.reshape(1, C, n), 0, 2, 1);
+            Tensor kpe = b.add(keys, keyPe);
+            return s.keep(new ImageContext(keys, keyPe, l0.t2i.projectK(b, kpe), l0.t2i.projectV(b, keys), l0.i2t.projectQ(b, kpe)));
+        }
+    }
+
+    /**
+     * {@link #forward(Backend, Tensor, Tensor, Tensor)} for {@code tokens [B, Nt, C]} on the image of {@code ctx}: the same
+     * result as passing that image repeated B times, without repeating it or recomputing its projections.
+     */
+    public Output forward(Backend b, ImageContext ctx, Tensor tokens) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(run(b, ctx.keys(), ctx.keyPe(), tokens, ctx));
+        }
+    }
+
+    /** The layers and the final attention; {@code keys} may be {@code [1, n, C]} for a batch when {@code ctx} is given. */
+    private Output run(Backend b, Tensor keys, Tensor keyPe, Tensor tokens, ImageContext ctx) {
+        Tensor queries = tokens;
+        for (Block layer : layers) {
+            Output o = layer.forward(b, queries, keys, tokens, keyPe, layer == layers[0] ? ctx : null);
+            queries = o.queries();
+            keys = o.keys();
+        }
+        Tensor a = finalAttn.forward(b, b.add(queries, tokens), b.add(keys, keyPe), keys);
+        return new Output(normFinal.forward(b, b.add(queries, a)), keys);
+    }
+
+    /**
+     * The prompt-independent inputs of a decode on one image (see {@link #imageContext}), all {@code [1, g², ·]}: the
+     * keys (image as tokens), the key PE, and layer 0's {@code k0 = t2i.k_proj(keys + kpe)}, {@code v0 = t2i.v_proj(keys)},
+     * {@code q0 = i2t.q_proj(keys + kpe)}. Owns its tensors.
+     */
+    public record ImageContext(Tensor keys, Tensor keyPe, Tensor k0, Tensor v0, Tensor q0) implements AutoCloseable {
+        @Override
+        public void close() {
+            keys.close();
+            keyPe.close();
+            k0.close();
+            v0.close();
+            q0.close();
         }
     }
 
@@ -78,7 +129,12 @@ public final class TwoWayTransformer {
             this.i2t = new DecoderAttention(p.at("cross_attn_image_to_token."), C, inner, h);
         }
 
-        Output forward(Backend b, Tensor queries, Tensor keys, Tensor queryPe, Tensor keyPe) {
+        /**
+         * One block. With {@code ctx} (layer 0 only) {@code keys} is the context's {@code [1, n, C]} and the three
+         * projections of the image side come from it, repeated to the batch; the residual {@code keys + …} broadcasts.
+         */
+        Output forward(Backend b, Tensor queries, Tensor keys, Tensor queryPe, Tensor keyPe, ImageContext ctx) {
+            int B = queries.size(0);
             try (TensorScope s = TensorScope.open()) {
                 Tensor q1;
                 if (skipFirstLayerPe) {
@@ -87,11 +143,20 @@ public final class TwoWayTransformer {
                     Tensor q = b.add(queries, queryPe);
                     q1 = n1.forward(b, b.add(queries, self.forward(b, q, q, queries)));
                 }
-                // keys + key PE is the key input of both cross attentions (keys change only after the second)
-                Tensor kpe = b.add(keys, keyPe);
-                Tensor q2 = n2.forward(b, b.add(q1, t2i.forward(b, b.add(q1, queryPe), kpe, keys)));
-                Tensor q3 = n3.forward(b, b.add(q2, lin2.forward(b, b.relu(lin1.forward(b, q2)))));
-                Tensor k4 = n4.forward(b, b.add(keys, i2t.forward(b, kpe, b.add(q3, queryPe), q3)));
+                Tensor q3, i2tOut;
+                if (ctx == null) {
+                    // keys + key PE is the key input of both cross attentions (keys change only after the second)
+                    Tensor kpe = b.add(keys, keyPe);
+                    Tensor q2 = n2.forward(b, b.add(q1, t2i.forward(b, b.add(q1, queryPe), kpe, keys)));
+                    q3 = n3.forward(b, b.add(q2, lin2.forward(b, b.relu(lin1.forward(b, q2)))));
+                    i2tOut = i2t.forward(b, kpe, b.add(q3, queryPe), q3);
+                } else {
+                    Tensor t = t2i.attend(b, t2i.projectQ(b, b.add(q1, queryPe)), MaskDecoder.repeat(b, ctx.k0(), B), MaskDecoder.repeat(b, ctx.v0(), B));
+                    Tensor q2 = n2.forward(b, b.add(q1, t));
+                    q3 = n3.forward(b, b.add(q2, lin2.forward(b, b.relu(lin1.forward(b, q2)))));
+                    i2tOut = i2t.attend(b, MaskDecoder.repeat(b, ctx.q0(), B), i2t.projectK(b, b.add(q3, queryPe)), i2t.projectV(b, q3));
+                }
+                Tensor k4 = n4.forward(b, b.add(keys, i2tOut));
                 return new Output(s.keep(q3), s.keep(k4));
             }
         }

@@ -2,6 +2,8 @@ package dev.segsam.model.segsam;
 
 import dev.segsam.model.Prompt;
 import dev.segsam.model.nn.Params;
+import dev.segsam.model.sam.ImageContexts;
+import dev.segsam.model.sam.MaskDecoder;
 import dev.segsam.model.sam.PromptEncoder;
 import dev.segsam.model.sam.SamConfig;
 import dev.segsam.model.sam.SamModel;
@@ -96,10 +98,20 @@ public final class SegSam {
         return decoder;
     }
 
-    /** Per-image features: f_v and (with semantics) t'_text. */
-    public record Features(Tensor fv, Tensor textSummary) implements AutoCloseable {
+    /**
+     * Per-image features: f_v, (with semantics) t'_text, and the decoders' per-image contexts ({@link ImageContexts}:
+     * the prompt-independent part of a decode, made on the first decode without a mask input and reused by every later
+     * one; null turns that reuse off). Closing the features closes all three.
+     */
+    public record Features(Tensor fv, Tensor textSummary, ImageContexts contexts) implements AutoCloseable {
+        /** Features with a fresh, empty {@link ImageContexts}. */
+        public Features(Tensor fv, Tensor textSummary) {
+            this(fv, textSummary, new ImageContexts());
+        }
+
         @Override
         public void close() {
+            if (contexts != null) contexts.close();
             fv.close();
             if (textSummary != null) textSummary.close();
         }
@@ -134,10 +146,16 @@ public final class SegSam {
         return decode(sam.backend(), f, p);
     }
 
-    /** {@link #decode} on backend {@code b} (the model's own, or a training tape over it). */
+    /**
+     * {@link #decode} on backend {@code b} (the model's own, or a training tape over it). On the model's own backend a
+     * prompt without a mask input takes the image side of both decoders from {@code f}'s {@link ImageContexts}; a
+     * training tape computes everything itself (the gradients need the whole graph).
+     */
     public Decoded decode(Backend b, Features f, Prompt p) {
-        if (config == null && b == sam.backend()) return new Decoded(sam.decode(f.fv(), p), null);
+        boolean cached = b == sam.backend() && f.contexts() != null && p.mask() == null;
+        if (config == null && b == sam.backend()) return new Decoded(sam.decode(f.fv(), cached ? f.contexts() : null, p), null);
         try (TensorScope s = TensorScope.open()) {
+            if (cached) return s.keep(decodeEmbedded(b, f, sam.promptEncoder().sparse(b, p), null, p.multimask()));
             PromptEncoder.Embeddings e = sam.promptEncoder().embed(b, p);
             return s.keep(decodeEmbedded(b, f, e.sparse(), e.dense(), p.multimask()));
         }
@@ -147,27 +165,36 @@ public final class SegSam {
      * B prompts on one image in one batched pass through SAM's decoder and Dec_saw (as {@link SamModel#decodeBatch}:
      * equal sparse token counts and multimask settings). Outputs are those of {@link #decode} with batch dimension B
      * in prompt order: binary {@code lowRes [B, C, 4g, 4g]}, {@code iou [B, C]}; semantic M̂_s {@code [B, K+1, 4g, 4g]},
-     * Ĉ_s {@code [B, K]}.
+     * Ĉ_s {@code [B, K]}. Without mask inputs the batch shares the image's contexts ({@link Features#contexts()}).
      */
     public Decoded decodeBatch(Features f, List<Prompt> batch) {
-        if (config == null) return new Decoded(sam.decodeBatch(f.fv(), batch), null);
+        if (config == null) return new Decoded(sam.decodeBatch(f.fv(), f.contexts(), batch), null);
         Backend b = sam.backend();
         try (TensorScope s = TensorScope.open()) {
-            SamModel.BatchEmbeddings e = sam.embedBatch(b, batch);
+            SamModel.BatchEmbeddings e = sam.embedBatch(b, batch, f.contexts() != null);
             return s.keep(decodeEmbedded(b, f, e.sparse(), e.dense(), batch.getFirst().multimask()));
         }
     }
 
     /**
      * Both decoders on prompt embeddings {@code sparse [B, Np, C]}, {@code dense [1 or B, C, g, g]}: t'_p from T2VSE (when
-     * on), SAM's decoder on t'_p or t_p (per the config), Dec_saw on t'_p (none for plain SAM).
+     * on), SAM's decoder on t'_p or t_p (per the config), Dec_saw on t'_p (none for plain SAM). A null {@code dense}
+     * means no mask inputs: both decoders take their image side from {@code f}'s contexts.
      */
     private Decoded decodeEmbedded(Backend b, Features f, Tensor sparse, Tensor dense, boolean multimask) {
         try (TensorScope s = TensorScope.open()) {
             Tensor enhanced = config == null || !config.useT2vse() ? sparse : t2vse.enhance(b, sparse, f.textSummary());
             Tensor forBinary = config != null && config.enhanceBinary() ? enhanced : sparse;
-            var binary = sam.select(b, sam.maskDecoder().forward(b, f.fv(), sam.densePe(), forBinary, dense), multimask);
-            return s.keep(new Decoded(binary, config == null ? null : decoder.forward(b, f.fv(), sam.densePe(), enhanced, dense)));
+            MaskDecoder.Output out = dense == null ? sam.maskDecoder().forward(b, sam.imageContext(f.contexts(), f.fv()), forBinary)
+                    : sam.maskDecoder().forward(b, f.fv(), sam.densePe(), forBinary, dense);
+            var binary = sam.select(b, out, multimask);
+            SemanticAwareDecoder.Output sem = null;
+            if (config != null) {
+                sem = dense == null ? decoder.forward(b, f.contexts().get(decoder,
+                        () -> decoder.imageContext(b, f.fv(), sam.densePe(), sam.promptEncoder().noMaskDense(b))), enhanced)
+                        : decoder.forward(b, f.fv(), sam.densePe(), enhanced, dense);
+            }
+            return s.keep(new Decoded(binary, sem));
         }
     }
 }

@@ -71,33 +71,70 @@ public final class SemanticAwareDecoder {
      * @return M̂_s {@code [B, K+1, 4g, 4g]}, Ĉ_s {@code [B, K]} (as SAM's decoder, f_v + dense is repeated per prompt)
      */
     public Output forward(Backend b, Tensor fv, Tensor densePe, Tensor prompts, Tensor dense) {
-        int own = useCoTokens ? 1 + K : 1, B = prompts.size(0), s = 4 * g;
+        int B = prompts.size(0);
         try (TensorScope scope = TensorScope.open()) {
             TwoWayTransformer.Output t;
             try (TensorScope in = TensorScope.open()) { // the transformer's inputs (4 MB a prompt) go once it has run
-                Tensor tok = useCoTokens ? b.concat(List.of(soToken, coTokens), 0) : b.slice(soToken, 0, 0, 1);
-                Tensor tokens = b.concat(List.of(MaskDecoder.repeat(b, tok.reshape(1, own, C), B), prompts), 1);
+                Tensor tokens = tokens(b, prompts);
                 Tensor src = MaskDecoder.repeat(b, b.add(fv, dense), B);
                 t = in.keep(transformer.forward(b, src, densePe, tokens));
             }
-            Tensor hs = t.queries();
-            Tensor so = b.slice(hs, 1, 0, 1).reshape(B, C);
-            Tensor classLogits = null, presence = null, soPrime;
-            if (useCoTokens) {
-                classLogits = coHead.forward(b, b.slice(hs, 1, 1, K).reshape(B * K, C)).reshape(B, K);
-                presence = b.sigmoid(classLogits);
-                soPrime = b.add(so, priorMlp.forward(b, presence));
-            } else {
-                soPrime = b.add(so, b.zeros(B, C));
-            }
-            Tensor up;
-            try (TensorScope u = TensorScope.open()) { // the keys' permuted copy goes once upscaled
-                up = u.keep(upscaling.forward(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g)));
-            }
-            t.keys().close(); // and the keys themselves (4 MB a prompt), before the masks are made
-            Tensor w = soHyper.forward(b, soPrime).reshape(B, K + 1, C / 8);
-            Tensor masks = b.matmul(w, up.reshape(B, C / 8, s * s)).reshape(B, K + 1, s, s);
-            return scope.keep(new Output(masks, presence, classLogits));
+            return scope.keep(heads(b, t, B));
         }
+    }
+
+    /**
+     * Dec_saw's own {@link TwoWayTransformer.ImageContext} for f_v {@code [1, C, g, g]} with the no-mask dense embedding
+     * {@code noMask [1, C, g, g]} (see {@link MaskDecoder#imageContext}); the caller owns it.
+     */
+    public TwoWayTransformer.ImageContext imageContext(Backend b, Tensor fv, Tensor densePe, Tensor noMask) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(transformer.imageContext(b, b.add(fv, noMask), densePe));
+        }
+    }
+
+    /**
+     * {@link #forward(Backend, Tensor, Tensor, Tensor, Tensor)} for B prompts without mask inputs on the image of
+     * {@code ctx} (from {@link #imageContext}): the same outputs, the image side computed once per image.
+     */
+    public Output forward(Backend b, TwoWayTransformer.ImageContext ctx, Tensor prompts) {
+        int B = prompts.size(0);
+        try (TensorScope scope = TensorScope.open()) {
+            TwoWayTransformer.Output t;
+            try (TensorScope in = TensorScope.open()) {
+                t = in.keep(transformer.forward(b, ctx, tokens(b, prompts)));
+            }
+            return scope.keep(heads(b, t, B));
+        }
+    }
+
+    /** {@code [t_so ; t_co (K) ; t'_p]} {@code [B, 1+K+Np, C]}. */
+    private Tensor tokens(Backend b, Tensor prompts) {
+        int own = useCoTokens ? 1 + K : 1, B = prompts.size(0);
+        Tensor tok = useCoTokens ? b.concat(List.of(soToken, coTokens), 0) : b.slice(soToken, 0, 0, 1);
+        return b.concat(List.of(MaskDecoder.repeat(b, tok.reshape(1, own, C), B), prompts), 1);
+    }
+
+    /** Ĉ_s, the prior, the upscaling and M̂_s from the transformer's output (call inside a scope). */
+    private Output heads(Backend b, TwoWayTransformer.Output t, int B) {
+        int s = 4 * g;
+        Tensor hs = t.queries();
+        Tensor so = b.slice(hs, 1, 0, 1).reshape(B, C);
+        Tensor classLogits = null, presence = null, soPrime;
+        if (useCoTokens) {
+            classLogits = coHead.forward(b, b.slice(hs, 1, 1, K).reshape(B * K, C)).reshape(B, K);
+            presence = b.sigmoid(classLogits);
+            soPrime = b.add(so, priorMlp.forward(b, presence));
+        } else {
+            soPrime = b.add(so, b.zeros(B, C));
+        }
+        Tensor up;
+        try (TensorScope u = TensorScope.open()) { // the keys' permuted copy goes once upscaled
+            up = u.keep(upscaling.forward(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g)));
+        }
+        t.keys().close(); // and the keys themselves (4 MB a prompt), before the masks are made
+        Tensor w = soHyper.forward(b, soPrime).reshape(B, K + 1, C / 8);
+        Tensor masks = b.matmul(w, up.reshape(B, C / 8, s * s)).reshape(B, K + 1, s, s);
+        return new Output(masks, presence, classLogits);
     }
 }

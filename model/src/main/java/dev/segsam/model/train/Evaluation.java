@@ -71,7 +71,13 @@ public final class Evaluation {
             if (s.targets().isEmpty()) continue;
             Predictor.Encoded enc = new Predictor.Encoded(frames.apply(s), model.features(embedding.apply(s)));
             float[][] presence = new float[1][];
-            for (SegSamTrainer.TargetEval e : SegSamTrainer.evaluate(predictor, enc, s, presence)) {
+            List<SegSamTrainer.TargetEval> evals;
+            try {
+                evals = SegSamTrainer.evaluate(predictor, enc, s, presence);
+            } finally {
+                enc.features().contexts().close(); // the decoders' per-image contexts; frame and embedding belong to the caller
+            }
+            for (SegSamTrainer.TargetEval e : evals) {
                 int k = e.classIndex() - 1;
                 binTotal += e.binaryDice();
                 n++;
