@@ -342,6 +342,23 @@ public interface Backend {
     }
 
     /**
+     * {@code a·bᵀ} on the last two dims: {@code a [..., M, K] · (b [..., N, K])ᵀ → [..., M, N]}, batch dims as
+     * {@link #matmul}. The backward products ({@code dA = dY·Bᵀ}, {@code dW = dY·colsᵀ}, {@code Q·Kᵀ}) without a
+     * transposed copy where the backend's GEMM reads B as rows. Default: {@code matmul(a, permute(b))} (the spec).
+     */
+    default Tensor matmulNT(Tensor a, Tensor b) {
+        int r = b.rank();
+        if (r < 2) throw new IllegalArgumentException("matmulNT: b needs rank ≥ 2, got " + Shapes.str(b.shape()));
+        int[] dims = new int[r];
+        for (int i = 0; i < r; i++) dims[i] = i;
+        dims[r - 2] = r - 1;
+        dims[r - 1] = r - 2;
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(matmul(a, permute(b, dims)));
+        }
+    }
+
+    /**
      * {@link #attention} backward without a relative-position bias: {@code P = softmax((q·scale)·kᵀ)} recomputed,
      * {@code dV = Pᵀ·dO}, {@code dS = softmaxBackward(P, dO·Vᵀ)}, {@code dq = scale·dS·k}, {@code dk = scale·dSᵀ·q}.
      * Default: exactly that from {@link #matmul}, {@link #permute}, {@link #softmax}, {@link #softmaxBackward}
@@ -349,9 +366,9 @@ public interface Backend {
      */
     default AttentionGrads attentionBackward(Tensor q, Tensor k, Tensor v, float scale, Tensor dOut) {
         try (TensorScope s = TensorScope.open()) {
-            Tensor p = softmax(matmul(scale(q, scale), permute(k, 0, 2, 1)));
+            Tensor p = softmax(matmulNT(scale(q, scale), k));
             Tensor dv = matmul(permute(p, 0, 2, 1), dOut);
-            Tensor ds = softmaxBackward(p, matmul(dOut, permute(v, 0, 2, 1)));
+            Tensor ds = softmaxBackward(p, matmulNT(dOut, v));
             Tensor dq = scale(matmul(ds, k), scale);
             Tensor dk = scale(matmul(permute(ds, 0, 2, 1), q), scale);
             return s.keep(new AttentionGrads(dq, dk, dv));

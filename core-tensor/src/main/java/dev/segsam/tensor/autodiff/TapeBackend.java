@@ -83,7 +83,7 @@ final class TapeBackend implements Backend {
         Tensor av = tape.hold(a), bv = tape.hold(bb);
         int[] as = a.shape(), bs = bb.shape();
         return tape.record(y, g -> {
-            if (tape.tracks(a)) tape.accumulate(a, b.sumTo(b.matmul(g, transposeLast(bv)), as));   // dA = dY·Bᵀ
+            if (tape.tracks(a)) tape.accumulate(a, b.sumTo(b.matmulNT(g, bv), as));                  // dA = dY·Bᵀ
             if (tape.tracks(bb)) tape.accumulate(bb, b.sumTo(b.matmul(transposeLast(av), g), bs)); // dB = Aᵀ·dY
         });
     }
@@ -121,7 +121,7 @@ final class TapeBackend implements Backend {
             Tensor g3 = g.reshape(B, O, L);
             if (tape.tracks(w)) {
                 Tensor cols = b.im2col(xv, kh, kw, sh, sw, ph, pw);                                   // [B, CKK, L]
-                tape.accumulate(w, b.sumTo(b.matmul(g3, b.permute(cols, 0, 2, 1)), O, CKK));          // dW = Σ_b dY·colsᵀ
+                tape.accumulate(w, b.sumTo(b.matmulNT(g3, cols), O, CKK));                           // dW = Σ_b dY·colsᵀ
             }
             if (bias != null && tape.tracks(bias)) tape.accumulate(bias, b.sumTo(g3, 1, O, 1));
             if (tape.tracks(x)) {
@@ -145,7 +145,7 @@ final class TapeBackend implements Backend {
             if (tape.tracks(x)) tape.accumulate(x, b.conv2d(g, wv, null, s, s, 0, 0));
             if (tape.tracks(w)) {
                 Tensor cols = b.im2col(g, kh, kw, s, s, 0, 0);                                         // [B, O·kh·kw, HW]
-                tape.accumulate(w, b.sumTo(b.matmul(xv.reshape(B, C, HW), b.permute(cols, 0, 2, 1)), C, O * kh * kw));
+                tape.accumulate(w, b.sumTo(b.matmulNT(xv.reshape(B, C, HW), cols), C, O * kh * kw));
             }
             if (bias != null && tape.tracks(bias)) tape.accumulate(bias, b.sumTo(g.reshape(B, O, -1), 1, O, 1));
         });

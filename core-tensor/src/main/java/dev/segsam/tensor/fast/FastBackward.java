@@ -241,4 +241,155 @@ final class FastBackward {
         }
         return new Backend.LayerNormGrads(dx, Tensor.of(fw, D), Tensor.of(fb, D));
     }
+
+    // ------------------------------------------------------------------ element-wise ops the tape's formulas use
+
+    /** Which element-wise op {@link #elementwise} runs; each is one float32 operation, so the bits equal the reference's. */
+    enum Op { SUB, MUL, DIV, SCALE }
+
+    /**
+     * {@code a − b}, {@code a·b}, {@code a/b} on equal shapes, or {@code a·s} ({@code b} null): one vector op per
+     * element between segments, in chunks over the threads. Null when the shapes differ (the caller broadcasts with the
+     * reference).
+     */
+    static Tensor elementwise(Parallel par, Op op, Tensor a, Tensor b, float s) {
+        if (b != null && !Arrays.equals(a.shape(), b.shape())) return null;
+        Tensor out = Tensor.empty(a.shape());
+        MemorySegment as = a.data(), bs = b == null ? null : b.data(), os = out.data();
+        chunks(par, a.numel(), (from, len) -> {
+            long base = from * Float.BYTES;
+            int i = 0;
+            for (int bound = S.loopBound(len); i < bound; i += S.length()) {
+                long o = base + (long) i * Float.BYTES;
+                FloatVector x = FloatVector.fromMemorySegment(S, as, o, NATIVE);
+                FloatVector r = switch (op) {
+                    case SCALE -> x.mul(s);
+                    case SUB -> x.sub(FloatVector.fromMemorySegment(S, bs, o, NATIVE));
+                    case MUL -> x.mul(FloatVector.fromMemorySegment(S, bs, o, NATIVE));
+                    case DIV -> x.div(FloatVector.fromMemorySegment(S, bs, o, NATIVE));
+                };
+                r.intoMemorySegment(os, o, NATIVE);
+            }
+            for (; i < len; i++) {
+                long o = base + (long) i * Float.BYTES;
+                float x = as.get(F, o);
+                os.set(F, o, switch (op) {
+                    case SCALE -> x * s;
+                    case SUB -> x - bs.get(F, o);
+                    case MUL -> x * bs.get(F, o);
+                    case DIV -> x / bs.get(F, o);
+                });
+            }
+        });
+        return out;
+    }
+
+    // ------------------------------------------------------------------ products with a transposed operand
+
+    /**
+     * {@code a [..., M, K] · (b [..., N, K])ᵀ} as one strided SGEMM that reads B's rows along K (its {@code bT} form,
+     * as {@code linear} reads W), so no transposed copy of B is made. Equal batch dims, or one operand unbatched; null
+     * otherwise (the caller uses the default composition).
+     */
+    static Tensor matmulNT(Parallel par, Tensor a, Tensor b) {
+        if (a.rank() < 2 || b.rank() < 2) return null;
+        int[] as = a.shape(), bs = b.shape();
+        int M = as[as.length - 2], K = as[as.length - 1], N = bs[bs.length - 2];
+        if (bs[bs.length - 1] != K) return null;
+        int[] batchA = Arrays.copyOf(as, as.length - 2), batchB = Arrays.copyOf(bs, bs.length - 2);
+        long na = Shapes.numel(batchA), nb = Shapes.numel(batchB);
+        int[] batch;
+        if (Arrays.equals(batchA, batchB) || nb == 1 && batchB.length <= batchA.length) batch = batchA;
+        else if (na == 1 && batchA.length <= batchB.length) batch = batchB;
+        else return null;
+        int[] os = Arrays.copyOf(batch, batch.length + 2);
+        os[batch.length] = M;
+        os[batch.length + 1] = N;
+        Tensor c = Tensor.empty(os);
+        long n = Shapes.numel(batch);
+        Sgemm.gemm(par, Math.toIntExact(n), M, N, K, new Sgemm.Mat(a.data(), 0, K, na == 1 ? 0 : (long) M * K),
+                new Sgemm.Mat(b.data(), 0, K, nb == 1 ? 0 : (long) N * K), true, new Sgemm.Mat(c.data(), 0, N, (long) M * N), null);
+        return c;
+    }
+
+    // ------------------------------------------------------------------ attention backward, fused per batch item
+
+    /**
+     * {@link Backend#attentionBackward} (the default composition is the spec) per batch item in per-thread scratch,
+     * with no tensor between the steps: {@code P = softmax((q·scale)·kᵀ)} recomputed ({@link VectorMath#softmaxRow},
+     * float32 exponentials), {@code dV = Pᵀ·dO}, {@code dP = dO·Vᵀ}, {@code dS = P ⊙ (dP − rowsum(P ⊙ dP))·scale},
+     * {@code dq = dS·k}, {@code dk = dSᵀ·q}; products by {@link Sgemm} ({@code ·kᵀ}, {@code ·Vᵀ} read as rows; the two
+     * {@code ᵀ·} products from a transposed scratch copy). Items in parallel when there are enough, else the GEMMs
+     * use the threads. Null for shapes it does not take (the caller uses the default). Agrees with the default to
+     * float32 rounding (the scale is applied to dS, not after the products).
+     */
+    static Backend.AttentionGrads attentionBackward(Parallel par, Tensor q, Tensor k, Tensor v, float scale, Tensor dOut) {
+        if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3 || dOut.rank() != 3) return null;
+        int B = q.size(0), Nq = q.size(1), d = q.size(2), Nk = k.size(1), dv = v.size(2);
+        if (k.size(0) != B || v.size(0) != B || dOut.size(0) != B || k.size(2) != d || v.size(1) != Nk
+                || dOut.size(1) != Nq || dOut.size(2) != dv || Nq == 0 || Nk == 0 || (long) Nq * Nk > Integer.MAX_VALUE / 2) return null;
+        Tensor dq = Tensor.empty(B, Nq, d), dk = Tensor.empty(B, Nk, d), dV = Tensor.empty(B, Nk, dv);
+        boolean itemsParallel = par.threads() > 1 && B >= par.threads();
+        Parallel inner = itemsParallel ? Parallel.SEQUENTIAL : par;
+        java.util.function.IntConsumer item = i -> attentionBackwardItem(inner, i, Nq, Nk, d, dv, scale, q, k, v, dOut, dq, dk, dV);
+        if (itemsParallel) par.forRange(B, item);
+        else for (int i = 0; i < B; i++) item.accept(i);
+        return new Backend.AttentionGrads(dq, dk, dV);
+    }
+
+    private static void attentionBackwardItem(Parallel par, int i, int Nq, int Nk, int d, int dv, float scale, Tensor q,
+                                              Tensor k, Tensor v, Tensor dOut, Tensor dq, Tensor dk, Tensor dV) {
+        int nn = Nq * Nk;
+        float[] qs = Buffers.get(0, Nq * d), p = Buffers.get(1, nn), dp = Buffers.get(2, nn), t = Buffers.get(3, nn);
+        MemorySegment qsS = MemorySegment.ofArray(qs), pS = MemorySegment.ofArray(p), dpS = MemorySegment.ofArray(dp),
+                tS = MemorySegment.ofArray(t);
+        long qo = (long) i * Nq * d, ko = (long) i * Nk * d, vo = (long) i * Nk * dv, oo = (long) i * Nq * dv;
+        MemorySegment.copy(q.data(), F, qo * Float.BYTES, qs, 0, Nq * d);
+        VectorMath.scale(qs, 0, Nq * d, scale);
+        // P = softmax(qs·kᵀ)
+        Sgemm.gemm(par, 1, Nq, Nk, d, Sgemm.Mat.of(qsS, d), new Sgemm.Mat(k.data(), ko, d, 0), true, Sgemm.Mat.of(pS, Nk), null);
+        for (int r = 0; r < Nq; r++) VectorMath.softmaxRow(p, r * Nk, Nk);
+        // dV = Pᵀ·dO
+        transpose(p, Nq, Nk, t);
+        Sgemm.gemm(par, 1, Nk, dv, Nq, Sgemm.Mat.of(tS, Nq), new Sgemm.Mat(dOut.data(), oo, dv, 0), false,
+                new Sgemm.Mat(dV.data(), vo, dv, 0), null);
+        // dP = dO·Vᵀ, then dS·scale in place
+        Sgemm.gemm(par, 1, Nq, Nk, dv, new Sgemm.Mat(dOut.data(), oo, dv, 0), new Sgemm.Mat(v.data(), vo, dv, 0), true,
+                Sgemm.Mat.of(dpS, Nk), null);
+        for (int r = 0; r < Nq; r++) softmaxBackwardRow(p, dp, r * Nk, Nk, scale);
+        // dq = dS·k, dk = dSᵀ·q
+        Sgemm.gemm(par, 1, Nq, d, Nk, Sgemm.Mat.of(dpS, Nk), new Sgemm.Mat(k.data(), ko, d, 0), false,
+                new Sgemm.Mat(dq.data(), qo, d, 0), null);
+        transpose(dp, Nq, Nk, t);
+        Sgemm.gemm(par, 1, Nk, d, Nq, Sgemm.Mat.of(tS, Nq), new Sgemm.Mat(q.data(), qo, d, 0), false,
+                new Sgemm.Mat(dk.data(), ko, d, 0), null);
+    }
+
+    /** {@code out[c·rows + r] = a[r·cols + c]}. */
+    private static void transpose(float[] a, int rows, int cols, float[] out) {
+        for (int r0 = 0; r0 < rows; r0 += 32) {
+            for (int c0 = 0; c0 < cols; c0 += 32) {
+                for (int r = r0, re = Math.min(rows, r0 + 32); r < re; r++) {
+                    for (int c = c0, ce = Math.min(cols, c0 + 32); c < ce; c++) out[c * rows + r] = a[r * cols + c];
+                }
+            }
+        }
+    }
+
+    /** {@code g[j] = y[j]·(g[j] − Σ y·g)·s} over one row, in place in g. */
+    private static void softmaxBackwardRow(float[] y, float[] g, int off, int n, float s) {
+        int i = 0, len = S.length();
+        FloatVector acc = FloatVector.zero(S);
+        for (int bound = S.loopBound(n); i < bound; i += len) {
+            acc = FloatVector.fromArray(S, y, off + i).fma(FloatVector.fromArray(S, g, off + i), acc);
+        }
+        float dot = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) dot += y[off + i] * g[off + i];
+        i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += len) {
+            FloatVector gy = FloatVector.fromArray(S, g, off + i).sub(dot).mul(FloatVector.fromArray(S, y, off + i));
+            gy.mul(s).intoArray(g, off + i);
+        }
+        for (; i < n; i++) g[off + i] = y[off + i] * (g[off + i] - dot) * s;
+    }
 }

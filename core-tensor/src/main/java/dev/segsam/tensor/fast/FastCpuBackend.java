@@ -501,10 +501,10 @@ public final class FastCpuBackend implements Backend {
     @Override public Tensor relu(Tensor x) { return ref.relu(x); }
     @Override public Tensor sigmoid(Tensor x) { return ref.sigmoid(x); }
     @Override public Tensor softmax(Tensor x) { return ref.softmax(x); }
-    @Override public Tensor sub(Tensor a, Tensor b) { return ref.sub(a, b); }
-    @Override public Tensor mul(Tensor a, Tensor b) { return ref.mul(a, b); }
-    @Override public Tensor div(Tensor a, Tensor b) { return ref.div(a, b); }
-    @Override public Tensor scale(Tensor x, float s) { return ref.scale(x, s); }
+    @Override public Tensor sub(Tensor a, Tensor b) { return orElse(FastBackward.elementwise(par, FastBackward.Op.SUB, a, b, 0f), () -> ref.sub(a, b)); }
+    @Override public Tensor mul(Tensor a, Tensor b) { return orElse(FastBackward.elementwise(par, FastBackward.Op.MUL, a, b, 0f), () -> ref.mul(a, b)); }
+    @Override public Tensor div(Tensor a, Tensor b) { return orElse(FastBackward.elementwise(par, FastBackward.Op.DIV, a, b, 0f), () -> ref.div(a, b)); }
+    @Override public Tensor scale(Tensor x, float s) { return FastBackward.elementwise(par, FastBackward.Op.SCALE, x, null, s); }
 
     @Override
     public Tensor permute(Tensor x, int... dims) {
@@ -666,4 +666,21 @@ public final class FastCpuBackend implements Backend {
     @Override public Tensor softmaxBackward(Tensor y, Tensor dy) { return FastBackward.softmaxBackward(par, y, dy); }
     @Override public Tensor sumTo(Tensor g, int... shape) { return FastBackward.sumTo(par, g, shape); }
     @Override public LayerNormGrads layerNormBackward(Tensor x, Tensor w, Tensor dy, float eps) { return FastBackward.layerNormBackward(par, x, w, dy, eps); }
+
+    /** {@code a·bᵀ} as one SGEMM reading b's rows ({@link FastBackward#matmulNT}); other batch broadcasts: the default. */
+    @Override
+    public Tensor matmulNT(Tensor a, Tensor b) {
+        return orElse(FastBackward.matmulNT(par, a, b), () -> Backend.super.matmulNT(a, b));
+    }
+
+    private static Tensor orElse(Tensor fast, java.util.function.Supplier<Tensor> fallback) {
+        return fast != null ? fast : fallback.get();
+    }
+
+    /** Fused per batch item ({@link FastBackward#attentionBackward}); other shapes: the default composition. */
+    @Override
+    public AttentionGrads attentionBackward(Tensor q, Tensor k, Tensor v, float scale, Tensor dOut) {
+        AttentionGrads g = FastBackward.attentionBackward(par, q, k, v, scale, dOut);
+        return g != null ? g : Backend.super.attentionBackward(q, k, v, scale, dOut);
+    }
 }

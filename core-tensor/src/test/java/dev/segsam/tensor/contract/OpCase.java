@@ -37,7 +37,7 @@ public record OpCase(String op, String label, Size size, Function<Random, Tensor
     /** The family of {@link #op}: {@code gemm}, {@code attention}, {@code elementwise} or {@code layout}. */
     public String family() {
         return switch (op) {
-            case "matmul", "linear", "linearGelu", "conv2d", "convTranspose2d" -> "gemm";
+            case "matmul", "matmulNT", "linear", "linearGelu", "conv2d", "convTranspose2d" -> "gemm";
             case "attention", "multiHeadAttention", "encoderAttention", "attentionBackward" -> "attention";
             case "gelu", "relu", "sigmoid", "scale", "add", "sub", "mul", "div", "layerNorm", "layerNorm2d", "softmax",
                  "fourierPositionEncoding" -> "elementwise";

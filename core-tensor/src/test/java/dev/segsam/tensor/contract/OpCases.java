@@ -299,6 +299,14 @@ public final class OpCases {
             add(l, "matmul", s(p[0]) + " · " + s(p[1]), Size.SMALL, DOT, r -> new Tensor[] {randn(r, 1f, p[0]), randn(r, 1f, p[1])},
                     (b, t) -> b.matmul(t[0], t[1]));
         }
+        // matmulNT: a·bᵀ with b [..., N, K]: equal batches, b shared, a shared, the general broadcast (the default), empty,
+        // K over one CPU block (conv-weight gradient shapes), few rows
+        int[][][] nt = {{{3, 17, 33}, {3, 19, 33}}, {{4, 5, 6}, {7, 6}}, {{5, 6}, {2, 9, 6}}, {{2, 1, 5, 6}, {3, 7, 6}}, {{1, 1}, {1, 1}},
+                {{2, 0, 3}, {2, 4, 3}}, {{2, 4, 0}, {2, 3, 0}}, {{2, 8, 1100}, {2, 9, 1100}}, {{3, 70, 33}, {3, 17, 33}}, {{1, 37}, {45, 37}}};
+        for (int[][] p : nt) {
+            add(l, "matmulNT", s(p[0]) + " · " + s(p[1]) + "ᵀ", Size.SMALL, DOT, r -> new Tensor[] {randn(r, 1f, p[0]), randn(r, 1f, p[1])},
+                    (b, t) -> b.matmulNT(t[0], t[1]));
+        }
         // linear: rows × in → out; tiny, odd, one past a tile, few rows (the small-M paths), K over one CPU block
         Object[][] lin = {{new int[] {1, 1}, 1, Size.SMALL}, {new int[] {7, 33}, 65, Size.SMALL}, {new int[] {130, 64}, 130, Size.SMALL},
                 {new int[] {2, 5, 768}, 2, Size.SMALL}, {new int[] {2, 37, 50}, 19, Size.SMALL}, {new int[] {1, 37}, 70, Size.SMALL},

@@ -74,8 +74,26 @@ public final class Losses {
         return new Value(1 - num / den, g);
     }
 
-    /** Softmax over {@code k} channels of {@code x [k, n]} (channel-major), per pixel; returns {@code [k·n]}. */
+    /** The last {@link #softmax} of this thread: a copy of its input, k, n and the result. */
+    private record Memo(float[] x, int k, int n, double[] p) {}
+
+    private static final ThreadLocal<Memo> LAST_SOFTMAX = new ThreadLocal<>();
+
+    /**
+     * Softmax over {@code k} channels of {@code x [k, n]} (channel-major), per pixel; returns {@code [k·n]}, which the
+     * caller must not modify: a step's cross-entropy, multi-class Dice and L_cons take the same semantic logits, so
+     * when the input equals the previous call's on this thread (compared element by element, ~k·n float compares
+     * instead of k·n exponentials) that call's result is returned.
+     */
     static double[] softmax(float[] x, int k, int n) {
+        Memo m = LAST_SOFTMAX.get();
+        if (m != null && m.k() == k && m.n() == n && java.util.Arrays.equals(m.x(), x)) return m.p();
+        double[] p = softmaxOnce(x, k, n);
+        LAST_SOFTMAX.set(new Memo(x.clone(), k, n, p));
+        return p;
+    }
+
+    private static double[] softmaxOnce(float[] x, int k, int n) {
         double[] p = new double[k * n];
         for (int i = 0; i < n; i++) {
             double max = Double.NEGATIVE_INFINITY;
