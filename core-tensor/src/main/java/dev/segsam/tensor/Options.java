@@ -31,7 +31,9 @@ import java.util.function.Function;
  * @param cudaPoolCacheMiB most device memory the CUDA memory pool keeps cached for reuse; {@code -1} = unlimited
  * @param cudaAttention CUDA attention: the fused flash kernel, or query tiles of materialised scores
  * @param cudaAttentionTileMiB most memory one tile of attention scores may take (tiled attention)
- * @param predictBatch  most prompts (with equal token counts) decoded together in one batched decoder pass
+ * @param predictBatch  most prompts (with equal token counts) decoded together in one batched decoder pass; {@code 0}
+ *                      (the default) = by device: 1 on the CPU, where the decoder's per-image context makes batching
+ *                      a loss (docs/PERF.md, "decode"), 4 elsewhere
  */
 public record Options(Device device, CpuKind cpu, int threads, boolean cudaProbe, GemmEngine gemmEngine,
                       GemmPrecision gemmPrecision, boolean cudaSync, long cudaPoolCacheMiB, AttentionKind cudaAttention,
@@ -63,13 +65,13 @@ public record Options(Device device, CpuKind cpu, int threads, boolean cudaProbe
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         if (cudaPoolCacheMiB < -1) throw new IllegalArgumentException("cudaPoolCacheMiB must be -1 (unlimited) or ≥ 0, got " + cudaPoolCacheMiB);
         if (cudaAttentionTileMiB < 1) throw new IllegalArgumentException("cudaAttentionTileMiB must be at least 1, got " + cudaAttentionTileMiB);
-        if (predictBatch < 1) throw new IllegalArgumentException("predictBatch must be at least 1, got " + predictBatch);
+        if (predictBatch < 0) throw new IllegalArgumentException("predictBatch must be 0 (by device) or at least 1, got " + predictBatch);
     }
 
-    /** The defaults: device auto, CPU path auto (fast where the JVM allows) on every available processor, our fp32 GEMM, flash attention, batch 4. */
+    /** The defaults: device auto, CPU path auto (fast where the JVM allows) on every available processor, our fp32 GEMM, flash attention, prompt batches by device. */
     public static Options defaults() {
         return new Options(Device.AUTO, CpuKind.AUTO, Runtime.getRuntime().availableProcessors(), true,
-                GemmEngine.OURS, GemmPrecision.FP32, false, -1, AttentionKind.FLASH, 64, 4);
+                GemmEngine.OURS, GemmPrecision.FP32, false, -1, AttentionKind.FLASH, 64, 0);
     }
 
     public Options withDevice(Device v) {
@@ -125,7 +127,7 @@ public record Options(Device device, CpuKind cpu, int threads, boolean cudaProbe
             new Property("segsam.cuda.poolCacheMiB", "most device memory the pool keeps cached for reuse", "unlimited"),
             new Property("segsam.cuda.attention", "CUDA attention: `flash` (fused kernel) or `tiled` (query tiles of materialised scores)", "flash"),
             new Property("segsam.cuda.attentionTileMiB", "most memory one tile of attention scores may take (tiled attention)", "64"),
-            new Property("segsam.predict.batch", "most prompts (with equal token counts) decoded together in one batched pass", "4"));
+            new Property("segsam.predict.batch", "most prompts (with equal token counts) decoded together in one batched pass; 0 = by device", "0 (1 on the CPU, 4 on a GPU)"));
 
     /** The options the JVM's {@code -Dsegsam.*} system properties ask for (defaults for those not set). */
     public static Options fromSystemProperties() {
@@ -163,7 +165,7 @@ public record Options(Device device, CpuKind cpu, int threads, boolean cudaProbe
                 v -> v.equalsIgnoreCase("unlimited") ? -1L : nonNegative(Long.parseLong(v)), "a whole number of MiB ≥ 0, or unlimited");
         AttentionKind attention = parse(get, "segsam.cuda.attention", d.cudaAttention, v -> enumValue(AttentionKind.class, v), "flash or tiled");
         int tile = parse(get, "segsam.cuda.attentionTileMiB", d.cudaAttentionTileMiB, v -> positive(Integer.parseInt(v)), "a whole number of MiB ≥ 1");
-        int batch = parse(get, "segsam.predict.batch", d.predictBatch, v -> positive(Integer.parseInt(v)), "a whole number ≥ 1");
+        int batch = parse(get, "segsam.predict.batch", d.predictBatch, v -> Math.toIntExact(nonNegative(Integer.parseInt(v))), "a whole number ≥ 0 (0 = by device)");
         return new Options(device, cpu, threads, probe, engine, precision, sync, pool, attention, tile, batch);
     }
 

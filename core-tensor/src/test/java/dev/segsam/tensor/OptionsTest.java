@@ -136,7 +136,9 @@ class OptionsTest {
             case "segsam.predict.batch" -> {
                 // the predictor's use of it is tested in the model module (PredictorBatchTest)
                 assertEquals(7, opts(name, "7").predictBatch());
-                assertEquals(4, opts().predictBatch(), "default 4");
+                assertEquals(0, opts().predictBatch(), "default 0: by device (the predictor chooses)");
+                assertEquals(0, opts(name, "0").predictBatch());
+                assertThrows(IllegalArgumentException.class, () -> opts(name, "-1"));
             }
             default -> fail("no test for the documented property " + name + ": add a case here");
         }

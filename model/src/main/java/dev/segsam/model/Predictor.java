@@ -39,14 +39,22 @@ import java.util.function.IntConsumer;
  * {@link Encoded}. Results are those of computing it per prompt (bit for bit for single prompts on the CPU backends).
  *
  * <p>Options ({@link Options}): {@link Options#predictBatch()} bounds the prompts of one batched decoder pass
- * ({@link #predict(Encoded, List)}); {@link Options#threads()} the threads of host-side preprocessing.
+ * ({@link #predict(Encoded, List)}; 0, the default: 1 on the CPU, 4 on a GPU); {@link Options#threads()} the threads of host-side preprocessing.
  */
 public final class Predictor {
     private final SegSam model;
     private final Preprocessor preprocessor;
     private final int maxBatch;
 
-    /** A predictor with the default {@link Options} (batches of 4, preprocessing on every processor). */
+    /**
+     * Prompts per decoder pass when {@link Options#predictBatch()} is 0 (by device). On the CPU one prompt per pass is
+     * cheaper: the per-image context already shares the image side, and a batch makes the element-wise ops of the
+     * token side cost ~1.6–3× per prompt (docs/PERF.md, "decode": 16 boxes 0.83× the wall time of batches of 4). On a
+     * GPU a batch fills the device.
+     */
+    static final int CPU_BATCH = 1, DEVICE_BATCH = 4;
+
+    /** A predictor with the default {@link Options} (prompt batches by device, preprocessing on every processor). */
     public Predictor(SegSam model, Convention convention) {
         this(model, convention, Options.defaults());
     }
@@ -55,7 +63,8 @@ public final class Predictor {
     public Predictor(SegSam model, Convention convention, Options options) {
         this.model = model;
         this.preprocessor = new Preprocessor(convention, model.sam().config().imgSize(), Parallel.of(options.threads()));
-        this.maxBatch = options.predictBatch();
+        this.maxBatch = options.predictBatch() > 0 ? options.predictBatch()
+                : model.sam().backend().device() == dev.segsam.tensor.Device.CPU ? CPU_BATCH : DEVICE_BATCH;
     }
 
     public SegSam model() {

@@ -101,6 +101,7 @@ class PredictorBatchTest {
         for (int i = 0; i < 5; i++) boxes.add(Prompt.box(5 + 3 * i, 4 + 2 * i, 80 + 5 * i, 70 + i));
         int[] passes = new int[5];
         List<float[]> first = null;
+        assertEquals(1, new Predictor(model, Convention.SAM).maxBatch(), "default on a CPU backend: one prompt per pass");
         for (int batch : new int[] {1, 2, 4}) {
             Predictor p = new Predictor(model, Convention.SAM, Options.defaults().withPredictBatch(batch));
             assertEquals(batch, p.maxBatch());
