@@ -74,23 +74,13 @@ public final class Losses {
         return new Value(1 - num / den, g);
     }
 
-    /** The last {@link #softmax} of this thread: a copy of its input, k, n and the result. */
-    private record Memo(float[] x, int k, int n, double[] p) {}
-
-    private static final ThreadLocal<Memo> LAST_SOFTMAX = new ThreadLocal<>();
-
     /**
-     * Softmax over {@code k} channels of {@code x [k, n]} (channel-major), per pixel; returns {@code [k·n]}, which the
-     * caller must not modify: a step's cross-entropy, multi-class Dice and L_cons take the same semantic logits, so
-     * when the input equals the previous call's on this thread (compared element by element, ~k·n float compares
-     * instead of k·n exponentials) that call's result is returned.
+     * Softmax over {@code k} channels of {@code x [k, n]} (channel-major), per pixel; returns {@code [k·n]}. A step's
+     * cross-entropy, multi-class Dice and L_cons take the same semantic logits: compute it once and pass it to the
+     * overloads that take {@code p}.
      */
-    static double[] softmax(float[] x, int k, int n) {
-        Memo m = LAST_SOFTMAX.get();
-        if (m != null && m.k() == k && m.n() == n && java.util.Arrays.equals(m.x(), x)) return m.p();
-        double[] p = softmaxOnce(x, k, n);
-        LAST_SOFTMAX.set(new Memo(x.clone(), k, n, p));
-        return p;
+    public static double[] softmax(float[] x, int k, int n) {
+        return softmaxOnce(x, k, n);
     }
 
     private static double[] softmaxOnce(float[] x, int k, int n) {
@@ -107,8 +97,12 @@ public final class Losses {
 
     /** Cross-entropy over {@code k} channels, logits {@code x [k, n]}, integer targets {@code y [n]}, mean over pixels. */
     public static Value crossEntropy(float[] x, int[] y, int k) {
+        return crossEntropy(softmax(x, k, y.length), y, k);
+    }
+
+    /** {@link #crossEntropy(float[], int[], int)} from {@code p = softmax(x)} ({@link #softmax}), not modified. */
+    public static Value crossEntropy(double[] p, int[] y, int k) {
         int n = y.length;
-        double[] p = softmax(x, k, n);
         double sum = 0;
         float[] g = new float[k * n];
         for (int i = 0; i < n; i++) {
@@ -123,8 +117,12 @@ public final class Losses {
      * {@code 1 − (2Σp_c·y_c + 1)/(Σp_c + Σy_c + 1)} with {@code p = softmax(x)}; the mean over those channels.
      */
     public static Value multiDice(float[] x, int[] y, int k) {
+        return multiDice(softmax(x, k, y.length), y, k);
+    }
+
+    /** {@link #multiDice(float[], int[], int)} from {@code p = softmax(x)} ({@link #softmax}), not modified. */
+    public static Value multiDice(double[] p, int[] y, int k) {
         int n = y.length;
-        double[] p = softmax(x, k, n);
         boolean[] used = new boolean[k];
         for (int i = 0; i < n; i++) {
             used[y[i]] = true;
@@ -178,8 +176,12 @@ public final class Losses {
      * {@code b = 1 − softmax(semantic)[0]} ({@code semantic [k, n]}); gradients for both logit arrays.
      */
     public static Value consistency(float[] binary, float[] semantic, int k) {
+        return consistency(binary, softmax(semantic, k, binary.length), k);
+    }
+
+    /** {@link #consistency(float[], float[], int)} from {@code p = softmax(semantic)} ({@link #softmax}), not modified. */
+    public static Value consistency(float[] binary, double[] p, int k) {
         int n = binary.length;
-        double[] p = softmax(semantic, k, n);
         double sab = 0, sa = 0, sb = 0;
         double[] a = new double[n], b = new double[n];
         for (int i = 0; i < n; i++) {

@@ -145,13 +145,14 @@ public final class SegSamTrainer {
                     float[] xs = d.semantic().semanticLogits().toArray();
                     int[] y = new int[L * L];
                     for (int i = 0; i < y.length; i++) y[i] = target[i] > 0 ? t.classIndex() : 0;
-                    Losses.Value lce = Losses.crossEntropy(xs, y, K + 1), lsd = Losses.multiDice(xs, y, K + 1);
+                    double[] ps = Losses.softmax(xs, K + 1, y.length); // one softmax for L_ce, L_sdice and L_cons
+                    Losses.Value lce = Losses.crossEntropy(ps, y, K + 1), lsd = Losses.multiDice(ps, y, K + 1);
                     float[] gs = new float[xs.length];
                     for (int i = 0; i < gs.length; i++) gs[i] = (lce.grad()[i] + lsd.grad()[i]) / n;
                     ce += lce.value() / n;
                     sdice += lsd.value() / n;
                     if (o.consistency()) {
-                        Losses.Value lc = Losses.consistency(xb, xs, K + 1);
+                        Losses.Value lc = Losses.consistency(xb, ps, K + 1);
                         for (int i = 0; i < gb.length; i++) gb[i] += (float) (o.lambdaCons() * lc.grads()[0][i] / n);
                         for (int i = 0; i < gs.length; i++) gs[i] += (float) (o.lambdaCons() * lc.grads()[1][i] / n);
                         cons += lc.value() / n;
