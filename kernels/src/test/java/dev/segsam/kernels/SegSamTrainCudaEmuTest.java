@@ -64,6 +64,7 @@ class SegSamTrainCudaEmuTest {
         assertEquals(gCpu.keySet(), gCuda.keySet());
         int nonZero = 0;
         double worst = 0;
+        String worstAt = "";
         for (String k : gCpu.keySet()) {
             float[] a = gCpu.get(k), c = gCuda.get(k);
             double max = 0, diff = 0;
@@ -72,10 +73,13 @@ class SegSamTrainCudaEmuTest {
                 diff = Math.max(diff, Math.abs(a[i] - c[i]));
             }
             if (max > 0) nonZero++;
-            if (max > 0) worst = Math.max(worst, diff / max);
+            if (max >= 1e-4 && diff / max > worst) { // below, exact zeros (e.g. key biases) leave rounding noise only
+                worst = diff / max;
+                worstAt = k + " (max |g| " + max + ", max |dg| " + diff + ")";
+            }
             if (diff > 2e-3 * max + 1e-6) fail(k + ": max |cuda - cpu| " + diff + " for max |cpu| " + max);
         }
-        System.out.printf("cuda vs cpu step: loss %.7f vs %.7f, worst max|dg|/max|g| %.2e over %d tensors%n", lossCuda, lossCpu, worst, gCpu.size());
+        System.out.printf("cuda vs cpu step: loss %.7f vs %.7f, worst max|dg|/max|g| %.2e (of tensors with max|g| >= 1e-4) at %s, over %d tensors%n", lossCuda, lossCpu, worst, worstAt, gCpu.size());
         assertTrue(nonZero > gCpu.size() / 2, "most trainable tensors get a gradient: " + nonZero + " of " + gCpu.size());
     }
 
