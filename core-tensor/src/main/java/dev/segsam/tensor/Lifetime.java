@@ -38,6 +38,7 @@ final class Lifetime {
 
     final Storage storage;
     final boolean owned;
+    private final Lifetime lender;       // {@link Tensor#borrow()}: the lifetime of the memory's owner, else null
     private final int[] shape;           // of the tensor that made it (views may differ)
     private final String madeAt;         // debug mode only
     private final Arena arena;           // debug mode, owned host memory only
@@ -51,8 +52,15 @@ final class Lifetime {
 
     @SuppressWarnings("restricted") // reinterpret, debug mode only; the launchers and surefire enable native access
     Lifetime(Storage storage, boolean owned, int[] shape) {
+        this(storage, owned, shape, null);
+    }
+
+    /** A borrowed lifetime ({@code owned == false}) that ends when {@code lender} ends ({@link Tensor#borrow()}). */
+    @SuppressWarnings("restricted")
+    Lifetime(Storage storage, boolean owned, int[] shape, Lifetime lender) {
         this.storage = storage;
         this.owned = owned;
+        this.lender = lender;
         this.shape = shape;
         if (DEBUG) {
             this.madeAt = site();
@@ -71,12 +79,13 @@ final class Lifetime {
     }
 
     boolean isOpen() {
-        return state == OPEN;
+        return state == OPEN && (lender == null || lender.isOpen());
     }
 
     /** Fails, naming {@code t}, once this lifetime is closed. */
     void check(Tensor t) {
         if (state != OPEN) throw new IllegalStateException(describe(t) + " was used after close()" + closedInfo());
+        if (lender != null) lender.check(t);
     }
 
     /** {@link Tensor#close()}: the owner closes it, exactly once. */

@@ -118,6 +118,17 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * A borrowed view of this tensor's memory, on any device: {@link #close()} on it (or its views) does nothing and it
+     * never joins a scope, while the memory stays this tensor's to free; once the owner closes it, the view fails on
+     * use like the owner does. The device counterpart of {@link #wrap} for an owner that hands out its tensors (the
+     * autodiff tape).
+     */
+    public Tensor borrow() {
+        life.check(this);
+        return new Tensor(new Lifetime(storage, false, shape, life), offset, shape);
+    }
+
+    /**
      * A tensor that owns a newly created {@code storage} (for backends that create device storage): it joins the current
      * thread's {@link TensorScope} like any other allocation, and closing it closes the storage (once).
      */

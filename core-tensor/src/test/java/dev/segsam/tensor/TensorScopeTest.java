@@ -219,6 +219,26 @@ class TensorScopeTest {
     }
 
     @Test
+    void aBorrowedViewIgnoresCloseAndScopesAndDiesWithItsOwner() {
+        Tensor owner = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+        Tensor b;
+        try (TensorScope s = TensorScope.open()) {
+            b = owner.narrow0(1, 1).borrow();
+            assertEquals(0, s.size());
+            Tensor r = b.reshape(3);
+            r.close();
+            b.close();
+        }
+        assertTrue(b.isOpen());
+        assertSame(owner.storage(), b.storage());
+        assertEquals(5f, b.get(1));
+        owner.close();
+        assertFalse(b.isOpen());
+        assertThrows(IllegalStateException.class, () -> b.get(0));
+        assertThrows(IllegalStateException.class, b::storage);
+    }
+
+    @Test
     void anInnerScopeLeftOpenIsClosedWithItsParentAndReported() {
         Tensor t;
         TensorScope outer = TensorScope.open();

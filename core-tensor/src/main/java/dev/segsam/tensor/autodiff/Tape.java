@@ -29,8 +29,11 @@ import java.util.Map;
  * join a {@link TensorScope} (model code may run on the tape with its scopes as usual), and the values themselves are
  * {@linkplain TensorScope#detach detached} from any scope; {@link #close()} frees them all. Forward values a backward
  * formula needs are held by reference when the tape owns them (or they are parameters) and copied otherwise, so the
- * model may free its inputs as it goes. A tape is single-use and not thread-safe. It runs on CPU backends (its borrowed
- * views are host memory views).
+ * model may free its inputs as it goes. A tape is single-use and not thread-safe. It runs on any backend: the values,
+ * gradients and views it hands out are tensors of the wrapped backend (on the host {@link Tensor#wrap} views, on a
+ * device {@link Tensor#borrow} views of device memory); nothing is copied to the host except the loss gradients
+ * passed to {@link #backward} (uploaded), {@link #grad} (downloaded) and the Fourier position encoding's backward
+ * (a small host formula).
  */
 public final class Tape implements AutoCloseable {
     final Backend base;
@@ -42,7 +45,6 @@ public final class Tape implements AutoCloseable {
     private boolean backwardDone;
 
     public Tape(Backend base) {
-        if (!base.device().equals(dev.segsam.tensor.Device.CPU)) throw new IllegalArgumentException("autodiff runs on CPU backends");
         this.base = base;
         this.backend = new TapeBackend(this);
     }
@@ -123,7 +125,8 @@ public final class Tape implements AutoCloseable {
 
     private Tensor own(Tensor real) {
         owned.add(TensorScope.detach(real));
-        Tensor view = Tensor.wrap(real.data(), real.shape());
+        // Host: a wrap of the segment (in debug mode it dies with real's arena). Device: a borrowed device view.
+        Tensor view = real.isHost() ? Tensor.wrap(real.data(), real.shape()) : real.borrow();
         views.add(view.storage());
         return view;
     }

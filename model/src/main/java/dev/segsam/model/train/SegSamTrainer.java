@@ -135,14 +135,14 @@ public final class SegSamTrainer {
                 Prompt p = PromptSampler.sample(t.mask(), w, h, rnd);
                 SegSam.Decoded d = model.decode(b, f, p.mapped(frame::mapCoords));
                 float[] target = LowResTargets.of(t.mask(), w, h, frame, L);
-                float[] xb = d.binary().lowRes().toArray();
+                float[] xb = host(b, d.binary().lowRes());
                 Losses.Value lf = Losses.focal(xb, target, 0.25, 2), ld = Losses.dice(xb, target);
                 float[] gb = new float[xb.length];
                 for (int i = 0; i < gb.length; i++) gb[i] = (float) ((o.focalWeight() * lf.grad()[i] + o.diceWeight() * ld.grad()[i]) / n);
                 focal += lf.value() / n;
                 dice += ld.value() / n;
                 if (K > 0 && o.semantic()) {
-                    float[] xs = d.semantic().semanticLogits().toArray();
+                    float[] xs = host(b, d.semantic().semanticLogits());
                     int[] y = new int[L * L];
                     for (int i = 0; i < y.length; i++) y[i] = target[i] > 0 ? t.classIndex() : 0;
                     double[] ps = Losses.softmax(xs, K + 1, y.length); // one softmax for L_ce, L_sdice and L_cons
@@ -160,7 +160,7 @@ public final class SegSamTrainer {
                     outs.add(d.semantic().semanticLogits());
                     grads.add(gs);
                     if (o.bce() && d.semantic().classLogits() != null) {
-                        Losses.Value lb = Losses.bce(d.semantic().classLogits().toArray(), presence);
+                        Losses.Value lb = Losses.bce(host(b, d.semantic().classLogits()), presence);
                         float[] gc = new float[K];
                         for (int i = 0; i < K; i++) gc[i] = (float) (o.lambdaBce() * lb.grad()[i] / n);
                         bce += lb.value() / n;
@@ -175,6 +175,19 @@ public final class SegSamTrainer {
             for (var e : trainable.entrySet()) gradsOut.put(e.getKey(), tape.grad(e.getValue()).clone());
             double total = o.focalWeight() * focal + o.diceWeight() * dice + ce + sdice + o.lambdaBce() * bce + o.lambdaCons() * cons;
             return new Report(total, focal, dice, ce, sdice, bce, cons, Double.NaN, n);
+        }
+    }
+
+    /**
+     * The values of a model output for the host-side losses: the tensor itself on a CPU backend, a download (freed at
+     * once) on a device — the one device-to-host copy of a step besides the gradients read by {@link Tape#grad}.
+     */
+    private static float[] host(Backend b, Tensor t) {
+        Tensor h = b.download(t);
+        try {
+            return h.toArray();
+        } finally {
+            if (h != t) h.close();
         }
     }
 
