@@ -485,10 +485,7 @@ public final class SegServer implements AutoCloseable {
             if (!cache.begin(e)) return;
             // The first encode of the process also compiles the decode path (a few throw-away decodes on a synthetic
             // embedding while the image is encoded, docs/PERF.md "cold start"), so the first click is not the slow one.
-            DecoderWarmup warmup = decoderWarmed.compareAndSet(false, true)
-                    ? DecoderWarmup.start(predictor, e.image.height(), e.image.width(), Prompt.box(e.image.width() * 0.25f,
-                            e.image.height() * 0.25f, e.image.width() * 0.75f, e.image.height() * 0.75f), WARMUP_DECODES)
-                    : null;
+            DecoderWarmup warmup = decoderWarmed.compareAndSet(false, true) ? startWarmup(e.image) : null;
             try (warmup) {
                 Predictor.Encoded enc = predictor.encode(e.image, i -> e.done.set(i + 1));
                 cache.completed(e, enc, bytes(enc));
@@ -496,6 +493,16 @@ public final class SegServer implements AutoCloseable {
                 cache.failed(e, t);
             }
         }));
+    }
+
+    /** The decoder warm-up for the first image, or null: it only saves time, so a failure to start it is not the encode's. */
+    private DecoderWarmup startWarmup(RgbImage img) {
+        try {
+            return DecoderWarmup.start(predictor, img.height(), img.width(),
+                    Prompt.box(img.width() * 0.25f, img.height() * 0.25f, img.width() * 0.75f, img.height() * 0.75f), WARMUP_DECODES);
+        } catch (RuntimeException x) {
+            return null;
+        }
     }
 
     private static long bytes(Predictor.Encoded enc) {
