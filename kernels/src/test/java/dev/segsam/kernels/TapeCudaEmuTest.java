@@ -10,6 +10,7 @@ import dev.segsam.tensor.CpuBackend;
 import dev.segsam.tensor.Options.AttentionKind;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorScope;
+import dev.segsam.tensor.autodiff.FiniteDifferences;
 import dev.segsam.tensor.autodiff.Tape;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,27 +85,15 @@ class TapeCudaEmuTest {
         for (int i = 0; i < r.length; i++) r[i] = (float) rnd.nextGaussian();
         List<float[]> onCuda = tapeGrads(c, values, r, cuda, true);
         List<float[]> onCpu = tapeGrads(c, values, r, CPU, false);
-        double eps = 1e-2;
-        int checked = 0;
-        for (int k = 0; k < values.size(); k++) {
-            float[] x = values.get(k);
-            for (int i = 0; i < x.length; i++) {
-                float keep = x[i];
-                x[i] = (float) (keep + eps);
-                double lp = loss(c, values, r);
-                x[i] = (float) (keep - eps);
-                double lm = loss(c, values, r);
-                x[i] = keep;
-                double num = (lp - lm) / (2 * eps), ana = onCuda.get(k)[i], cpu = onCpu.get(k)[i];
-                if (Math.abs(ana - num) > 3e-3 + 2e-2 * Math.max(Math.abs(ana), Math.abs(num))) {
-                    fail(c.name() + ": input " + k + "[" + i + "]: cuda tape " + ana + ", numeric " + num);
-                }
-                if (Math.abs(ana - cpu) > 1e-4 + 1e-3 * Math.abs(cpu)) {
-                    fail(c.name() + ": input " + k + "[" + i + "]: cuda tape " + ana + ", cpu tape " + cpu);
-                }
-                checked++;
+        int checked = FiniteDifferences.forEachElement(values, 1e-2, v -> loss(c, v, r), (k, i, num) -> {
+            double ana = onCuda.get(k)[i], cpu = onCpu.get(k)[i];
+            if (Math.abs(ana - num) > 3e-3 + 2e-2 * Math.max(Math.abs(ana), Math.abs(num))) {
+                fail(c.name() + ": input " + k + "[" + i + "]: cuda tape " + ana + ", numeric " + num);
             }
-        }
+            if (Math.abs(ana - cpu) > 1e-4 + 1e-3 * Math.abs(cpu)) {
+                fail(c.name() + ": input " + k + "[" + i + "]: cuda tape " + ana + ", cpu tape " + cpu);
+            }
+        });
         assertEquals(values.stream().mapToInt(a -> a.length).sum(), checked);
     }
 
@@ -136,10 +125,7 @@ class TapeCudaEmuTest {
     }
 
     private static double loss(Case c, List<float[]> values, float[] r) {
-        float[] y = c.op().apply(CPU).apply(inputs(c, values)).toArray();
-        double l = 0;
-        for (int i = 0; i < y.length; i++) l += (double) r[i] * y[i];
-        return l;
+        return FiniteDifferences.dot(r, c.op().apply(CPU).apply(inputs(c, values)).toArray());
     }
 
     @Test

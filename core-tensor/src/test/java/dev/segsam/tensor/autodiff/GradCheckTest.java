@@ -104,33 +104,18 @@ class GradCheckTest {
             for (Tensor t : in) grads.add(tape.grad(t).clone());
         }
         // numeric
-        double eps = 1e-2;
-        int checked = 0;
-        for (int k = 0; k < values.size(); k++) {
-            float[] x = values.get(k);
-            for (int i = 0; i < x.length; i++) {
-                float keep = x[i];
-                x[i] = (float) (keep + eps);
-                double lp = loss(c, values, r);
-                x[i] = (float) (keep - eps);
-                double lm = loss(c, values, r);
-                x[i] = keep;
-                double num = (lp - lm) / (2 * eps), ana = grads.get(k)[i];
-                if (Math.abs(ana - num) > 3e-3 + 2e-2 * Math.max(Math.abs(ana), Math.abs(num))) {
-                    fail(c.name() + ": input " + k + "[" + i + "]: analytic " + ana + ", numeric " + num);
-                }
-                checked++;
+        int checked = FiniteDifferences.forEachElement(values, 1e-2, v -> loss(c, v, r), (k, i, num) -> {
+            double ana = grads.get(k)[i];
+            if (Math.abs(ana - num) > 3e-3 + 2e-2 * Math.max(Math.abs(ana), Math.abs(num))) {
+                fail(c.name() + ": input " + k + "[" + i + "]: analytic " + ana + ", numeric " + num);
             }
-        }
+        });
         assertEquals(values.stream().mapToInt(a -> a.length).sum(), checked);
     }
 
     private static double loss(Case c, List<float[]> values, float[] r) {
         List<Tensor> in = new ArrayList<>();
         for (int i = 0; i < values.size(); i++) in.add(Tensor.of(values.get(i), c.shapes().get(i)));
-        float[] y = c.op().apply(CPU).apply(in).toArray();
-        double l = 0;
-        for (int i = 0; i < y.length; i++) l += (double) r[i] * y[i];
-        return l;
+        return FiniteDifferences.dot(r, c.op().apply(CPU).apply(in).toArray());
     }
 }
