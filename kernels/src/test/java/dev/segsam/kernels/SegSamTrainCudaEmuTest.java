@@ -13,13 +13,13 @@ import dev.segsam.model.segsam.SegSam;
 import dev.segsam.model.segsam.SegSamInit;
 import dev.segsam.model.train.AdamW;
 import dev.segsam.model.train.SegSamTrainer;
+import dev.segsam.model.train.SegSamTrainerTest;
 import dev.segsam.model.train.TrainSample;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.CpuBackend;
 import dev.segsam.tensor.Options.AttentionKind;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorSource;
-import dev.segsam.tensor.image.RgbImage;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -91,25 +91,8 @@ class SegSamTrainCudaEmuTest {
         return tr.lossAndGradients(ts, frame, fv, new Random(9), g).total();
     }
 
-    /** A 64×64 grey image with a bright square (class 1) and a dark disc (class 2). */
+    /** SegSamTrainerTest's sample: a 64×64 grey image with a bright square (class 1) and a dark disc (class 2). */
     private static TrainSample sample() {
-        Random r = new Random(1);
-        int w = 64, h = 64, sx = 5 + r.nextInt(20), sy = 5 + r.nextInt(20), cx = 40 + r.nextInt(12), cy = 35 + r.nextInt(15);
-        RgbImage img = RgbImage.black(w, h);
-        byte[] sq = new byte[w * h], disc = new byte[w * h];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                int v = 120 + r.nextInt(10);
-                if (x >= sx && x < sx + 16 && y >= sy && y < sy + 16) {
-                    v = 220;
-                    sq[y * w + x] = 1;
-                } else if ((x - cx) * (x - cx) + (y - cy) * (y - cy) < 81) {
-                    v = 30;
-                    disc[y * w + x] = 1;
-                }
-                for (int c = 0; c < 3; c++) img.set(x, y, c, v);
-            }
-        }
-        return new TrainSample("s1", img, List.of(new TrainSample.Target(1, "square", sq), new TrainSample.Target(2, "disc", disc)));
+        return SegSamTrainerTest.sample(1);
     }
 }

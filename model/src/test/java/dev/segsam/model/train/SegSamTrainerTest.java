@@ -23,11 +23,11 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** The training step end to end on a small SEG-SAM: gradients against finite differences, and the loss going down. */
-class SegSamTrainerTest {
+public class SegSamTrainerTest {
     static final SamConfig SMALL = new SamConfig(128, 16, 64, 4, 4, new int[] {1, 3}, 5, 256, 32, 64, 8, 2, 32, 16, 3);
 
     /** A 64×64 grey image with a bright square (class 1) and a dark disc (class 2) at positions set by the seed. */
-    static TrainSample sample(long seed) {
+    public static TrainSample sample(long seed) {
         Random r = new Random(seed);
         int w = 64, h = 64, sx = 5 + r.nextInt(20), sy = 5 + r.nextInt(20), cx = 40 + r.nextInt(12), cy = 35 + r.nextInt(15);
         RgbImage img = RgbImage.black(w, h);
