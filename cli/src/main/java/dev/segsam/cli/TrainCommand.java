@@ -13,6 +13,8 @@ import dev.segsam.cli.train.LossPlot;
 import dev.segsam.io.AtomicFiles;
 import dev.segsam.io.Checkpoint;
 import dev.segsam.io.safetensors.SafeTensorsWriter;
+import dev.segsam.model.sam.SamConfig;
+import dev.segsam.model.sam.SeededWeights;
 import dev.segsam.model.train.Ablation;
 import dev.segsam.model.train.Architectures;
 import dev.segsam.model.train.Augment;
@@ -22,6 +24,8 @@ import dev.segsam.model.train.TrainingRun;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
 import dev.segsam.tensor.Device;
+import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorSource;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -63,6 +67,9 @@ final class TrainCommand implements Callable<Integer> {
     String ablation;
     @Option(names = "--init", paramLabel = "FILE", description = "start from these weights (SAM/MedSAM/SEG-SAM or a stage-encoder model); default: fresh --arch")
     Path init;
+    @Option(names = "--init-encoder-only", description = {"take only the image encoder from --init; the prompt encoder, SAM's mask decoder and the SEG-SAM parts start",
+        "fresh from --seed (e.g. every ablation run from one finished model's frozen encoder)"})
+    boolean initEncoderOnly;
     @Option(names = "--arch", paramLabel = "NAME", defaultValue = "small256", description = "architecture for fresh weights: small256, medium256 or vit_b (default ${DEFAULT-VALUE})")
     String arch;
     @Option(names = "--steps", paramLabel = "N", defaultValue = "1000", description = "optimizer steps of the segsam stage (or of --stage encoder) (default ${DEFAULT-VALUE})")
@@ -138,6 +145,7 @@ final class TrainCommand implements Callable<Integer> {
         samplingOf();
         augmentOf(false);
         boolean both = stage.equals("auto") && init == null;
+        if (initEncoderOnly && init == null) throw new IllegalArgumentException("--init-encoder-only takes the image encoder of --init: give --init FILE");
         if (stage.equals("segsam") && init == null && !allowUntrainedEncoder) {
             throw new IllegalArgumentException("--stage segsam freezes the image encoder, and without --init it would be an untrained one: train it first with "
                     + "`segsam train --data " + dataOptions.data + " --stage encoder --out RUN/encoder` and add --init RUN/encoder/model.safetensors "
@@ -218,7 +226,8 @@ final class TrainCommand implements Callable<Integer> {
             if (st.init() != null && !Files.exists(st.init())) throw new java.nio.file.NoSuchFileException(st.init().toString());
             try (Checkpoint f = st.init() == null ? null : Checkpoint.open(st.init(), IoLimits.fromSystemProperties())) {
                 if (f != null && !st.encoder()) warnIfUndertrained(st.init(), f.metadata(), err);
-                run = TrainingRun.start(TrainingRun.Weights.initial(f, f == null ? Architectures.byName(arch) : null, ds.classNames(), texts,
+                TensorSource base = f != null && initEncoderOnly ? encoderOnly(f, seed) : f;
+                run = TrainingRun.start(TrainingRun.Weights.initial(base, f == null ? Architectures.byName(arch) : null, ds.classNames(), texts,
                         st.parts(), textDim, seed), ds, cpu, config);
             }
         }
@@ -258,6 +267,17 @@ final class TrainCommand implements Callable<Integer> {
         LossPlot.write(log.steps, log.evals, st.parts().semantic(), dir.resolve("loss.png"));
         o.println("wrote " + dir.resolve("model.safetensors") + ", eval.json, train.json, loss.png");
         return last - startStep;
+    }
+
+    /**
+     * The fresh weights of {@code seed} for {@code init}'s architecture (what a run without --init starts from) with
+     * {@code init}'s image encoder ({@code image_encoder.*}); no metadata, so the SEG-SAM parts start fresh too.
+     */
+    static TensorSource encoderOnly(TensorSource init, long seed) {
+        TensorSource fresh = SeededWeights.generate(SamConfig.infer(init), seed);
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (String n : fresh.names()) m.put(n, n.startsWith("image_encoder.") ? init.get(n) : fresh.get(n));
+        return TensorSource.of(m, Map.of());
     }
 
     /** Stage 1 of the recipe trains the encoder for this many steps; far fewer leaves it close to random. */
@@ -437,6 +457,7 @@ final class TrainCommand implements Callable<Integer> {
                 .put("text_dim", textDim).put("descriptions", descriptions == null ? null : descriptions.toString()).put("seed", seed)
                 .put("focal_weight", focalWeight).put("dice_weight", diceWeight).put("sampling", sampling).put("augment", augment);
         if (allowUntrainedEncoder) n.put("allow_untrained_encoder", true);
+        if (initEncoderOnly && st.init() != null) n.put("init_encoder_only", true);
         return n;
     }
 

@@ -72,4 +72,33 @@ class TrainCommandTest {
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("unknown option \"stepz\""), bad.err());
     }
+
+    @Test
+    void initEncoderOnlyKeepsTheEncoderAndStartsEverythingElseFresh() throws Exception {
+        Path cache = dir.resolve("cache"), a = dir.resolve("a"), b = dir.resolve("b");
+        MainTest.Run ra = MainTest.run(args(a, "--steps", "1", "--seed", "7", "--cache", cache.toString()));
+        assertEquals(0, ra.code(), ra.err());
+        Path init = a.resolve("model.safetensors");
+        MainTest.Run rb = MainTest.run(args(b, "--steps", "1", "--seed", "1", "--cache", cache.toString(), "--init", init.toString(), "--init-encoder-only"));
+        assertEquals(0, rb.code(), rb.err());
+        try (SafeTensorsFile fa = SafeTensorsFile.open(init); SafeTensorsFile fb = SafeTensorsFile.open(b.resolve("model.safetensors"))) {
+            var fresh = dev.segsam.model.sam.SeededWeights.generate(dev.segsam.model.sam.SamConfig.infer(fa), 1);
+            int encoder = 0;
+            for (String n : fb.names()) {
+                if (!n.startsWith("image_encoder.")) continue;
+                assertArrayEquals(fa.get(n).toArray(), fb.get(n).toArray(), n + " is --init's (frozen)");
+                encoder++;
+            }
+            assertTrue(encoder > 10, "encoder tensors: " + encoder);
+            // not trained in either run: equal to the fresh weights of --seed 1, not to --init's (made with --seed 7)
+            String g = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix";
+            assertArrayEquals(fresh.get(g).toArray(), fb.get(g).toArray(), g);
+            assertTrue(!java.util.Arrays.equals(fa.get(g).toArray(), fb.get(g).toArray()), g + " must not be --init's");
+        }
+        JsonNode log = new ObjectMapper().readTree(b.resolve("train.json").toFile());
+        assertTrue(log.get("options").get("init_encoder_only").asBoolean(), log.get("options").toString());
+        MainTest.Run bad = MainTest.run(args(dir.resolve("c"), "--steps", "1", "--init-encoder-only"));
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("--init-encoder-only takes the image encoder of --init"), bad.err());
+    }
 }
