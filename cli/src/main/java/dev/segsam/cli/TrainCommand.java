@@ -264,7 +264,9 @@ final class TrainCommand implements Callable<Integer> {
         log.root.put("seconds", (log.root.path("seconds").asDouble(0) + (System.nanoTime() - t0) / 1e9));
         if (c0 >= 0) log.root.put("cpu_seconds", (log.root.path("cpu_seconds").asDouble(0) + (cpuNanos() - c0) / 1e9));
         log.save();
-        LossPlot.write(log.steps, log.evals, st.parts().semantic(), dir.resolve("loss.png"));
+        ArrayNode plotted = log.evals.deepCopy(); // with the final validation, which eval.json holds
+        if (report.has("val")) plotted.add(report.get("val"));
+        LossPlot.write(log.steps, plotted, st.parts().semantic(), dir.resolve("loss.png"));
         o.println("wrote " + dir.resolve("model.safetensors") + ", eval.json, train.json, loss.png");
         return last - startStep;
     }

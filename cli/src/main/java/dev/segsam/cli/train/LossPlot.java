@@ -100,6 +100,8 @@ public final class LossPlot {
         NumberAxis x = new NumberAxis("step");
         x.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
         x.setAutoRangeIncludesZero(false);
+        double first = n == 0 ? 0 : steps.get(0).path("step").asDouble(1), last = n == 0 ? 0 : steps.get(n - 1).path("step").asDouble(n);
+        if (last - first >= 10) x.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(Math.max(1, niceStep(last - first, 10)))); // ≤ ~10 labelled steps
         NumberAxis y = new NumberAxis("loss (moving average over " + win + (win == 1 ? " step)" : " steps)"));
         y.setAutoRangeIncludesZero(true);
         double top = 0;
@@ -132,11 +134,14 @@ public final class LossPlot {
                 plot.mapDatasetToRangeAxis(1, 1);
                 XYLineAndShapeRenderer marks = new XYLineAndShapeRenderer(true, true);
                 Color[] vc = {new Color(120, 120, 120), new Color(150, 0, 90)};
+                java.awt.Shape[] shapes = {new java.awt.geom.Rectangle2D.Double(-5, -5, 10, 10), new java.awt.geom.Ellipse2D.Double(-5.5, -5.5, 11, 11)};
                 for (int i = 0; i < val.getSeriesCount(); i++) {
                     marks.setSeriesPaint(i, vc[i]);
                     marks.setSeriesStroke(i, stroke(1.4f, new float[] {3, 3}));
+                    marks.setSeriesShape(i, shapes[i]); // large marks: a run validates only a few times
                 }
                 plot.setRenderer(1, marks);
+                plot.setDatasetRenderingOrder(org.jfree.chart.plot.DatasetRenderingOrder.FORWARD); // validation on top of the losses
             }
         }
         JFreeChart chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, true);

@@ -104,6 +104,24 @@ class LossPlotTest {
         }
     }
 
+    @Test
+    void aRunOfFiveHundredStepsWithOneValidationHasFewStepTicksAndAVisibleValidationMark() throws Exception {
+        ArrayNode one = JSON.createArrayNode();
+        one.addObject().put("step", 250).put("dsc", 0.3).putNull("mdsc"); // as the ablation's runs validate: once before the end
+        JFreeChart c = LossPlot.chart(steps(500, false), one, false);
+        NumberAxis x = (NumberAxis) c.getXYPlot().getDomainAxis();
+        c.createBufferedImage(900, 520);
+        double ticks = x.getRange().getLength() / x.getTickUnit().getSize();
+        assertTrue(ticks >= 3 && ticks <= 12, ticks + " step tick intervals");
+        Path f = dir.resolve("one.png");
+        LossPlot.write(steps(500, false), one, false, f);
+        BufferedImage img = ImageIO.read(new ByteArrayInputStream(Files.readAllBytes(f)));
+        LegendItem val = items(c.getXYPlot()).getLast();
+        assertEquals("validation binary DSC (right axis)", val.getLabel());
+        // the mark (10 x 10 px) and its legend sample: far more than the legend's sample alone
+        assertTrue(count(img, (Color) val.getLinePaint()) > 60, "the single validation mark is hidden: " + count(img, (Color) val.getLinePaint()));
+    }
+
     static List<LegendItem> items(XYPlot p) {
         List<LegendItem> out = new ArrayList<>();
         for (int i = 0; i < p.getLegendItems().getItemCount(); i++) out.add(p.getLegendItems().get(i));
