@@ -49,11 +49,17 @@ for s in $seeds; do dirs+=("$out/seed-$s"); done
 if [ -n "$init" ]; then
   export -f stage2; export S out steps warmup eval_every nice init
   export force_flag="${force[*]:-}"
+  case "${INIT_PARTS:-encoder}" in
+    encoder) init_flags=--init-encoder-only ;;
+    all) init_flags= ;;
+    *) echo "train-ablation: INIT_PARTS must be encoder or all" >&2; exit 1 ;;
+  esac
+  export init_flags
   jobs=()
   for s in $seeds; do for a in baseline so co t2vse full; do jobs+=("$s" "$a"); done; done
   # seed-major queue, PARALLEL runs at a time: a partial set is still whole seeds first
   printf '%s\n' "${jobs[@]}" | xargs -n 2 -P "$parallel" bash -c \
-    'force=(); [ -n "$force_flag" ] && force=($force_flag); stage2 "$0" "$1" "$init" --init-encoder-only'
+    'force=(); [ -n "$force_flag" ] && force=($force_flag); stage2 "$0" "$1" "$init" $init_flags'
 else
   for s in $seeds; do
     d="$out/seed-$s"

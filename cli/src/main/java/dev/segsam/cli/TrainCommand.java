@@ -67,9 +67,15 @@ final class TrainCommand implements Callable<Integer> {
     String ablation;
     @Option(names = "--init", paramLabel = "FILE", description = "start from these weights (SAM/MedSAM/SEG-SAM or a stage-encoder model); default: fresh --arch")
     Path init;
-    @Option(names = "--init-encoder-only", description = {"take only the image encoder from --init; the prompt encoder, SAM's mask decoder and the SEG-SAM parts start",
-        "fresh from --seed (e.g. every ablation run from one finished model's frozen encoder)"})
-    boolean initEncoderOnly;
+    @Option(names = "--init-parts", defaultValue = "all", paramLabel = "all|sam|encoder",
+            description = {"what --init gives: all its tensors (default); sam = its SAM parts (image encoder, prompt encoder, mask decoder), the",
+                "SEG-SAM parts fresh from --seed; encoder = only its image encoder, everything else fresh from --seed (e.g. every ablation",
+                "run from one finished model)"})
+    String initParts;
+    @Option(names = "--init-encoder-only", hidden = true, description = "same as --init-parts encoder")
+    void initEncoderOnly(boolean on) {
+        if (on) initParts = "encoder";
+    }
     @Option(names = "--arch", paramLabel = "NAME", defaultValue = "small256", description = "architecture for fresh weights: small256, medium256 or vit_b (default ${DEFAULT-VALUE})")
     String arch;
     @Option(names = "--steps", paramLabel = "N", defaultValue = "1000", description = "optimizer steps of the segsam stage (or of --stage encoder) (default ${DEFAULT-VALUE})")
@@ -145,7 +151,8 @@ final class TrainCommand implements Callable<Integer> {
         samplingOf();
         augmentOf(false);
         boolean both = stage.equals("auto") && init == null;
-        if (initEncoderOnly && init == null) throw new IllegalArgumentException("--init-encoder-only takes the image encoder of --init: give --init FILE");
+        if (!List.of("all", "sam", "encoder").contains(initParts)) throw new IllegalArgumentException("--init-parts must be all, sam or encoder, got " + initParts);
+        if (!initParts.equals("all") && init == null) throw new IllegalArgumentException("--init-parts " + initParts + " takes parts of --init: give --init FILE");
         if (stage.equals("segsam") && init == null && !allowUntrainedEncoder) {
             throw new IllegalArgumentException("--stage segsam freezes the image encoder, and without --init it would be an untrained one: train it first with "
                     + "`segsam train --data " + dataOptions.data + " --stage encoder --out RUN/encoder` and add --init RUN/encoder/model.safetensors "
@@ -226,7 +233,7 @@ final class TrainCommand implements Callable<Integer> {
             if (st.init() != null && !Files.exists(st.init())) throw new java.nio.file.NoSuchFileException(st.init().toString());
             try (Checkpoint f = st.init() == null ? null : Checkpoint.open(st.init(), IoLimits.fromSystemProperties())) {
                 if (f != null && !st.encoder()) warnIfUndertrained(st.init(), f.metadata(), err);
-                TensorSource base = f != null && initEncoderOnly ? encoderOnly(f, seed) : f;
+                TensorSource base = f == null ? null : initParts(f, initParts, seed);
                 run = TrainingRun.start(TrainingRun.Weights.initial(base, f == null ? Architectures.byName(arch) : null, ds.classNames(), texts,
                         st.parts(), textDim, seed), ds, cpu, config);
             }
@@ -272,13 +279,24 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * The fresh weights of {@code seed} for {@code init}'s architecture (what a run without --init starts from) with
-     * {@code init}'s image encoder ({@code image_encoder.*}); no metadata, so the SEG-SAM parts start fresh too.
+     * What a run starts from, given {@code --init-parts}: all of {@code init}; its SAM tensors without the SEG-SAM parts
+     * ({@code t2vse.*}, {@code semantic_decoder.*}) and without metadata, so that those start fresh; or the fresh
+     * weights of {@code seed} for {@code init}'s architecture (what a run without --init starts from) with
+     * {@code init}'s image encoder ({@code image_encoder.*}) only.
      */
-    static TensorSource encoderOnly(TensorSource init, long seed) {
-        TensorSource fresh = SeededWeights.generate(SamConfig.infer(init), seed);
+    static TensorSource initParts(TensorSource init, String parts, long seed) {
         Map<String, Tensor> m = new LinkedHashMap<>();
-        for (String n : fresh.names()) m.put(n, n.startsWith("image_encoder.") ? init.get(n) : fresh.get(n));
+        switch (parts) {
+            case "all" -> { return init; }
+            case "sam" -> {
+                for (String n : init.names()) if (!n.startsWith("t2vse.") && !n.startsWith("semantic_decoder.")) m.put(n, init.get(n));
+            }
+            case "encoder" -> {
+                TensorSource fresh = SeededWeights.generate(SamConfig.infer(init), seed);
+                for (String n : fresh.names()) m.put(n, n.startsWith("image_encoder.") ? init.get(n) : fresh.get(n));
+            }
+            default -> throw new IllegalArgumentException("--init-parts must be all, sam or encoder, got " + parts);
+        }
         return TensorSource.of(m, Map.of());
     }
 
@@ -459,7 +477,7 @@ final class TrainCommand implements Callable<Integer> {
                 .put("text_dim", textDim).put("descriptions", descriptions == null ? null : descriptions.toString()).put("seed", seed)
                 .put("focal_weight", focalWeight).put("dice_weight", diceWeight).put("sampling", sampling).put("augment", augment);
         if (allowUntrainedEncoder) n.put("allow_untrained_encoder", true);
-        if (initEncoderOnly && st.init() != null) n.put("init_encoder_only", true);
+        if (!initParts.equals("all") && st.init() != null) n.put("init_parts", initParts);
         return n;
     }
 

@@ -73,32 +73,62 @@ class TrainCommandTest {
         assertTrue(bad.err().contains("unknown option \"stepz\""), bad.err());
     }
 
+    /** Equal up to what one AdamW step of learning rate 1e-12 can move a weight. */
+    static boolean close(float[] a, float[] b) {
+        if (a.length != b.length) return false;
+        for (int i = 0; i < a.length; i++) if (!(Math.abs(a[i] - b[i]) <= 1e-9)) return false;
+        return true;
+    }
+
+    /** A run of one step at a learning rate of 1e-12: the model is, within 1e-9, what the run started from. */
+    static String[] frozenStep(Path out, String... extra) {
+        String[] a = args(out, extra);
+        for (int i = 0; i < a.length; i++) if (a[i].equals("--lr")) a[i + 1] = "1e-12";
+        return a;
+    }
+
     @Test
-    void initEncoderOnlyKeepsTheEncoderAndStartsEverythingElseFresh() throws Exception {
-        Path cache = dir.resolve("cache"), a = dir.resolve("a"), b = dir.resolve("b");
+    void initPartsKeepsWhatItNamesAndStartsTheRestFreshFromTheSeed() throws Exception {
+        Path cache = dir.resolve("cache"), a = dir.resolve("a");
         MainTest.Run ra = MainTest.run(args(a, "--steps", "1", "--seed", "7", "--cache", cache.toString()));
         assertEquals(0, ra.code(), ra.err());
         Path init = a.resolve("model.safetensors");
-        MainTest.Run rb = MainTest.run(args(b, "--steps", "1", "--seed", "1", "--cache", cache.toString(), "--init", init.toString(), "--init-encoder-only"));
-        assertEquals(0, rb.code(), rb.err());
-        try (SafeTensorsFile fa = SafeTensorsFile.open(init); SafeTensorsFile fb = SafeTensorsFile.open(b.resolve("model.safetensors"))) {
-            var fresh = dev.segsam.model.sam.SeededWeights.generate(dev.segsam.model.sam.SamConfig.infer(fa), 1);
-            int encoder = 0;
-            for (String n : fb.names()) {
-                if (!n.startsWith("image_encoder.")) continue;
-                assertArrayEquals(fa.get(n).toArray(), fb.get(n).toArray(), n + " is --init's (frozen)");
-                encoder++;
-            }
-            assertTrue(encoder > 10, "encoder tensors: " + encoder);
-            // not trained in either run: equal to the fresh weights of --seed 1, not to --init's (made with --seed 7)
-            String g = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix";
-            assertArrayEquals(fresh.get(g).toArray(), fb.get(g).toArray(), g);
-            assertTrue(!java.util.Arrays.equals(fa.get(g).toArray(), fb.get(g).toArray()), g + " must not be --init's");
+        java.util.Map<String, Path> runs = new java.util.LinkedHashMap<>();
+        for (String parts : new String[] {"all", "sam", "encoder"}) {
+            Path b = dir.resolve("b-" + parts);
+            MainTest.Run rb = MainTest.run(frozenStep(b, "--steps", "1", "--seed", "1", "--cache", cache.toString(), "--init", init.toString(), "--init-parts", parts));
+            assertEquals(0, rb.code(), rb.err());
+            runs.put(parts, b.resolve("model.safetensors"));
+            JsonNode opts = new ObjectMapper().readTree(b.resolve("train.json").toFile()).get("options");
+            assertEquals(parts.equals("all") ? null : parts, opts.path("init_parts").textValue(), opts.toString());
         }
-        JsonNode log = new ObjectMapper().readTree(b.resolve("train.json").toFile());
-        assertTrue(log.get("options").get("init_encoder_only").asBoolean(), log.get("options").toString());
-        MainTest.Run bad = MainTest.run(args(dir.resolve("c"), "--steps", "1", "--init-encoder-only"));
+        try (SafeTensorsFile fa = SafeTensorsFile.open(init)) {
+            var fresh = dev.segsam.model.sam.SeededWeights.generate(dev.segsam.model.sam.SamConfig.infer(fa), 1);
+            for (var e : runs.entrySet()) {
+                try (SafeTensorsFile fb = SafeTensorsFile.open(e.getValue())) {
+                    int same = 0, semantic = 0, sameSemantic = 0;
+                    for (String n : fb.names()) {
+                        boolean eq = close(fa.get(n).toArray(), fb.get(n).toArray());
+                        boolean sem = n.startsWith("semantic_decoder.") || n.startsWith("t2vse.") && !n.equals("t2vse.text_embeddings");
+                        if (sem) {
+                            semantic++;
+                            if (eq) sameSemantic++;
+                        } else if (n.startsWith("image_encoder.") || !e.getKey().equals("encoder")) {
+                            assertTrue(eq, e.getKey() + ": " + n + " must be --init's");
+                            same++;
+                        } else if (fresh.contains(n)) { // --init-parts encoder: the SAM decoder side as a fresh run of --seed 1 makes it
+                            assertTrue(close(fresh.get(n).toArray(), fb.get(n).toArray()), e.getKey() + ": " + n + " is not the fresh one of --seed 1");
+                            assertTrue(!eq, e.getKey() + ": " + n + " must not be --init's (seed 7)");
+                        }
+                    }
+                    assertTrue(same > 10 && semantic > 10, e.getKey() + ": " + same + " / " + semantic);
+                    if (e.getKey().equals("all")) assertEquals(semantic, sameSemantic, "all: the SEG-SAM parts are --init's");
+                    else assertTrue(sameSemantic < semantic / 4, e.getKey() + ": the SEG-SAM parts start fresh, but " + sameSemantic + " of " + semantic + " are --init's");
+                }
+            }
+        }
+        MainTest.Run bad = MainTest.run(args(dir.resolve("c"), "--steps", "1", "--init-parts", "sam"));
         assertEquals(1, bad.code());
-        assertTrue(bad.err().contains("--init-encoder-only takes the image encoder of --init"), bad.err());
+        assertTrue(bad.err().contains("--init-parts sam takes parts of --init"), bad.err());
     }
 }
