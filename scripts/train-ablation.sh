@@ -9,10 +9,11 @@
 #   (default runs/colin27; seed s goes to RUNS_DIR/seed-s; refuses an existing seed folder unless FORCE=1)
 # Settings (environment):
 #   SEEDS="1 2 3"   the seeds, run in this order (all five variants of one seed before the next seed)
-#   INIT=FILE       skip stage 1: every stage-2 run takes only the image encoder of FILE (--init FILE
-#                   --init-encoder-only; prompt encoder, SAM decoder and SEG-SAM parts fresh from the seed), e.g.
-#                   INIT=cli/src/main/resources/dev/segsam/cli/demo-mri/segsam-mri.safetensors (the seed-1 stage-1
-#                   encoder, frozen in the shipped model); the seed then varies stage 2 only
+#   INIT=FILE       skip stage 1: every stage-2 run starts from FILE (--init FILE --init-parts $INIT_PARTS), e.g.
+#                   INIT=cli/src/main/resources/dev/segsam/cli/demo-mri/segsam-mri.safetensors (the shipped MRI model: its
+#                   frozen image encoder is the seed-1 stage-1 encoder); the seed then varies stage 2 only
+#   INIT_PARTS=sam  what of INIT: sam = encoder, prompt encoder and SAM mask decoder, SEG-SAM parts fresh from the seed;
+#                   encoder = the image encoder only, everything else fresh; all = every tensor of INIT
 #   STEPS=1000 WARMUP=50   stage-2 steps and warm-up (the recipe's); EVAL_EVERY=250
 #   PARALLEL=1      stage-2 runs at a time (with INIT; in seed-major order); NICE=0 their nice level;
 #   THREADS=        -Dsegsam.threads per run (empty: the default)
@@ -49,12 +50,7 @@ for s in $seeds; do dirs+=("$out/seed-$s"); done
 if [ -n "$init" ]; then
   export -f stage2; export S out steps warmup eval_every nice init
   export force_flag="${force[*]:-}"
-  case "${INIT_PARTS:-encoder}" in
-    encoder) init_flags=--init-encoder-only ;;
-    all) init_flags= ;;
-    *) echo "train-ablation: INIT_PARTS must be encoder or all" >&2; exit 1 ;;
-  esac
-  export init_flags
+  init_flags="--init-parts ${INIT_PARTS:-sam}"; export init_flags
   jobs=()
   for s in $seeds; do for a in baseline so co t2vse full; do jobs+=("$s" "$a"); done; done
   # seed-major queue, PARALLEL runs at a time: a partial set is still whole seeds first
