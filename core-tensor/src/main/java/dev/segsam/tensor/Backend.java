@@ -78,6 +78,27 @@ public interface Backend {
      */
     Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, int stride);
 
+    /**
+     * {@code gelu(convTranspose2d(x, w, bias, stride))}: the last stage of SAM's mask-decoder upscaling. Default: the two
+     * ops; a fast backend applies GELU to each block of products before it stores it.
+     */
+    default Tensor convTranspose2dGelu(Tensor x, Tensor w, Tensor bias, int stride) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(gelu(convTranspose2d(x, w, bias, stride)));
+        }
+    }
+
+    /**
+     * {@code gelu(layerNorm2d(convTranspose2d(x, w, bias, stride), lnW, lnB, eps))}: the first stage of SAM's
+     * mask-decoder upscaling. Default: the three ops; a fast backend normalises and activates each block of products
+     * before it stores it.
+     */
+    default Tensor convTranspose2dLayerNormGelu(Tensor x, Tensor w, Tensor bias, int stride, Tensor lnW, Tensor lnB, float eps) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(gelu(layerNorm2d(convTranspose2d(x, w, bias, stride), lnW, lnB, eps)));
+        }
+    }
+
     // ------------------------------------------------------------------ normalisation and activations
 
     /** {@code torch.nn.functional.layer_norm} over the last dimension (biased variance); {@code w, b [last]} or null. */

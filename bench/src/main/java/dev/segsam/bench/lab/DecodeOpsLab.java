@@ -43,6 +43,15 @@ public final class DecodeOpsLab {
         time("attn i2t q4096 k7 8 heads", 4.0 * 4096 * 7 * 128, rounds, () -> b.multiHeadAttention(img128, tok128, tok128, 8, 0.25f));
         time("attn t2i q7 k4096 8 heads", 4.0 * 4096 * 7 * 128, rounds, () -> b.multiHeadAttention(tok128, img128, img128, 8, 0.25f));
         time("attn self q7 k7 8 heads", 4.0 * 7 * 7 * 256, rounds, () -> b.multiHeadAttention(tok256, tok256, tok256, 8, 0.177f));
+        // the absorbed cross attentions (TwoWayTransformer, issue 16 §2 "decode II"): 8 heads × 7 tokens = 56 columns
+        Tensor q56 = rnd(r, 1, 56, 256), p56 = rnd(r, 1, 56, 4096), g56 = rnd(r, 56, 256), u56 = rnd(r, 256, 56), c56 = rnd(r, 56);
+        Tensor s56 = rnd(r, 1, 4096, 56), sm7 = rnd(r, 1, 4096, 8, 7);
+        time("absorb t2i scores 56x4096 K256 (matmulNT)", 2.0 * 56 * 4096 * 256, rounds, () -> b.matmulNT(q56, keys));
+        time("absorb t2i values 56x256 K4096 (matmul)", 2.0 * 56 * 4096 * 256, rounds, () -> b.matmul(p56, keys));
+        time("absorb i2t scores 4096x256->56 (linear)", 2.0 * 56 * 4096 * 256, rounds, () -> b.linear(keys, g56, c56));
+        time("absorb i2t out 4096x56->256 (linear)", 2.0 * 56 * 4096 * 256, rounds, () -> b.linear(s56, u56, b256));
+        time("softmax [56,4096]", 0, rounds, () -> b.softmax(p56));
+        time("softmax [4096,8,7]", 0, rounds, () -> b.softmax(sm7));
         time("gelu [1,32,256,256]", 0, rounds, () -> b.gelu(g));
         time("add [1,4096,256]", 0, rounds, () -> b.add(keys, keys));
         time("matmul 1024^3", 2.0 * 1024 * 1024 * 1024, rounds, () -> b.matmul(sq, sq));

@@ -61,6 +61,21 @@ final class VectorMath {
         return x;
     }
 
+    /**
+     * {@code out[oo + 2x] = a[ao + x]}, {@code out[oo + 2x + 1] = b[bo + x]} for {@code x} from 0 in whole vectors while
+     * they fit in {@code n}; returns the first {@code x} not done ({@link #interleave2} without the added constant, so
+     * every value, −0 included, is copied as it is).
+     */
+    static int zip2(float[] a, int ao, float[] b, int bo, float[] out, int oo, int n) {
+        int x = 0, v = S.length();
+        for (; x + v <= n; x += v) {
+            FloatVector va = FloatVector.fromArray(S, a, ao + x), vb = FloatVector.fromArray(S, b, bo + x);
+            ZIP_LO.selectFrom(va, vb).intoArray(out, oo + 2 * x);
+            ZIP_HI.selectFrom(va, vb).intoArray(out, oo + 2 * x + v);
+        }
+        return x;
+    }
+
     /** {@code out[i] = gelu(in[i])} for {@code i < n}. */
     static void gelu(float[] in, float[] out, int n) {
         int i = 0;
@@ -472,39 +487,47 @@ final class VectorMath {
      * (as in {@link #layerNormRow}); columns past the last whole vector in double, like the reference.
      */
     static void layerNormColumns(float[] v, int C, int P, float[] w, float[] b, float eps) {
+        layerNormColumns(v, 0, P, C, P, w, b, eps);
+    }
+
+    /**
+     * {@link #layerNormColumns(float[], int, int, float[], float[], float)} of C rows of P columns starting at
+     * {@code v[off]}, row c at {@code off + c·stride}.
+     */
+    static void layerNormColumns(float[] v, int off, int stride, int C, int P, float[] w, float[] b, float eps) {
         int p = 0;
         float invC = 1f / C;
         for (int bound = S.loopBound(P); p < bound; p += S.length()) {
             FloatVector sum = FloatVector.zero(S);
-            for (int c = 0; c < C; c++) sum = sum.add(FloatVector.fromArray(S, v, c * P + p));
+            for (int c = 0; c < C; c++) sum = sum.add(FloatVector.fromArray(S, v, off + c * stride + p));
             FloatVector hi = sum.mul(invC), corr = FloatVector.zero(S); // the mean as hi + lo: x − hi is exact near the mean
-            for (int c = 0; c < C; c++) corr = corr.add(FloatVector.fromArray(S, v, c * P + p).sub(hi));
+            for (int c = 0; c < C; c++) corr = corr.add(FloatVector.fromArray(S, v, off + c * stride + p).sub(hi));
             FloatVector lo = corr.mul(invC);
             FloatVector var = FloatVector.zero(S);
             for (int c = 0; c < C; c++) {
-                FloatVector d = FloatVector.fromArray(S, v, c * P + p).sub(hi).sub(lo);
+                FloatVector d = FloatVector.fromArray(S, v, off + c * stride + p).sub(hi).sub(lo);
                 var = d.fma(d, var);
             }
             FloatVector inv = var.mul(invC).add(eps).lanewise(VectorOperators.SQRT);
             inv = FloatVector.broadcast(S, 1f).div(inv);
             for (int c = 0; c < C; c++) {
-                FloatVector y = FloatVector.fromArray(S, v, c * P + p).sub(hi).sub(lo).mul(inv);
+                FloatVector y = FloatVector.fromArray(S, v, off + c * stride + p).sub(hi).sub(lo).mul(inv);
                 if (w != null) y = y.mul(w[c]);
                 if (b != null) y = y.add(b[c]);
-                y.intoArray(v, c * P + p);
+                y.intoArray(v, off + c * stride + p);
             }
         }
         for (; p < P; p++) {
             double mean = 0, var = 0;
-            for (int c = 0; c < C; c++) mean += v[c * P + p];
+            for (int c = 0; c < C; c++) mean += v[off + c * stride + p];
             mean /= C;
-            for (int c = 0; c < C; c++) var += (v[c * P + p] - mean) * (v[c * P + p] - mean);
+            for (int c = 0; c < C; c++) var += (v[off + c * stride + p] - mean) * (v[off + c * stride + p] - mean);
             double inv = 1 / Math.sqrt(var / C + eps);
             for (int c = 0; c < C; c++) {
-                double y = (v[c * P + p] - mean) * inv;
+                double y = (v[off + c * stride + p] - mean) * inv;
                 if (w != null) y *= w[c];
                 if (b != null) y += b[c];
-                v[c * P + p] = (float) y;
+                v[off + c * stride + p] = (float) y;
             }
         }
     }

@@ -45,6 +45,9 @@ public final class OpCases {
         });
     }
 
+    /** {@code gelu(layerNorm2d(convTranspose2d(…)))} on unit-scale inputs: the GEMM's rounding over the channel spread. */
+    static final Tolerance UPSCALE_NORM = new Tolerance.Close(1e-4, 1e-4);
+
     /** GEMM-shaped ops: rtol·Σ|a||b|, 1e-4 fp32, 3e-3 TF32. */
     static final Tolerance DOT = Tolerance.dot(1e-4, 3e-3);
 
@@ -162,7 +165,7 @@ public final class OpCases {
             add(l, "layerNorm2d", s(sh) + " mean 300, no affine", Size.SMALL, norm(true, 1e-6f), r -> new Tensor[] {plus(randn(r, 1f, sh), 300f)},
                     (b, t) -> b.layerNorm2d(t[0], null, null, 1e-6f));
         }
-        for (int[] sh : new int[][] {{1, 1}, {3, 7}, {4, 33}, {2, 1000}, {3, 4096}, {2, 2, 5}}) {
+        for (int[] sh : new int[][] {{1, 1}, {3, 7}, {4, 33}, {2, 1000}, {3, 4096}, {2, 2, 5}, {2, 4700, 7}, {9, 16}, {5, 17}}) {
             add(l, "softmax", s(sh) + " with a −Inf entry", Size.SMALL, CLOSE, r -> {
                 Tensor x = randn(r, 8f, sh);
                 if (x.numel() > 3) x.set(1, Float.NEGATIVE_INFINITY); // a masked entry
@@ -365,6 +368,15 @@ public final class OpCases {
                     r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws), randn(r, 1f, ws[1])}, (b, t) -> b.convTranspose2d(t[0], t[1], t[2], st));
             add(l, "convTranspose2d", lab, Size.SMALL, DOT, r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws)},
                     (b, t) -> b.convTranspose2d(t[0], t[1], null, st));
+            // SAM's upscaling stages, fused on the fast backend where kernel = stride (the reference: the separate ops)
+            add(l, "convTranspose2dGelu", lab + " + bias", Size.SMALL, DOT,
+                    r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws), randn(r, 1f, ws[1])}, (b, t) -> b.convTranspose2dGelu(t[0], t[1], t[2], st));
+            // the norm divides the GEMM's rounding by the channel spread (order 1 here): 1e-4 relative and absolute
+            add(l, "convTranspose2dLayerNormGelu", lab + " + bias, affine", Size.SMALL, UPSCALE_NORM,
+                    r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws), randn(r, 1f, ws[1]), randn(r, 1f, ws[1]), randn(r, 1f, ws[1])},
+                    (b, t) -> b.convTranspose2dLayerNormGelu(t[0], t[1], t[2], st, t[3], t[4], 1e-6f));
+            add(l, "convTranspose2dLayerNormGelu", lab + ", no affine", Size.SMALL, UPSCALE_NORM,
+                    r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws)}, (b, t) -> b.convTranspose2dLayerNormGelu(t[0], t[1], null, st, null, null, 1e-6f));
         }
     }
 
