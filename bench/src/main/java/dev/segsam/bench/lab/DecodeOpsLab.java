@@ -50,6 +50,16 @@ public final class DecodeOpsLab {
         time("absorb t2i values 56x256 K4096 (matmul)", 2.0 * 56 * 4096 * 256, rounds, () -> b.matmul(p56, keys));
         time("absorb i2t scores 4096x256->56 (linear)", 2.0 * 56 * 4096 * 256, rounds, () -> b.linear(keys, g56, c56));
         time("absorb i2t out 4096x56->256 (linear)", 2.0 * 56 * 4096 * 256, rounds, () -> b.linear(s56, u56, b256));
+        time("absorb t2i as one-head attention q56 k4096 d256", 4.0 * 56 * 4096 * 256, rounds, () -> b.attention(q56, keys, keys, 1f, null));
+        Tensor up = rnd(r, 1, 64, 128, 128), up1 = rnd(r, 1, 256, 64, 64), lnw = rnd(r, 64), lnb = rnd(r, 64);
+        time("upscale stage 0 fused (convT+LN2d+GELU)", 2.0 * 4096 * 256 * 256, rounds, () -> b.convTranspose2dLayerNormGelu(up1, up0w, up0b, 2, lnw, lnb, 1e-6f));
+        time("upscale stage 1 fused (convT+GELU)", 2.0 * 16384 * 64 * 128, rounds, () -> b.convTranspose2dGelu(up, up1w, up1b, 2));
+        // the same with unit-scale outputs (weights scaled by 1/√(C·4)): GELU on N(0, 1) values, as after a trained layer
+        Tensor up0ws = b.scale(up0w, 0.03f), up1ws = b.scale(up1w, 0.06f);
+        time("upscale stage 0 fused, unit-scale outputs", 2.0 * 4096 * 256 * 256, rounds, () -> b.convTranspose2dLayerNormGelu(up1, up0ws, up0b, 2, lnw, lnb, 1e-6f));
+        time("upscale stage 1 fused, unit-scale outputs", 2.0 * 16384 * 64 * 128, rounds, () -> b.convTranspose2dGelu(up, up1ws, up1b, 2));
+        time("upscale stage 1 separate, unit-scale outputs", 2.0 * 16384 * 64 * 128, rounds, () -> b.gelu(b.convTranspose2d(up, up1ws, up1b, 2)));
+        time("upscale stage 1 separate", 2.0 * 16384 * 64 * 128, rounds, () -> b.gelu(b.convTranspose2d(up, up1w, up1b, 2)));
         time("softmax [56,4096]", 0, rounds, () -> b.softmax(p56));
         time("softmax [4096,8,7]", 0, rounds, () -> b.softmax(sm7));
         time("gelu [1,32,256,256]", 0, rounds, () -> b.gelu(g));

@@ -49,7 +49,7 @@ final class UpscaleOps {
                 }
             }
             if (norm) for (int tap = 0; tap < SS; tap++) VectorMath.layerNormColumns(cols, tap * P, SS * P, O, P, gw, gb, eps);
-            VectorMath.gelu(cs, 0, cs, 0, OKK * P);
+            VectorMath.geluInPlace(cols, 0, OKK * P);
             for (int o = 0; o < O; o++) {
                 for (int i = 0; i < s; i++) {
                     for (int yy = 0; yy < yn; yy++) {
