@@ -63,6 +63,12 @@ public final class DecodeOpsLab {
         time("softmax [56,4096]", 0, rounds, () -> b.softmax(p56));
         time("softmax [4096,8,7]", 0, rounds, () -> b.softmax(sm7));
         time("gelu [1,32,256,256]", 0, rounds, () -> b.gelu(g));
+        // GELU on wider inputs: the upscaling's activations with seeded weights have spreads of 8–30 (subnormal
+        // intermediates before VectorMath's clamp, docs/PERF.md "decode II")
+        for (float spread : new float[] {8f, 32f}) {
+            Tensor gs = b.scale(g, spread);
+            time("gelu [1,32,256,256] spread " + (int) spread, 0, rounds, () -> b.gelu(gs));
+        }
         time("add [1,4096,256]", 0, rounds, () -> b.add(keys, keys));
         time("matmul 1024^3", 2.0 * 1024 * 1024 * 1024, rounds, () -> b.matmul(sq, sq));
         // the same linears when their outputs are not closed right away (the pool cannot hand the block back: every
