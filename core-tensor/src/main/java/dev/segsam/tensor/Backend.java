@@ -79,6 +79,17 @@ public interface Backend {
     Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, int stride);
 
     /**
+     * {@code layerNorm(residual + linear(x, w, bias), lnW, lnB, eps)} ({@code residual} with the linear's output shape):
+     * a transformer's output projection, residual and norm, as SAM's decoder updates its image keys. Default: the three
+     * ops; a fast backend normalises each block of GEMM rows before it stores it.
+     */
+    default Tensor linearAddLayerNorm(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor lnW, Tensor lnB, float eps) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(layerNorm(add(residual, linear(x, w, bias)), lnW, lnB, eps));
+        }
+    }
+
+    /**
      * {@code gelu(convTranspose2d(x, w, bias, stride))}: the last stage of SAM's mask-decoder upscaling. Default: the two
      * ops; a fast backend applies GELU to each block of products before it stores it.
      */

@@ -60,6 +60,21 @@ public final class DecodeOpsLab {
         time("upscale stage 1 fused, unit-scale outputs", 2.0 * 16384 * 64 * 128, rounds, () -> b.convTranspose2dGelu(up, up1ws, up1b, 2));
         time("upscale stage 1 separate, unit-scale outputs", 2.0 * 16384 * 64 * 128, rounds, () -> b.gelu(b.convTranspose2d(up, up1ws, up1b, 2)));
         time("upscale stage 1 separate", 2.0 * 16384 * 64 * 128, rounds, () -> b.gelu(b.convTranspose2d(up, up1w, up1b, 2)));
+        Tensor ln256w = rnd(r, 256), ln256b = rnd(r, 256);
+        time("i2t out + residual + norm4 separate", 2.0 * 56 * 4096 * 256, rounds, () -> {
+            try (Tensor o = b.linear(s56, u56, b256); Tensor sum = b.add(keys, o)) {
+                return b.layerNorm(sum, ln256w, ln256b, 1e-5f);
+            }
+        });
+        time("i2t out + residual + norm4 fused", 2.0 * 56 * 4096 * 256, rounds, () -> b.linearAddLayerNorm(s56, u56, b256, keys, ln256w, ln256b, 1e-5f));
+        timeFresh("i2t out + residual + norm4 separate fresh", 2.0 * 56 * 4096 * 256, rounds, () -> {
+            Tensor o = b.linear(s56, u56, b256), sum = b.add(keys, o);
+            Tensor y = b.layerNorm(sum, ln256w, ln256b, 1e-5f);
+            o.close();
+            sum.close();
+            return y;
+        });
+        timeFresh("i2t out + residual + norm4 fused fresh", 2.0 * 56 * 4096 * 256, rounds, () -> b.linearAddLayerNorm(s56, u56, b256, keys, ln256w, ln256b, 1e-5f));
         time("softmax [56,4096]", 0, rounds, () -> b.softmax(p56));
         time("softmax [4096,8,7]", 0, rounds, () -> b.softmax(sm7));
         time("gelu [1,32,256,256]", 0, rounds, () -> b.gelu(g));

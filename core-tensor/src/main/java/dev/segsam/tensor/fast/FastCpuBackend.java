@@ -183,6 +183,24 @@ public final class FastCpuBackend implements Backend {
         return y;
     }
 
+    /** {@link ResidualNormOps}: per block of rows the GEMM, the residual and the norm in one pass (bit-identical to the three ops). */
+    @Override
+    public Tensor linearAddLayerNorm(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor lnW, Tensor lnB, float eps) {
+        boolean ok = RESIDUAL_NORM_FUSED && w.rank() == 2 && x.rank() >= 1 && x.size(-1) == w.size(1) && w.size(0) > 0 && x.numel() > 0
+                && (bias == null || bias.rank() == 1 && bias.size(0) == w.size(0))
+                && (lnW == null || lnW.numel() == w.size(0)) && (lnB == null || lnB.numel() == w.size(0));
+        if (ok) {
+            int[] s = x.shape();
+            s[s.length - 1] = w.size(0);
+            ok = Arrays.equals(s, residual.shape());
+        }
+        return ok ? ResidualNormOps.linearAddLayerNorm(par, x, w, bias, residual, lnW, lnB, eps)
+                : Backend.super.linearAddLayerNorm(x, w, bias, residual, lnW, lnB, eps);
+    }
+
+    /** {@code -Dsegsam.residualnorm.fused=false} (lab knob): {@link #linearAddLayerNorm} as the three separate ops. */
+    static final boolean RESIDUAL_NORM_FUSED = Boolean.parseBoolean(System.getProperty("segsam.residualnorm.fused", "true"));
+
     /** {@link UpscaleOps}: GELU applied to each task's block of products (kernel = stride), bit-identical to the two ops. */
     @Override
     public Tensor convTranspose2dGelu(Tensor x, Tensor w, Tensor bias, int s) {

@@ -357,6 +357,13 @@ public final class OpCases {
             add(l, "conv2d", lab, Size.SMALL, DOT, r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws)},
                     (b, t) -> b.conv2d(t[0], t[1], null, sp[0], sp[1], sp[2], sp[3]));
         }
+        // layerNorm(residual + linear(x, w, bias)): the decoder's image→token output, residual and norm4
+        for (int[] c : new int[][] {{1, 70, 56, 64}, {2, 33, 9, 40}}) { // B, rows, K, N
+            add(l, "linearAddLayerNorm", s(c[0], c[1], c[2]) + " → " + c[3] + " + residual, affine", Size.SMALL, UPSCALE_NORM,
+                    r -> new Tensor[] {randn(r, 1f, c[0], c[1], c[2]), randn(r, 0.3f, c[3], c[2]), randn(r, 1f, c[3]), randn(r, 1f, c[0], c[1], c[3]),
+                            randn(r, 1f, c[3]), randn(r, 1f, c[3])},
+                    (b, t) -> b.linearAddLayerNorm(t[0], t[1], t[2], t[3], t[4], t[5], 1e-5f));
+        }
         // x shape, w shape [C, O, kh, kw], stride
         Object[][] convT = {{new int[] {1, 4, 3, 5}, new int[] {4, 3, 2, 2}, 2}, {new int[] {2, 3, 4, 4}, new int[] {3, 2, 3, 3}, 2},
                 {new int[] {1, 5, 2, 3}, new int[] {5, 4, 1, 1}, 1}, {new int[] {1, 2, 3, 2}, new int[] {2, 3, 3, 2}, 1},

@@ -1,5 +1,6 @@
 package dev.segsam.model.sam;
 
+import dev.segsam.model.nn.LayerNorm;
 import dev.segsam.model.nn.Linear;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
@@ -108,6 +109,15 @@ public final class DecoderAttention {
      * value as {@link #forward} in exact arithmetic. CPU backends only (host-side per-head products).
      */
     public Tensor imageToTokens(Backend b, Tensor qIn, Tensor qProjected, Tensor kIn, Tensor vIn) {
+        return imageToTokens(b, qIn, qProjected, kIn, vIn, null, null);
+    }
+
+    /**
+     * {@link #imageToTokens(Backend, Tensor, Tensor, Tensor, Tensor)} followed by the block's residual and norm,
+     * {@code norm(residual + attention)} ({@code residual [1, n, C]}, the image keys), as one backend op
+     * ({@link Backend#linearAddLayerNorm}) when {@code residual} is given.
+     */
+    public Tensor imageToTokens(Backend b, Tensor qIn, Tensor qProjected, Tensor kIn, Tensor vIn, Tensor residual, LayerNorm norm) {
         int m = kIn.size(1), C = kIn.size(2), H = heads, inner = q.out(), dh = inner / H, n = (qIn != null ? qIn : qProjected).size(1);
         float scale = (float) (1.0 / Math.sqrt(dh));
         Host w = host();
@@ -151,7 +161,9 @@ public final class DecoderAttention {
                     }
                 }
             }
-            return s.keep(b.linear(p, Tensor.of(u, C, H * m), out.bias()));
+            Tensor uw = Tensor.of(u, C, H * m);
+            return s.keep(residual == null ? b.linear(p, uw, out.bias())
+                    : b.linearAddLayerNorm(p, uw, out.bias(), residual, norm.weight(), norm.bias(), norm.eps()));
         }
     }
 

@@ -155,22 +155,22 @@ public final class TwoWayTransformer {
                     Tensor q = b.add(queries, queryPe);
                     q1 = n1.forward(b, b.add(queries, self.forward(b, q, q, queries)));
                 }
-                Tensor q3, i2tOut;
+                Tensor q3, k4;
                 if (ctx == null) {
                     // keys + key PE is the key input of both cross attentions (keys change only after the second)
                     Tensor kpe = b.add(keys, keyPe);
                     Tensor t = absorb ? t2i.tokensToImage(b, b.add(q1, queryPe), kpe, keys) : t2i.forward(b, b.add(q1, queryPe), kpe, keys);
                     Tensor q2 = n2.forward(b, b.add(q1, t));
                     q3 = n3.forward(b, b.add(q2, lin2.forward(b, b.relu(lin1.forward(b, q2)))));
-                    i2tOut = absorb ? i2t.imageToTokens(b, kpe, null, b.add(q3, queryPe), q3) : i2t.forward(b, kpe, b.add(q3, queryPe), q3);
+                    k4 = absorb ? i2t.imageToTokens(b, kpe, null, b.add(q3, queryPe), q3, keys, n4) // norm4(keys + …) fused
+                            : n4.forward(b, b.add(keys, i2t.forward(b, kpe, b.add(q3, queryPe), q3)));
                 } else {
                     Tensor t = t2i.attend(b, t2i.projectQ(b, b.add(q1, queryPe)), MaskDecoder.repeat(b, ctx.k0(), B), MaskDecoder.repeat(b, ctx.v0(), B));
                     Tensor q2 = n2.forward(b, b.add(q1, t));
                     q3 = n3.forward(b, b.add(q2, lin2.forward(b, b.relu(lin1.forward(b, q2)))));
-                    i2tOut = absorb ? i2t.imageToTokens(b, null, ctx.q0(), b.add(q3, queryPe), q3)
-                            : i2t.attend(b, MaskDecoder.repeat(b, ctx.q0(), B), i2t.projectK(b, b.add(q3, queryPe)), i2t.projectV(b, q3));
+                    k4 = absorb ? i2t.imageToTokens(b, null, ctx.q0(), b.add(q3, queryPe), q3, keys, n4)
+                            : n4.forward(b, b.add(keys, i2t.attend(b, MaskDecoder.repeat(b, ctx.q0(), B), i2t.projectK(b, b.add(q3, queryPe)), i2t.projectV(b, q3))));
                 }
-                Tensor k4 = n4.forward(b, b.add(keys, i2tOut));
                 return new Output(s.keep(q3), s.keep(k4));
             }
         }
