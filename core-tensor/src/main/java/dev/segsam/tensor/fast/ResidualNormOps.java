@@ -11,13 +11,15 @@ import java.lang.foreign.MemorySegment;
  * residual rows added ({@code residual + y}, as the separate {@code add}), {@link VectorMath#layerNormRow} on each row
  * (as the separate {@code layerNorm}), one store. Two [rows, N] tensors fewer are written and read (4 MB each at
  * ViT-B's size, in fresh memory each decode). Each element is the same expression as the separate fast ops compute
- * (the GEMM sums over k in one order whatever the row block), checked bit for bit in {@code ResidualNormOpsTest}.
+ * (the GEMM sums over k in one order whatever the row block): bit for bit when the last block has at least the GEMM
+ * tile's 6 rows (SAM's 4 096 rows: 42 × 96 + 64); a last block of fewer rows takes the GEMM's small-M path, whose sums
+ * differ in the last bits ({@code ResidualNormOpsTest}).
  */
 final class ResidualNormOps {
     private ResidualNormOps() {}
 
-    /** Rows per task. */
-    static final int ROWS = 64;
+    /** Rows per task (a multiple of the GEMM tile's 6 rows; DecodeOpsLab "norm4": 64 rows 3.40 ms, 96 2.75, 192 2.88, separate ops 2.72–2.88 with recycled and 4.76–4.99 ms with fresh output memory). */
+    static final int ROWS = 96;
 
     /** The caller checked: {@code x [..., K]}, {@code w [N, K]}, bias {@code [N]} or null, residual with the output's shape. */
     static Tensor linearAddLayerNorm(Parallel par, Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor lnW, Tensor lnB, float eps) {
