@@ -4,6 +4,7 @@ import dev.segsam.io.IoLimits;
 import dev.segsam.cli.predict.BatchPredict;
 import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.InputImage;
+import dev.segsam.cli.predict.OutputWarmup;
 import dev.segsam.cli.predict.PredictionOutput;
 import dev.segsam.cli.predict.ProcessCpu;
 import dev.segsam.cli.predict.Progress;
@@ -158,6 +159,7 @@ final class PredictCommand implements Callable<Integer> {
             // docs/PERF.md "cold start": the decode path is compiled while the encode runs (model/DecoderWarmup)
             DecoderWarmup warmup = decoderWarmup ? DecoderWarmup.create(predictor, img.height(), img.width(), prompts.get(0),
                     Integer.getInteger("segsam.warmup.decodes", WARMUP_DECODES)) : null;
+            if (warmup != null && !Boolean.getBoolean("segsam.warmup.nooutput")) warmup.then(OutputWarmup.of(prompts.get(0), img.width(), img.height()));
             StringBuilder blockCpuMs = new StringBuilder(); // -Dsegsam.timing: process CPU per encoder block (its warm-up)
             long[] lastCpu = {c1, timing ? ProcessCpu.jitNanos() : 0};
             IntConsumer blocks = i -> {
@@ -212,7 +214,8 @@ final class PredictCommand implements Callable<Integer> {
                     if (prompts.size() > 20) decodeMs.append(", ... (").append(prompts.size()).append(" prompts)");
                     err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], decode and write %.0f ms (decode %.0f), decoder warm-up %s%n",
                             upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6,
-                            warmup == null ? "off" : warmup.decodesDone() + " decodes during the encode [" + warmup.times() + "]");
+                            warmup == null ? "off" : warmup.decodesDone() + " decodes during the encode [" + warmup.times() + "]"
+                                    + (warmup.failure() == null ? "" : " (failed: " + warmup.failure() + ")"));
                     err.printf(Locale.ROOT, "segsam: timing: process CPU ms: JVM start to load %.0f, load %.0f, encode %.0f, decode and write %.0f, decodes [%s]%s%n",
                             c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6, decodeCpuMs, ProcessCpu.jitSuffix()
                             + (jit2 < 0 ? "" : String.format(Locale.ROOT, " (%d by the end of the encode)", jit2 / 1_000_000))
