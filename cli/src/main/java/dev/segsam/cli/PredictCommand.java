@@ -159,7 +159,10 @@ final class PredictCommand implements Callable<Integer> {
             // docs/PERF.md "cold start": the decode path is compiled while the encode runs (model/DecoderWarmup)
             DecoderWarmup warmup = decoderWarmup ? DecoderWarmup.create(predictor, img.height(), img.width(), prompts.get(0),
                     Integer.getInteger("segsam.warmup.decodes", WARMUP_DECODES)) : null;
-            if (warmup != null && !Boolean.getBoolean("segsam.warmup.nooutput")) warmup.then(OutputWarmup.of(prompts.get(0), img.width(), img.height()));
+            if (warmup != null && !Boolean.getBoolean("segsam.warmup.nooutput")) { // and the per-prompt output work (cold start II)
+                PrintWriter none = new PrintWriter(java.io.Writer.nullWriter());
+                warmup.then(OutputWarmup.of(prompts.get(0), img.width(), img.height()).andThen(r -> new NanCheck(none).check(r, 0)));
+            }
             StringBuilder blockCpuMs = new StringBuilder(); // -Dsegsam.timing: process CPU per encoder block (its warm-up)
             long[] lastCpu = {c1, timing ? ProcessCpu.jitNanos() : 0};
             IntConsumer blocks = i -> {
