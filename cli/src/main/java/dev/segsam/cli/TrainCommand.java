@@ -21,7 +21,6 @@ import dev.segsam.model.train.SegSamTrainer;
 import dev.segsam.model.train.TrainingRun;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
-import dev.segsam.tensor.Device;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -54,6 +53,8 @@ import picocli.CommandLine.Spec;
 final class TrainCommand implements Callable<Integer> {
     @Mixin
     DataOptions dataOptions;
+    @Mixin
+    ComputeOptions compute; // --device (default cpu here, docs/TRAINING.md "Training on a GPU"), --threads
     @Option(names = "--stage", defaultValue = "auto", paramLabel = "auto|encoder|segsam",
             description = {"encoder: train a small SAM from scratch, encoder included, binary loss; segsam: frozen encoder (from --init),",
                 "SEG-SAM losses; auto (default): segsam with --init, else encoder then segsam"})
@@ -208,7 +209,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainingRun.Config config = new TrainingRun.Config(st.steps(), st.lr(), st.warmup(), seed, logEvery, evalEvery, checkpointEvery,
                 st.parts().loss(targets, focalWeight, diceWeight, st.encoder())).withSampling(samplingOf(), augmentOf(st.encoder()));
         Path dir = st.dir(), ckpt = dir.resolve("checkpoint.safetensors");
-        Backend cpu = Backends.select(Main.options(null, null).withDevice(Device.CPU)); // -Dsegsam.cpu/threads
+        Backend cpu = Backends.select(compute.cpuUnlessAsked()); // the CPU (-Dsegsam.cpu/threads) unless --device cuda
         TrainingRun run;
         if (resumeThis) {
             try (Checkpoint f = Checkpoint.open(ckpt, IoLimits.fromSystemProperties())) {

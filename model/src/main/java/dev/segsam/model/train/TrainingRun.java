@@ -329,7 +329,11 @@ public final class TrainingRun {
         all.addAll(data.val());
         all.addAll(data.test());
         for (TrainSample s : all) frames.put(s.id(), trainer.preprocessor().preprocess(s.image()));
-        if (!config.loss().trainEncoder()) embeddings.putAll(source.of(model.sam(), weights, all, frames));
+        if (!config.loss().trainEncoder()) {
+            for (var e : source.of(model.sam(), weights, all, frames).entrySet()) {
+                embeddings.put(e.getKey(), TensorScope.detach(backend.upload(e.getValue()))); // on the CPU: the tensor itself
+            }
+        }
         prepared = true;
     }
 
