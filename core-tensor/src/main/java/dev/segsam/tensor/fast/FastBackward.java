@@ -383,7 +383,7 @@ final class FastBackward {
         for (int bound = S.loopBound(n); i < bound; i += len) {
             acc = FloatVector.fromArray(S, y, off + i).fma(FloatVector.fromArray(S, g, off + i), acc);
         }
-        float dot = acc.reduceLanes(VectorOperators.ADD);
+        float dot = VectorMath.sumLanes(acc); // not reduceLanes(ADD): its lane order changes once the JIT compiles it (VectorMath)
         for (; i < n; i++) dot += y[off + i] * g[off + i];
         i = 0;
         for (int bound = S.loopBound(n); i < bound; i += len) {
