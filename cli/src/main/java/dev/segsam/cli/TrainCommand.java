@@ -123,6 +123,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private final java.util.Set<String> configured = new java.util.HashSet<>(); // options --config set
+    private Backend backend; // where the stages run: the CPU unless --device cuda (set by call)
 
     /** One training run into one folder (the recipe's stages are two of them). */
     private record Stage(String name, boolean encoder, Ablation parts, Path init, int steps, double lr, int warmup, Path dir) {}
@@ -133,6 +134,7 @@ final class TrainCommand implements Callable<Integer> {
         applyConfigFile();
         if (resume) RunFolder.resumeOptions(spec, out.resolve("train.json"), this::resumableOptions, json, configured);
         checkRanges();
+        backend = Backends.select(compute.cpuUnlessAsked()); // a missing GPU fails here, before anything in --out is touched
         if (!List.of("auto", "encoder", "segsam").contains(stage)) throw new IllegalArgumentException("--stage must be auto, encoder or segsam, got " + stage);
         Ablation.parse(ablation); // fails early on a bad name
         Architectures.byName(arch); // fails early on a bad name
@@ -209,7 +211,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainingRun.Config config = new TrainingRun.Config(st.steps(), st.lr(), st.warmup(), seed, logEvery, evalEvery, checkpointEvery,
                 st.parts().loss(targets, focalWeight, diceWeight, st.encoder())).withSampling(samplingOf(), augmentOf(st.encoder()));
         Path dir = st.dir(), ckpt = dir.resolve("checkpoint.safetensors");
-        Backend cpu = Backends.select(compute.cpuUnlessAsked()); // the CPU (-Dsegsam.cpu/threads) unless --device cuda
+        Backend cpu = backend; // the CPU (-Dsegsam.cpu/threads) unless --device cuda
         TrainingRun run;
         if (resumeThis) {
             try (Checkpoint f = Checkpoint.open(ckpt, IoLimits.fromSystemProperties())) {
