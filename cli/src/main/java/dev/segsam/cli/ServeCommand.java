@@ -42,7 +42,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-upload-mb", paramLabel = "MB", defaultValue = "256", description = "largest upload (default 256 MiB)")
     long maxUploadMb;
 
-    @Option(names = "--cache-mb", paramLabel = "MB", defaultValue = "512", description = "memory for cached image embeddings (default 512 MiB)")
+    @Option(names = "--cache-mb", paramLabel = "MB", defaultValue = "512", description = "memory for cached image encodings: embeddings, model inputs and the decoders' per-image contexts (default 512 MiB)")
     long cacheMb;
 
     @Option(names = "--queue", paramLabel = "N", defaultValue = "16", description = "model requests that may wait; more are refused with 503 (default 16)")

@@ -66,11 +66,15 @@ class ImageContextsTest {
             // a mask input takes the plain path and makes no context
             assertSame(predictor.predict(plain, withMask), predictor.predict(e, withMask), backend.name() + ", mask input");
             assertEquals(0, contexts.size(), "a mask-input decode made a context");
+            assertEquals(0, contexts.bytes());
 
             for (int i = 0; i < singles.size(); i++) {
                 assertSame(predictor.predict(plain, singles.get(i)), predictor.predict(e, singles.get(i)), backend.name() + ", prompt " + i);
                 assertEquals(decoders, contexts.size(), "one context per decoder");
             }
+            // each context holds at least the keys and their PE, each as large as f_v
+            long fvBytes = 4 * e.features().fv().numel();
+            assertTrue(contexts.bytes() >= decoders * 2 * fvBytes, "context bytes " + contexts.bytes() + " for f_v of " + fvBytes);
 
             List<Prompt> batch = new ArrayList<>();
             for (int i = 0; i < 4; i++) batch.add(Prompt.box(10 + 7 * i, 5 + 3 * i, 120 + 9 * i, 100 + 4 * i));
@@ -85,6 +89,7 @@ class ImageContextsTest {
         predictor.predict(closed[0], singles.getFirst());
         closed[0].close();
         assertEquals(0, closed[0].features().contexts().size());
+        assertEquals(0, closed[0].features().contexts().bytes());
         assertThrows(IllegalStateException.class, () -> predictor.predict(closed[0], singles.getFirst()));
     }
 

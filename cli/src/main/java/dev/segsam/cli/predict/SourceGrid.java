@@ -4,7 +4,6 @@ import dev.segsam.io.medical.Axis;
 import dev.segsam.io.medical.Volume;
 import dev.segsam.io.medical.nifti.NiftiDataType;
 import dev.segsam.io.medical.nifti.NiftiWriter;
-import dev.segsam.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -56,13 +55,31 @@ public final class SourceGrid {
             max = Math.max(max, l);
         }
         NiftiDataType type = max <= 255 ? NiftiDataType.UINT8 : NiftiDataType.INT16;
-        int nx = vol.nx(), ny = vol.ny(), nz = vol.nz();
-        Tensor data = Tensor.zeros(nz, ny, nx);
-        try (Volume out = vol.withData(data, type == NiftiDataType.UINT8 ? "uint8" : "int16")) {
-            forEachVoxel(vol, axis, index, w, h, (j, vx, vy, vz) -> {
-                if (labels[j] != 0) data.set(((long) vz * ny + vy) * nx + vx, labels[j]);
-            });
-            NiftiWriter.write(target, out, type, true);
+        // the labelled voxels as sorted (voxel index, label) pairs: memory of one slice, not of the volume
+        long nx = vol.nx(), ny = vol.ny();
+        long[] at = new long[labels.length];
+        int[] value = new int[labels.length];
+        int[] k = {0};
+        forEachVoxel(vol, axis, index, w, h, (j, vx, vy, vz) -> {
+            if (labels[j] == 0) return;
+            at[k[0]] = (vz * ny + vy) * nx + vx;
+            value[k[0]++] = labels[j];
+        });
+        int count = k[0];
+        Integer[] order = new Integer[count];
+        for (int i = 0; i < count; i++) order[i] = i;
+        java.util.Arrays.sort(order, (p, q) -> Long.compare(at[p], at[q]));
+        long[] sortedAt = new long[count];
+        float[] sortedValue = new float[count];
+        for (int i = 0; i < count; i++) {
+            sortedAt[i] = at[order[i]];
+            sortedValue[i] = value[order[i]];
         }
+        NiftiWriter.write(target, vol, type, true, (from, dst, len) -> {
+            java.util.Arrays.fill(dst, 0, len, 0f);
+            int p = java.util.Arrays.binarySearch(sortedAt, 0, count, from);
+            if (p < 0) p = -p - 1;
+            for (; p < count && sortedAt[p] < from + len; p++) dst[(int) (sortedAt[p] - from)] = sortedValue[p];
+        });
     }
 }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * Image embeddings (f_v and, for SEG-SAM, t'_text, with the preprocessing) of the views prompted so far, least recently
@@ -26,7 +27,8 @@ final class EmbeddingCache implements AutoCloseable {
         final AtomicInteger done = new AtomicInteger();
         final CompletableFuture<Predictor.Encoded> encoded = new CompletableFuture<>();
         volatile boolean started;
-        private long bytes;
+        /** The encoding's memory now: it grows after the encode (the decoders' per-image contexts, made on the first click). */
+        private LongSupplier bytes = () -> 0;
         private int refs;
         private boolean evicted;
 
@@ -44,7 +46,6 @@ final class EmbeddingCache implements AutoCloseable {
 
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
     private final long budget;
-    private long used;
 
     /** A cache holding encodings up to {@code budgetBytes} (the most recent one always stays). */
     EmbeddingCache(long budgetBytes) {
@@ -112,15 +113,22 @@ final class EmbeddingCache implements AutoCloseable {
         if (--e.refs == 0 && e.evicted) closeNow(e);
     }
 
-    /** Records a finished encoding of {@code bytes} and evicts least recently used entries past the budget. */
-    void completed(Entry e, Predictor.Encoded enc, long bytes) {
+    /**
+     * Records a finished encoding whose memory {@code bytes} tells (asked again whenever the cache counts: it may grow)
+     * and evicts least recently used entries past the budget.
+     */
+    void completed(Entry e, Predictor.Encoded enc, LongSupplier bytes) {
         synchronized (this) {
             e.bytes = bytes;
-            if (!e.evicted) used += bytes;
             e.encoded.complete(enc);
             if (e.evicted && e.refs == 0) closeNow(e);
             evict(e);
         }
+    }
+
+    /** Counts again after {@code e} was used (its memory may have grown) and evicts others past the budget. */
+    synchronized void trim(Entry e) {
+        evict(e);
     }
 
     synchronized void failed(Entry e, Throwable t) {
@@ -136,14 +144,23 @@ final class EmbeddingCache implements AutoCloseable {
     }
 
     synchronized Map<String, Object> stats() {
-        return Map.of("entries", entries.size(), "bytes", used, "budget_bytes", budget);
+        return Map.of("entries", entries.size(), "bytes", used(), "budget_bytes", budget);
+    }
+
+    /** Memory of the finished encodings held (a few entries: summed when asked). */
+    private long used() {
+        long n = 0;
+        for (Entry e : entries.values()) if (e.encoded.isDone() && !e.encoded.isCompletedExceptionally()) n += e.bytes.getAsLong();
+        return n;
     }
 
     private void evict(Entry keep) {
+        long used = used();
         Iterator<Entry> it = entries.values().iterator();
         while (used > budget && it.hasNext()) {
             Entry e = it.next();
             if (e == keep || !e.encoded.isDone()) continue;
+            if (!e.encoded.isCompletedExceptionally()) used -= e.bytes.getAsLong();
             it.remove();
             retire(e);
         }
@@ -157,7 +174,6 @@ final class EmbeddingCache implements AutoCloseable {
     private void retire(Entry e) {
         if (e.evicted) return;
         e.evicted = true;
-        if (e.encoded.isDone() && !e.encoded.isCompletedExceptionally()) used -= e.bytes;
         if (e.refs == 0) closeNow(e);
     }
 

@@ -505,10 +505,13 @@ public final class SegServer implements AutoCloseable {
         }
     }
 
-    private static long bytes(Predictor.Encoded enc) {
+    /** An encoding's memory: f_v, t'_text and the model input now, plus the decoders' per-image contexts once made. */
+    private static java.util.function.LongSupplier bytes(Predictor.Encoded enc) {
         long n = enc.features().fv().numel() + enc.image().input().numel();
         if (enc.features().textSummary() != null) n += enc.features().textSummary().numel();
-        return 4 * n;
+        long fixed = 4 * n;
+        var contexts = enc.features().contexts();
+        return contexts == null ? () -> fixed : () -> fixed + contexts.bytes();
     }
 
     /** {@code POST .../encode}: starts the view's encoding if needed and says how far it is. */
@@ -638,6 +641,7 @@ public final class SegServer implements AutoCloseable {
             m.put("server_ms", Math.round((System.nanoTime() - start) / 1e5) / 10.0); // body read to answer ready (not sent)
             return m;
         } finally {
+            cache.trim(e); // the first decode made the image's decoder contexts: count them
             cache.release(e);
         }
     }
@@ -707,6 +711,7 @@ public final class SegServer implements AutoCloseable {
                 }
             });
         } finally {
+            cache.trim(e);
             cache.release(e);
         }
         ex.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"" + file + "\"");

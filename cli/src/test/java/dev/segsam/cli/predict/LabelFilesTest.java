@@ -52,4 +52,38 @@ class LabelFilesTest {
             }
         }
     }
+
+    /**
+     * A label map on one slice along each axis of an anisotropic grid with an oblique, mirrored affine: read back, the
+     * slice shows the labels where {@code predict} showed the picture, and no other voxel is set.
+     */
+    @Test
+    void oneSliceOnEachAxisLandsWhereItWasShown() throws Exception {
+        int nx = 9, ny = 6, nz = 4;
+        double[][] affine = {{0, -1.5, 0, 10}, {0.8, 0, 0, -4}, {0, 0, -2, 7}, {0, 0, 0, 1}};
+        for (Axis axis : Axis.values()) {
+            try (Volume vol = Volume.builder(Tensor.zeros(nz, ny, nx)).spacing(0.8, 1.5, 2).affine(affine, Volume.AffineSource.SFORM).build()) {
+                int index = axis == Axis.Z ? 2 : axis == Axis.Y ? 3 : 5;
+                var pic = vol.displaySlice(axis, index);
+                int w = pic.width(), h = pic.height();
+                int[] labels = new int[w * h];
+                int set = 0;
+                for (int i = 0; i < labels.length; i++) {
+                    labels[i] = (i * 7 + 3) % 5 == 0 ? 0 : 1 + (i * 13) % 200;
+                    if (labels[i] != 0) set++;
+                }
+                Path nii = dir.resolve("s-" + axis + ".nii.gz");
+                SourceGrid.writeNifti(vol, axis, index, labels, w, h, nii);
+                try (Volume back = MedicalImages.read(nii)) {
+                    assertEquals("uint8", back.dataType());
+                    assertArrayEquals(new int[] {nz, ny, nx}, back.data().shape(), axis + ": grid");
+                    float[] shown = back.displaySlice(axis, index).values();
+                    for (int i = 0; i < labels.length; i++) assertEquals(labels[i], shown[i], 0f, axis + ", pixel " + i);
+                    int nonzero = 0;
+                    for (float v : back.data().toArray()) if (v != 0) nonzero++;
+                    assertEquals(set, nonzero, axis + ": voxels set outside the slice");
+                }
+            }
+        }
+    }
 }

@@ -26,7 +26,7 @@ final class VectorMath {
     private VectorMath() {}
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final float[] P = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f, 0.27886807f, -1.13520398f,
+    static final float[] P = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f, 0.27886807f, -1.13520398f,
         1.48851587f, -0.82215223f, 0.17087277f};
 
     static String describe() {
@@ -94,9 +94,9 @@ final class VectorMath {
     // (VectorMathTest compares them lane by lane with exp and geluVector).
     // exp: Cody–Waite reduction x = n·ln 2 + r (|r| ≤ ln 2 / 2, ln 2 split in a short head and a tail) and
     // e^r ≈ 1 + r + r²·C(r), C of degree 5 with the float coefficients of Cephes' expf (S. Moshier)
-    private static final float EXP_LO = -104f, EXP_HI = 89f, LOG2E = 1.44269504088896341f, ROUND = 0x1.8p23f;
-    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-    private static final float E0 = 5.0000001201e-1f, E1 = 1.6666665459e-1f, E2 = 4.1665795894e-2f, E3 = 8.3334519073e-3f,
+    static final float EXP_LO = -104f, EXP_HI = 89f, LOG2E = 1.44269504088896341f, ROUND = 0x1.8p23f;
+    static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    static final float E0 = 5.0000001201e-1f, E1 = 1.6666665459e-1f, E2 = 4.1665795894e-2f, E3 = 8.3334519073e-3f,
         E4 = 1.3981999507e-3f, E5 = 1.9875691500e-4f;
 
     /**

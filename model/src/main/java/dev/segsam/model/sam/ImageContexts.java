@@ -17,6 +17,7 @@ import java.util.function.Supplier;
 public final class ImageContexts implements AutoCloseable {
     private final Map<Object, TwoWayTransformer.ImageContext> made = new IdentityHashMap<>();
     private boolean closed;
+    private long bytes;
 
     /**
      * The context of {@code decoder} (any object identifying one weight set), made by {@code make} on first use; the
@@ -28,11 +29,22 @@ public final class ImageContexts implements AutoCloseable {
         if (c == null) {
             try (TensorScope s = TensorScope.open()) { // whatever make leaves behind goes; its result stays here
                 c = make.get();
-                for (Tensor t : new Tensor[] {c.keys(), c.keyPe(), c.k0(), c.v0(), c.q0()}) TensorScope.detach(t);
+                for (Tensor t : new Tensor[] {c.keys(), c.keyPe(), c.k0(), c.v0(), c.q0()}) {
+                    TensorScope.detach(t);
+                    bytes += 4 * t.numel();
+                }
             }
             made.put(decoder, c);
         }
         return c;
+    }
+
+    /**
+     * Memory the contexts made so far hold (4 bytes per float; 0 before the first decode, and after {@link #close}): for
+     * ViT-B about 14 MB per decoder, more than f_v itself, so a cache of encoded images must count it.
+     */
+    public synchronized long bytes() {
+        return bytes;
     }
 
     /** The number of contexts made so far. */
@@ -46,5 +58,6 @@ public final class ImageContexts implements AutoCloseable {
         closed = true;
         for (TwoWayTransformer.ImageContext c : made.values()) c.close();
         made.clear();
+        bytes = 0;
     }
 }

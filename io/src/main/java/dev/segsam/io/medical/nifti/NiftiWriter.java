@@ -33,7 +33,28 @@ import java.util.zip.GZIPOutputStream;
 public final class NiftiWriter {
     private NiftiWriter() {}
 
+    /** Voxel values in the file's order (x fastest, then y, then z), read in chunks. */
+    @FunctionalInterface
+    public interface VoxelSource {
+        /** Fills {@code dst[0, len)} with the values of voxels {@code at, …, at + len − 1}. */
+        void read(long at, float[] dst, int len);
+    }
+
     public static void write(Path out, Volume volume, NiftiDataType type, boolean overwrite) throws IOException {
+        Tensor t = volume.data();
+        write(out, volume, type, overwrite, t.numel(), (at, dst, len) -> t.read(at, dst, 0, len));
+    }
+
+    /**
+     * Writes {@code grid}'s geometry (dims, spacing, affine, codes) with the values of {@code data} instead of its own:
+     * a label map on a source volume's grid without holding it as a volume (a mask on one slice of a large volume
+     * costs a chunk of memory, not the volume's size).
+     */
+    public static void write(Path out, Volume grid, NiftiDataType type, boolean overwrite, VoxelSource data) throws IOException {
+        write(out, grid, type, overwrite, (long) grid.nx() * grid.ny() * grid.nz(), data);
+    }
+
+    private static void write(Path out, Volume volume, NiftiDataType type, boolean overwrite, long n, VoxelSource data) throws IOException {
         if (type != NiftiDataType.UINT8 && type != NiftiDataType.INT16 && type != NiftiDataType.FLOAT32) {
             throw new IllegalArgumentException("NiftiWriter writes uint8, int16 or float32, not " + type.label());
         }
@@ -44,7 +65,7 @@ public final class NiftiWriter {
         try {
             try (OutputStream os = open(tmp, out.getFileName().toString().endsWith(".gz"))) {
                 os.write(header(volume, type));
-                writeData(os, volume, type);
+                writeData(os, n, data, type);
             }
             if (overwrite) {
                 try {
@@ -107,16 +128,14 @@ public final class NiftiWriter {
         return 1;
     }
 
-    private static void writeData(OutputStream os, Volume v, NiftiDataType type) throws IOException {
-        Tensor t = v.data();
-        long n = t.numel();
+    private static void writeData(OutputStream os, long n, VoxelSource data, NiftiDataType type) throws IOException {
         int chunk = 1 << 16;
         float[] in = new float[chunk];
         ByteBuffer out = ByteBuffer.allocate(chunk * type.bytes()).order(ByteOrder.LITTLE_ENDIAN);
         double lo = type == NiftiDataType.UINT8 ? 0 : Short.MIN_VALUE, hi = type == NiftiDataType.UINT8 ? 255 : Short.MAX_VALUE;
         for (long at = 0; at < n; at += chunk) {
             int len = (int) Math.min(chunk, n - at);
-            t.read(at, in, 0, len);
+            data.read(at, in, len);
             out.clear();
             for (int i = 0; i < len; i++) {
                 float f = in[i];
