@@ -416,4 +416,31 @@ public interface Backend {
             dv.close();
         }
     }
+
+    // ------------------------------------------------------------------ optimiser ops (model/train's AdamW)
+    // So that parameters, moments and gradients stay where they live; reference: OptimizerOps.
+
+    /**
+     * Σ x² of each tensor (null: 0), summed in double: the squared gradient norms for clipping, with one device-to-host
+     * copy for all of them. Default: the host loop of {@link OptimizerOps#sumSquares} (a download per tensor off the CPU).
+     */
+    default double[] sumSquares(List<Tensor> tensors) {
+        return OptimizerOps.sumSquares(this, tensors);
+    }
+
+    /**
+     * One AdamW step in place on {@code param} and its moments {@code m}, {@code v} (tensors of this backend with the
+     * same number of elements; {@code grad} null: a zero gradient), as {@link OptimizerOps#adamw} computes it in
+     * double. Default: that host loop on CPU tensors; a device backend must have its own.
+     */
+    default void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+        if (device() != Device.CPU) throw new UnsupportedOperationException(name() + " has no in-place AdamW op");
+        OptimizerOps.adamw(param, grad, m, v, step);
+    }
+
+    /**
+     * The scalars of one {@link #adamw} step: learning rate and decoupled weight decay, β1, β2, ε, the factor the
+     * gradient is multiplied by (clipping; 1 without), and the bias corrections {@code 1 − β1^t}, {@code 1 − β2^t}.
+     */
+    record AdamWStep(double lr, double weightDecay, double beta1, double beta2, double eps, double gradScale, double bias1, double bias2) {}
 }

@@ -166,7 +166,7 @@ final class VectorMath {
     }
 
     /** {@code ROTATIONS[i]}: lane j takes lane (j + h) mod L, for h = L/2, L/4, …, 1 (L lanes). */
-    private static final VectorShuffle<Float>[] ROTATIONS = rotations();
+    static final VectorShuffle<Float>[] ROTATIONS = rotations(); // package-private: FastBackward inlines sumLanes too
 
     @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array of shuffles
     private static VectorShuffle<Float>[] rotations() {

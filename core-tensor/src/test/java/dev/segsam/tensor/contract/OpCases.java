@@ -109,6 +109,7 @@ public final class OpCases {
         attention(l);
         positional(l);
         backward(l);
+        optimizer(l);
         return l;
     }
 
@@ -523,7 +524,8 @@ public final class OpCases {
             add(l, "layerNormBackward", s(sh) + " db", Size.SMALL, lnTol, in, (b, t) -> b.layerNormBackward(t[0], t[1], t[2], 1e-5f).db());
             add(l, "layerNormBackward", s(sh) + " dx, no weight", Size.SMALL, lnTol, in, (b, t) -> b.layerNormBackward(t[0], null, t[2], 1e-5f).dx());
         }
-        int[][][] sums = {{{2, 3, 4, 5}, {3, 1, 5}}, {{2, 3, 4, 5}, {5}}, {{1, 8, 6, 6}, {1, 8, 1, 1}}, {{7, 9}, {7, 9}}, {{4, 6}, {1}}};
+        int[][][] sums = {{{2, 3, 4, 5}, {3, 1, 5}}, {{2, 3, 4, 5}, {5}}, {{1, 8, 6, 6}, {1, 8, 1, 1}}, {{7, 9}, {7, 9}}, {{4, 6}, {1}},
+            {{2, 3, 4, 5, 6}, {3, 1, 5, 1}}, {{300, 33}, {33}}};
         for (int[][] c : sums) {
             add(l, "sumTo", s(c[0]) + " → " + s(c[1]), Size.SMALL, new Tolerance.Close(1e-5, 1e-6), r -> new Tensor[] {randn(r, 1f, c[0])},
                     (b, t) -> b.sumTo(t[0], c[1]));
@@ -536,7 +538,7 @@ public final class OpCases {
                     new Tolerance.Close(1e-5, 1e-6), r -> new Tensor[] {randn(r, 1f, c[0], c[1] * c[4] * c[5], Ho * Wo)},
                     (b, t) -> b.col2im(t[0], xs, c[4], c[5], c[6], c[7], c[8], c[9]));
         }
-        for (int[] c : new int[][] {{3, 4, 7, 5}, {8, 8, 16, 16}, {5, 5, 3, 2}}) {
+        for (int[] c : new int[][] {{3, 4, 7, 5}, {8, 8, 16, 16}, {5, 5, 3, 2}, {5, 6, 20, 24}}) {
             add(l, "interpolateBilinearBackward", s(1, 2, c[2], c[3]) + " → " + c[0] + "x" + c[1], Size.SMALL, new Tolerance.Close(1e-5, 1e-6),
                     r -> new Tensor[] {randn(r, 1f, 1, 2, c[2], c[3])}, (b, t) -> b.interpolateBilinearBackward(t[0], c[0], c[1]));
         }
@@ -557,5 +559,50 @@ public final class OpCases {
             add(l, "attentionBackward", lab + " dk", size, attTol, in, (b, t) -> b.attentionBackward(t[0], t[1], t[2], sc, t[3]).dk());
             add(l, "attentionBackward", lab + " dv", size, attTol, in, (b, t) -> b.attentionBackward(t[0], t[1], t[2], sc, t[3]).dv());
         }
+    }
+
+    /**
+     * The optimiser ops (model/train's AdamW): Σ x² per tensor, and one AdamW step (in place, so each case updates
+     * copies of its inputs and returns one of them) with and without clipping, weight decay, a gradient.
+     */
+    private static void optimizer(List<OpCase> l) {
+        for (int[] sh : new int[][] {{7}, {3, 300}, {64, 65, 3}}) {
+            add(l, "sumSquares", s(sh) + " and " + s(sh[0]), Size.SMALL, new Tolerance.Close(1e-6, 1e-9),
+                    r -> new Tensor[] {randn(r, 2f, sh), randn(r, 1f, sh[0])}, (b, t) -> {
+                        double[] q = b.sumSquares(java.util.Arrays.asList(t[0], null, t[1]));
+                        return Tensor.of(new float[] {(float) q[0], (float) q[1], (float) q[2]}, 3);
+                    });
+        }
+        // lr, weight decay, grad scale, step t (bias corrections from it)
+        double[][] steps = {{1e-3, 1e-2, 1, 1}, {5e-4, 0, 0.37, 17}, {2e-2, 0.1, 1, 400}};
+        for (int[] sh : new int[][] {{5}, {2, 3, 300}}) {
+            for (double[] st : steps) {
+                Backend.AdamWStep step = new Backend.AdamWStep(st[0], st[1], 0.9, 0.999, 1e-8, st[2], 1 - Math.pow(0.9, st[3]), 1 - Math.pow(0.999, st[3]));
+                Function<Random, Tensor[]> in = r -> new Tensor[] {randn(r, 1f, sh), randn(r, 0.1f, sh), randn(r, 0.01f, sh),
+                    absAll(randn(r, 1e-4f, sh))};
+                String lab = s(sh) + " lr " + st[0] + " wd " + st[1] + " clip×" + st[2] + " t " + (int) st[3];
+                for (int out = 0; out < 3; out++) {
+                    int o = out;
+                    add(l, "adamw", lab + " " + new String[] {"θ", "m", "v"}[o], Size.SMALL, new Tolerance.Close(1e-6, 1e-9), in, (b, t) -> {
+                        Tensor p = b.scale(t[0], 1f), m = b.scale(t[2], 1f), v = b.scale(t[3], 1f);
+                        b.adamw(p, t[1], m, v, step);
+                        return new Tensor[] {p, m, v}[o];
+                    });
+                }
+                if (st[3] == 17) {
+                    add(l, "adamw", s(sh) + " no gradient θ", Size.SMALL, new Tolerance.Close(1e-6, 1e-9), in, (b, t) -> {
+                        Tensor p = b.scale(t[0], 1f), m = b.scale(t[2], 1f), v = b.scale(t[3], 1f);
+                        b.adamw(p, null, m, v, step);
+                        return p;
+                    });
+                }
+            }
+        }
+    }
+
+    private static Tensor absAll(Tensor t) {
+        float[] v = t.toArray();
+        for (int i = 0; i < v.length; i++) v[i] = Math.abs(v[i]);
+        return Tensor.of(v, t.shape());
     }
 }
