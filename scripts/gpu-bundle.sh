@@ -32,11 +32,9 @@ fail() { tail -n 40 "$log" >&2; echo "gpu-bundle: $1 failed (log: $log)" >&2; ex
 rm -f "$log"
 cp kernels/target/segsam-kernels-0.1.0-SNAPSHOT.jar bench/target/segsam-bench-0.1.0-SNAPSHOT.jar "$out/lib/"
 "$SEGSAM_JAVA_HOME/bin/jar" cf "$out/segsam-kernels-tests.jar" -C kernels/target/test-classes .
-# not needed on the GPU host: JUnit (the console launcher has its own), the io/model modules and their libraries
-# (GpuGemmBench uses neither)
-rm -f "$out"/lib/junit-*.jar "$out"/lib/opentest4j-*.jar "$out"/lib/apiguardian-*.jar "$out"/lib/segsam-io-*.jar \
-    "$out"/lib/segsam-model-*.jar "$out"/lib/commons-compress-*.jar "$out"/lib/commons-codec-*.jar "$out"/lib/commons-io-*.jar \
-    "$out"/lib/commons-lang3-*.jar
+# not needed on the GPU host: JUnit (the console launcher has its own). The io/model modules and their libraries stay:
+# the kernels' model-level GPU tests (SamCudaGpuTest, TrainingRunCudaGpuTest) and the training-step run use them.
+rm -f "$out"/lib/junit-*.jar "$out"/lib/opentest4j-*.jar "$out"/lib/apiguardian-*.jar
 python3 - "$out"/lib/jcuda-natives-*.jar <<'PY'
 import sys, zipfile, os
 src = sys.argv[1]; tmp = src + ".tmp"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check for the CUDA backend: device facts, the committed fatbin against nvcc, every kernels test (GPU tests
 # included), the JMH benchmarks (GpuGemmBench; issue 6: GpuAttentionBench, GpuDecodeBench), the PyTorch baselines on
-# the same card (torch.matmul; SDPA / SAM decoder), then the summary tables.
+# the same card (torch.matmul; SDPA / SAM decoder), one SEG-SAM training step (segsam CUDA vs PyTorch autograd on the
+# card, issue 14 §2), then the summary tables.
 # Meant for a GPU host without network: finishes within 8 minutes (each step gets a share of a 7.5-minute budget;
 # a step that runs out of its share is cut and reported, the later steps still run).
 #
@@ -128,11 +129,24 @@ say "PyTorch baseline for issue 6 (SDPA with SAM's rel-pos, SAM decoder, postpro
 timeout "$(left 60)" python3 tools/reference/bench_torch_attention_gpu.py --json "$out/torch_attention.json" 2>&1 | tee "$out/torch_attention.log"
 status_torch="$status_torch, attention $([ "${PIPESTATUS[0]}" = 0 ] && echo ok || echo FAILED)"
 
+# ---------------------------------------------------------------- training step (issue 14 §2)
+# One SEG-SAM training step at ViT-B decoder sizes (5 box targets, K = 12, all four losses, forward + backward):
+# segsam's TrainStepRun on the CUDA backend vs tools/reference/train_step_torch.py --device cuda, same card, medians.
+say "training step: segsam CUDA vs PyTorch autograd on the same card"
+if [ -n "$bundle" ]; then tcp="$bundle/lib/*"; else tcp="bench/target/benchmarks.jar"; fi
+timeout "$(left 60)" "$java" "${jvm[@]}" -Xmx8g -Dsegsam.device=cuda -cp "$tcp" dev.segsam.bench.TrainStepRun 5 2 12 > "$out/train_step.log" 2>&1
+rc_ts=$?
+timeout "$(left 45)" python3 tools/reference/train_step_torch.py --device cuda --steps 5 --warmup 2 --classes 12 >> "$out/train_step.log" 2>&1
+rc_tt=$?
+grep -E "^(segsam|torch) " "$out/train_step.log"
+status_train="segsam exit $rc_ts, torch exit $rc_tt"
+
 # ---------------------------------------------------------------- the table
 say "summary"
 {
     echo "GPU check $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null), $(head -n 2 "$out/nvidia-smi.csv" | tail -n 1)"
-    echo "tests: $status_tests; fatbin vs nvcc: $status_fatbin; JMH: $status_jmh; PyTorch: $status_torch; $(($(date +%s) - start)) s"
+    echo "tests: $status_tests; fatbin vs nvcc: $status_fatbin; JMH: $status_jmh; PyTorch: $status_torch; training step: ${status_train:-not run}; $(($(date +%s) - start)) s"
+    grep -hE "^(segsam|torch) " "$out/train_step.log" 2>/dev/null | sed 's/^/training step: /'
     [ -f "$out/jmh.json" ] && python3 tools/reference/gpu_summary.py "$out/jmh.json" "$out/torch.json" "$out/torch_attention.json"
 } 2>&1 | tee "$out/summary.md"
 [ "$status_tests" = passed ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One SEG-SAM training step in PyTorch autograd, timed: the peer of segsam's TrainStepRun / TrainStepBench.
 
-    python3 tools/reference/train_step_torch.py [--steps N] [--warmup W] [--threads T] [--classes K] [--targets P]
+    python3 tools/reference/train_step_torch.py [--steps N] [--warmup W] [--threads T] [--classes K] [--targets P] [--device cuda]
 
 The step (docs/design/segsam.md §4), written from the model's definition with the functions of sam_reference.py and
 segsam_reference.py: SAM ViT-B decoder sizes (C = 256, 64×64 cached image embedding f_v, random), K classes, P box
@@ -10,6 +10,9 @@ decoder (M̂_b = token 0) and the semantic-aware decoder (M̂_s, Ĉ_s), the four
 (focal×20 + Dice on M̂_b; CE + multi-class Dice on M̂_s; BCE on Ĉ_s; the cross-mask alignment L_cons), averaged over the
 targets, one backward. Trainable: everything segsam trains (prompt encoder but its Gaussian matrix, mask decoder,
 semantic decoder, T2VSE but its text embeddings). Prints the median wall and process-CPU milliseconds per step.
+--device cuda: the same step on the GPU (weights and inputs moved there after they are made on the CPU with the same
+seeds, float tensors made inside the step default to CUDA; each timed step ends with torch.cuda.synchronize()), the
+peer of `TrainStepRun` with -Dsegsam.device=cuda on the same card.
 """
 import argparse
 import statistics
@@ -50,7 +53,7 @@ def step(W, c, fv, pe, boxes, targets, classes, K):
     summary = G.t2vse_summary(W, c, fv, pe)
     n = len(boxes)
     total = 0.0
-    presence_t = torch.zeros(K)
+    presence_t = torch.zeros(K, device=fv.device)
     presence_t[torch.tensor(sorted(set(classes))) - 1] = 1
     for box, t, cls in zip(boxes, targets, classes):
         sparse, dense = S.embed_prompts(W, c, None, None, box, None)
@@ -80,6 +83,7 @@ def main():
     ap.add_argument("--classes", type=int, default=12)
     ap.add_argument("--targets", type=int, default=5)
     ap.add_argument("--text-dim", type=int, default=256)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -106,17 +110,27 @@ def main():
         t[y0 // 4:(y0 + 250) // 4, x0 // 4:(x0 + 300) // 4] = 1
         targets.append(t)
         classes.append(1 + i % K)
+    if a.device == "cuda":
+        dev = torch.device("cuda")
+        W = {n: w.detach().to(dev).requires_grad_(w.requires_grad) for n, w in W.items()}
+        fv, pe = fv.to(dev), pe.to(dev)
+        boxes = [b.to(dev) for b in boxes]
+        targets = [t.to(dev) for t in targets]
+        torch.set_default_tensor_type(torch.cuda.FloatTensor)  # float tensors the reference functions make inside the step
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     walls, cpus = [], []
     for i in range(a.warmup + a.steps):
         for w in W.values():
             w.grad = None
+        sync()
         t0, c0 = time.perf_counter(), time.process_time()
         loss = step(W, c, fv, pe, boxes, targets, classes, K)
+        sync()
         t1, c1 = time.perf_counter(), time.process_time()
         if i >= a.warmup:
             walls.append((t1 - t0) * 1e3)
             cpus.append((c1 - c0) * 1e3)
-    print(f"torch {torch.__version__} threads={a.threads} K={K} targets={a.targets} loss={loss:.4f} "
+    print(f"torch {torch.__version__} device={a.device} threads={a.threads} K={K} targets={a.targets} loss={loss:.4f} "
           f"wall_ms_median={statistics.median(walls):.1f} cpu_ms_median={statistics.median(cpus):.1f} "
           f"wall_ms={[round(x, 1) for x in walls]}")
 

@@ -8,3 +8,4 @@
 #include "gemm.cuh"
 #include "attention.cuh"
 #include "backward.cuh"
+#include "optimizer.cuh"

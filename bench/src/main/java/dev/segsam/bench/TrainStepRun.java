@@ -33,7 +33,10 @@ import java.util.Random;
  * <pre>
  * java -cp bench/target/segsam-bench.jar dev.segsam.bench.TrainStepRun [steps] [warmup] [classes]
  * </pre>
- * Prints the median wall and process-CPU milliseconds per step. Options from {@code -Dsegsam.*} (cpu, threads).
+ * Prints the median wall and process-CPU milliseconds per step. Options from {@code -Dsegsam.*} (cpu, threads);
+ * {@code -Dsegsam.device=cuda} runs the step on the CUDA backend (weights uploaded once; a step then ends with the
+ * download of every trainable tensor's gradient, ~4.2 M floats, which also waits for the GPU) — the peer is
+ * {@code train_step_torch.py --device cuda} on the same card. Without it the step runs on the CPU even on a GPU host.
  */
 public final class TrainStepRun {
     private TrainStepRun() {}
@@ -60,11 +63,11 @@ public final class TrainStepRun {
         for (int k = 1; k <= classes; k++) specs.add(ClassTexts.spec("class" + k, "structure number " + k + " of the atlas"));
         SegSamInit.Model m = SegSamInit.create(sam, specs, SegSamInit.hashedEmbeddings(specs, 256), "hashed-v1", true, "sam", 5);
         Map<String, Tensor> w = new LinkedHashMap<>();
-        m.tensors().forEach((k, v) -> w.put(k, v.copy()));
+        m.tensors().forEach((k, v) -> w.put(k, cpu.device() == dev.segsam.tensor.Device.CPU ? v.copy() : cpu.upload(v)));
         SegSam model = SegSam.load(TensorSource.of(w, m.metadata()), cpu);
         Map<String, Tensor> train = SegSamTrainer.trainableOf(w, false);
         SegSamTrainer.Options o = new SegSamTrainer.Options(targets, 20, 1, true, true, true, 1, 1, false);
-        SegSamTrainer trainer = new SegSamTrainer(model, train, AdamW.defaults(train, 1e-4, 5, 200), o, Preprocessor.Convention.SAM);
+        SegSamTrainer trainer = new SegSamTrainer(model, train, AdamW.defaults(cpu, train, 1e-4, 5, 200), o, Preprocessor.Convention.SAM);
         int side = 1024;
         RgbImage img = RgbImage.black(side, side);
         Random r = new Random(1);
@@ -90,7 +93,7 @@ public final class TrainStepRun {
         Options options = Options.fromSystemProperties();
         // -Dsegsam.bench.profile=true: per-op times of the timed steps (OpProfiler; -Dsegsam.profile.cpu for thread CPU)
         OpProfiler prof = Boolean.getBoolean("segsam.bench.profile") ? new OpProfiler() : null;
-        Backend cpu = Backends.cpu(options);
+        Backend cpu = options.device() == dev.segsam.tensor.Device.CUDA ? Backends.select(options) : Backends.cpu(options);
         Fixture fx = fixture(prof == null ? cpu : prof.wrap(cpu), classes, 5);
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         double[] wall = new double[steps], cpuMs = new double[steps];
@@ -107,7 +110,7 @@ public final class TrainStepRun {
         }
         if (prof != null) System.out.print(prof.table(steps));
         System.out.printf(java.util.Locale.ROOT, "segsam %s K=%d targets=5 loss=%.4f wall_ms_median=%.1f cpu_ms_median=%.1f wall_ms=%s%n",
-                options.cpu(), classes, loss, median(wall), median(cpuMs), Arrays.toString(Arrays.stream(wall).map(x -> Math.round(x * 10) / 10.0).toArray()));
+                cpu.device() == dev.segsam.tensor.Device.CPU ? options.cpu() : cpu.name(), classes, loss, median(wall), median(cpuMs), Arrays.toString(Arrays.stream(wall).map(x -> Math.round(x * 10) / 10.0).toArray()));
     }
 
     static double median(double[] v) {

@@ -21,4 +21,13 @@ final class ComputeOptions {
     Options options() {
         return Main.options(device, threads);
     }
+
+    /**
+     * As {@link #options()}, but on the CPU unless {@code --device} or {@code -Dsegsam.device} names a device: training
+     * and evaluation do not follow {@code auto} onto a GPU (their CUDA path is new; ask for it with {@code --device cuda}).
+     */
+    Options cpuUnlessAsked() {
+        Options o = options();
+        return device == null && System.getProperty("segsam.device") == null ? o.withDevice(Device.CPU) : o;
+    }
 }

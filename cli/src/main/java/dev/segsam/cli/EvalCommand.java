@@ -20,7 +20,6 @@ import dev.segsam.model.segsam.SegSam;
 import dev.segsam.model.train.Evaluation;
 import dev.segsam.model.train.TrainSample;
 import dev.segsam.tensor.Backends;
-import dev.segsam.tensor.Device;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.image.RgbImage;
 import java.io.IOException;
@@ -49,6 +48,7 @@ import picocli.CommandLine.Spec;
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "the weights to evaluate: SAM/MedSAM/SEG-SAM (.safetensors or .pth)") Path model;
     @Mixin DataOptions dataOptions;
+    @Mixin ComputeOptions compute; // --device (default cpu here), --threads
     @Option(names = "--split", paramLabel = "train|val|test|all", defaultValue = "test", description = {"train, val, test or all (default ${DEFAULT-VALUE}); a model trained by segsam train",
         "records its data set and split, which are used when --data is that data set (or left out)"}) String split;
     @Option(names = "--overlays", paramLabel = "N", defaultValue = "6", description = "sample overlays to write (default ${DEFAULT-VALUE})") int overlays;
@@ -72,7 +72,7 @@ final class EvalCommand implements Callable<Integer> {
     private int run(OutputFolder folder, PrintWriter o, PrintWriter err) throws Exception {
         Path out = folder.dir();
         try (Checkpoint f = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
-            SegSam m = SegSam.load(f, Backends.select(Main.options(null, null).withDevice(Device.CPU))); // -Dsegsam.cpu/threads
+            SegSam m = SegSam.load(f, Backends.select(compute.cpuUnlessAsked())); // the CPU (-Dsegsam.cpu/threads) unless --device cuda
             // the data set and split the model was trained on, when it records them
             JsonNode rec = null;
             String recText = f.metadata().get(DataSources.META_KEY);

@@ -4,6 +4,7 @@ import dev.segsam.io.IoLimits;
 import dev.segsam.cli.predict.BatchPredict;
 import dev.segsam.cli.predict.Conventions;
 import dev.segsam.cli.predict.InputImage;
+import dev.segsam.cli.predict.OutputWarmup;
 import dev.segsam.cli.predict.PredictionOutput;
 import dev.segsam.cli.predict.ProcessCpu;
 import dev.segsam.cli.predict.Progress;
@@ -140,6 +141,7 @@ final class PredictCommand implements Callable<Integer> {
         RgbImage img = input.image();
         for (int i = 0; i < prompts.size(); i++) PromptParser.requireInside(prompts.get(i), img.width(), img.height(), "prompt " + i);
 
+        boolean timing = Boolean.getBoolean("segsam.timing");
         long t0 = System.nanoTime(), upAtLoad = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime(), c0 = ProcessCpu.nanos();
         Backend backend = Backends.select(options);
         try (Checkpoint weights = Checkpoint.open(model, IoLimits.fromSystemProperties())) {
@@ -157,23 +159,39 @@ final class PredictCommand implements Callable<Integer> {
             // docs/PERF.md "cold start": the decode path is compiled while the encode runs (model/DecoderWarmup)
             DecoderWarmup warmup = decoderWarmup ? DecoderWarmup.create(predictor, img.height(), img.width(), prompts.get(0),
                     Integer.getInteger("segsam.warmup.decodes", WARMUP_DECODES)) : null;
-            IntConsumer blocks = i -> bar.update(i + 1, "blocks");
+            if (warmup != null && !Boolean.getBoolean("segsam.warmup.nooutput")) { // and the per-prompt output work (cold start II)
+                PrintWriter none = new PrintWriter(java.io.Writer.nullWriter());
+                warmup.then(OutputWarmup.of(prompts.get(0), img.width(), img.height()).andThen(r -> new NanCheck(none).check(r, 0)));
+            }
+            StringBuilder blockCpuMs = new StringBuilder(); // -Dsegsam.timing: process CPU per encoder block (its warm-up)
+            long[] lastCpu = {c1, timing ? ProcessCpu.jitNanos() : 0};
+            IntConsumer blocks = i -> {
+                bar.update(i + 1, "blocks");
+                if (timing) {
+                    long c = ProcessCpu.nanos(), jit = ProcessCpu.jitNanos();
+                    blockCpuMs.append(blockCpuMs.isEmpty() ? "" : ", ").append((c - lastCpu[0]) / 1_000_000)
+                            .append('/').append((jit - lastCpu[1]) / 1_000_000);
+                    lastCpu[0] = c;
+                    lastCpu[1] = jit;
+                }
+            };
             try (warmup; Predictor.Encoded enc = predictor.encode(img, warmup == null ? blocks
                     : warmup.startAfter(Integer.getInteger("segsam.warmup.after", WARMUP_AFTER_BLOCKS), blocks))) {
                 if (warmup != null) warmup.stop();
-                long t2 = System.nanoTime(), c2 = ProcessCpu.nanos();
+                long t2 = System.nanoTime(), c2 = ProcessCpu.nanos(), jit2 = timing ? ProcessCpu.jitNanos() : -1;
                 // one prompt at a time, each result written as it comes and then dropped: memory does not grow with the
                 // number of prompts (docs/LIMITS.md)
-                StringBuilder decodeMs = new StringBuilder(), decodeCpuMs = new StringBuilder();
+                StringBuilder decodeMs = new StringBuilder(), decodeCpuMs = new StringBuilder(), decodeJitMs = new StringBuilder();
                 long decodeNs = 0;
                 Progress pbar = new Progress(err, "prompts", prompts.size(), !quiet && prompts.size() > 1);
                 List<String> summary;
                 NanCheck nan = new NanCheck(err);
                 try (PredictionOutput.Writer output = new PredictionOutput.Writer(folder.dir(), model, image, segsam, conv, img, enc, fullResLogits, input, null, null)) {
                     for (int i = 0; i < prompts.size(); i++) {
-                        long d0 = System.nanoTime(), k0 = ProcessCpu.nanos();
+                        long j0 = timing && i < 20 ? ProcessCpu.jitNanos() : 0, d0 = System.nanoTime(), k0 = ProcessCpu.nanos();
                         Predictor.Result r = predictor.predict(enc, prompts.get(i));
                         long d = System.nanoTime() - d0, k = ProcessCpu.nanos() - k0;
+                        if (timing && i < 20) decodeJitMs.append(decodeJitMs.isEmpty() ? "" : ", ").append((ProcessCpu.jitNanos() - j0) / 1_000_000);
                         decodeNs += d;
                         if (i < 20) {
                             decodeMs.append(decodeMs.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", d / 1e6));
@@ -195,13 +213,16 @@ final class PredictCommand implements Callable<Integer> {
                 long t3 = System.nanoTime(), c3 = ProcessCpu.nanos();
                 for (String line : summary) o.println(line);
                 o.println("wrote " + out);
-                if (Boolean.getBoolean("segsam.timing")) { // docs/PERF.md: cold start, stage by stage
+                if (timing) { // docs/PERF.md: cold start, stage by stage
                     if (prompts.size() > 20) decodeMs.append(", ... (").append(prompts.size()).append(" prompts)");
                     err.printf(Locale.ROOT, "segsam: timing: JVM start to load %d ms, load %.0f ms, encode %.0f ms, decode ms [%s], decode and write %.0f ms (decode %.0f), decoder warm-up %s%n",
                             upAtLoad, (t1 - t0) / 1e6, (t2 - t1) / 1e6, decodeMs, (t3 - t2) / 1e6, decodeNs / 1e6,
-                            warmup == null ? "off" : warmup.decodesDone() + " decodes during the encode [" + warmup.times() + "]");
+                            warmup == null ? "off" : warmup.decodesDone() + " decodes during the encode [" + warmup.times() + "]"
+                                    + (warmup.failure() == null ? "" : " (failed: " + warmup.failure() + ")"));
                     err.printf(Locale.ROOT, "segsam: timing: process CPU ms: JVM start to load %.0f, load %.0f, encode %.0f, decode and write %.0f, decodes [%s]%s%n",
-                            c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6, decodeCpuMs, ProcessCpu.jitSuffix());
+                            c0 / 1e6, (c1 - c0) / 1e6, (c2 - c1) / 1e6, (c3 - c2) / 1e6, decodeCpuMs, ProcessCpu.jitSuffix()
+                            + (jit2 < 0 ? "" : String.format(Locale.ROOT, " (%d by the end of the encode)", jit2 / 1_000_000))
+                            + ", encoder blocks CPU/JIT [" + blockCpuMs + "] (the first with the patch embedding), JIT during the decodes [" + decodeJitMs + "]");
                 }
             }
         }

@@ -23,7 +23,6 @@ import dev.segsam.model.train.SegSamTrainer;
 import dev.segsam.model.train.TrainingRun;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Backends;
-import dev.segsam.tensor.Device;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorSource;
 import java.io.IOException;
@@ -58,6 +57,8 @@ import picocli.CommandLine.Spec;
 final class TrainCommand implements Callable<Integer> {
     @Mixin
     DataOptions dataOptions;
+    @Mixin
+    ComputeOptions compute; // --device (default cpu here, docs/TRAINING.md "Training on a GPU"), --threads
     @Option(names = "--stage", defaultValue = "auto", paramLabel = "auto|encoder|segsam",
             description = {"encoder: train a small SAM from scratch, encoder included, binary loss; segsam: frozen encoder (from --init),",
                 "SEG-SAM losses; auto (default): segsam with --init, else encoder then segsam"})
@@ -135,6 +136,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private final java.util.Set<String> configured = new java.util.HashSet<>(); // options --config set
+    private Backend backend; // where the stages run: the CPU unless --device cuda (set by call)
 
     /** One training run into one folder (the recipe's stages are two of them). */
     private record Stage(String name, boolean encoder, Ablation parts, Path init, int steps, double lr, int warmup, Path dir) {}
@@ -145,6 +147,7 @@ final class TrainCommand implements Callable<Integer> {
         applyConfigFile();
         if (resume) RunFolder.resumeOptions(spec, out.resolve("train.json"), this::resumableOptions, json, configured);
         checkRanges();
+        backend = Backends.select(compute.cpuUnlessAsked()); // a missing GPU fails here, before anything in --out is touched
         if (!List.of("auto", "encoder", "segsam").contains(stage)) throw new IllegalArgumentException("--stage must be auto, encoder or segsam, got " + stage);
         Ablation.parse(ablation); // fails early on a bad name
         Architectures.byName(arch); // fails early on a bad name
@@ -223,7 +226,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainingRun.Config config = new TrainingRun.Config(st.steps(), st.lr(), st.warmup(), seed, logEvery, evalEvery, checkpointEvery,
                 st.parts().loss(targets, focalWeight, diceWeight, st.encoder())).withSampling(samplingOf(), augmentOf(st.encoder()));
         Path dir = st.dir(), ckpt = dir.resolve("checkpoint.safetensors");
-        Backend cpu = Backends.select(Main.options(null, null).withDevice(Device.CPU)); // -Dsegsam.cpu/threads
+        Backend cpu = backend; // the CPU (-Dsegsam.cpu/threads) unless --device cuda
         TrainingRun run;
         if (resumeThis) {
             try (Checkpoint f = Checkpoint.open(ckpt, IoLimits.fromSystemProperties())) {

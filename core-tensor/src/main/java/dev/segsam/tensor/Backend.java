@@ -78,6 +78,38 @@ public interface Backend {
      */
     Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, int stride);
 
+    /**
+     * {@code layerNorm(residual + linear(x, w, bias), lnW, lnB, eps)} ({@code residual} with the linear's output shape):
+     * a transformer's output projection, residual and norm, as SAM's decoder updates its image keys. Default: the three
+     * ops; a fast backend normalises each block of GEMM rows before it stores it.
+     */
+    default Tensor linearAddLayerNorm(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor lnW, Tensor lnB, float eps) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(layerNorm(add(residual, linear(x, w, bias)), lnW, lnB, eps));
+        }
+    }
+
+    /**
+     * {@code gelu(convTranspose2d(x, w, bias, stride))}: the last stage of SAM's mask-decoder upscaling. Default: the two
+     * ops; a fast backend applies GELU to each block of products before it stores it.
+     */
+    default Tensor convTranspose2dGelu(Tensor x, Tensor w, Tensor bias, int stride) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(gelu(convTranspose2d(x, w, bias, stride)));
+        }
+    }
+
+    /**
+     * {@code gelu(layerNorm2d(convTranspose2d(x, w, bias, stride), lnW, lnB, eps))}: the first stage of SAM's
+     * mask-decoder upscaling. Default: the three ops; a fast backend normalises and activates each block of products
+     * before it stores it.
+     */
+    default Tensor convTranspose2dLayerNormGelu(Tensor x, Tensor w, Tensor bias, int stride, Tensor lnW, Tensor lnB, float eps) {
+        try (TensorScope s = TensorScope.open()) {
+            return s.keep(gelu(layerNorm2d(convTranspose2d(x, w, bias, stride), lnW, lnB, eps)));
+        }
+    }
+
     // ------------------------------------------------------------------ normalisation and activations
 
     /** {@code torch.nn.functional.layer_norm} over the last dimension (biased variance); {@code w, b [last]} or null. */
@@ -384,4 +416,31 @@ public interface Backend {
             dv.close();
         }
     }
+
+    // ------------------------------------------------------------------ optimiser ops (model/train's AdamW)
+    // So that parameters, moments and gradients stay where they live; reference: OptimizerOps.
+
+    /**
+     * Σ x² of each tensor (null: 0), summed in double: the squared gradient norms for clipping, with one device-to-host
+     * copy for all of them. Default: the host loop of {@link OptimizerOps#sumSquares} (a download per tensor off the CPU).
+     */
+    default double[] sumSquares(List<Tensor> tensors) {
+        return OptimizerOps.sumSquares(this, tensors);
+    }
+
+    /**
+     * One AdamW step in place on {@code param} and its moments {@code m}, {@code v} (tensors of this backend with the
+     * same number of elements; {@code grad} null: a zero gradient), as {@link OptimizerOps#adamw} computes it in
+     * double. Default: that host loop on CPU tensors; a device backend must have its own.
+     */
+    default void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+        if (device() != Device.CPU) throw new UnsupportedOperationException(name() + " has no in-place AdamW op");
+        OptimizerOps.adamw(param, grad, m, v, step);
+    }
+
+    /**
+     * The scalars of one {@link #adamw} step: learning rate and decoupled weight decay, β1, β2, ε, the factor the
+     * gradient is multiplied by (clipping; 1 without), and the bias corrections {@code 1 − β1^t}, {@code 1 − β2^t}.
+     */
+    record AdamWStep(double lr, double weightDecay, double beta1, double beta2, double eps, double gradScale, double bias1, double bias2) {}
 }

@@ -38,6 +38,7 @@ public final class CudaBackend implements Backend {
     private final ElementwiseOps elementwise;
     private final LayoutOps layout;
     private final BackwardKernels backward;
+    private final OptimizerKernels optimizer;
 
     CudaBackend(CudaRuntime rt, GemmEngine engine, AttentionKind attentionKind, long attentionTileBytes) {
         this.rt = rt;
@@ -45,6 +46,7 @@ public final class CudaBackend implements Backend {
         this.linear = new LinearOps(rt, gemm);
         this.elementwise = new ElementwiseOps(rt);
         this.backward = new BackwardKernels(rt);
+        this.optimizer = new OptimizerKernels(rt);
         this.layout = new LayoutOps(rt);
         this.attention = new AttentionOps(rt, gemm, layout, attentionKind, attentionTileBytes);
     }
@@ -322,7 +324,8 @@ public final class CudaBackend implements Backend {
         return rt;
     }
 
-    // ------------------------------------------------------------------ backward ops (backward.cuh; the rest: Backend's defaults)
+    // ------------------------------------------------------------------ backward ops (backward.cuh; products and attention backward:
+    // Backend's default compositions of this backend's ops)
 
     @Override
     public Tensor geluBackward(Tensor x, Tensor dy) {
@@ -347,5 +350,39 @@ public final class CudaBackend implements Backend {
     @Override
     public LayerNormGrads layerNormBackward(Tensor x, Tensor w, Tensor dy, float eps) {
         return backward.layerNorm(x, w, dy, eps);
+    }
+
+    @Override
+    public Tensor sumTo(Tensor g, int... shape) {
+        if (java.util.Arrays.equals(g.shape(), shape)) return scale(g, 1f); // a copy, as the reference returns
+        Tensor r = backward.sumTo(g, shape);
+        return r != null ? r : Backend.super.sumTo(g, shape); // > 4 alternating dimension groups: the host reference
+    }
+
+    @Override
+    public Tensor col2im(Tensor cols, int[] xShape, int kh, int kw, int strideH, int strideW, int padH, int padW) {
+        return backward.col2im(cols, xShape, kh, kw, strideH, strideW, padH, padW);
+    }
+
+    @Override
+    public Tensor interpolateBilinearBackward(Tensor dy, int h, int w) {
+        return backward.interpolateBilinearBackward(dy, h, w);
+    }
+
+    @Override
+    public Tensor relPosLookupBackward(Tensor dy, int L, int qSize, int kSize) {
+        return backward.relPosLookupBackward(dy, L, qSize, kSize);
+    }
+
+    // ------------------------------------------------------------------ optimiser ops (optimizer.cuh)
+
+    @Override
+    public double[] sumSquares(List<Tensor> tensors) {
+        return optimizer.sumSquares(tensors);
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+        optimizer.adamw(param, grad, m, v, step);
     }
 }

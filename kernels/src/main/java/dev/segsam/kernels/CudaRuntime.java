@@ -171,7 +171,7 @@ final class CudaRuntime {
     /**
      * How to read one {@link KernelArgs} record class: its component names and types in declaration order (= the
      * kernel's parameter order) and one method handle {@code (KernelArgs) → Object[]} of the {@code void**} values:
-     * Integer, Float, or a Long device address (0 for a null {@code In}).
+     * Integer, Float, Double, or a Long device address (0 for a null {@code In}).
      */
     record Reader(String[] names, Class<?>[] types, MethodHandle values) {}
 
@@ -192,7 +192,7 @@ final class CudaRuntime {
                     MethodHandle get = lookup.unreflect(rc[i].getAccessor());
                     if (types[i] == KernelArgs.In.class) get = MethodHandles.filterReturnValue(get, inAddress);
                     else if (types[i] == KernelArgs.Out.class) get = MethodHandles.filterReturnValue(get, outAddress);
-                    else if (types[i] != int.class && types[i] != float.class) {
+                    else if (types[i] != int.class && types[i] != float.class && types[i] != double.class) {
                         throw new IllegalStateException(type.getSimpleName() + "." + names[i] + ": type " + types[i] + " has no CUDA counterpart");
                     }
                     getters[i] = get.asType(MethodType.methodType(Object.class, KernelArgs.class));
@@ -219,7 +219,7 @@ final class CudaRuntime {
         return address(p.tensor(), p.offset());
     }
 
-    /** The {@code void**} values: Integer, Float, or Long device addresses (0 = NULL). */
+    /** The {@code void**} values: Integer, Float, Double, or Long device addresses (0 = NULL). */
     private static Object[] marshal(KernelArgs args) {
         try {
             return (Object[]) READERS.get(args.getClass()).values().invokeExact(args);

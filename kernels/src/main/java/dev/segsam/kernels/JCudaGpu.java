@@ -246,6 +246,7 @@ final class JCudaGpu implements Gpu {
             values[i] = switch (args[i]) {
                 case Integer v -> Pointer.to(new int[] {v});
                 case Float v -> Pointer.to(new float[] {v});
+                case Double v -> Pointer.to(new double[] {v});
                 case Long v -> Pointer.to(new long[] {v});
                 default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
             };

@@ -76,7 +76,13 @@ enum Kernel {
     SIGMOID_BACKWARD("sigmoid_backward_f32", 256, KernelArgs.SigmoidBackward.class),
     SOFTMAX_BACKWARD("softmax_backward_f32", 256, KernelArgs.SoftmaxBackward.class),
     LAYERNORM_BACKWARD_DX("layernorm_backward_dx_f32", 256, KernelArgs.LayerNormBackwardDx.class),
-    LAYERNORM_BACKWARD_WB("layernorm_backward_wb_f32", 256, KernelArgs.LayerNormBackwardWb.class);
+    LAYERNORM_BACKWARD_WB("layernorm_backward_wb_f32", 256, KernelArgs.LayerNormBackwardWb.class),
+    SUM_TO("sum_to_f32", 256, KernelArgs.SumTo.class),
+    COL2IM("col2im_f32", 256, KernelArgs.Col2im.class),
+    INTERP_BILINEAR_BACKWARD("interp_bilinear_backward_f32", 256, KernelArgs.InterpBilinearBackward.class),
+    RELPOS_GATHER_BACKWARD("relpos_gather_backward_f32", 256, KernelArgs.RelPosGatherBackward.class),
+    SUM_SQUARES("sum_squares_f32", 256, KernelArgs.SumSquares.class),
+    ADAMW("adamw_f32", 256, KernelArgs.AdamW.class);
 
     /** The {@code extern "C"} name in the fatbin. */
     final String symbol;

@@ -4,7 +4,7 @@ import dev.segsam.tensor.Tensor;
 
 /**
  * The arguments of one kernel launch, as a record whose components are the kernel's CUDA parameters: the same names, in
- * the same order, {@code int} for {@code int}, {@code float} for {@code float}, {@link In} for {@code const float*} and
+ * the same order, {@code int} for {@code int}, {@code float} for {@code float}, {@code double} for {@code double}, {@link In} for {@code const float*} and
  * {@link Out} for a pointer the kernel writes. Each {@link Kernel} names the record it takes; the launcher
  * ({@link CudaRuntime#launch}) refuses any other, and reads the components in declaration order into the
  * {@code void**} array that {@code cuLaunchKernel} receives. {@code KernelSourceTest} parses the {@code extern "C"}
@@ -148,4 +148,28 @@ sealed interface KernelArgs {
 
     /** {@code layernorm_backward_wb_f32}: one thread per column. */
     record LayerNormBackwardWb(Out dw, Out db, In x, In dy, In stats, int rows, int D) implements KernelArgs {}
+
+    /** {@code sum_to_f32}: one warp per output element; up to 4 kept and 4 summed merged dimensions of g. */
+    record SumTo(Out out, In g, int nOut, int k0, int k1, int k2, int k3, int ks0, int ks1, int ks2, int ks3, int nRed, int r0,
+                 int r1, int r2, int r3, int rs0, int rs1, int rs2, int rs3) implements KernelArgs {}
+
+    /** {@code col2im_f32}: the adjoint of im2col, gathered per element of x. */
+    record Col2im(Out x, In cols, int B, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw, int Ho, int Wo)
+            implements KernelArgs {}
+
+    /** {@code interp_bilinear_backward_f32}: gathered per element of dx. */
+    record InterpBilinearBackward(Out dx, In dy, int planes, int H, int W, int outH, int outW) implements KernelArgs {}
+
+    /** {@code relpos_gather_backward_f32}: gathered per table element. */
+    record RelPosGatherBackward(Out dt, In dy, int L, int qn, int kn, int d, float qScale, float kScale, float shift)
+            implements KernelArgs {}
+
+    // ------------------------------------------------------------------ optimizer.cuh
+
+    /** {@code sum_squares_f32}: one block; Σ x² in double, written as a float pair. */
+    record SumSquares(Out out, In x, int n) implements KernelArgs {}
+
+    /** {@code adamw_f32}: in place on p, m, v; the step's scalars in double. */
+    record AdamW(Out p, Out m, Out v, In grad, int n, double lr, double weightDecay, double beta1, double beta2, double eps,
+                 double gradScale, double bias1, double bias2) implements KernelArgs {}
 }

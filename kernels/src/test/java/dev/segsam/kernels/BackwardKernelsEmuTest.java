@@ -11,15 +11,15 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 
 /**
- * The backend contract's backward cases only (the autodiff tape's ops: the kernels of {@code backward.cuh} and the
- * default compositions on this backend) on the CUDA backend over the emulator, each against the CPU reference
+ * The backend contract's backward and optimiser cases only (the autodiff tape's ops: the kernels of
+ * {@code backward.cuh} and the default compositions on this backend; AdamW and Σ x²: {@code optimizer.cuh}) on the CUDA backend over the emulator, each against the CPU reference
  * ({@code BackwardOps}): the quick subset of {@link CudaEmuContractTest} for work on the backward kernels
  * ({@code ./mvnw -Pemu -pl kernels -am test -Dtest=BackwardKernelsEmuTest}).
  */
 @Tag("emu")
 class BackwardKernelsEmuTest extends BackendContract {
     static final Set<String> BACKWARD = Set.of("softmaxBackward", "layerNormBackward", "geluBackward", "reluBackward", "sigmoidBackward",
-            "sumTo", "col2im", "interpolateBilinearBackward", "relPosLookupBackward", "attentionBackward");
+            "sumTo", "col2im", "interpolateBilinearBackward", "relPosLookupBackward", "attentionBackward", "sumSquares", "adamw");
     private CudaDevice device;
 
     @BeforeAll

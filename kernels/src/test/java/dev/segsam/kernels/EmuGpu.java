@@ -1,6 +1,7 @@
 package dev.segsam.kernels;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -188,6 +189,7 @@ final class EmuGpu implements Gpu {
                 switch (args[i]) {
                     case Integer v -> slot.set(JAVA_INT, 0, v);
                     case Float v -> slot.set(JAVA_FLOAT, 0, v);
+                    case Double v -> slot.set(JAVA_DOUBLE, 0, v);
                     case Long v -> slot.set(JAVA_LONG, 0, v);
                     default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
                 }

@@ -20,12 +20,13 @@ import java.util.stream.Stream;
 record KernelSource(String name, int threads, List<Param> params) {
     /** One parameter: its C type as written (without {@code __restrict__}) and name. */
     record Param(String type, String name) {
-        /** The Java type of the matching {@link KernelArgs} component: In (const pointer), Out (other pointers), int, float. */
+        /** The Java type of the matching {@link KernelArgs} component: In (const pointer), Out (other pointers), int, float, double. */
         Class<?> javaType() {
             if (type.contains("*")) return type.startsWith("const ") ? KernelArgs.In.class : KernelArgs.Out.class;
             return switch (type) {
                 case "int" -> int.class;
                 case "float" -> float.class;
+                case "double" -> double.class;
                 default -> throw new IllegalStateException("kernel parameter type " + type + " has no Java counterpart");
             };
         }

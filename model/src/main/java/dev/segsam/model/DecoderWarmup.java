@@ -9,6 +9,7 @@ import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorScope;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
 /**
@@ -41,6 +42,7 @@ public final class DecoderWarmup implements AutoCloseable {
     private final Thread thread;
     private final StringBuffer times = new StringBuffer();
     private volatile Throwable failure;
+    private volatile Consumer<Predictor.Result> then;
 
     private final int decodes;
 
@@ -72,6 +74,17 @@ public final class DecoderWarmup implements AutoCloseable {
     public static DecoderWarmup create(Predictor predictor, int height, int width, Prompt prompt, int decodes) {
         if (decodes < 0) throw new IllegalArgumentException("decodes must be ≥ 0, got " + decodes);
         return new DecoderWarmup(predictor, height, width, prompt, decodes);
+    }
+
+    /**
+     * Also hands the first warm-up decode's result to {@code consumer}, on the warm-up thread, while the result is alive
+     * and unless {@link #stop()} came first: e.g. to get the code that writes a result compiled during the encode too
+     * ({@code predict}'s mask PNG, overlay and checks; docs/PERF.md, "cold start II"). Its failures are the warm-up's
+     * ({@link #failure()}). Call before {@link #start()}.
+     */
+    public DecoderWarmup then(Consumer<Predictor.Result> consumer) {
+        this.then = consumer;
+        return this;
     }
 
     /** Starts the warm-up thread (once; later calls, and a warm-up of 0 decodes, do nothing). */
@@ -122,6 +135,8 @@ public final class DecoderWarmup implements AutoCloseable {
                 try (TensorScope d = TensorScope.open()) {
                     Predictor.Result r = predictor.predict(e, prompt);
                     if (r.mask().length != height * width) throw new IllegalStateException("warm-up mask of the wrong size");
+                    Consumer<Predictor.Result> c = then;
+                    if (c != null && i == 0 && !stop.get()) c.accept(r);
                 }
                 times.append(times.isEmpty() ? "" : ", ").append((System.nanoTime() - d0) / 1_000_000)
                         .append(" ms (at ").append((System.nanoTime() - t0) / 1_000_000).append(")");

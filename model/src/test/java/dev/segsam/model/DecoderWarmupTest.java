@@ -61,6 +61,27 @@ class DecoderWarmupTest {
         }
     }
 
+    /** {@link DecoderWarmup#then}: the first warm-up result, once, alive; a failing step is the warm-up's failure only. */
+    @Test
+    void handsTheFirstResultToItsNextStep() throws Exception {
+        Predictor p = new Predictor(SegSam.load(SeededWeights.generate(PredictorBatchTest.SMALL, 7), Backends.cpu()), Convention.SAM);
+        List<Integer> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        DecoderWarmup w = DecoderWarmup.create(p, 75, 110, Prompt.box(3, 4, 90, 60), 3)
+                .then(r -> seen.add(r.mask().length + r.lowRes().size(0)));
+        w.start();
+        w.thread().join();
+        assertNull(w.failure(), () -> "warm-up failed: " + w.failure());
+        assertEquals(3, w.decodesDone());
+        assertEquals(List.of(75 * 110 + 1), seen);
+        DecoderWarmup f = DecoderWarmup.create(p, 75, 110, Prompt.box(3, 4, 90, 60), 2).then(r -> {
+            throw new IllegalStateException("step failed");
+        });
+        f.start();
+        f.thread().join();
+        assertEquals("step failed", f.failure().getMessage());
+        assertEquals(0, f.decodesDone());
+    }
+
     @Test
     void noneAskedNoneRun() throws Exception {
         Predictor p = new Predictor(SegSam.load(SeededWeights.generate(PredictorBatchTest.SMALL, 7), Backends.cpu()), Convention.SAM);

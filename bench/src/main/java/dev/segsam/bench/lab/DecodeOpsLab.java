@@ -43,7 +43,47 @@ public final class DecodeOpsLab {
         time("attn i2t q4096 k7 8 heads", 4.0 * 4096 * 7 * 128, rounds, () -> b.multiHeadAttention(img128, tok128, tok128, 8, 0.25f));
         time("attn t2i q7 k4096 8 heads", 4.0 * 4096 * 7 * 128, rounds, () -> b.multiHeadAttention(tok128, img128, img128, 8, 0.25f));
         time("attn self q7 k7 8 heads", 4.0 * 7 * 7 * 256, rounds, () -> b.multiHeadAttention(tok256, tok256, tok256, 8, 0.177f));
+        // the absorbed cross attentions (TwoWayTransformer, issue 16 §2 "decode II"): 8 heads × 7 tokens = 56 columns
+        Tensor q56 = rnd(r, 1, 56, 256), p56 = rnd(r, 1, 56, 4096), g56 = rnd(r, 56, 256), u56 = rnd(r, 256, 56), c56 = rnd(r, 56);
+        Tensor s56 = rnd(r, 1, 4096, 56), sm7 = rnd(r, 1, 4096, 8, 7);
+        time("absorb t2i scores 56x4096 K256 (matmulNT)", 2.0 * 56 * 4096 * 256, rounds, () -> b.matmulNT(q56, keys));
+        time("absorb t2i values 56x256 K4096 (matmul)", 2.0 * 56 * 4096 * 256, rounds, () -> b.matmul(p56, keys));
+        time("absorb i2t scores 4096x256->56 (linear)", 2.0 * 56 * 4096 * 256, rounds, () -> b.linear(keys, g56, c56));
+        time("absorb i2t out 4096x56->256 (linear)", 2.0 * 56 * 4096 * 256, rounds, () -> b.linear(s56, u56, b256));
+        time("absorb t2i as one-head attention q56 k4096 d256", 4.0 * 56 * 4096 * 256, rounds, () -> b.attention(q56, keys, keys, 1f, null));
+        Tensor up = rnd(r, 1, 64, 128, 128), up1 = rnd(r, 1, 256, 64, 64), lnw = rnd(r, 64), lnb = rnd(r, 64);
+        time("upscale stage 0 fused (convT+LN2d+GELU)", 2.0 * 4096 * 256 * 256, rounds, () -> b.convTranspose2dLayerNormGelu(up1, up0w, up0b, 2, lnw, lnb, 1e-6f));
+        time("upscale stage 1 fused (convT+GELU)", 2.0 * 16384 * 64 * 128, rounds, () -> b.convTranspose2dGelu(up, up1w, up1b, 2));
+        // the same with unit-scale outputs (weights scaled by 1/√(C·4)): GELU on N(0, 1) values, as after a trained layer
+        Tensor up0ws = b.scale(up0w, 0.03f), up1ws = b.scale(up1w, 0.06f);
+        time("upscale stage 0 fused, unit-scale outputs", 2.0 * 4096 * 256 * 256, rounds, () -> b.convTranspose2dLayerNormGelu(up1, up0ws, up0b, 2, lnw, lnb, 1e-6f));
+        time("upscale stage 1 fused, unit-scale outputs", 2.0 * 16384 * 64 * 128, rounds, () -> b.convTranspose2dGelu(up, up1ws, up1b, 2));
+        time("upscale stage 1 separate, unit-scale outputs", 2.0 * 16384 * 64 * 128, rounds, () -> b.gelu(b.convTranspose2d(up, up1ws, up1b, 2)));
+        time("upscale stage 1 separate", 2.0 * 16384 * 64 * 128, rounds, () -> b.gelu(b.convTranspose2d(up, up1w, up1b, 2)));
+        Tensor ln256w = rnd(r, 256), ln256b = rnd(r, 256);
+        time("i2t out + residual + norm4 separate", 2.0 * 56 * 4096 * 256, rounds, () -> {
+            try (Tensor o = b.linear(s56, u56, b256); Tensor sum = b.add(keys, o)) {
+                return b.layerNorm(sum, ln256w, ln256b, 1e-5f);
+            }
+        });
+        time("i2t out + residual + norm4 fused", 2.0 * 56 * 4096 * 256, rounds, () -> b.linearAddLayerNorm(s56, u56, b256, keys, ln256w, ln256b, 1e-5f));
+        timeFresh("i2t out + residual + norm4 separate fresh", 2.0 * 56 * 4096 * 256, rounds, () -> {
+            Tensor o = b.linear(s56, u56, b256), sum = b.add(keys, o);
+            Tensor y = b.layerNorm(sum, ln256w, ln256b, 1e-5f);
+            o.close();
+            sum.close();
+            return y;
+        });
+        timeFresh("i2t out + residual + norm4 fused fresh", 2.0 * 56 * 4096 * 256, rounds, () -> b.linearAddLayerNorm(s56, u56, b256, keys, ln256w, ln256b, 1e-5f));
+        time("softmax [56,4096]", 0, rounds, () -> b.softmax(p56));
+        time("softmax [4096,8,7]", 0, rounds, () -> b.softmax(sm7));
         time("gelu [1,32,256,256]", 0, rounds, () -> b.gelu(g));
+        // GELU on wider inputs: the upscaling's activations with seeded weights have spreads of 8–30 (subnormal
+        // intermediates before VectorMath's clamp, docs/PERF.md "decode II")
+        for (float spread : new float[] {8f, 32f}) {
+            Tensor gs = b.scale(g, spread);
+            time("gelu [1,32,256,256] spread " + (int) spread, 0, rounds, () -> b.gelu(gs));
+        }
         time("add [1,4096,256]", 0, rounds, () -> b.add(keys, keys));
         time("matmul 1024^3", 2.0 * 1024 * 1024 * 1024, rounds, () -> b.matmul(sq, sq));
         // the same linears when their outputs are not closed right away (the pool cannot hand the block back: every

@@ -20,6 +20,12 @@ public final class ProcessCpu {
      * threads named "C1/C2 CompilerThre..."), or "" where it cannot be read. For the cold-start timing only.
      */
     public static String jitSuffix() {
+        long ns = jitNanos();
+        return ns < 0 ? "" : String.format(Locale.ROOT, ", JIT compiler threads %d", ns / 1_000_000);
+    }
+
+    /** The CPU time of the JVM's JIT compiler threads so far in ns (Linux, 10 ms steps), or -1 where it cannot be read. */
+    public static long jitNanos() {
         try (var tasks = Files.list(Path.of("/proc/self/task"))) {
             long ticks = 0;
             for (Path t : (Iterable<Path>) tasks::iterator) {
@@ -34,9 +40,9 @@ public final class ProcessCpu {
                 String[] f = stat.substring(close + 2).split(" "); // fields from 3 (state) on: utime is 14, stime 15
                 ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
             }
-            return String.format(Locale.ROOT, ", JIT compiler threads %d", ticks * 10); // USER_HZ = 100 on Linux
+            return ticks * 10_000_000L; // USER_HZ = 100 on Linux
         } catch (IOException | RuntimeException e) {
-            return "";
+            return -1;
         }
     }
 }

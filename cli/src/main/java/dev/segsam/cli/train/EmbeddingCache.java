@@ -85,7 +85,8 @@ public final class EmbeddingCache {
             Progress bar = new Progress(err, "embeddings", missing.size(), true);
             int k = 0;
             for (TrainSample s : missing) {
-                found.put(s.id(), sam.encode(frames.get(s.id()).input(), null));
+                Tensor fv = sam.encode(frames.get(s.id()).input(), null);
+                found.put(s.id(), sam.backend().download(fv)); // host values for the cache file (on the CPU: fv itself)
                 bar.update(++k, "images");
             }
         }

@@ -12,6 +12,7 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -429,7 +430,10 @@ final class FastBackward {
         for (int bound = S.loopBound(n); i < bound; i += len) {
             acc = FloatVector.fromArray(S, y, off + i).fma(FloatVector.fromArray(S, g, off + i), acc);
         }
-        float dot = acc.reduceLanes(VectorOperators.ADD);
+        // VectorMath.sumLanes(acc), inline (a vector passed to a call the JIT does not inline is boxed); not
+        // reduceLanes(ADD), whose lane order changes once the JIT compiles it
+        for (VectorShuffle<Float> rot : VectorMath.ROTATIONS) acc = acc.add(acc.rearrange(rot));
+        float dot = acc.lane(0);
         for (; i < n; i++) dot += y[off + i] * g[off + i];
         i = 0;
         for (int bound = S.loopBound(n); i < bound; i += len) {

@@ -183,6 +183,50 @@ public final class FastCpuBackend implements Backend {
         return y;
     }
 
+    /** {@link ResidualNormOps}: per block of rows the GEMM, the residual and the norm in one pass (bit-identical to the three ops). */
+    @Override
+    public Tensor linearAddLayerNorm(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor lnW, Tensor lnB, float eps) {
+        boolean ok = RESIDUAL_NORM_FUSED && w.rank() == 2 && x.rank() >= 1 && x.size(-1) == w.size(1) && w.size(0) > 0 && x.numel() > 0
+                && (bias == null || bias.rank() == 1 && bias.size(0) == w.size(0))
+                && (lnW == null || lnW.numel() == w.size(0)) && (lnB == null || lnB.numel() == w.size(0));
+        if (ok) {
+            int[] s = x.shape();
+            s[s.length - 1] = w.size(0);
+            ok = Arrays.equals(s, residual.shape());
+        }
+        return ok ? ResidualNormOps.linearAddLayerNorm(par, x, w, bias, residual, lnW, lnB, eps)
+                : Backend.super.linearAddLayerNorm(x, w, bias, residual, lnW, lnB, eps);
+    }
+
+    /** {@code -Dsegsam.residualnorm.fused=false} (lab knob): {@link #linearAddLayerNorm} as the three separate ops. */
+    static final boolean RESIDUAL_NORM_FUSED = Boolean.parseBoolean(System.getProperty("segsam.residualnorm.fused", "true"));
+
+    /** {@link UpscaleOps}: GELU applied to each task's block of products (kernel = stride), bit-identical to the two ops. */
+    @Override
+    public Tensor convTranspose2dGelu(Tensor x, Tensor w, Tensor bias, int s) {
+        if (!coverShapes(x, w, bias, s)) return Backend.super.convTranspose2dGelu(x, w, bias, s);
+        return UpscaleOps.convTransposeGelu(par, x, w, bias, s, false, null, null, 0f);
+    }
+
+    /** {@link UpscaleOps}: LayerNorm2d and GELU on each task's block of products (kernel = stride), bit-identical to the three ops. */
+    @Override
+    public Tensor convTranspose2dLayerNormGelu(Tensor x, Tensor w, Tensor bias, int s, Tensor lnW, Tensor lnB, float eps) {
+        int O = w.rank() == 4 ? w.size(1) : -1;
+        if (!coverShapes(x, w, bias, s) || lnW != null && lnW.numel() != O || lnB != null && lnB.numel() != O) {
+            return Backend.super.convTranspose2dLayerNormGelu(x, w, bias, s, lnW, lnB, eps);
+        }
+        return UpscaleOps.convTransposeGelu(par, x, w, bias, s, true, lnW, lnB, eps);
+    }
+
+    /** Shapes {@link UpscaleOps} takes: rank 4, {@code w [C, O, s, s]}, bias {@code [O]} or none, a non-empty output. */
+    private static boolean coverShapes(Tensor x, Tensor w, Tensor bias, int s) {
+        return UPSCALE_FUSED && x.rank() == 4 && w.rank() == 4 && w.size(0) == x.size(1) && s > 0 && w.size(2) == s && w.size(3) == s
+                && (bias == null || bias.numel() == w.size(1)) && x.numel() > 0 && w.size(1) > 0;
+    }
+
+    /** {@code -Dsegsam.upscale.fused=false} (lab knob): the upscaling stages as separate ops (the A/B of docs/PERF.md "decode II"). */
+    static final boolean UPSCALE_FUSED = Boolean.parseBoolean(System.getProperty("segsam.upscale.fused", "true"));
+
     /**
      * {@code -Dsegsam.convt.zip=false}: assemble the stride-2 output rows with scalar stores (the kernel before
      * {@link VectorMath#interleave2}, kept for A/B runs in docs/kernels-cpu.md); the values are the same either way.
@@ -500,7 +544,11 @@ public final class FastCpuBackend implements Backend {
     static final int PIXELS = 256;
     @Override public Tensor relu(Tensor x) { return ref.relu(x); }
     @Override public Tensor sigmoid(Tensor x) { return ref.sigmoid(x); }
-    @Override public Tensor softmax(Tensor x) { return ref.softmax(x); }
+    /** Softmax over the last dim, vectorised ({@link RowSoftmax}: long rows along the row, short ones in chunks). */
+    @Override
+    public Tensor softmax(Tensor x) {
+        return x.rank() == 0 || x.size(-1) == 0 ? ref.softmax(x) : RowSoftmax.softmax(par, x);
+    }
     @Override public Tensor sub(Tensor a, Tensor b) { return orElse(FastBackward.elementwise(par, FastBackward.Op.SUB, a, b, 0f), () -> ref.sub(a, b)); }
     @Override public Tensor mul(Tensor a, Tensor b) { return orElse(FastBackward.elementwise(par, FastBackward.Op.MUL, a, b, 0f), () -> ref.mul(a, b)); }
     @Override public Tensor div(Tensor a, Tensor b) { return orElse(FastBackward.elementwise(par, FastBackward.Op.DIV, a, b, 0f), () -> ref.div(a, b)); }

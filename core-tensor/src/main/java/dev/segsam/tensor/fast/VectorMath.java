@@ -61,6 +61,21 @@ final class VectorMath {
         return x;
     }
 
+    /**
+     * {@code out[oo + 2x] = a[ao + x]}, {@code out[oo + 2x + 1] = b[bo + x]} for {@code x} from 0 in whole vectors while
+     * they fit in {@code n}; returns the first {@code x} not done ({@link #interleave2} without the added constant, so
+     * every value, −0 included, is copied as it is).
+     */
+    static int zip2(float[] a, int ao, float[] b, int bo, float[] out, int oo, int n) {
+        int x = 0, v = S.length();
+        for (; x + v <= n; x += v) {
+            FloatVector va = FloatVector.fromArray(S, a, ao + x), vb = FloatVector.fromArray(S, b, bo + x);
+            ZIP_LO.selectFrom(va, vb).intoArray(out, oo + 2 * x);
+            ZIP_HI.selectFrom(va, vb).intoArray(out, oo + 2 * x + v);
+        }
+        return x;
+    }
+
     /** {@code out[i] = gelu(in[i])} for {@code i < n}. */
     static void gelu(float[] in, float[] out, int n) {
         int i = 0;
@@ -74,7 +89,7 @@ final class VectorMath {
     }
 
     static FloatVector geluVector(FloatVector x) {
-        FloatVector z = x.mul(-0.70710678118654752f);                  // erfc argument −x/√2
+        FloatVector z = x.max(GELU_LO).min(GELU_HI).mul(-0.70710678118654752f); // erfc argument −x/√2, x clamped (GELU_LO)
         FloatVector az = z.abs();
         FloatVector t = az.mul(0.5f).add(1f);
         t = FloatVector.broadcast(S, 1f).div(t);
@@ -83,8 +98,18 @@ final class VectorMath {
         FloatVector e = exp(az.mul(az).neg().add(poly));
         FloatVector erfcAbs = t.mul(e);                                  // erfc(|z|)
         FloatVector erfc = erfcAbs.blend(FloatVector.broadcast(S, 2f).sub(erfcAbs), z.compare(VectorOperators.LT, 0f));
+        erfc = erfc.blend(0f, x.compare(VectorOperators.LT, GELU_LO));
         return x.mul(0.5f).mul(erfc);
     }
+
+    /**
+     * GELU's input range computed in full: {@code x} is clamped to {@code [GELU_LO, GELU_HI]} before erfc, so no
+     * intermediate is subnormal (subnormal arithmetic doubled the cost on inputs of standard deviation 8 or more: 2.7 →
+     * 5.0–5.2 ms per 2 M elements, one thread; docs/PERF.md "decode II"). Above GELU_HI, erfc(−x/√2) rounds to exactly 2 either way, so the result
+     * (x) is unchanged; below GELU_LO the result is −0 (x·0; NaN for −∞ as before) where the exact value has magnitude
+     * below 8e-38 (|x|·Φ(x) at x = −13).
+     */
+    static final float GELU_LO = -13f, GELU_HI = 12.5f;
 
     // HAND-INLINED: the hot loops (expShifted, gelu between segments) spell out exp and geluVector instead of calling
     // them. C2 does not reliably inline these 150–200-byte methods into a loop ("callee is too large", "already
@@ -141,7 +166,7 @@ final class VectorMath {
     }
 
     /** {@code ROTATIONS[i]}: lane j takes lane (j + h) mod L, for h = L/2, L/4, …, 1 (L lanes). */
-    private static final VectorShuffle<Float>[] ROTATIONS = rotations();
+    static final VectorShuffle<Float>[] ROTATIONS = rotations(); // package-private: FastBackward inlines sumLanes too
 
     @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array of shuffles
     private static VectorShuffle<Float>[] rotations() {
@@ -371,7 +396,7 @@ final class VectorMath {
             long d = (long) i * Float.BYTES;
             // geluVector(x), written out (with exp) so that no vector crosses a call: see HAND-INLINED below
             FloatVector x = FloatVector.fromMemorySegment(S, in, io + d, NATIVE);
-            FloatVector z = x.mul(-0.70710678118654752f);
+            FloatVector z = x.max(GELU_LO).min(GELU_HI).mul(-0.70710678118654752f);
             FloatVector az = z.abs();
             FloatVector t = FloatVector.broadcast(S, 1f).div(az.mul(0.5f).add(1f));
             FloatVector poly = FloatVector.broadcast(S, P[9]);
@@ -392,10 +417,49 @@ final class VectorMath {
             e = e.mul(ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
                     .mul(half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
             FloatVector erfcAbs = t.mul(e);
-            FloatVector erfc = erfcAbs.blend(FloatVector.broadcast(S, 2f).sub(erfcAbs), z.compare(VectorOperators.LT, 0f));
+            FloatVector erfc = erfcAbs.blend(FloatVector.broadcast(S, 2f).sub(erfcAbs), z.compare(VectorOperators.LT, 0f))
+                    .blend(0f, x.compare(VectorOperators.LT, GELU_LO));
             x.mul(0.5f).mul(erfc).intoMemorySegment(out, oo + d, NATIVE);
         }
         for (; i < n; i++) out.set(SF, oo + (long) i * Float.BYTES, gelu(in.get(SF, io + (long) i * Float.BYTES)));
+    }
+
+    /**
+     * {@code v[off + i] = gelu(v[off + i])} for {@code i < n}, in place on an array: the loop of
+     * {@link #gelu(java.lang.foreign.MemorySegment, long, java.lang.foreign.MemorySegment, long, int)} with array loads
+     * and stores (a heap segment over a float[] measured ~2× slower there), the same lane values.
+     */
+    static void geluInPlace(float[] v, int off, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            // geluVector(x), written out (with exp) so that no vector crosses a call: see HAND-INLINED below
+            FloatVector x = FloatVector.fromArray(S, v, off + i);
+            FloatVector z = x.max(GELU_LO).min(GELU_HI).mul(-0.70710678118654752f);
+            FloatVector az = z.abs();
+            FloatVector t = FloatVector.broadcast(S, 1f).div(az.mul(0.5f).add(1f));
+            FloatVector poly = FloatVector.broadcast(S, P[9]);
+            for (int k = 8; k >= 0; k--) poly = poly.fma(t, FloatVector.broadcast(S, P[k]));
+            FloatVector ex = az.mul(az).neg().add(poly);
+            FloatVector xc = ex.max(EXP_LO).min(EXP_HI);
+            FloatVector nn = xc.mul(LOG2E).add(ROUND).sub(ROUND);
+            FloatVector r = nn.fma(FloatVector.broadcast(S, -LN2_HI), xc);
+            r = nn.fma(FloatVector.broadcast(S, -LN2_LO), r);
+            FloatVector c = r.fma(E5, E4);
+            c = c.fma(r, FloatVector.broadcast(S, E3));
+            c = c.fma(r, FloatVector.broadcast(S, E2));
+            c = c.fma(r, FloatVector.broadcast(S, E1));
+            c = c.fma(r, FloatVector.broadcast(S, E0));
+            FloatVector e = c.fma(r.mul(r), r).add(1f);
+            IntVector ni = (IntVector) nn.convert(VectorOperators.F2I, 0);
+            IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
+            e = e.mul(ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .mul(half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+            FloatVector erfcAbs = t.mul(e);
+            FloatVector erfc = erfcAbs.blend(FloatVector.broadcast(S, 2f).sub(erfcAbs), z.compare(VectorOperators.LT, 0f))
+                    .blend(0f, x.compare(VectorOperators.LT, GELU_LO));
+            x.mul(0.5f).mul(erfc).intoArray(v, off + i);
+        }
+        for (; i < n; i++) v[off + i] = gelu(v[off + i]);
     }
 
     /** {@code out[i] = a[i] + b[i]}. */
@@ -472,39 +536,47 @@ final class VectorMath {
      * (as in {@link #layerNormRow}); columns past the last whole vector in double, like the reference.
      */
     static void layerNormColumns(float[] v, int C, int P, float[] w, float[] b, float eps) {
+        layerNormColumns(v, 0, P, C, P, w, b, eps);
+    }
+
+    /**
+     * {@link #layerNormColumns(float[], int, int, float[], float[], float)} of C rows of P columns starting at
+     * {@code v[off]}, row c at {@code off + c·stride}.
+     */
+    static void layerNormColumns(float[] v, int off, int stride, int C, int P, float[] w, float[] b, float eps) {
         int p = 0;
         float invC = 1f / C;
         for (int bound = S.loopBound(P); p < bound; p += S.length()) {
             FloatVector sum = FloatVector.zero(S);
-            for (int c = 0; c < C; c++) sum = sum.add(FloatVector.fromArray(S, v, c * P + p));
+            for (int c = 0; c < C; c++) sum = sum.add(FloatVector.fromArray(S, v, off + c * stride + p));
             FloatVector hi = sum.mul(invC), corr = FloatVector.zero(S); // the mean as hi + lo: x − hi is exact near the mean
-            for (int c = 0; c < C; c++) corr = corr.add(FloatVector.fromArray(S, v, c * P + p).sub(hi));
+            for (int c = 0; c < C; c++) corr = corr.add(FloatVector.fromArray(S, v, off + c * stride + p).sub(hi));
             FloatVector lo = corr.mul(invC);
             FloatVector var = FloatVector.zero(S);
             for (int c = 0; c < C; c++) {
-                FloatVector d = FloatVector.fromArray(S, v, c * P + p).sub(hi).sub(lo);
+                FloatVector d = FloatVector.fromArray(S, v, off + c * stride + p).sub(hi).sub(lo);
                 var = d.fma(d, var);
             }
             FloatVector inv = var.mul(invC).add(eps).lanewise(VectorOperators.SQRT);
             inv = FloatVector.broadcast(S, 1f).div(inv);
             for (int c = 0; c < C; c++) {
-                FloatVector y = FloatVector.fromArray(S, v, c * P + p).sub(hi).sub(lo).mul(inv);
+                FloatVector y = FloatVector.fromArray(S, v, off + c * stride + p).sub(hi).sub(lo).mul(inv);
                 if (w != null) y = y.mul(w[c]);
                 if (b != null) y = y.add(b[c]);
-                y.intoArray(v, c * P + p);
+                y.intoArray(v, off + c * stride + p);
             }
         }
         for (; p < P; p++) {
             double mean = 0, var = 0;
-            for (int c = 0; c < C; c++) mean += v[c * P + p];
+            for (int c = 0; c < C; c++) mean += v[off + c * stride + p];
             mean /= C;
-            for (int c = 0; c < C; c++) var += (v[c * P + p] - mean) * (v[c * P + p] - mean);
+            for (int c = 0; c < C; c++) var += (v[off + c * stride + p] - mean) * (v[off + c * stride + p] - mean);
             double inv = 1 / Math.sqrt(var / C + eps);
             for (int c = 0; c < C; c++) {
-                double y = (v[c * P + p] - mean) * inv;
+                double y = (v[off + c * stride + p] - mean) * inv;
                 if (w != null) y *= w[c];
                 if (b != null) y += b[c];
-                v[c * P + p] = (float) y;
+                v[off + c * stride + p] = (float) y;
             }
         }
     }

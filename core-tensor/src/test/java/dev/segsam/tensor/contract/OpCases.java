@@ -45,6 +45,9 @@ public final class OpCases {
         });
     }
 
+    /** {@code gelu(layerNorm2d(convTranspose2d(…)))} on unit-scale inputs: the GEMM's rounding over the channel spread. */
+    static final Tolerance UPSCALE_NORM = new Tolerance.Close(1e-4, 1e-4);
+
     /** GEMM-shaped ops: rtol·Σ|a||b|, 1e-4 fp32, 3e-3 TF32. */
     static final Tolerance DOT = Tolerance.dot(1e-4, 3e-3);
 
@@ -106,6 +109,7 @@ public final class OpCases {
         attention(l);
         positional(l);
         backward(l);
+        optimizer(l);
         return l;
     }
 
@@ -162,12 +166,17 @@ public final class OpCases {
             add(l, "layerNorm2d", s(sh) + " mean 300, no affine", Size.SMALL, norm(true, 1e-6f), r -> new Tensor[] {plus(randn(r, 1f, sh), 300f)},
                     (b, t) -> b.layerNorm2d(t[0], null, null, 1e-6f));
         }
-        for (int[] sh : new int[][] {{1, 1}, {3, 7}, {4, 33}, {2, 1000}, {3, 4096}, {2, 2, 5}}) {
+        for (int[] sh : new int[][] {{1, 1}, {3, 7}, {4, 33}, {2, 1000}, {3, 4096}, {2, 2, 5}, {2, 4700, 7}, {9, 16}, {5, 17}}) {
             add(l, "softmax", s(sh) + " with a −Inf entry", Size.SMALL, CLOSE, r -> {
                 Tensor x = randn(r, 8f, sh);
                 if (x.numel() > 3) x.set(1, Float.NEGATIVE_INFINITY); // a masked entry
                 return new Tensor[] {x};
             }, (b, t) -> b.softmax(t[0]));
+        }
+        // short rows far from zero: the fast CPU backend's unshifted exponentials must fall back to the max-subtracted form
+        for (float shift : new float[] {-90f, 75f, 300f}) {
+            add(l, "softmax", s(300, 7) + " shifted by " + shift, Size.SMALL, CLOSE, r -> new Tensor[] {plus(randn(r, 3f, 300, 7), shift)},
+                    (b, t) -> b.softmax(t[0]));
         }
     }
 
@@ -349,6 +358,13 @@ public final class OpCases {
             add(l, "conv2d", lab, Size.SMALL, DOT, r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws)},
                     (b, t) -> b.conv2d(t[0], t[1], null, sp[0], sp[1], sp[2], sp[3]));
         }
+        // layerNorm(residual + linear(x, w, bias)): the decoder's image→token output, residual and norm4
+        for (int[] c : new int[][] {{1, 70, 56, 64}, {2, 33, 9, 40}}) { // B, rows, K, N
+            add(l, "linearAddLayerNorm", s(c[0], c[1], c[2]) + " → " + c[3] + " + residual, affine", Size.SMALL, UPSCALE_NORM,
+                    r -> new Tensor[] {randn(r, 1f, c[0], c[1], c[2]), randn(r, 0.3f, c[3], c[2]), randn(r, 1f, c[3]), randn(r, 1f, c[0], c[1], c[3]),
+                            randn(r, 1f, c[3]), randn(r, 1f, c[3])},
+                    (b, t) -> b.linearAddLayerNorm(t[0], t[1], t[2], t[3], t[4], t[5], 1e-5f));
+        }
         // x shape, w shape [C, O, kh, kw], stride
         Object[][] convT = {{new int[] {1, 4, 3, 5}, new int[] {4, 3, 2, 2}, 2}, {new int[] {2, 3, 4, 4}, new int[] {3, 2, 3, 3}, 2},
                 {new int[] {1, 5, 2, 3}, new int[] {5, 4, 1, 1}, 1}, {new int[] {1, 2, 3, 2}, new int[] {2, 3, 3, 2}, 1},
@@ -365,6 +381,15 @@ public final class OpCases {
                     r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws), randn(r, 1f, ws[1])}, (b, t) -> b.convTranspose2d(t[0], t[1], t[2], st));
             add(l, "convTranspose2d", lab, Size.SMALL, DOT, r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws)},
                     (b, t) -> b.convTranspose2d(t[0], t[1], null, st));
+            // SAM's upscaling stages, fused on the fast backend where kernel = stride (the reference: the separate ops)
+            add(l, "convTranspose2dGelu", lab + " + bias", Size.SMALL, DOT,
+                    r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws), randn(r, 1f, ws[1])}, (b, t) -> b.convTranspose2dGelu(t[0], t[1], t[2], st));
+            // the norm divides the GEMM's rounding by the channel spread (order 1 here): 1e-4 relative and absolute
+            add(l, "convTranspose2dLayerNormGelu", lab + " + bias, affine", Size.SMALL, UPSCALE_NORM,
+                    r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws), randn(r, 1f, ws[1]), randn(r, 1f, ws[1]), randn(r, 1f, ws[1])},
+                    (b, t) -> b.convTranspose2dLayerNormGelu(t[0], t[1], t[2], st, t[3], t[4], 1e-6f));
+            add(l, "convTranspose2dLayerNormGelu", lab + ", no affine", Size.SMALL, UPSCALE_NORM,
+                    r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws)}, (b, t) -> b.convTranspose2dLayerNormGelu(t[0], t[1], null, st, null, null, 1e-6f));
         }
     }
 
@@ -499,7 +524,8 @@ public final class OpCases {
             add(l, "layerNormBackward", s(sh) + " db", Size.SMALL, lnTol, in, (b, t) -> b.layerNormBackward(t[0], t[1], t[2], 1e-5f).db());
             add(l, "layerNormBackward", s(sh) + " dx, no weight", Size.SMALL, lnTol, in, (b, t) -> b.layerNormBackward(t[0], null, t[2], 1e-5f).dx());
         }
-        int[][][] sums = {{{2, 3, 4, 5}, {3, 1, 5}}, {{2, 3, 4, 5}, {5}}, {{1, 8, 6, 6}, {1, 8, 1, 1}}, {{7, 9}, {7, 9}}, {{4, 6}, {1}}};
+        int[][][] sums = {{{2, 3, 4, 5}, {3, 1, 5}}, {{2, 3, 4, 5}, {5}}, {{1, 8, 6, 6}, {1, 8, 1, 1}}, {{7, 9}, {7, 9}}, {{4, 6}, {1}},
+            {{2, 3, 4, 5, 6}, {3, 1, 5, 1}}, {{300, 33}, {33}}};
         for (int[][] c : sums) {
             add(l, "sumTo", s(c[0]) + " → " + s(c[1]), Size.SMALL, new Tolerance.Close(1e-5, 1e-6), r -> new Tensor[] {randn(r, 1f, c[0])},
                     (b, t) -> b.sumTo(t[0], c[1]));
@@ -512,7 +538,7 @@ public final class OpCases {
                     new Tolerance.Close(1e-5, 1e-6), r -> new Tensor[] {randn(r, 1f, c[0], c[1] * c[4] * c[5], Ho * Wo)},
                     (b, t) -> b.col2im(t[0], xs, c[4], c[5], c[6], c[7], c[8], c[9]));
         }
-        for (int[] c : new int[][] {{3, 4, 7, 5}, {8, 8, 16, 16}, {5, 5, 3, 2}}) {
+        for (int[] c : new int[][] {{3, 4, 7, 5}, {8, 8, 16, 16}, {5, 5, 3, 2}, {5, 6, 20, 24}}) {
             add(l, "interpolateBilinearBackward", s(1, 2, c[2], c[3]) + " → " + c[0] + "x" + c[1], Size.SMALL, new Tolerance.Close(1e-5, 1e-6),
                     r -> new Tensor[] {randn(r, 1f, 1, 2, c[2], c[3])}, (b, t) -> b.interpolateBilinearBackward(t[0], c[0], c[1]));
         }
@@ -533,5 +559,50 @@ public final class OpCases {
             add(l, "attentionBackward", lab + " dk", size, attTol, in, (b, t) -> b.attentionBackward(t[0], t[1], t[2], sc, t[3]).dk());
             add(l, "attentionBackward", lab + " dv", size, attTol, in, (b, t) -> b.attentionBackward(t[0], t[1], t[2], sc, t[3]).dv());
         }
+    }
+
+    /**
+     * The optimiser ops (model/train's AdamW): Σ x² per tensor, and one AdamW step (in place, so each case updates
+     * copies of its inputs and returns one of them) with and without clipping, weight decay, a gradient.
+     */
+    private static void optimizer(List<OpCase> l) {
+        for (int[] sh : new int[][] {{7}, {3, 300}, {64, 65, 3}}) {
+            add(l, "sumSquares", s(sh) + " and " + s(sh[0]), Size.SMALL, new Tolerance.Close(1e-6, 1e-9),
+                    r -> new Tensor[] {randn(r, 2f, sh), randn(r, 1f, sh[0])}, (b, t) -> {
+                        double[] q = b.sumSquares(java.util.Arrays.asList(t[0], null, t[1]));
+                        return Tensor.of(new float[] {(float) q[0], (float) q[1], (float) q[2]}, 3);
+                    });
+        }
+        // lr, weight decay, grad scale, step t (bias corrections from it)
+        double[][] steps = {{1e-3, 1e-2, 1, 1}, {5e-4, 0, 0.37, 17}, {2e-2, 0.1, 1, 400}};
+        for (int[] sh : new int[][] {{5}, {2, 3, 300}}) {
+            for (double[] st : steps) {
+                Backend.AdamWStep step = new Backend.AdamWStep(st[0], st[1], 0.9, 0.999, 1e-8, st[2], 1 - Math.pow(0.9, st[3]), 1 - Math.pow(0.999, st[3]));
+                Function<Random, Tensor[]> in = r -> new Tensor[] {randn(r, 1f, sh), randn(r, 0.1f, sh), randn(r, 0.01f, sh),
+                    absAll(randn(r, 1e-4f, sh))};
+                String lab = s(sh) + " lr " + st[0] + " wd " + st[1] + " clip×" + st[2] + " t " + (int) st[3];
+                for (int out = 0; out < 3; out++) {
+                    int o = out;
+                    add(l, "adamw", lab + " " + new String[] {"θ", "m", "v"}[o], Size.SMALL, new Tolerance.Close(1e-6, 1e-9), in, (b, t) -> {
+                        Tensor p = b.scale(t[0], 1f), m = b.scale(t[2], 1f), v = b.scale(t[3], 1f);
+                        b.adamw(p, t[1], m, v, step);
+                        return new Tensor[] {p, m, v}[o];
+                    });
+                }
+                if (st[3] == 17) {
+                    add(l, "adamw", s(sh) + " no gradient θ", Size.SMALL, new Tolerance.Close(1e-6, 1e-9), in, (b, t) -> {
+                        Tensor p = b.scale(t[0], 1f), m = b.scale(t[2], 1f), v = b.scale(t[3], 1f);
+                        b.adamw(p, null, m, v, step);
+                        return p;
+                    });
+                }
+            }
+        }
+    }
+
+    private static Tensor absAll(Tensor t) {
+        float[] v = t.toArray();
+        for (int i = 0; i < v.length; i++) v[i] = Math.abs(v[i]);
+        return Tensor.of(v, t.shape());
     }
 }

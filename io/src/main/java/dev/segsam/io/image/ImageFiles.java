@@ -434,10 +434,15 @@ public final class ImageFiles {
 
     /** Writes a binary mask as an 8-bit grey PNG: {@code true} → 255, {@code false} → 0; row-major, {@code w × h}. */
     public static void writeMaskPng(boolean[] mask, int w, int h, Path target) throws IOException {
+        write(maskPng(mask, w, h), target);
+    }
+
+    /** The PNG {@link #writeMaskPng} writes, as bytes. */
+    public static byte[] maskPng(boolean[] mask, int w, int h) throws IOException {
         checkSize(mask.length, w, h);
         byte[] grey = new byte[mask.length];
         for (int i = 0; i < mask.length; i++) grey[i] = mask[i] ? (byte) 255 : 0;
-        write(encode(interleaved8(w, h, 1, grey)), target);
+        return encode(interleaved8(w, h, 1, grey));
     }
 
     /** Writes a grey image or a label mask as an 8-bit grey PNG with the bytes as they are (0–255); row-major. */

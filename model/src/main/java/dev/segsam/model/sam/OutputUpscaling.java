@@ -26,8 +26,8 @@ public final class OutputUpscaling {
     /** {@code src [1, C, g, g] → U [1, C/8, 4g, 4g]}. */
     public Tensor forward(Backend b, Tensor src) {
         try (TensorScope s = TensorScope.open()) {
-            Tensor u = b.gelu(ln.forward2d(b, b.convTranspose2d(src, w0, b0, 2)));         // [1, C/4, 2g, 2g]
-            return s.keep(b.gelu(b.convTranspose2d(u, w3, b3, 2)));
+            Tensor u = b.convTranspose2dLayerNormGelu(src, w0, b0, 2, ln.weight(), ln.bias(), ln.eps()); // [1, C/4, 2g, 2g]
+            return s.keep(b.convTranspose2dGelu(u, w3, b3, 2));
         }
     }
 }

@@ -4,6 +4,7 @@ import dev.segsam.model.nn.LayerNorm;
 import dev.segsam.model.nn.Linear;
 import dev.segsam.model.nn.Params;
 import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Device;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorScope;
 
@@ -80,15 +81,26 @@ public final class TwoWayTransformer {
         }
     }
 
+    /**
+     * {@code -Dsegsam.decoder.absorb=false} (lab knob): decode with the cross attentions' image-side projections computed
+     * as written (k_proj/v_proj/q_proj/out_proj of all g² image tokens) instead of absorbed into the few prompt tokens
+     * ({@link DecoderAttention#tokensToImage}, {@link DecoderAttention#imageToTokens}). The absorbed forms are used
+     * only where this is on, an image context is given (no mask input, no training tape), one prompt per pass and a
+     * CPU backend; elsewhere the plain path runs, which stays the reference (docs/PERF.md "decode II").
+     */
+    static final boolean ABSORB = Boolean.parseBoolean(System.getProperty("segsam.decoder.absorb", "true"));
+
     /** The layers and the final attention; {@code keys} may be {@code [1, n, C]} for a batch when {@code ctx} is given. */
     private Output run(Backend b, Tensor keys, Tensor keyPe, Tensor tokens, ImageContext ctx) {
+        boolean absorb = ABSORB && ctx != null && tokens.size(0) == 1 && b.device() == Device.CPU;
         Tensor queries = tokens;
         for (Block layer : layers) {
-            Output o = layer.forward(b, queries, keys, tokens, keyPe, layer == layers[0] ? ctx : null);
+            Output o = layer.forward(b, queries, keys, tokens, keyPe, layer == layers[0] ? ctx : null, absorb);
             queries = o.queries();
             keys = o.keys();
         }
-        Tensor a = finalAttn.forward(b, b.add(queries, tokens), b.add(keys, keyPe), keys);
+        Tensor a = absorb ? finalAttn.tokensToImage(b, b.add(queries, tokens), b.add(keys, keyPe), keys)
+                : finalAttn.forward(b, b.add(queries, tokens), b.add(keys, keyPe), keys);
         return new Output(normFinal.forward(b, b.add(queries, a)), keys);
     }
 
@@ -133,7 +145,7 @@ public final class TwoWayTransformer {
          * One block. With {@code ctx} (layer 0 only) {@code keys} is the context's {@code [1, n, C]} and the three
          * projections of the image side come from it, repeated to the batch; the residual {@code keys + …} broadcasts.
          */
-        Output forward(Backend b, Tensor queries, Tensor keys, Tensor queryPe, Tensor keyPe, ImageContext ctx) {
+        Output forward(Backend b, Tensor queries, Tensor keys, Tensor queryPe, Tensor keyPe, ImageContext ctx, boolean absorb) {
             int B = queries.size(0);
             try (TensorScope s = TensorScope.open()) {
                 Tensor q1;
@@ -143,20 +155,22 @@ public final class TwoWayTransformer {
                     Tensor q = b.add(queries, queryPe);
                     q1 = n1.forward(b, b.add(queries, self.forward(b, q, q, queries)));
                 }
-                Tensor q3, i2tOut;
+                Tensor q3, k4;
                 if (ctx == null) {
                     // keys + key PE is the key input of both cross attentions (keys change only after the second)
                     Tensor kpe = b.add(keys, keyPe);
-                    Tensor q2 = n2.forward(b, b.add(q1, t2i.forward(b, b.add(q1, queryPe), kpe, keys)));
+                    Tensor t = absorb ? t2i.tokensToImage(b, b.add(q1, queryPe), kpe, keys) : t2i.forward(b, b.add(q1, queryPe), kpe, keys);
+                    Tensor q2 = n2.forward(b, b.add(q1, t));
                     q3 = n3.forward(b, b.add(q2, lin2.forward(b, b.relu(lin1.forward(b, q2)))));
-                    i2tOut = i2t.forward(b, kpe, b.add(q3, queryPe), q3);
+                    k4 = absorb ? i2t.imageToTokens(b, kpe, null, b.add(q3, queryPe), q3, keys, n4) // norm4(keys + …) fused
+                            : n4.forward(b, b.add(keys, i2t.forward(b, kpe, b.add(q3, queryPe), q3)));
                 } else {
                     Tensor t = t2i.attend(b, t2i.projectQ(b, b.add(q1, queryPe)), MaskDecoder.repeat(b, ctx.k0(), B), MaskDecoder.repeat(b, ctx.v0(), B));
                     Tensor q2 = n2.forward(b, b.add(q1, t));
                     q3 = n3.forward(b, b.add(q2, lin2.forward(b, b.relu(lin1.forward(b, q2)))));
-                    i2tOut = i2t.attend(b, MaskDecoder.repeat(b, ctx.q0(), B), i2t.projectK(b, b.add(q3, queryPe)), i2t.projectV(b, q3));
+                    k4 = absorb ? i2t.imageToTokens(b, null, ctx.q0(), b.add(q3, queryPe), q3, keys, n4)
+                            : n4.forward(b, b.add(keys, i2t.attend(b, MaskDecoder.repeat(b, ctx.q0(), B), i2t.projectK(b, b.add(q3, queryPe)), i2t.projectV(b, q3))));
                 }
-                Tensor k4 = n4.forward(b, b.add(keys, i2tOut));
                 return new Output(s.keep(q3), s.keep(k4));
             }
         }

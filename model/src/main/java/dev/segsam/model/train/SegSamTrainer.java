@@ -21,6 +21,11 @@ import java.util.Random;
  * {@code L = L_bin + L_sem + λ_bce·L_bce + λ_cons·L_cons} (terms switched by the options, averaged over the targets) is
  * back-propagated and AdamW updates the trainable tensors in place.
  *
+ * <p>Where it runs: the model's backend (the tape records over it, gradients are its tensors and AdamW updates on it,
+ * {@link AdamW#updateTensors}). The losses are computed on the host: per target the decoders' low-resolution outputs
+ * (M̂_b, M̂_s, Ĉ_s) are downloaded and their loss gradients uploaded — on a device the only per-step copies besides
+ * AdamW's one Σ g² per tensor.
+ *
  * <ul>
  *   <li>L_bin = w_focal·Focal(M̂_b) + w_dice·Dice(M̂_b) on SAM's single-mask output (token 0);</li>
  *   <li>L_sem = CE(M̂_s, Y_s) + Dice(M̂_s, Y_s), Y_s = the target's class inside its mask, background outside;</li>
@@ -43,7 +48,7 @@ public final class SegSamTrainer {
     public record Report(double total, double focal, double dice, double ce, double semDice, double bce, double cons, double gradNorm, int targets) {}
 
     private final SegSam model;
-    private final Backend cpu;
+    private final Backend backend;
     private final Map<String, Tensor> trainable;
     private final AdamW opt;
     private final Options o;
@@ -56,11 +61,11 @@ public final class SegSamTrainer {
      */
     public SegSamTrainer(SegSam model, Map<String, Tensor> trainable, AdamW opt, Options o, Preprocessor.Convention convention) {
         this.model = model;
-        this.cpu = model.sam().backend();
+        this.backend = model.sam().backend();
         this.trainable = trainable;
         this.opt = opt;
         this.o = o;
-        this.pre = new Preprocessor(convention, model.sam().config().imgSize(), cpu.parallel()); // the backend's threads
+        this.pre = new Preprocessor(convention, model.sam().config().imgSize(), backend.parallel()); // the backend's threads
     }
 
     /**
@@ -95,10 +100,13 @@ public final class SegSamTrainer {
 
     /** As {@link #step(TrainSample, Preprocessor.Preprocessed, Tensor, Random)}, with a target of class {@code preferClass} (if the sample has one; 0 = none) among the step's targets. */
     public Report step(TrainSample s, Preprocessor.Preprocessed frame, Tensor fv, Random rnd, int preferClass) {
-        Map<String, float[]> g = new LinkedHashMap<>();
-        Report r = lossAndGradients(s, frame, fv, rnd, g, preferClass);
-        double norm = opt.update(g);
-        return new Report(r.total(), r.focal(), r.dice(), r.ce(), r.semDice(), r.bce(), r.cons(), norm, r.targets());
+        double[] norm = {Double.NaN};
+        Report r = run(s, frame, fv, rnd, preferClass, tape -> { // the gradients stay tensors of the backend
+            Map<String, Tensor> g = new LinkedHashMap<>();
+            for (var e : trainable.entrySet()) g.put(e.getKey(), tape.gradTensor(e.getValue()));
+            norm[0] = opt.updateTensors(g);
+        });
+        return new Report(r.total(), r.focal(), r.dice(), r.ce(), r.semDice(), r.bce(), r.cons(), norm[0], r.targets());
     }
 
     /** The loss of one step and (into {@code gradsOut}) its gradient for every trainable tensor; no update. */
@@ -108,6 +116,14 @@ public final class SegSamTrainer {
 
     /** As above, with a target of class {@code preferClass} (if any; 0 = none) always among the step's targets. */
     public Report lossAndGradients(TrainSample s, Preprocessor.Preprocessed frame, Tensor fv, Random rnd, Map<String, float[]> gradsOut, int preferClass) {
+        return run(s, frame, fv, rnd, preferClass, tape -> {
+            for (var e : trainable.entrySet()) gradsOut.put(e.getKey(), tape.grad(e.getValue()).clone());
+        });
+    }
+
+    /** The forward, the losses and the backward of one step; {@code afterBackward} reads the gradients before the tape closes. */
+    private Report run(TrainSample s, Preprocessor.Preprocessed frame, Tensor fv, Random rnd, int preferClass,
+                       java.util.function.Consumer<Tape> afterBackward) {
         int w = s.image().width(), h = s.image().height(), L = model.sam().config().lowResSize();
         int K = model.hasSemantics() ? model.config().numClasses() : 0;
         List<TrainSample.Target> targets = new ArrayList<>(s.targets());
@@ -123,7 +139,7 @@ public final class SegSamTrainer {
         targets = targets.subList(0, Math.min(o.targetsPerImage(), targets.size()));
         int n = targets.size();
         double focal = 0, dice = 0, ce = 0, sdice = 0, bce = 0, cons = 0;
-        try (Tape tape = new Tape(cpu)) {
+        try (Tape tape = new Tape(backend)) {
             for (Tensor t : trainable.values()) tape.param(t);
             Backend b = tape.backend();
             Tensor features = o.trainEncoder() ? model.sam().imageEncoder().forward(b, frame.input(), null) : fv;
@@ -172,7 +188,7 @@ public final class SegSamTrainer {
                 grads.add(gb);
             }
             tape.backward(outs, grads);
-            for (var e : trainable.entrySet()) gradsOut.put(e.getKey(), tape.grad(e.getValue()).clone());
+            afterBackward.accept(tape);
             double total = o.focalWeight() * focal + o.diceWeight() * dice + ce + sdice + o.lambdaBce() * bce + o.lambdaCons() * cons;
             return new Report(total, focal, dice, ce, sdice, bce, cons, Double.NaN, n);
         }

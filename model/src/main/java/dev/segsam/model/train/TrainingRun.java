@@ -10,7 +10,9 @@ import dev.segsam.model.segsam.SegSam;
 import dev.segsam.model.segsam.SegSamConfig;
 import dev.segsam.model.segsam.SegSamInit;
 import dev.segsam.tensor.Backend;
+import dev.segsam.tensor.Device;
 import dev.segsam.tensor.Tensor;
+import dev.segsam.tensor.TensorScope;
 import dev.segsam.tensor.TensorSource;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -48,7 +50,11 @@ import java.util.Random;
  * train on those.
  *
  * <p><b>The backend</b> runs the model; the trainable blocks record on a {@link dev.segsam.tensor.autodiff.Tape} over
- * it. Today's tape computes gradients on the host, so pass a CPU backend.
+ * it, whose backward formulas are that backend's ops, and {@link AdamW} updates on it. Any backend works: on the CPU
+ * the weights are updated in place; on a device (CUDA) the run uploads the weights once, trains the device copies
+ * (parameters, gradients and AdamW's moments stay there) and copies the trained values back into the host tensors
+ * whenever they are read ({@link #weights}, {@link #checkpoint}, {@link #model(Map)}). Per step only the decoders'
+ * low-resolution outputs (for the host-side losses), their loss gradients and one Σ g² per trainable tensor cross.
  */
 public final class TrainingRun {
     /** The checkpoint metadata key holding the last completed step. */
@@ -205,6 +211,9 @@ public final class TrainingRun {
     }
 
     private final Map<String, Tensor> weights;
+    /** The backend's tensors of the weights: {@link #weights} itself on the CPU, uploaded copies on a device. */
+    private final Map<String, Tensor> live;
+    private final Backend backend;
     private final Map<String, String> meta;
     private final TrainingData data;
     private final Config config;
@@ -224,10 +233,17 @@ public final class TrainingRun {
         this.data = data;
         this.config = config;
         this.step = step;
-        this.model = SegSam.load(TensorSource.of(weights, meta), backend);
-        this.trainable = SegSamTrainer.trainableOf(weights, config.loss().trainEncoder());
+        this.backend = backend;
+        if (backend.device() == Device.CPU) {
+            this.live = weights;
+        } else {
+            this.live = new LinkedHashMap<>();
+            for (var e : weights.entrySet()) live.put(e.getKey(), TensorScope.detach(backend.upload(e.getValue())));
+        }
+        this.model = SegSam.load(TensorSource.of(live, meta), backend);
+        this.trainable = SegSamTrainer.trainableOf(live, config.loss().trainEncoder());
         if (!config.loss().semantic()) trainable.keySet().removeIf(TrainingRun::isSemanticPart);
-        this.opt = AdamW.defaults(trainable, config.learningRate(), config.warmupSteps(), config.steps());
+        this.opt = AdamW.defaults(backend, trainable, config.learningRate(), config.warmupSteps(), config.steps());
         if (optimizerState != null) opt.restore(n -> optimizerState.contains(n) ? optimizerState.get(n) : null);
         this.trainer = new SegSamTrainer(model, trainable, opt, config.loss(), Preprocessor.Convention.SAM);
     }
@@ -262,7 +278,7 @@ public final class TrainingRun {
 
     // ------------------------------------------------------------------ queries
 
-    /** The model being trained (its tensors are the run's weights, updated in place). */
+    /** The model being trained (its tensors are the backend's: the run's weights on the CPU, their device copies elsewhere). */
     public SegSam model() {
         return model;
     }
@@ -293,6 +309,7 @@ public final class TrainingRun {
 
     /** Every tensor of the model, by name (read-only view of the live weights). */
     public Map<String, Tensor> weights() {
+        syncHost();
         return Collections.unmodifiableMap(weights);
     }
 
@@ -312,7 +329,11 @@ public final class TrainingRun {
         all.addAll(data.val());
         all.addAll(data.test());
         for (TrainSample s : all) frames.put(s.id(), trainer.preprocessor().preprocess(s.image()));
-        if (!config.loss().trainEncoder()) embeddings.putAll(source.of(model.sam(), weights, all, frames));
+        if (!config.loss().trainEncoder()) {
+            for (var e : source.of(model.sam(), weights, all, frames).entrySet()) {
+                embeddings.put(e.getKey(), TensorScope.detach(backend.upload(e.getValue()))); // on the CPU: the tensor itself
+            }
+        }
         prepared = true;
     }
 
@@ -395,6 +416,17 @@ public final class TrainingRun {
 
     // ------------------------------------------------------------------ saving
 
+    /** On a device: copies the trained tensors' current values into the host tensors of {@link #weights} (on the CPU they are the same). */
+    private void syncHost() {
+        if (live == weights) return;
+        for (var e : trainable.entrySet()) {
+            try (TensorScope _ = TensorScope.open()) {
+                float[] v = backend.download(e.getValue()).toArray();
+                weights.get(e.getKey()).write(0, v, 0, v.length);
+            }
+        }
+    }
+
     /** Tensors and metadata to be stored together, e.g. as one safetensors file ({@code io}'s SafeTensorsWriter). */
     public record Snapshot(Map<String, Tensor> tensors, Map<String, String> metadata) {
         /** The snapshot as a source, e.g. for {@link #resume} or {@link SegSam#load}. */
@@ -408,6 +440,7 @@ public final class TrainingRun {
      * metadata plus {@link #STEP_KEY}. The tensors are the live ones: store them before the next step.
      */
     public Snapshot checkpoint() {
+        syncHost();
         Map<String, Tensor> t = new LinkedHashMap<>(weights);
         t.putAll(opt.state());
         Map<String, String> m = new LinkedHashMap<>(meta);
@@ -417,6 +450,7 @@ public final class TrainingRun {
 
     /** The trained model: every weight, and the metadata plus {@code extraMetadata} and {@link #FINAL_STEP_KEY}. */
     public Snapshot model(Map<String, String> extraMetadata) {
+        syncHost();
         Map<String, String> m = new LinkedHashMap<>(meta);
         m.putAll(extraMetadata);
         m.put(FINAL_STEP_KEY, Integer.toString(step));
