@@ -100,6 +100,20 @@ public interface Backend {
     }
 
     /**
+     * {@code proj · gelu(convTranspose2d(x, w, bias, stride))} over the output channels, per batch entry: {@code proj
+     * [B, M, O]} against the upscaled {@code [B, O, Ho·Wo]} gives {@code [B, M, Ho, Wo]} — SAM's masks (the
+     * hypernetworks' outputs times the upscaled embedding). Default: the two ops and a matmul; a fast backend projects
+     * each block of products and never stores the upscaled tensor.
+     */
+    default Tensor convTranspose2dGeluProject(Tensor x, Tensor w, Tensor bias, int stride, Tensor proj) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor up = convTranspose2dGelu(x, w, bias, stride);
+            int B = up.size(0), O = up.size(1), Ho = up.size(2), Wo = up.size(3);
+            return s.keep(matmul(proj, up.reshape(B, O, Ho * Wo)).reshape(B, proj.size(1), Ho, Wo));
+        }
+    }
+
+    /**
      * {@code gelu(layerNorm2d(convTranspose2d(x, w, bias, stride), lnW, lnB, eps))}: the first stage of SAM's
      * mask-decoder upscaling. Default: the three ops; a fast backend normalises and activates each block of products
      * before it stores it.

@@ -208,6 +208,19 @@ public final class FastCpuBackend implements Backend {
         return UpscaleOps.convTransposeGelu(par, x, w, bias, s, false, null, null, 0f);
     }
 
+    /** {@link UpscaleOps}: GELU and the projection over the output channels on each task's block (equal to float rounding). */
+    @Override
+    public Tensor convTranspose2dGeluProject(Tensor x, Tensor w, Tensor bias, int s, Tensor proj) {
+        if (!coverShapes(x, w, bias, s) || !PROJECT_FUSED || proj.rank() != 3 || proj.size(0) != x.size(0) || proj.size(2) != w.size(1)
+                || proj.size(1) == 0) {
+            return Backend.super.convTranspose2dGeluProject(x, w, bias, s, proj);
+        }
+        return UpscaleOps.convTransposeGelu(par, x, w, bias, s, false, null, null, 0f, proj);
+    }
+
+    /** {@code -Dsegsam.upscale.project=false} (lab knob): the masks product as a separate matmul after the last upscaling stage. */
+    static final boolean PROJECT_FUSED = Boolean.parseBoolean(System.getProperty("segsam.upscale.project", "true"));
+
     /** {@link UpscaleOps}: LayerNorm2d and GELU on each task's block of products (kernel = stride), bit-identical to the three ops. */
     @Override
     public Tensor convTranspose2dLayerNormGelu(Tensor x, Tensor w, Tensor bias, int s, Tensor lnW, Tensor lnB, float eps) {

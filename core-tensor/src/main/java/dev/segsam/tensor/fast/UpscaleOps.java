@@ -28,12 +28,27 @@ final class UpscaleOps {
      * (the caller checked the shapes); the norm when {@code norm} (weights {@code lnW, lnB} may be null).
      */
     static Tensor convTransposeGelu(Parallel par, Tensor x, Tensor w, Tensor bias, int s, boolean norm, Tensor lnW, Tensor lnB, float eps) {
+        return convTransposeGelu(par, x, w, bias, s, norm, lnW, lnB, eps, null);
+    }
+
+    /**
+     * As {@link #convTransposeGelu(Parallel, Tensor, Tensor, Tensor, int, boolean, Tensor, Tensor, float)}, then, when
+     * {@code proj [B, M, O]} is given, {@code proj[b]·U[b]} over the output channels ({@code Backend.convTranspose2dGeluProject}:
+     * SAM's masks = hypernetwork outputs · upscaled embedding) on the task's block, so the upscaled tensor
+     * {@code [B, O, Ho, Wo]} (8 MB at ViT-B's sizes) is never stored: the result is {@code [B, M, Ho, Wo]}. The block is
+     * {@code [O, s²·P]} row-major (its rows are {@code (o, tap)}), so the projection is one small GEMM per task; float
+     * sums over O in another order than the separate matmul's, so equal to float rounding, not to the bit.
+     */
+    static Tensor convTransposeGelu(Parallel par, Tensor x, Tensor w, Tensor bias, int s, boolean norm, Tensor lnW, Tensor lnB, float eps,
+                                    Tensor proj) {
         int B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), O = w.size(1), SS = s * s, OKK = O * SS, HW = H * W;
+        int M = proj == null ? 0 : proj.size(1), outC = proj == null ? O : M;
+        float[] pv = proj == null ? null : proj.toArray();
         int Ho = H * s, Wo = W * s;
         float[] wt = w.toArray(), wT = new float[OKK * C]; // [C, (o,i,j)] → [(o,i,j), C], the GEMM's A (as convTransposeCover)
         for (int c = 0; c < C; c++) for (int r = 0; r < OKK; r++) wT[r * C + c] = wt[c * OKK + r];
         float[] bv = bias == null ? null : bias.toArray(), gw = lnW == null ? null : lnW.toArray(), gb = lnB == null ? null : lnB.toArray();
-        Tensor y = Tensor.empty(B, O, Ho, Wo);
+        Tensor y = Tensor.empty(B, outC, Ho, Wo);
         int rows = Math.max(1, Math.min(H, FastCpuBackend.CONVT_PIXELS / Math.max(1, W))), tiles = (H + rows - 1) / rows;
         MemorySegment xs = x.data(), out = y.data(), ws = MemorySegment.ofArray(wT);
         par.forRange(B * tiles, t -> {
@@ -50,15 +65,21 @@ final class UpscaleOps {
             }
             if (norm) for (int tap = 0; tap < SS; tap++) VectorMath.layerNormColumns(cols, tap * P, SS * P, O, P, gw, gb, eps);
             VectorMath.geluInPlace(cols, 0, OKK * P);
-            for (int o = 0; o < O; o++) {
+            float[] src = cols;
+            if (pv != null) { // [M, O]·[O, s²·P]: the masks of this block, rows (m, tap) as the block's (o, tap)
+                src = Buffers.get(2, M * SS * P);
+                Sgemm.gemm(Parallel.SEQUENTIAL, 1, M, SS * P, O, new Sgemm.Mat(MemorySegment.ofArray(pv), (long) b * M * O, O, 0),
+                        new Sgemm.Mat(cs, 0, SS * P, 0), false, new Sgemm.Mat(MemorySegment.ofArray(src), 0, SS * P, 0), null);
+            }
+            for (int o = 0; o < outC; o++) {
                 for (int i = 0; i < s; i++) {
                     for (int yy = 0; yy < yn; yy++) {
-                        int done = s == 2 ? VectorMath.zip2(cols, ((o * s + i) * s) * P + yy * W, cols, ((o * s + i) * s + 1) * P + yy * W, row, 0, W) : 0;
+                        int done = s == 2 ? VectorMath.zip2(src, ((o * s + i) * s) * P + yy * W, src, ((o * s + i) * s + 1) * P + yy * W, row, 0, W) : 0;
                         for (int j = 0; j < s; j++) {
-                            int src = ((o * s + i) * s + j) * P + yy * W;
-                            for (int xx = done, d = j + done * s; xx < W; xx++, d += s) row[d] = cols[src + xx];
+                            int from = ((o * s + i) * s + j) * P + yy * W;
+                            for (int xx = done, d = j + done * s; xx < W; xx++, d += s) row[d] = src[from + xx];
                         }
-                        long at = (((long) b * O + o) * Ho + (long) (y0 + yy) * s + i) * Wo;
+                        long at = (((long) b * outC + o) * Ho + (long) (y0 + yy) * s + i) * Wo;
                         MemorySegment.copy(row, 0, out, Tensor.LAYOUT, at * Float.BYTES, Wo);
                     }
                 }

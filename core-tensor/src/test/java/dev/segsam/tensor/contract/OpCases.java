@@ -384,6 +384,12 @@ public final class OpCases {
             // SAM's upscaling stages, fused on the fast backend where kernel = stride (the reference: the separate ops)
             add(l, "convTranspose2dGelu", lab + " + bias", Size.SMALL, DOT,
                     r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws), randn(r, 1f, ws[1])}, (b, t) -> b.convTranspose2dGelu(t[0], t[1], t[2], st));
+            // SAM's masks: the last stage projected by the hypernetworks' outputs [B, M, O] (fast: per block, never storing U)
+            for (int m : new int[] {1, 4}) {
+                add(l, "convTranspose2dGeluProject", lab + " + bias, M " + m, Size.SMALL, DOT,
+                        r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws), randn(r, 1f, ws[1]), randn(r, 1f, xs[0], m, ws[1])},
+                        (b, t) -> b.convTranspose2dGeluProject(t[0], t[1], t[2], st, t[3]));
+            }
             // the norm divides the GEMM's rounding by the channel spread (order 1 here): 1e-4 relative and absolute
             add(l, "convTranspose2dLayerNormGelu", lab + " + bias, affine", Size.SMALL, UPSCALE_NORM,
                     r -> new Tensor[] {randn(r, 1f, xs), randn(r, 1f, ws), randn(r, 1f, ws[1]), randn(r, 1f, ws[1]), randn(r, 1f, ws[1])},

@@ -106,12 +106,12 @@ public final class MaskDecoder {
 
     /** Upscaling, hypernetworks and IoU head on the transformer's output (call inside a scope). */
     private Output heads(Backend b, TwoWayTransformer.Output t, int B) {
-        int C = c.outChans(), nm = c.maskTokens(), g = c.grid(), s = 4 * g;
+        int C = c.outChans(), nm = c.maskTokens(), g = c.grid();
         Tensor hs = t.queries();
-        Tensor up = upscaling.forward(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g));
         List<Tensor> hyperIn = new ArrayList<>();
         for (int i = 0; i < nm; i++) hyperIn.add(hyper[i].forward(b, b.slice(hs, 1, 1 + i, 1).reshape(B, C)).reshape(B, 1, C / 8));
-        Tensor masks = b.matmul(b.concat(hyperIn, 1), up.reshape(B, C / 8, s * s)).reshape(B, nm, s, s);
+        // masks = hyper_in · upscaled embedding [B, nm, 4g, 4g]; the fast CPU backend projects each block as it is made
+        Tensor masks = upscaling.project(b, b.permute(t.keys(), 0, 2, 1).reshape(B, C, g, g), b.concat(hyperIn, 1));
         Tensor iou = iouHead.forward(b, b.slice(hs, 1, 0, 1).reshape(B, C)).reshape(B, nm);
         return new Output(masks, iou);
     }

@@ -23,6 +23,17 @@ public final class OutputUpscaling {
         this.b3 = p.get("output_upscaling.3.bias", C / 8);
     }
 
+    /**
+     * {@code hyper [B, M, C/8] · U} for {@code src [B, C, g, g]}: {@code [B, M, 4g, 4g]}, SAM's masks, without storing
+     * U where the backend fuses the product into the last stage ({@code Backend.convTranspose2dGeluProject}).
+     */
+    public Tensor project(Backend b, Tensor src, Tensor hyper) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor u = b.convTranspose2dLayerNormGelu(src, w0, b0, 2, ln.weight(), ln.bias(), ln.eps());
+            return s.keep(b.convTranspose2dGeluProject(u, w3, b3, 2, hyper));
+        }
+    }
+
     /** {@code src [1, C, g, g] → U [1, C/8, 4g, 4g]}. */
     public Tensor forward(Backend b, Tensor src) {
         try (TensorScope s = TensorScope.open()) {
