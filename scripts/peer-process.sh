@@ -26,9 +26,14 @@ echo "peer-process: building the benchmark jar and the CLI..." >&2
 "$java" --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector -cp "$here/bench/target/benchmarks.jar" \
     dev.segsam.bench.PeerInputs "$peer" >/dev/null 2>&1
 printf '[{"box": [150, 100, 420, 330]}, {"box": [150, 100, 420, 330]}, {"box": [150, 100, 420, 330]}, {"box": [150, 100, 420, 330]}]\n' > "$peer/prompts4.json"
-"$here/segsam" --version >/dev/null 2>&1 # builds the jar and the AOT cache outside the timed runs
+# a copy of the jar (SEGSAM_JAR: never rebuilt), so that editing the sources during the rounds cannot make the launcher
+# rebuild in the middle of a measurement (it did once)
+cp "$here/cli/target/segsam.jar" "$out/segsam.jar"
+export SEGSAM_JAR="$out/segsam.jar"
+"$here/segsam" --version >/dev/null 2>&1 # the AOT cache for the copy, outside the timed runs
 {
   echo "date: $(date -u)"; echo "host: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+  echo "commit: $(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet HEAD -- . 2>/dev/null || echo ' (+ uncommitted changes)')"
 } > "$out/machine.txt"
 run() { # name, command...
   local name=$1; shift
