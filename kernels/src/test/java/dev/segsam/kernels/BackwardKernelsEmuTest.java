@@ -6,7 +6,6 @@ import dev.segsam.tensor.contract.OpCase;
 import dev.segsam.tensor.contract.Target;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 
@@ -24,8 +23,7 @@ class BackwardKernelsEmuTest extends BackendContract {
 
     @BeforeAll
     void emulator() {
-        EmuGpu gpu = EmuGpu.get();
-        Assumptions.assumeTrue(gpu != null, EmuGpu.unavailableReason());
+        EmuGpu gpu = EmuGpu.getOrSkip();
         device = new CudaDevice(gpu, true);
     }
 

@@ -3,7 +3,6 @@ package dev.segsam.kernels;
 import dev.segsam.tensor.contract.BackendContract;
 import dev.segsam.tensor.contract.Target;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 
@@ -20,8 +19,7 @@ class CudaEmuContractTest extends BackendContract {
 
     @BeforeAll
     void emulator() {
-        EmuGpu gpu = EmuGpu.get();
-        Assumptions.assumeTrue(gpu != null, EmuGpu.unavailableReason());
+        EmuGpu gpu = EmuGpu.getOrSkip();
         device = new CudaDevice(gpu, true);
     }
 

@@ -1,7 +1,6 @@
 package dev.segsam.kernels;
 
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 
@@ -15,8 +14,7 @@ class CudaEmuTest extends CudaKernelChecks {
 
     @BeforeAll
     void emulator() {
-        EmuGpu gpu = EmuGpu.get();
-        Assumptions.assumeTrue(gpu != null, EmuGpu.unavailableReason());
+        EmuGpu gpu = EmuGpu.getOrSkip();
         device = new CudaDevice(gpu, true);
         caching = new CudaDevice(gpu, false);
     }

@@ -65,6 +65,13 @@ final class EmuGpu implements Gpu {
         return instance;
     }
 
+    /** The emulator, or the calling test skipped (JUnit assumption) with the reason it is unavailable. */
+    static EmuGpu getOrSkip() {
+        EmuGpu gpu = get();
+        org.junit.jupiter.api.Assumptions.assumeTrue(gpu != null, unavailableReason());
+        return gpu;
+    }
+
     static String unavailableReason() {
         get();
         return failure;

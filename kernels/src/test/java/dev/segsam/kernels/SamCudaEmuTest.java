@@ -1,6 +1,5 @@
 package dev.segsam.kernels;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 
@@ -11,8 +10,7 @@ class SamCudaEmuTest extends SamCudaContract {
 
     @BeforeAll
     void emulator() {
-        EmuGpu gpu = EmuGpu.get();
-        Assumptions.assumeTrue(gpu != null, EmuGpu.unavailableReason());
+        EmuGpu gpu = EmuGpu.getOrSkip();
         device = new CudaDevice(gpu, false); // a caching pool, as in production: the memory check needs reuse
     }
 

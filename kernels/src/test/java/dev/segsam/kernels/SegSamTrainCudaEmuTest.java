@@ -24,7 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -40,8 +39,7 @@ class SegSamTrainCudaEmuTest {
 
     @Test
     void aTrainingStepOnCudaMatchesTheCpuStep() {
-        EmuGpu gpu = EmuGpu.get();
-        Assumptions.assumeTrue(gpu != null, EmuGpu.unavailableReason());
+        EmuGpu gpu = EmuGpu.getOrSkip();
         CudaRuntime rt = new CudaDevice(gpu, true).runtime(-1, true);
         Backend cuda = new CudaBackend(rt, GemmEngine.FP32_TILED, AttentionKind.FLASH, 64L << 20);
 

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.Function;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -39,8 +38,7 @@ class TapeCudaEmuTest {
 
     @BeforeAll
     void emulator() {
-        EmuGpu gpu = EmuGpu.get();
-        Assumptions.assumeTrue(gpu != null, EmuGpu.unavailableReason());
+        EmuGpu gpu = EmuGpu.getOrSkip();
         CudaRuntime rt = new CudaDevice(gpu, true).runtime(-1, true);
         rt.pool.poison = true;
         cuda = new CudaBackend(rt, GemmEngine.FP32_TILED, AttentionKind.FLASH, 64L << 20);
