@@ -33,10 +33,9 @@ import java.util.function.IntConsumer;
  * prompt, with nothing sent back to the device in between. A multimask prompt first fetches its C IoU scores (to pick
  * the mask the semantic fallback region uses); a single-mask prompt needs no early transfer.
  *
- * <p>Per-image decoder work: the first prompt without a mask input on an {@link Encoded} image makes the decoders'
- * prompt-independent image side ({@link dev.segsam.model.sam.ImageContexts}: f_v as keys and the first transformer
- * layer's projections of it, ~10 MB per decoder at ViT-B) and every later prompt reuses it; it is freed with the
- * {@link Encoded}. Results are those of computing it per prompt (bit for bit for single prompts on the CPU backends).
+ * <p>Per-image decoder work: {@link #encode} also makes the decoders' prompt-independent image side
+ * ({@link dev.segsam.model.sam.ImageContexts}: f_v as keys and the first transformer layer's projections of it, ~10 MB
+ * per decoder at ViT-B), and every prompt without a mask input reuses it; it is freed with the {@link Encoded}. Results are those of computing it per prompt (bit for bit for single prompts on the CPU backends).
  *
  * <p>Options ({@link Options}): {@link Options#predictBatch()} bounds the prompts of one batched decoder pass
  * ({@link #predict(Encoded, List)}; 0, the default: 1 on the CPU, 4 on a GPU); {@link Options#threads()} the threads of host-side preprocessing.
@@ -102,11 +101,22 @@ public final class Predictor {
         return encode(img, null);
     }
 
-    /** Preprocesses and encodes {@code img}; {@code progress} (or null) hears each finished encoder block. */
+    /**
+     * Preprocesses and encodes {@code img}; {@code progress} (or null) hears each finished encoder block. The decoders'
+     * per-image contexts are made here too ({@link SegSam#prepareContexts}), so the first prompt is as fast as the next.
+     */
     public Encoded encode(RgbImage img, IntConsumer progress) {
         try (TensorScope s = TensorScope.open()) {
             Preprocessor.Preprocessed p = preprocessor.preprocess(img);
-            return s.keep(new Encoded(p, model.encode(p.input(), progress)));
+            SegSam.Features f = model.encode(p.input(), progress);
+            Encoded e = new Encoded(p, f);
+            try {
+                model.prepareContexts(f);
+            } catch (RuntimeException | Error x) {
+                e.close();
+                throw x;
+            }
+            return s.keep(e);
         }
     }
 

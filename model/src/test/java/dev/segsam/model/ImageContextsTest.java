@@ -60,23 +60,34 @@ class ImageContextsTest {
         List<Prompt> singles = List.of(Prompt.box(10, 5, 120, 100), Prompt.point(60, 50, true), Prompt.point(50, 60, true).withPoint(150, 90, false).multimask(true));
         try (Predictor.Encoded e = predictor.encode(img, null)) {
             ImageContexts contexts = e.features().contexts();
+            // encode made the image side of every decoder already; each holds at least the keys and their PE (each f_v-sized)
+            assertEquals(decoders, contexts.size(), "encode made one context per decoder");
+            long made = contexts.bytes(), fvBytes = 4 * e.features().fv().numel();
+            assertTrue(made >= decoders * 2 * fvBytes, "context bytes " + made + " for f_v of " + fvBytes);
             // the same image and features without contexts: the plain path (not closed: it shares e's tensors)
             Predictor.Encoded plain = new Predictor.Encoded(e.image(), new SegSam.Features(e.features().fv(), e.features().textSummary(), null));
+            // and with empty contexts, made lazily by the first decode without a mask input (features from elsewhere)
+            ImageContexts lazy = new ImageContexts();
+            Predictor.Encoded late = new Predictor.Encoded(e.image(), new SegSam.Features(e.features().fv(), e.features().textSummary(), lazy));
 
             // a mask input takes the plain path and makes no context
             assertSame(predictor.predict(plain, withMask), predictor.predict(e, withMask), backend.name() + ", mask input");
-            assertEquals(0, contexts.size(), "a mask-input decode made a context");
-            assertEquals(0, contexts.bytes());
+            assertSame(predictor.predict(plain, withMask), predictor.predict(late, withMask), backend.name() + ", mask input, lazy");
+            assertEquals(0, lazy.size(), "a mask-input decode made a context");
+            assertEquals(0, lazy.bytes());
+            assertEquals(made, contexts.bytes());
 
             for (int i = 0; i < singles.size(); i++) {
                 Predictor.Result pr = predictor.predict(plain, singles.get(i)), cr = predictor.predict(e, singles.get(i));
                 System.out.printf("ImageContextsTest %s prompt %d: low-res rel L2 %.3g%n", backend.name(), i, PredictorBatchTest.relL2(pr.lowRes(), cr.lowRes()));
                 assertClose(pr, cr, backend.name() + ", prompt " + i);
+                assertSame(cr, predictor.predict(late, singles.get(i)), backend.name() + ", prompt " + i + ": contexts made at encode vs lazily");
                 assertEquals(decoders, contexts.size(), "one context per decoder");
+                assertEquals(decoders, lazy.size(), "one lazy context per decoder");
             }
-            // each context holds at least the keys and their PE, each as large as f_v
-            long fvBytes = 4 * e.features().fv().numel();
-            assertTrue(contexts.bytes() >= decoders * 2 * fvBytes, "context bytes " + contexts.bytes() + " for f_v of " + fvBytes);
+            assertEquals(made, contexts.bytes());
+            assertEquals(made, lazy.bytes());
+            lazy.close();
 
             List<Prompt> batch = new ArrayList<>();
             for (int i = 0; i < 4; i++) batch.add(Prompt.box(10 + 7 * i, 5 + 3 * i, 120 + 9 * i, 100 + 4 * i));
