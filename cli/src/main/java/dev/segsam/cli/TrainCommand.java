@@ -77,7 +77,7 @@ final class TrainCommand implements Callable<Integer> {
     void initEncoderOnly(boolean on) {
         if (on) initParts = "encoder";
     }
-    @Option(names = "--arch", paramLabel = "NAME", defaultValue = "small256", description = "architecture for fresh weights: small256, medium256 or vit_b (default ${DEFAULT-VALUE})")
+    @Option(names = "--arch", paramLabel = "NAME", defaultValue = "small256", description = "architecture for fresh weights: small256, medium256, fine256 (64×64 grid) or vit_b (default ${DEFAULT-VALUE})")
     String arch;
     @Option(names = "--steps", paramLabel = "N", defaultValue = "1000", description = "optimizer steps of the segsam stage (or of --stage encoder) (default ${DEFAULT-VALUE})")
     int steps;

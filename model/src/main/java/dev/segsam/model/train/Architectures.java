@@ -21,12 +21,22 @@ public final class Architectures {
         return new SamConfig(256, 8, 128, 6, 4, new int[] {2, 5}, 8, 512, 64, 256, 8, 2, 64, 16, 3);
     }
 
+    /**
+     * {@code fine256}: {@code small256}'s ViT (4 blocks × 96, 3 heads, blocks 1 and 3 global) on 4×4 patches, so the
+     * embedding grid is 64×64 (one token covers 4×4 input pixels) and the low-res masks 256×256; windows of 16×16
+     * tokens (the same image extent as small256's 8×8). Four times the tokens of small256.
+     */
+    public static SamConfig fine256() {
+        return new SamConfig(256, 4, 96, 4, 3, new int[] {1, 3}, 16, 384, 64, 256, 8, 2, 64, 16, 3);
+    }
+
     public static SamConfig byName(String name) {
         return switch (name) {
             case "small256" -> small256();
             case "medium256" -> medium256();
+            case "fine256" -> fine256();
             case "vit_b" -> SamConfig.vitB();
-            default -> throw new IllegalArgumentException("unknown architecture '" + name + "': expected small256, medium256 or vit_b");
+            default -> throw new IllegalArgumentException("unknown architecture '" + name + "': expected small256, medium256, fine256 or vit_b");
         };
     }
 }
