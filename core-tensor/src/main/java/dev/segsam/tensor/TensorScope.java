@@ -192,8 +192,8 @@ public final class TensorScope implements AutoCloseable {
     }
 
     /**
-     * Hides this thread's scope (returned, or null) until {@link #resume}: for a thread that runs others' work while it
-     * waits (a fork/join join).
+     * Hides this thread's scope (returned, or null) until {@link #resume}: for a thread that runs a share of a parallel
+     * loop (its bodies must not land in its scope) or others' work while it waits (a fork/join join).
      */
     static TensorScope suspend() {
         TensorScope s = CURRENT.get();
