@@ -20,8 +20,9 @@ import java.util.stream.IntStream;
  * publishes the loop and works on it at once; the helpers take chunks of indices from a shared counter (about four
  * chunks per thread, so a late or slow thread evens out). A helper that finds no loop spins for
  * {@code segsam.parallel.spinMicros} (default {@value #DEFAULT_SPIN_MICROS} µs) before it parks, and the caller spins
- * the same while the last chunks finish: a decode runs ~150 short loops separated by a few µs of sequential code, and
- * waking a parked thread costs ~15–30 µs on this VM each time (docs/kernels-cpu.md). Only one loop uses a team at a
+ * the same while the last chunks finish: a decode runs ~150 short loops separated by a few µs of sequential code, and a
+ * loop handed to a fork-join pool whose workers had parked cost 31–41 µs to start and finish on the 2-core development
+ * VM, under 1 µs on the team (docs/kernels-cpu.md, d17). Only one loop uses a team at a
  * time: a second thread that starts a loop meanwhile (the decoder warm-up beside the encode, concurrent requests of
  * {@code serve}) waits its turn, in arrival order, so the compute threads stay {@code threads}.
  *
