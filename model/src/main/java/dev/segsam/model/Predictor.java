@@ -35,7 +35,8 @@ import java.util.function.IntConsumer;
  *
  * <p>Per-image decoder work: {@link #encode} also makes the decoders' prompt-independent image side
  * ({@link dev.segsam.model.sam.ImageContexts}: f_v as keys and the first transformer layer's projections of it, ~10 MB
- * per decoder at ViT-B), and every prompt without a mask input reuses it; it is freed with the {@link Encoded}. Results are those of computing it per prompt (bit for bit for single prompts on the CPU backends).
+ * per decoder at ViT-B), and every prompt without a mask input reuses it; it is freed with the {@link Encoded}. Results
+ * are those of computing it per prompt (bit for bit for single prompts on the CPU backends).
  *
  * <p>Options ({@link Options}): {@link Options#predictBatch()} bounds the prompts of one batched decoder pass
  * ({@link #predict(Encoded, List)}; 0, the default: 1 on the CPU, 4 on a GPU); {@link Options#threads()} the threads of host-side preprocessing.
@@ -103,7 +104,7 @@ public final class Predictor {
 
     /**
      * Preprocesses and encodes {@code img}; {@code progress} (or null) hears each finished encoder block. The decoders'
-     * per-image contexts are made here too ({@link SegSam#prepareContexts}), so the first prompt is as fast as the next.
+     * per-image contexts are made here too ({@link SegSam#prepareContexts}), so the first prompt does no more work than the next.
      */
     public Encoded encode(RgbImage img, IntConsumer progress) {
         try (TensorScope s = TensorScope.open()) {

@@ -136,7 +136,7 @@ public final class SegSam {
     /**
      * Makes {@code f}'s decoder contexts now, on the model's backend: the image side of SAM's mask decoder and (with
      * semantics) of Dec_saw, which the first prompt without a mask input would otherwise make ({@link ImageContexts};
-     * ViT-B: ~0.8 GFLOP, ~20 ms on two cores). {@code Predictor.encode} calls it, so that this per-image work is part
+     * ViT-B: ~0.8 GFLOP, about 40 ms of CPU per docs/PERF.md "cold start II"). {@code Predictor.encode} calls it, so that this per-image work is part
      * of encoding the image and the first prompt costs what every later one does. Nothing to do without contexts.
      */
     public void prepareContexts(Features f) {
