@@ -162,7 +162,7 @@ public final class Parallel {
             this.n = n;
             this.body = body;
             this.chunk = Math.max(1, n / (4 * threads));
-            this.chunks = (n + chunk - 1) / chunk;
+            this.chunks = (int) (((long) n + chunk - 1) / chunk);
             this.left = new AtomicInteger(chunks);
         }
 
@@ -171,7 +171,7 @@ public final class Parallel {
             int c;
             while ((c = next.getAndIncrement()) < chunks) {
                 if (error == null) {
-                    int from = c * chunk, to = Math.min(n, from + chunk);
+                    int from = (int) ((long) c * chunk), to = (int) Math.min(n, (long) from + chunk);
                     try {
                         for (int i = from; i < to; i++) body.accept(i);
                     } catch (Throwable t) {
