@@ -89,22 +89,6 @@ public final class Parallel {
         }
     }
 
-    /**
-     * Runs {@code work} with every loop this thread starts in it running sequentially on this thread, whatever the
-     * {@code Parallel}: for background work beside a parallel job (a decoder warm-up during the encode) that should
-     * be one more thread rather than take turns on the team.
-     */
-    public static void sequentially(Runnable work) {
-        boolean[] flag = IN_LOOP.get();
-        boolean was = flag[0];
-        flag[0] = true;
-        try {
-            work.run();
-        } finally {
-            flag[0] = was;
-        }
-    }
-
     @Override
     public String toString() {
         return threads + (threads == 1 ? " thread" : " threads");
@@ -134,7 +118,6 @@ public final class Parallel {
                 for (Helper h : helpers) if (h.parked) LockSupport.unpark(h);
                 inLoop[0] = true;
                 loop.work();
-                inLoop[0] = false;
                 loop.await();
                 loop.body = null;
                 if (loop.error != null) {

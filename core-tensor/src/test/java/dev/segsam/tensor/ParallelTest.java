@@ -110,28 +110,4 @@ class ParallelTest {
         callers.shutdown();
         assertTrue(most.get() <= 2, most.get() + " bodies ran at once on a 2-thread team");
     }
-
-    @Test
-    void sequentiallyRunsThisThreadsLoopsOnItAndThenRestores() {
-        Parallel p = Parallel.of(2);
-        Thread me = Thread.currentThread();
-        AtomicInteger elsewhere = new AtomicInteger();
-        AtomicIntegerArray hits = new AtomicIntegerArray(64);
-        Parallel.sequentially(() -> p.forRange(64, i -> {
-            if (Thread.currentThread() != me) elsewhere.incrementAndGet();
-            hits.incrementAndGet(i);
-        }));
-        assertEquals(0, elsewhere.get(), "a loop inside Parallel.sequentially left the calling thread");
-        for (int i = 0; i < 64; i++) assertEquals(1, hits.get(i));
-        // afterwards (and after an exception inside) loops use the team again
-        assertThrows(IllegalStateException.class, () -> Parallel.sequentially(() -> { throw new IllegalStateException(); }));
-        java.util.concurrent.CyclicBarrier both = new java.util.concurrent.CyclicBarrier(2);
-        p.forRange(2, i -> {
-            try {
-                both.await(20, TimeUnit.SECONDS); // completes only if two threads run the two bodies
-            } catch (Exception e) {
-                throw new AssertionError("the team did not run two bodies at once after Parallel.sequentially", e);
-            }
-        });
-    }
 }

@@ -5,7 +5,6 @@ import dev.segsam.model.preprocess.SamTransform;
 import dev.segsam.model.segsam.SegSam;
 import dev.segsam.tensor.Backend;
 import dev.segsam.tensor.Device;
-import dev.segsam.tensor.Parallel;
 import dev.segsam.tensor.Tensor;
 import dev.segsam.tensor.TensorScope;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -47,22 +46,12 @@ public final class DecoderWarmup implements AutoCloseable {
 
     private final int decodes;
 
-    /**
-     * Lab knob {@code -Dsegsam.warmup.sequential=true}: the warm-up's ops run on its own thread (one more compute
-     * thread) instead of taking turns with the encode on the backend's thread team.
-     */
-    static final boolean SEQUENTIAL = Boolean.getBoolean("segsam.warmup.sequential");
-
     private DecoderWarmup(Predictor predictor, int height, int width, Prompt prompt, int decodes) {
         this.decodes = predictor.model().sam().backend().device() == Device.CPU ? decodes : 0;
         // the lowest priority is a hint only (Linux ignores Java thread priorities unless the JVM is told otherwise)
         thread = Thread.ofPlatform().daemon().name("segsam-decoder-warmup").priority(Thread.MIN_PRIORITY).unstarted(() -> {
             try {
-                if (SEQUENTIAL) {
-                    Parallel.sequentially(() -> run(predictor, height, width, prompt, decodes));
-                } else {
-                    run(predictor, height, width, prompt, decodes);
-                }
+                run(predictor, height, width, prompt, decodes);
             } catch (Throwable t) { // a failed warm-up costs only the warm-up; the real decode reports real errors
                 failure = t;
             }
