@@ -118,12 +118,12 @@ public final class FastCpuBackend implements Backend {
         return y;
     }
 
-    /** {@code conv2d} as im2col (reference) + one GEMM per image: {@code out[b] = W[O, C·kh·kw]·cols[b] + bias}. */
+    /** {@code conv2d} as {@link Im2col} + one GEMM per image: {@code out[b] = W[O, C·kh·kw]·cols[b] + bias}. */
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int sh, int sw, int ph, int pw) {
         if (x.rank() != 4 || w.rank() != 4 || x.size(1) != w.size(1)) return ref.conv2d(x, w, bias, sh, sw, ph, pw);
         int B = x.size(0), O = w.size(0), CKK = w.size(1) * w.size(2) * w.size(3);
-        try (Tensor cols = ref.im2col(x, w.size(2), w.size(3), sh, sw, ph, pw)) {
+        try (Tensor cols = Im2col.run(par, x, w.size(2), w.size(3), sh, sw, ph, pw)) {
             int L = cols.size(2), Ho = (x.size(2) + 2 * ph - w.size(2)) / sh + 1, Wo = L / Ho;
             Tensor y = Tensor.empty(B, O, Ho, Wo);
             Sgemm.gemm(par, B, O, L, CKK, mat(w, CKK, 0), mat(cols, L, (long) CKK * L), false, mat(y, L, (long) O * L), null);
@@ -448,7 +448,7 @@ public final class FastCpuBackend implements Backend {
 
     // ------------------------------------------------------------------ everything else: the reference
 
-    @Override public Tensor im2col(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw) { return ref.im2col(x, kh, kw, sh, sw, ph, pw); }
+    @Override public Tensor im2col(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw) { return Im2col.run(par, x, kh, kw, sh, sw, ph, pw); }
     /** LayerNorm over the last dim, rows in chunks over the threads ({@link VectorMath#layerNormRow}). */
     @Override
     public Tensor layerNorm(Tensor x, Tensor w, Tensor b, float eps) {

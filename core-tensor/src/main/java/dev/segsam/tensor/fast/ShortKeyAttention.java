@@ -4,6 +4,7 @@ import dev.segsam.tensor.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -53,6 +54,16 @@ final class ShortKeyAttention {
      */
     static void run(Parallel par, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out,
                     int B, int nq, int nk, int heads, int d, int dv, float scale) {
+        if (nq < S.length()) {
+            fewRows(q, k, v, out, B, nq, nk, heads, d, dv, scale);
+            return;
+        }
+        vectors(par, q, k, v, out, B, nq, nk, heads, d, dv, scale);
+    }
+
+    /** {@link #run} with the rows in the lanes, whatever {@code nq} (package-private: the tests compare it with {@link #fewRows}). */
+    static void vectors(Parallel par, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out,
+                        int B, int nq, int nk, int heads, int d, int dv, float scale) {
         int blocks = (nq + ROWS - 1) / ROWS;
         par.forRange(B * heads * blocks, job -> {
             int blk = job % blocks, bh = job / blocks;
@@ -101,6 +112,53 @@ final class ShortKeyAttention {
             for (int r = 0; r < rows; r++) {
                 long oOff = ((long) b * nq + i + r) * Cv + (long) h * dv;
                 for (int c = 0; c < dv; c++) out.setAtIndex(F, oOff + c, oT[c * L + r]);
+            }
+        }
+    }
+
+    /**
+     * Fewer query rows than one vector has lanes (SAM's token self-attention: 7 × 7 per head): the same operations as
+     * {@link #block} in scalar Java, one row at a time, on the calling thread — bit for bit the vector kernel's result
+     * ({@code Math.fma} is a lane's FMA, {@link VectorMath#exp(float)} a lane's exponential, the sums in the same order).
+     * The work is a few thousand FMAs per call: a vector kernel would fill 7 of its lanes, and helper threads would cost
+     * more to wake than the arithmetic. It is here for a fresh process: this op runs only twice per decode, so the Vector
+     * API kernel stays in the interpreter or C1 (every vector operation allocating) for dozens of decodes before C2
+     * compiles it, where scalar code is cheap in every tier (docs/PERF.md, "session 7").
+     */
+    static void fewRows(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out,
+                        int B, int nq, int nk, int heads, int d, int dv, float scale) {
+        int C = heads * d, Cv = heads * dv;
+        float[] qs = new float[d], sc = new float[nk], o = new float[dv];
+        for (int b = 0; b < B; b++) {
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < nq; i++) {
+                    long qOff = ((long) b * nq + i) * C + (long) h * d;
+                    for (int c = 0; c < d; c++) qs[c] = q.getAtIndex(F, qOff + c) * scale;
+                    float m = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < nk; j++) {
+                        long kOff = ((long) b * nk + j) * C + (long) h * d;
+                        float s = 0f;
+                        for (int c = 0; c < d; c++) s = Math.fma(qs[c], k.getAtIndex(F, kOff + c), s);
+                        sc[j] = s;
+                        m = Math.max(m, s);
+                    }
+                    float l = 0f;
+                    for (int j = 0; j < nk; j++) {
+                        float e = VectorMath.exp(sc[j] - m);
+                        sc[j] = e;
+                        l += e;
+                    }
+                    float inv = 1f / l;
+                    for (int j = 0; j < nk; j++) sc[j] *= inv;
+                    Arrays.fill(o, 0f);
+                    for (int j = 0; j < nk; j++) {
+                        long vOff = ((long) b * nk + j) * Cv + (long) h * dv;
+                        float p = sc[j];
+                        for (int c = 0; c < dv; c++) o[c] = Math.fma(p, v.getAtIndex(F, vOff + c), o[c]);
+                    }
+                    long oOff = ((long) b * nq + i) * Cv + (long) h * dv;
+                    for (int c = 0; c < dv; c++) out.setAtIndex(F, oOff + c, o[c]);
+                }
             }
         }
     }

@@ -347,7 +347,10 @@ public final class OpCases {
                 {new int[] {1, 4, 6, 6}, new int[] {2, 4, 3, 3}, new int[] {2, 2, 1, 1}},
                 {new int[] {2, 3, 32, 48}, new int[] {8, 3, 16, 16}, new int[] {16, 16, 0, 0}}, // patch embedding
                 {new int[] {1, 6, 9, 7}, new int[] {5, 6, 3, 3}, new int[] {1, 1, 1, 1}},
-                {new int[] {2, 1, 16, 16}, new int[] {4, 1, 2, 2}, new int[] {2, 2, 0, 0}}};
+                {new int[] {2, 1, 16, 16}, new int[] {4, 1, 2, 2}, new int[] {2, 2, 0, 0}},
+                // padding wider than the image: output rows and columns that see no input at all, a kernel wider than W
+                {new int[] {1, 2, 3, 2}, new int[] {3, 2, 4, 4}, new int[] {1, 2, 2, 3}},
+                {new int[] {2, 3, 5, 6}, new int[] {2, 3, 3, 2}, new int[] {3, 1, 4, 2}}};
         for (Object[] c : convs) {
             int[] xs = (int[]) c[0], ws = (int[]) c[1], sp = (int[]) c[2];
             String lab = s(xs) + " * " + s(ws) + " stride " + sp[0] + "x" + sp[1] + " pad " + sp[2] + "x" + sp[3];
