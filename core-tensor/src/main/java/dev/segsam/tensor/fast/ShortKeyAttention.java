@@ -24,7 +24,9 @@ import jdk.incubator.vector.VectorSpecies;
  *   o[:, c] = Σ_j p_j·v[j, c]                   transposed back into the output rows
  * </pre>
  * so no horizontal reductions and nk independent FMA chains. Results agree with the reference to float rounding
- * (the sums run in another order).
+ * (the sums run in another order). Fewer rows than one vector has lanes — the decoder's token self-attention, 7 × 7,
+ * which is all this kernel serves on the default decode path since the cross attentions are absorbed — run the same
+ * operations in scalar Java ({@link #fewRows}), to the same bits.
  *
  * <p>Measured (DecodeOpsLab, thread CPU time, one thread, ViT-B's image→token shape q 4096 × k 7, 8 heads of 16;
  * load ~13 on 2 cores): FlashAttention 3.5–3.8 ms; one row at a time with the keys in the lanes (horizontal max/sum
