@@ -29,7 +29,7 @@ import java.util.function.IntConsumer;
  * compiled ahead of time).
  *
  * <pre>
- * try (DecoderWarmup w = DecoderWarmup.start(predictor, img.height(), img.width(), prompts.get(0), 3);
+ * try (DecoderWarmup w = DecoderWarmup.start(predictor, img.height(), img.width(), prompts.get(0), 6);
  *      Predictor.Encoded e = predictor.encode(img)) {
  *     w.stop();                       // before the first real decode: no new warm-up decode starts
  *     ...predictor.predict(e, prompt)...

@@ -476,8 +476,8 @@ public final class SegServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ encoding
 
-    /** Throw-away decodes of the first encode's decoder warm-up (as predict's). */
-    private static final int WARMUP_DECODES = 3;
+    /** Throw-away decodes of the first encode's decoder warm-up (as predict's: docs/PERF.md "session 7"). */
+    private static final int WARMUP_DECODES = 6;
 
     /** The cached (or newly started) encoding of a view, acquired: release it through the cache when done. */
     private EmbeddingCache.Entry encoding(ImageSession s, ImageSession.View v) {
