@@ -7,7 +7,8 @@
 #   scripts/coldstart-ab.sh [OUT_DIR]     ROUNDS=3; BUILD=0 skips the build; VARIANTS overrides the list below (one "name|ENV=v ...|predict
 #                                         args|JVM options" per line); the jar is a copy in OUT_DIR (SEGSAM_JAR), so
 #                                         a rebuild during the run changes nothing, and its AOT cache is made before
-#                                         timing.
+#                                         timing. Two builds: a variant "before|SEGSAM_JAR=/tmp/before.jar|" runs another
+#                                         jar (make its AOT cache first: SEGSAM_JAR=/tmp/before.jar ./segsam --version).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${1:-$here/target/coldstart-$(date -u +%Y%m%dT%H%M%SZ)}"
