@@ -48,13 +48,6 @@ import picocli.CommandLine.Spec;
             "Coordinates are original image pixels; a point label is 1 (foreground) or 0 (background)."})
 final class PredictCommand implements Callable<Integer> {
     /**
-     * Most throw-away decodes the decoder warm-up runs during the encode; it starts no new one once the encode has ended
-     * (docs/PERF.md, "cold start"). 6, not 3, since the decoder's self-attention became scalar code (session 7): the later
-     * warm-up decodes then cost ~0.5–1 s each and all 6 end inside a ViT-B encode on 2 cores, and the first real decode
-     * went from 44–72 ms (median 58) to 34–50 ms (median 46) in 9 fresh processes each.
-     */
-    static final int WARMUP_DECODES = 6;
-    /**
      * The encoder blocks done before the warm-up starts (lab knobs: -Dsegsam.warmup.decodes, -Dsegsam.warmup.after):
      * 0, with the encode. Starting after 2 blocks cost ~4.5 s more encode CPU (docs/PERF.md, "cold start").
      */
@@ -163,7 +156,7 @@ final class PredictCommand implements Callable<Integer> {
             long t1 = System.nanoTime(), c1 = ProcessCpu.nanos();
             // docs/PERF.md "cold start": the decode path is compiled while the encode runs (model/DecoderWarmup)
             DecoderWarmup warmup = decoderWarmup ? DecoderWarmup.create(predictor, img.height(), img.width(), prompts.get(0),
-                    Integer.getInteger("segsam.warmup.decodes", WARMUP_DECODES)) : null;
+                    Integer.getInteger("segsam.warmup.decodes", DecoderWarmup.DEFAULT_DECODES)) : null;
             if (warmup != null && !Boolean.getBoolean("segsam.warmup.nooutput")) { // and the per-prompt output work (cold start II)
                 PrintWriter none = new PrintWriter(java.io.Writer.nullWriter());
                 warmup.then(OutputWarmup.of(prompts.get(0), img.width(), img.height()).andThen(r -> new NanCheck(none).check(r, 0)));

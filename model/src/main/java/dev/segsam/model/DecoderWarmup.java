@@ -29,7 +29,7 @@ import java.util.function.IntConsumer;
  * compiled ahead of time).
  *
  * <pre>
- * try (DecoderWarmup w = DecoderWarmup.start(predictor, img.height(), img.width(), prompts.get(0), 6);
+ * try (DecoderWarmup w = DecoderWarmup.start(predictor, img.height(), img.width(), prompts.get(0), DEFAULT_DECODES);
  *      Predictor.Encoded e = predictor.encode(img)) {
  *     w.stop();                       // before the first real decode: no new warm-up decode starts
  *     ...predictor.predict(e, prompt)...
@@ -37,6 +37,14 @@ import java.util.function.IntConsumer;
  * </pre>
  */
 public final class DecoderWarmup implements AutoCloseable {
+    /**
+     * The warm-up decodes {@code predict} and {@code serve} ask for: at most this many, none started once the encode
+     * has ended. 6, not 3, since the decoder's self-attention became scalar code (docs/PERF.md, "session 7"): the later
+     * warm-up decodes then cost ~0.5–1 s each and all 6 end inside a ViT-B encode on 2 cores, and a fresh process's
+     * first real decode went from 44–72 ms (median 58) to 34–50 ms (median 46) in 9 processes each.
+     */
+    public static final int DEFAULT_DECODES = 6;
+
     private final AtomicBoolean stop = new AtomicBoolean();
     private final AtomicInteger done = new AtomicInteger();
     private final Thread thread;

@@ -476,9 +476,6 @@ public final class SegServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ encoding
 
-    /** Throw-away decodes of the first encode's decoder warm-up (as predict's: docs/PERF.md "session 7"). */
-    private static final int WARMUP_DECODES = 6;
-
     /** The cached (or newly started) encoding of a view, acquired: release it through the cache when done. */
     private EmbeddingCache.Entry encoding(ImageSession s, ImageSession.View v) {
         return cache.acquire(s.id + "/" + v.key(), () -> s.render(v), predictor.encoderBlocks(), e -> compute.execute(() -> {
@@ -499,7 +496,7 @@ public final class SegServer implements AutoCloseable {
     private DecoderWarmup startWarmup(RgbImage img) {
         try {
             return DecoderWarmup.start(predictor, img.height(), img.width(),
-                    Prompt.box(img.width() * 0.25f, img.height() * 0.25f, img.width() * 0.75f, img.height() * 0.75f), WARMUP_DECODES);
+                    Prompt.box(img.width() * 0.25f, img.height() * 0.25f, img.width() * 0.75f, img.height() * 0.75f), DecoderWarmup.DEFAULT_DECODES);
         } catch (RuntimeException x) {
             return null;
         }

@@ -118,6 +118,12 @@ public final class FastCpuBackend implements Backend {
         return y;
     }
 
+    /** {@link Im2col}: the reference's values, written in spans (it ran interpreted at the end of a fresh encode). */
+    @Override
+    public Tensor im2col(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw) {
+        return Im2col.run(par, x, kh, kw, sh, sw, ph, pw);
+    }
+
     /** {@code conv2d} as {@link Im2col} + one GEMM per image: {@code out[b] = W[O, C·kh·kw]·cols[b] + bias}. */
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int sh, int sw, int ph, int pw) {
@@ -448,7 +454,6 @@ public final class FastCpuBackend implements Backend {
 
     // ------------------------------------------------------------------ everything else: the reference
 
-    @Override public Tensor im2col(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw) { return Im2col.run(par, x, kh, kw, sh, sw, ph, pw); }
     /** LayerNorm over the last dim, rows in chunks over the threads ({@link VectorMath#layerNormRow}). */
     @Override
     public Tensor layerNorm(Tensor x, Tensor w, Tensor b, float eps) {

@@ -28,7 +28,7 @@ class ShortKeyAttentionTest {
         Parallel par = Parallel.of(2);
         for (int[] c : cases) {
             int B = c[0], nq = c[1], nk = c[2], heads = c[3], d = c[4], dv = c[5];
-            Tensor q = rnd(r, B, nq, heads * d), k = rnd(r, B, nk, heads * d), v = rnd(r, B, nk, heads * dv);
+            Tensor q = UpscaleOpsTest.rnd(r, B, nq, heads * d), k = UpscaleOpsTest.rnd(r, B, nk, heads * d), v = UpscaleOpsTest.rnd(r, B, nk, heads * dv);
             float scale = (float) (1 / Math.sqrt(d));
             Tensor few = Tensor.empty(B, nq, heads * dv), vec = Tensor.empty(B, nq, heads * dv);
             ShortKeyAttention.fewRows(q.data(), k.data(), v.data(), few.data(), B, nq, nk, heads, d, dv, scale);
@@ -63,9 +63,5 @@ class ShortKeyAttentionTest {
             }
         }
         return out;
-    }
-
-    private static Tensor rnd(Random r, int... shape) {
-        return UpscaleOpsTest.rnd(r, shape);
     }
 }
